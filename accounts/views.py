@@ -1,0 +1,38 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from accounts import selectors, services
+from accounts.forms import SettingsForm
+
+
+@login_required
+def dashboard(request):
+    return render(request, "accounts/dashboard.html")
+
+
+@login_required
+def settings_view(request):
+    form = SettingsForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.user_update_settings(
+            user=request.user,
+            display_name=form.cleaned_data["display_name"],
+            bio=form.cleaned_data["bio"],
+            website=form.cleaned_data["website"],
+            monthly_budget_cents=form.cleaned_data["monthly_budget"],
+        )
+        messages.success(request, _("Your settings were saved."))
+        return redirect("settings")
+    return render(request, "accounts/settings.html", {"form": form})
+
+
+def profile(request, username: str):
+    user = selectors.user_by_username(username=username)
+    if user is None:
+        raise Http404(_("No one is called %(name)s here.") % {"name": username})
+    if user.username != username:
+        return redirect(user, permanent=True)
+    return render(request, "accounts/profile.html", {"profile": user})

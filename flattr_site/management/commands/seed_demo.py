@@ -1,0 +1,46 @@
+"""Idempotent demo data: people here, then each app's ``demo.seed``."""
+
+import importlib
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from flattr_site.demo import DEMO_PASSWORD, DEMO_USERS
+
+# Each app may provide demo.seed(*, users, stdout); order matters.
+APP_SEEDERS = ["ledger", "payments", "buttons", "payouts"]
+
+
+class Command(BaseCommand):
+    help = "Create demo people and data. Safe to run any number of times."
+
+    def handle(self, *args, **options):
+        users = self.seed_users()
+        for app in APP_SEEDERS:
+            try:
+                module = importlib.import_module(f"{app}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{app}.demo":
+                    raise
+                continue
+            module.seed(users=users, stdout=self.stdout)
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    @transaction.atomic
+    def seed_users(self) -> dict:
+        User = get_user_model()
+        users = {}
+        for key, email, username, display_name, is_staff in DEMO_USERS:
+            user = User.objects.filter(email__iexact=email).first()
+            if user is None:
+                user = User(email=email, username=username, display_name=display_name)
+                user.is_staff = user.is_superuser = is_staff
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+            EmailAddress.objects.update_or_create(
+                user=user, email=email, defaults={"verified": True, "primary": True}
+            )
+            users[key] = user
+        return users

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+from drf_spectacular.views import SpectacularAPIView
+
+from flattr_site import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("", include("accounts.urls")),
+    path("", include("ledger.urls")),
+    path("", include("payments.urls")),
+    path("", include("buttons.urls")),
+    path("", include("payouts.urls")),
+]
+
+admin.site.site_header = "Open Flattr administration"
+admin.site.site_title = "Open Flattr admin"
+

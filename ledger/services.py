@@ -1,0 +1,136 @@
+"""Writes to the ledger. Every money movement in the platform goes through
+``transaction_post``; nothing else inserts postings (except set-based bulk
+posting by the monthly payout, which uses ``postings_bulk_insert_sql``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+
+from ledger.models import Account, AccountKind, Posting, Transaction, USER_KINDS
+
+
+class LedgerError(Exception):
+    """A ledger rule refused the operation; nothing was written."""
+
+
+class InsufficientFunds(LedgerError):
+    """The transaction would drive a wallet, earnings or holding below zero."""
+
+
+class UnbalancedTransaction(LedgerError):
+    pass
+
+
+@dataclass(frozen=True)
+class Leg:
+    account: Account
+    amount: int  # signed cents
+
+
+def account_get(*, kind: str, user=None, ref: str = "") -> Account:
+    """The account of ``kind`` for ``user`` (or the platform account ``ref``),
+    created on first use."""
+    if kind in USER_KINDS:
+        if user is None:
+            raise ValueError(f"{kind} accounts belong to a user")
+        account = Account.objects.filter(kind=kind, user=user).first()
+        if account is not None:
+            return account
+        # ON CONFLICT DO NOTHING: two first uses at once create one account.
+        Account.objects.bulk_create([Account(kind=kind, user=user)], ignore_conflicts=True)
+        return Account.objects.get(kind=kind, user=user)
+    account = Account.objects.filter(kind=kind, user__isnull=True, ref=ref).first()
+    if account is not None:
+        return account
+    Account.objects.bulk_create([Account(kind=kind, ref=ref)], ignore_conflicts=True)
+    return Account.objects.get(kind=kind, user__isnull=True, ref=ref)
+
+
+def wallet_account(*, user) -> Account:
+    return account_get(kind=AccountKind.WALLET, user=user)
+
+
+def earnings_account(*, user) -> Account:
+    return account_get(kind=AccountKind.EARNINGS, user=user)
+
+
+def platform_account(*, kind: str, ref: str = "") -> Account:
+    return account_get(kind=kind, ref=ref)
+
+
+def transaction_post(
+    *,
+    kind: str,
+    idempotency_key: str,
+    legs: Iterable[Leg | tuple[Account, int]],
+    memo: str = "",
+    created_by=None,
+) -> tuple[Transaction, bool]:
+    """Post a balanced transaction once per ``idempotency_key``.
+
+    Returns ``(transaction, created)``. Posting the same key again returns the
+    first transaction and writes nothing, even when two callers race: the
+    second waits on the unique key and then finds the first one's row.
+    Raises InsufficientFunds (nothing written) when a balance would go below
+    zero.
+    """
+    merged: dict[int, int] = defaultdict(int)
+    accounts: dict[int, Account] = {}
+    for leg in legs:
+        account, amount = (leg.account, leg.amount) if isinstance(leg, Leg) else leg
+        if not isinstance(amount, int) or isinstance(amount, bool):
+            raise TypeError("ledger amounts are integer cents")
+        merged[account.pk] += amount
+        accounts[account.pk] = account
+    merged = {pk: amount for pk, amount in merged.items() if amount != 0}
+    if sum(merged.values()) != 0:
+        raise UnbalancedTransaction(f"legs sum to {sum(merged.values())}, not 0")
+    if len(merged) < 2:
+        raise UnbalancedTransaction("a transaction moves money between at least two accounts")
+
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    """
+                    INSERT INTO ledger_transaction
+                        (kind, idempotency_key, memo, created_at, created_by_id)
+                    VALUES (%s, %s, %s, now(), %s)
+                    ON CONFLICT (idempotency_key) DO NOTHING
+                    RETURNING id
+                    """,
+                    [kind, idempotency_key, memo[:500], getattr(created_by, "pk", created_by)],
+                )
+                row = cursor.fetchone()
+            if row is None:
+                return Transaction.objects.get(idempotency_key=idempotency_key), False
+            # Lock in id order so concurrent posts never deadlock.
+            list(
+                Account.objects.select_for_update()
+                .filter(pk__in=sorted(merged))
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            Posting.objects.bulk_create(
+                [
+                    Posting(transaction_id=row[0], account_id=pk, amount=amount)
+                    for pk, amount in sorted(merged.items())
+                ]
+            )
+            with connection.cursor() as cursor:
+                # Check zero-sum now, inside our savepoint, so a bad
+                # transaction fails here and not at some later commit.
+                cursor.execute("SET CONSTRAINTS ledger_posting_zero_sum IMMEDIATE")
+                cursor.execute("SET CONSTRAINTS ledger_posting_zero_sum DEFERRED")
+    except IntegrityError as exc:
+        cause = getattr(exc, "__cause__", None)
+        constraint = getattr(getattr(cause, "diag", None), "constraint_name", "") or ""
+        if "balance_never_negative" in constraint or "balance_never_negative" in str(exc):
+            raise InsufficientFunds(str(exc).splitlines()[0]) from exc
+        raise
+    txn = Transaction.objects.get(pk=row[0])
+    return txn, True

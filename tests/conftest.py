@@ -1,0 +1,37 @@
+import pytest
+from django.core.cache import cache
+
+from flattr_site.celery import app as celery_app
+
+# Tasks run in-process during tests: the real task functions, no broker hop.
+celery_app.conf.task_always_eager = True
+celery_app.conf.task_eager_propagates = True
+
+
+def _clear_cache() -> None:
+    """Drop our keys only: a shared Redis may also serve `make run`."""
+    client = cache._cache.get_client(write=True)
+    prefix = cache.make_key("")
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def clean_cache():
+    _clear_cache()
+    yield
+
+
+@pytest.fixture
+def user(db):
+    from tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def staff(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(is_staff=True, is_superuser=True)
