@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "ledger",
     "buttons",
     "payments",
+    "payments.withdrawals",
     "payouts",
 ]
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("ledger.urls")),
     path("", include("payments.urls")),
+    path("", include("payments.withdrawals.urls")),
     path("", include("buttons.urls")),
     path("", include("payouts.urls")),
 ]

@@ -27,6 +27,9 @@ class AccountKind(models.TextChoices):
     OUTSIDE = "outside", _("Outside world")
     UNCLAIMED = "unclaimed", _("Unclaimed holding")
     CHARITY = "charity", _("Charity")
+    # Passes a monthly run's money from supporters to creators; back to zero
+    # once the run is posted.
+    PAYOUT_CLEARING = "payout_clearing", _("Payout clearing")
 
 
 # Kinds whose balance may never go below zero (checked by the database).

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class WithdrawalsConfig(AppConfig):
+    """Money out: Stripe Connect onboarding and withdrawals of earnings."""
+
+    name = "payments.withdrawals"
+    label = "withdrawals"
+    default_auto_field = "django.db.models.BigAutoField"
