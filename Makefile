@@ -31,10 +31,19 @@ fmt: venv
 	$(VENV)/bin/ruff check --fix .
 
 # Needs gettext (apt install gettext). The compiled .mo files are committed.
+# The project catalogue (locale/) covers templates/, flattr_site/ and accounts/;
+# every other app keeps its own catalogue in <app>/locale/.
+APP_CATALOGS := ledger payments payments/withdrawals buttons payouts
+MAKEMESSAGES := makemessages -l fr --no-obsolete -i '.venv/*' -i '.data/*' -i 'staticfiles/*' -i 'tests/*' -i 'bench/*'
 messages: venv
-	$(PY) scripts/devctl.py exec -- $(PY) manage.py makemessages -l fr --no-obsolete --ignore '.venv/*' --ignore '.data/*'
-	$(PY) scripts/devctl.py exec -- $(PY) manage.py makemessages -d djangojs -l fr --no-obsolete --ignore '.venv/*' --ignore '.data/*' --ignore 'staticfiles/*'
-	$(PY) scripts/devctl.py exec -- $(PY) manage.py compilemessages --ignore '.venv/*'
+	$(PY) manage.py $(MAKEMESSAGES) $(foreach app,$(APP_CATALOGS),-i '$(app)/*') -i 'scripts/*'
+	$(PY) manage.py compilemessages -l fr -i '.venv' $(foreach app,$(APP_CATALOGS),-i '$(notdir $(app))')
+	for app in $(APP_CATALOGS); do \
+	  (cd $$app && mkdir -p locale && DJANGO_SETTINGS_MODULE=flattr_site.settings PYTHONPATH=$(CURDIR) \
+	    $(CURDIR)/$(VENV)/bin/django-admin $(MAKEMESSAGES) -i 'withdrawals/*' && \
+	   DJANGO_SETTINGS_MODULE=flattr_site.settings PYTHONPATH=$(CURDIR) \
+	    $(CURDIR)/$(VENV)/bin/django-admin compilemessages -l fr) || exit 1; \
+	done
 
 check-deploy: venv
 	DEBUG=0 HTTPS=1 SECRET_KEY=$$(head -c 48 /dev/urandom | base64) ALLOWED_HOSTS=flattr.example \
