@@ -7,7 +7,14 @@ from accounts.models import User
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ["email", "username", "display_name", "monthly_budget_cents", "is_staff", "date_joined"]
+    list_display = [
+        "email",
+        "username",
+        "display_name",
+        "monthly_budget_cents",
+        "is_staff",
+        "date_joined",
+    ]
     list_filter = ["is_staff", "is_superuser", "is_active"]
     search_fields = ["email", "username", "display_name"]
     ordering = ["-date_joined"]
@@ -15,7 +22,12 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "username", "password")}),
         (_("Profile"), {"fields": ("display_name", "bio", "website", "monthly_budget_cents")}),
-        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (
+            _("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "username", "password1", "password2")}),)
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "username", "password1", "password2")}),
+    )

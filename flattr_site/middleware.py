@@ -1,6 +1,3 @@
-from django.conf import settings
-
-
 class FrameAncestorsMiddleware:
     """Send CSP ``frame-ancestors`` next to X-Frame-Options.
 

@@ -23,4 +23,3 @@ urlpatterns = [
 
 admin.site.site_header = "Open Flattr administration"
 admin.site.site_title = "Open Flattr admin"
-

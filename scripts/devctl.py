@@ -10,6 +10,7 @@ stopped on exit. Ctrl-C or SIGTERM stops every child and the embedded servers.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -37,19 +38,15 @@ def _raise_stop(signum, frame):
 def _terminate(procs: list[subprocess.Popen], timeout: float = 15) -> None:
     for proc in procs:
         if proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
     deadline = time.monotonic() + timeout
     for proc in procs:
         try:
             proc.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             proc.wait()
 
 
@@ -87,9 +84,11 @@ def run() -> int:
             f"\n  Open Flattr is running: {site}/\n"
             f"  Admin:          {site}/admin/\n"
             f"  Health:         {site}/healthz\n"
-            f"  Demo publisher: {site}/demo/publisher/\n"
+            f"  Demo publisher: http://localhost:{port}/demo/publisher/ (another site, as real embeds are)\n"
             f"  Demo logins (password '{DEMO_PASSWORD}'): "
-            + ", ".join(f"{email}{' (admin)' if staff else ''}" for _, email, _, _, staff in DEMO_USERS)
+            + ", ".join(
+                f"{email}{' (admin)' if staff else ''}" for _, email, _, _, staff in DEMO_USERS
+            )
             + "\n  Ctrl-C stops everything.\n",
             flush=True,
         )

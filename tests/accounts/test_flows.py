@@ -34,7 +34,9 @@ def test_signup_sends_verification_and_confirming_logs_in(client):
 
 def test_unverified_user_cannot_log_in(client):
     UserFactory(email="late@example.org", verified=False)
-    response = client.post(reverse("account_login"), {"login": "late@example.org", "password": PASSWORD})
+    response = client.post(
+        reverse("account_login"), {"login": "late@example.org", "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert "confirm-email" in response["Location"]
     assert client.get(reverse("dashboard")).status_code == 302
@@ -75,7 +77,9 @@ def test_signup_refuses_username_unusable_in_urls(client):
 
 def test_login_and_logout(client):
     UserFactory(email="me@example.org")
-    response = client.post(reverse("account_login"), {"login": "ME@example.org", "password": PASSWORD})
+    response = client.post(
+        reverse("account_login"), {"login": "ME@example.org", "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert client.get(reverse("dashboard")).status_code == 200
     client.post(reverse("account_logout"))
@@ -85,10 +89,14 @@ def test_login_and_logout(client):
 def test_failed_logins_are_rate_limited(client):
     UserFactory(email="me@example.org")
     for _ in range(5):
-        response = client.post(reverse("account_login"), {"login": "me@example.org", "password": "wrong"})
+        response = client.post(
+            reverse("account_login"), {"login": "me@example.org", "password": "wrong"}
+        )
         assert response.status_code == 200
     # Even the right password is refused until the window passes.
-    response = client.post(reverse("account_login"), {"login": "me@example.org", "password": PASSWORD})
+    response = client.post(
+        reverse("account_login"), {"login": "me@example.org", "password": PASSWORD}
+    )
     assert response.status_code == 200
     assert "Too many failed login attempts" in response.content.decode()
     assert client.get(reverse("dashboard")).status_code == 302
@@ -96,7 +104,9 @@ def test_failed_logins_are_rate_limited(client):
 
 def test_login_attempts_per_ip_get_429(client):
     statuses = {
-        client.post(reverse("account_login"), {"login": f"x{i}@example.org", "password": "x"}).status_code
+        client.post(
+            reverse("account_login"), {"login": f"x{i}@example.org", "password": "x"}
+        ).status_code
         for i in range(35)
     }
     assert 429 in statuses
@@ -107,7 +117,11 @@ def test_password_change(client):
     client.force_login(user)
     response = client.post(
         reverse("account_change_password"),
-        {"oldpassword": PASSWORD, "password1": "another-long-passphrase", "password2": "another-long-passphrase"},
+        {
+            "oldpassword": PASSWORD,
+            "password1": "another-long-passphrase",
+            "password2": "another-long-passphrase",
+        },
     )
     assert response.status_code == 302
     user.refresh_from_db()
@@ -198,7 +212,8 @@ class TestSettings:
         csrf_client = Client(enforce_csrf_checks=True)
         csrf_client.force_login(user)
         response = csrf_client.post(
-            reverse("settings"), {"display_name": "x", "bio": "", "website": "", "monthly_budget": "9"}
+            reverse("settings"),
+            {"display_name": "x", "bio": "", "website": "", "monthly_budget": "9"},
         )
         assert response.status_code == 403
         user.refresh_from_db()
