@@ -1,0 +1,66 @@
+"""Sign-up, e-mail verification and login in a real browser."""
+
+import os
+import re
+import shutil
+
+import pytest
+from django.core import mail
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def chromium():
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is required in CI (apt install chromium)")
+        pytest.skip("Chromium is not installed (apt install chromium)")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def test_sign_up_verify_and_log_in_on_a_phone(chromium, live_server, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    page = chromium.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/accounts/signup/")
+    page.fill("input[name=email]", "browser@example.org")
+    page.fill("input[name=username]", "browser")
+    page.fill("input[name=password1]", "a-long-unusual-passphrase")
+    page.fill("input[name=password2]", "a-long-unusual-passphrase")
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/accounts/confirm-email/$"))
+    link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+/)", mail.outbox[-1].body).group(
+        1
+    )
+    page.goto(f"{live_server.url}{link}")
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/dashboard/$"))
+    assert "Hello, browser" in page.content()
+
+    page.click("text=Log out")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=login]", "browser@example.org")
+    page.fill("input[name=password]", "a-long-unusual-passphrase")
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/dashboard/$"))
+    # The budget form speaks French after switching language.
+    page.select_option("#language-select", "fr")
+    page.click(".lang-switch button")
+    page.goto(f"{live_server.url}/settings/")
+    assert "Budget mensuel" in page.content()
