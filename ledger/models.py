@@ -66,6 +66,7 @@ class Account(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        permissions = [("adjust_wallet", "Can adjust a wallet balance (staff correction)")]
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "user"],

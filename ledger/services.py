@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 
-from ledger.models import Account, AccountKind, Posting, Transaction, USER_KINDS
+from ledger.models import USER_KINDS, Account, AccountKind, Posting, Transaction
 
 
 class LedgerError(Exception):
@@ -134,3 +134,63 @@ def transaction_post(
         raise
     txn = Transaction.objects.get(pk=row[0])
     return txn, True
+
+
+class AdjustmentRefused(LedgerError):
+    pass
+
+
+@transaction.atomic
+def transaction_reverse(
+    *, original: Transaction, idempotency_key: str, kind: str, memo: str = "", created_by=None
+) -> tuple[Transaction, bool]:
+    """Post the exact negation of ``original`` (a correction is a new
+    transaction; ledger rows are never changed)."""
+    legs = [
+        (posting.account, -posting.amount)
+        for posting in original.postings.select_related("account")
+    ]
+    return transaction_post(
+        kind=kind,
+        idempotency_key=idempotency_key,
+        legs=legs,
+        memo=memo or f"Reversal of #{original.pk}",
+        created_by=created_by,
+    )
+
+
+@transaction.atomic
+def wallet_adjust(
+    *,
+    user,
+    amount_cents: int,
+    reason: str,
+    staff,
+    idempotency_key: str | None = None,
+) -> Transaction:
+    """A staff correction of a supporter's wallet, as a normal ledger
+    transaction against the platform's ``adjustments`` account (the
+    ``outside`` kind, ref "adjustments"), with who and why recorded.
+
+    Refused (nothing written) when it would drive the wallet negative.
+    ``idempotency_key`` lets a double-submitted admin form post once.
+    """
+    import uuid
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise AdjustmentRefused("a reason is required")
+    if amount_cents == 0:
+        raise AdjustmentRefused("the amount must not be zero")
+    if staff is None or not getattr(staff, "is_staff", False):
+        raise AdjustmentRefused("only staff can adjust wallets")
+    wallet = wallet_account(user=user)
+    counter = platform_account(kind=AccountKind.OUTSIDE, ref="adjustments")
+    txn, _created = transaction_post(
+        kind="adjustment",
+        idempotency_key=idempotency_key or f"adjustment:{uuid.uuid4()}",
+        legs=[(wallet, amount_cents), (counter, -amount_cents)],
+        memo=f"{reason} (by {staff.email})",
+        created_by=staff,
+    )
+    return txn

@@ -1,0 +1,173 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin
+from flattr_site.money import EuroAmountField, format_cents
+from ledger import selectors, services
+from ledger.models import Account, AccountKind, Posting, Transaction
+
+
+def _money(cents):
+    return format_cents(cents)
+
+
+class PostingInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Posting
+    fields = ["account", "amount_display"]
+    readonly_fields = ["account", "amount_display"]
+    extra = 0
+    can_delete = False
+
+    @admin.display(description=_("amount"))
+    def amount_display(self, obj):
+        return _money(obj.amount)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("account__user")
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "kind", "owner", "ref", "balance_display", "created_at", "adjust_link"]
+    list_filter = ["kind"]
+    search_fields = ["user__email__iexact", "user__username__iexact", "ref"]
+    list_select_related = ["user"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    ordering = ["-id"]
+    readonly_fields = ["kind", "user", "ref", "balance_display", "created_at"]
+    fields = readonly_fields
+
+    @admin.display(description=_("owner"), ordering="user__email")
+    def owner(self, obj):
+        return obj.user.email if obj.user_id else "—"
+
+    @admin.display(description=_("balance"), ordering="balance")
+    def balance_display(self, obj):
+        return _money(obj.balance)
+
+    @admin.display(description="")
+    def adjust_link(self, obj):
+        if obj.kind != AccountKind.WALLET:
+            return ""
+        url = reverse("admin:ledger_account_adjust", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Adjust balance…"))
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/adjust/",
+                self.admin_site.admin_view(self.adjust_view),
+                name="ledger_account_adjust",
+            ),
+            *super().get_urls(),
+        ]
+
+    def adjust_view(self, request, pk: int):
+        if not request.user.has_perm("ledger.adjust_wallet"):
+            raise PermissionDenied
+        account = get_object_or_404(
+            Account.objects.select_related("user"), pk=pk, kind=AccountKind.WALLET
+        )
+        form = AdjustForm(request.POST or None)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Adjust the wallet of %(email)s") % {"email": account.user.email},
+            "account": account,
+            "balance": account.balance,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        if request.method == "POST" and form.is_valid():
+            amount = form.cleaned_data["amount"]
+            new_balance = account.balance + amount
+            if "confirm" not in request.POST:
+                context.update(confirm=True, amount=amount, new_balance=new_balance)
+                return TemplateResponse(request, "admin/ledger/adjust.html", context)
+            try:
+                txn = services.wallet_adjust(
+                    user=account.user,
+                    amount_cents=amount,
+                    reason=form.cleaned_data["reason"],
+                    staff=request.user,
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                )
+            except services.InsufficientFunds:
+                form.add_error("amount", _("The wallet cannot go below zero."))
+            except services.AdjustmentRefused as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request,
+                    _("Posted transaction #%(id)s; the wallet now holds %(balance)s.")
+                    % {
+                        "id": txn.pk,
+                        "balance": _money(selectors.wallet_balance(user=account.user)),
+                    },
+                )
+                return redirect("admin:ledger_account_change", account.pk)
+        return TemplateResponse(request, "admin/ledger/adjust.html", context)
+
+
+class AdjustForm(forms.Form):
+    amount = EuroAmountField(
+        label=_("Amount (€)"),
+        help_text=_("Positive credits the wallet, negative debits it."),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=400)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        import uuid
+
+        super().__init__(*args, **kwargs)
+        self.fields["idempotency_key"].initial = f"adjustment:{uuid.uuid4()}"
+        # Signed amounts: EuroAmountField refuses negatives by default.
+        self.fields["amount"].clean = self._clean_signed_amount
+
+    def _clean_signed_amount(self, value):
+        from flattr_site.money import parse_euros
+
+        try:
+            cents = parse_euros(str(value or ""), allow_negative=True)
+        except ValueError:
+            raise forms.ValidationError(_("Enter an amount in euros with at most two decimals."))
+        if cents == 0:
+            raise forms.ValidationError(_("The amount must not be zero."))
+        return cents
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "kind", "idempotency_key", "memo", "created_at", "created_by"]
+    list_filter = ["kind"]
+    search_fields = ["idempotency_key__exact", "postings__account__user__email__iexact"]
+    list_select_related = ["created_by"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    ordering = ["-id"]
+    inlines = [PostingInline]
+    readonly_fields = ["kind", "idempotency_key", "memo", "created_at", "created_by"]
+    fields = readonly_fields
+    date_hierarchy = None
+
+
+@admin.register(Posting)
+class PostingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "transaction", "account", "amount_display"]
+    search_fields = ["account__user__email__iexact"]
+    list_select_related = ["transaction", "account__user"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    ordering = ["-id"]
+    raw_id_fields = ["transaction", "account"]
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_display(self, obj):
+        return _money(obj.amount)

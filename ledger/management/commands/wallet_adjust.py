@@ -1,0 +1,48 @@
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from flattr_site.money import format_cents, parse_euros
+from ledger import selectors, services
+
+
+class Command(BaseCommand):
+    help = (
+        "Credit (positive) or debit (negative) a wallet: wallet_adjust EMAIL AMOUNT --reason TEXT"
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("email")
+        parser.add_argument("amount", help="euros, signed, at most two decimals: 8.00, -2.5")
+        parser.add_argument("--reason", required=True)
+        parser.add_argument("--by", help="e-mail of the staff member recording it")
+
+    def handle(self, *args, email, amount, reason, by=None, **options):
+        User = get_user_model()
+        try:
+            cents = parse_euros(amount, allow_negative=True)
+        except ValueError as exc:
+            raise CommandError(f"bad amount: {exc}")
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            raise CommandError(f"no user with e-mail {email}")
+        if by:
+            staff = User.objects.filter(email__iexact=by, is_staff=True).first()
+            if staff is None:
+                raise CommandError(f"no staff member with e-mail {by}")
+        else:
+            staff = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
+            if staff is None:
+                raise CommandError("no superuser to record the adjustment; pass --by STAFF_EMAIL")
+        try:
+            txn = services.wallet_adjust(user=user, amount_cents=cents, reason=reason, staff=staff)
+        except services.InsufficientFunds:
+            balance = selectors.wallet_balance(user=user)
+            raise CommandError(
+                f"refused: the wallet holds {format_cents(balance)}, it cannot go below zero"
+            )
+        except services.AdjustmentRefused as exc:
+            raise CommandError(f"refused: {exc}")
+        self.stdout.write(
+            f"transaction #{txn.pk}: {format_cents(cents, sign=True)} on {user.email}'s wallet, "
+            f"now {format_cents(selectors.wallet_balance(user=user))}"
+        )
