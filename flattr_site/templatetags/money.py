@@ -12,3 +12,11 @@ def cents(value, arg: str = ""):
     if value is None or value == "":
         return ""
     return format_cents(int(value), currency=settings.CURRENCY, sign=(arg == "sign"))
+
+
+@register.filter
+def cents_plain(value):
+    """``800`` -> ``8.00``: a machine-readable euro amount for form values."""
+    from flattr_site.money import cents_to_decimal
+
+    return str(cents_to_decimal(int(value)))

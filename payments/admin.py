@@ -1,0 +1,39 @@
+from django.contrib import admin
+
+from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin
+from payments.models import TopUp, WebhookEvent
+
+
+@admin.register(TopUp)
+class TopUpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "user",
+        "amount_cents",
+        "fee_cents",
+        "reversed_cents",
+        "status",
+        "gateway",
+        "created_at",
+    ]
+    list_filter = ["status", "gateway"]
+    search_fields = [
+        "user__email__iexact",
+        "checkout_session_id__exact",
+        "payment_intent_id__exact",
+        "charge_id__exact",
+    ]
+    list_select_related = ["user"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    ordering = ["-id"]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["event_id", "type", "result", "detail", "received_at"]
+    list_filter = ["result", "type"]
+    search_fields = ["event_id__exact"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    ordering = ["-id"]

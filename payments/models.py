@@ -1,0 +1,89 @@
+"""Top-ups (money in) and the record of every Stripe event received."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class TopUpStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class Gateway(models.TextChoices):
+    STRIPE = "stripe", _("Stripe")
+    TEST = "test", _("Test mode (no real money)")
+
+
+class TopUp(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="topups"
+    )
+    # Cents the supporter pays (gross), before the processor's fee.
+    amount_cents = models.BigIntegerField()
+    currency = models.CharField(max_length=3, default="eur")
+    # Cents the processor kept; known once the payment succeeded.
+    fee_cents = models.BigIntegerField(null=True, blank=True)
+    # Cents refunded or disputed so far (cumulative).
+    reversed_cents = models.BigIntegerField(default=0)
+    status = models.CharField(
+        max_length=16, choices=TopUpStatus.choices, default=TopUpStatus.PENDING
+    )
+    gateway = models.CharField(max_length=16, choices=Gateway.choices)
+    checkout_session_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    payment_intent_id = models.CharField(max_length=255, null=True, blank=True, db_index=True)
+    charge_id = models.CharField(max_length=255, null=True, blank=True, db_index=True)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "status", "-created_at"], name="topup_user_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_cents__gt=0), name="topup_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(fee_cents__isnull=True)
+                | (models.Q(fee_cents__gte=0) & models.Q(fee_cents__lt=models.F("amount_cents"))),
+                name="topup_fee_below_amount",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reversed_cents__gte=0)
+                & models.Q(reversed_cents__lte=models.F("amount_cents")),
+                name="topup_reversed_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=TopUpStatus.values), name="topup_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Top-up #{self.pk} ({self.amount_cents} cents, {self.status})"
+
+    @property
+    def net_cents(self) -> int | None:
+        return None if self.fee_cents is None else self.amount_cents - self.fee_cents
+
+
+class WebhookEvent(models.Model):
+    """Each Stripe event id is processed at most once."""
+
+    class Result(models.TextChoices):
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored (unknown type)")
+        REFUSED = "refused", _("Refused")
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    result = models.CharField(max_length=16, choices=Result.choices, default=Result.PROCESSED)
+    detail = models.CharField(max_length=500, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type} ({self.result})"
