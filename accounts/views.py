@@ -35,4 +35,7 @@ def profile(request, username: str):
         raise Http404(_("No one is called %(name)s here.") % {"name": username})
     if user.username != username:
         return redirect(user, permanent=True)
-    return render(request, "accounts/profile.html", {"profile": user})
+    # Accounts is a leaf app: the public things come through the reverse
+    # relation, without importing buttons.
+    things = user.things.filter(hidden=False, removed=False).order_by("-created_at")[:50]
+    return render(request, "accounts/profile.html", {"profile": user, "profile_things": things})

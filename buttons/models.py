@@ -47,7 +47,8 @@ class Thing(models.Model):
                 "url", condition=models.Q(owner__isnull=True), name="one_unclaimed_thing_per_url"
             ),
             models.CheckConstraint(
-                condition=models.Q(url__startswith="http://") | models.Q(url__startswith="https://"),
+                condition=models.Q(url__startswith="http://")
+                | models.Q(url__startswith="https://"),
                 name="thing_url_is_http",
             ),
         ]
@@ -79,7 +80,9 @@ class Flattr(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["period", "supporter", "created_at", "id"], name="flattr_period_split"),
+            models.Index(
+                fields=["period", "supporter", "created_at", "id"], name="flattr_period_split"
+            ),
             models.Index(fields=["thing", "period"], name="flattr_thing_period"),
         ]
 

@@ -1,1 +1,22 @@
-urlpatterns: list = []
+from django.urls import path
+
+from buttons import views
+
+urlpatterns = [
+    path("button.js", views.button_js, name="button_js"),
+    path("embed/<int:pk>/", views.embed, name="embed"),
+    path("embed/auto/", views.embed_auto, name="embed_auto"),
+    path("submit/auto", views.auto_submit, name="auto_submit"),
+    path("explore/", views.explore, name="explore"),
+    path("things/mine/", views.my_things, name="my_things"),
+    path("things/new/", views.thing_new, name="thing_new"),
+    path("things/<int:pk>/", views.thing_detail, name="thing_detail"),
+    path("things/<int:pk>/flattr/", views.flattr_confirm, name="flattr_confirm"),
+    path("things/<int:pk>/edit/", views.thing_edit, name="thing_edit"),
+    path("things/<int:pk>/hide/", views.thing_toggle_hidden, name="thing_toggle_hidden"),
+    path("things/<int:pk>/delete/", views.thing_delete, name="thing_delete"),
+    path("things/<int:pk>/button/", views.thing_button, name="thing_button"),
+    path("things/<int:pk>/count.json", views.count_json, name="thing_count"),
+    path("things/<int:pk>/badge.svg", views.badge_svg, name="thing_badge"),
+    path("demo/publisher/", views.demo_publisher, name="demo_publisher"),
+]

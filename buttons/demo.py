@@ -1,0 +1,76 @@
+"""Demo things for the two creators, and flattrs this month and last month
+(so the payout has a closed month to compute)."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from buttons import services
+from buttons.models import Category, Flattr, Thing
+
+THINGS = [
+    (
+        "creator1",
+        "https://claire.example.org/blog/libre-fonts",
+        "Why I only use libre fonts",
+        Category.TEXT,
+    ),
+    (
+        "creator1",
+        "https://claire.example.org/podcast/episode-12",
+        "Podcast #12: slow web",
+        Category.AUDIO,
+    ),
+    (
+        "creator2",
+        "https://github.com/david/tiny-router",
+        "tiny-router, a 2 kB router",
+        Category.SOFTWARE,
+    ),
+    (
+        "creator2",
+        "https://david.example.org/photos/alps",
+        "Photos: the Alps in winter",
+        Category.IMAGES,
+    ),
+]
+
+
+def seed(*, users, stdout) -> None:
+    things = []
+    for owner_key, url, title, category in THINGS:
+        owner = users[owner_key]
+        thing = Thing.objects.filter(owner=owner, url=url).first()
+        if thing is None:
+            thing = services.thing_create(
+                owner=owner,
+                url=url,
+                title=title,
+                category=category,
+                description=f"A demo {category} by {owner.public_name}.",
+            )
+        things.append(thing)
+    now = timezone.now()
+    last_month = (services.period_of(now) - dt.timedelta(days=1)).replace(day=15)
+    last_month_at = dt.datetime.combine(last_month, dt.time(12), tzinfo=dt.UTC)
+    plan = {
+        "supporter1": [
+            (0, last_month_at),
+            (2, last_month_at),
+            (3, last_month_at),
+            (0, now),
+            (2, now),
+        ],
+        "supporter2": [(1, last_month_at), (2, last_month_at), (1, now)],
+    }
+    created = 0
+    for key, picks in plan.items():
+        for index, when in picks:
+            _flattr, made = Flattr.objects.get_or_create(
+                supporter=users[key],
+                thing=things[index],
+                period=services.period_of(when),
+                defaults={"created_at": when},
+            )
+            created += made
+    stdout.write(f"Demo things ready ({created} new flattrs).")

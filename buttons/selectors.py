@@ -1,0 +1,45 @@
+from django.core.cache import cache
+from django.db.models import Count, Q, QuerySet
+
+from buttons.models import Thing
+from buttons.services import current_period
+
+
+def visible_things() -> QuerySet[Thing]:
+    return Thing.objects.filter(hidden=False, removed=False)
+
+
+def things_of_owner(*, owner) -> QuerySet[Thing]:
+    period = current_period()
+    return (
+        Thing.objects.filter(owner=owner, removed=False)
+        .annotate(
+            month_count=Count("flattrs", filter=Q(flattrs__period=period)),
+            total_count=Count("flattrs"),
+        )
+        .order_by("-created_at")
+    )
+
+
+def most_flattred_ids(*, category: str = "", limit: int = 500) -> list[int]:
+    """This month's most flattred visible things (ids), cached for a minute:
+    the aggregate is the only heavy query of the public pages."""
+    period = current_period()
+    key = f"explore:top:{period:%Y-%m}:{category}"
+    ids = cache.get(key)
+    if ids is None:
+        qs = visible_things().filter(flattrs__period=period)
+        if category:
+            qs = qs.filter(category=category)
+        ids = list(
+            qs.annotate(month_count=Count("flattrs"))
+            .order_by("-month_count", "-id")
+            .values_list("id", flat=True)[:limit]
+        )
+        cache.set(key, ids, 60)
+    return ids
+
+
+def newest_things(*, category: str = "") -> QuerySet[Thing]:
+    qs = visible_things().select_related("owner").order_by("-created_at", "-id")
+    return qs.filter(category=category) if category else qs

@@ -1,0 +1,167 @@
+"""Writes for things and flattrs.
+
+A flattr moves no money: it records attention. The monthly payout later
+splits each supporter's budget among the month's flattrs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from buttons import counters
+from buttons.models import Category, Flattr, Thing
+from ledger import selectors as ledger_selectors
+
+
+@dataclass
+class FlattrRefused(Exception):
+    """A flattr was not recorded. ``code`` follows the classic Flattr API."""
+
+    code: str
+    message: str
+    status: int = 400
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+def period_of(when: dt.datetime) -> dt.date:
+    """First day of ``when``'s calendar month in PAYOUT_TIMEZONE."""
+    local = when.astimezone(zoneinfo.ZoneInfo(settings.PAYOUT_TIMEZONE))
+    return local.date().replace(day=1)
+
+
+def current_period() -> dt.date:
+    return period_of(timezone.now())
+
+
+def _clean_thing(thing: Thing) -> Thing:
+    thing.full_clean(validate_unique=False)
+    if not thing.url.lower().startswith(("http://", "https://")):
+        raise ValidationError({"url": _("Only http and https addresses can be flattred.")})
+    duplicate = Thing.objects.filter(owner=thing.owner, url=thing.url).exclude(pk=thing.pk)
+    if thing.owner_id is None:
+        duplicate = Thing.objects.filter(owner__isnull=True, url=thing.url).exclude(pk=thing.pk)
+    if duplicate.exists():
+        raise ValidationError({"url": _("You already registered a thing with this address.")})
+    return thing
+
+
+@transaction.atomic
+def thing_create(
+    *,
+    owner,
+    url: str,
+    title: str,
+    description: str = "",
+    category: str = Category.REST,
+    tags: str = "",
+    language: str = "",
+    hidden: bool = False,
+) -> Thing:
+    thing = Thing(
+        owner=owner,
+        url=url.strip(),
+        title=title.strip(),
+        description=description.strip(),
+        category=category or Category.REST,
+        tags=tags.strip(),
+        language=language.strip(),
+        hidden=hidden,
+    )
+    _clean_thing(thing)
+    try:
+        with transaction.atomic():
+            thing.save()
+    except IntegrityError:
+        raise ValidationError({"url": _("You already registered a thing with this address.")})
+    return thing
+
+
+@transaction.atomic
+def thing_update(*, thing: Thing, **fields) -> Thing:
+    for name, value in fields.items():
+        setattr(thing, name, value.strip() if isinstance(value, str) else value)
+    _clean_thing(thing)
+    thing.save(update_fields=[*fields.keys()])
+    return thing
+
+
+@transaction.atomic
+def thing_remove(*, thing: Thing) -> bool:
+    """Delete a thing nobody flattred; otherwise hide and mark it removed
+    (flattrs point at it and the payout must still explain them).
+    Returns True when deleted."""
+    thing = Thing.objects.select_for_update().get(pk=thing.pk)
+    if not thing.flattrs.exists():
+        thing.delete()
+        return True
+    thing.removed = True
+    thing.hidden = True
+    thing.save(update_fields=["removed", "hidden"])
+    return False
+
+
+def thing_for_auto_submit(*, owner, url: str) -> Thing | None:
+    if owner is None:
+        return Thing.objects.filter(owner__isnull=True, url=url).first()
+    return Thing.objects.filter(owner=owner, url=url).first()
+
+
+def thing_get_or_create_auto(*, owner, url: str, title: str, **fields) -> Thing:
+    """The thing behind an auto-submit button, created on first flattr. With
+    no owner it is an unclaimed thing: its shares wait in the unclaimed
+    holding until a creator claims it."""
+    existing = thing_for_auto_submit(owner=owner, url=url)
+    if existing is not None:
+        return existing
+    try:
+        return thing_create(owner=owner, url=url, title=title, **fields)
+    except ValidationError:
+        # Created meanwhile by a concurrent first flattr.
+        existing = thing_for_auto_submit(owner=owner, url=url)
+        if existing is None:
+            raise
+        return existing
+
+
+def flattr_create(*, supporter, thing: Thing, now: dt.datetime | None = None) -> Flattr:
+    """Record one flattr, or raise FlattrRefused and record nothing."""
+    if thing.hidden or thing.removed:
+        raise FlattrRefused("thing_unavailable", str(_("This thing cannot be flattred.")), 404)
+    if thing.owner_id is not None and thing.owner_id == supporter.pk:
+        raise FlattrRefused("flattr_owner", str(_("You cannot flattr your own thing.")), 403)
+    if ledger_selectors.receivable_owed(user=supporter) > 0:
+        raise FlattrRefused(
+            "owes_balance",
+            str(
+                _(
+                    "A payment of yours was refunded or disputed. Top up to settle it before flattring."
+                )
+            ),
+            402,
+        )
+    if ledger_selectors.wallet_balance(user=supporter) <= 0:
+        raise FlattrRefused("no_means", str(_("Your wallet is empty. Top up first.")), 402)
+    now = now or timezone.now()
+    period = period_of(now)
+    try:
+        # The unique constraint is the real guard: two clicks at once, one row.
+        with transaction.atomic():
+            flattr = Flattr.objects.create(
+                supporter=supporter, thing=thing, period=period, created_at=now
+            )
+    except IntegrityError:
+        raise FlattrRefused(
+            "flattr_once", str(_("You already flattred this thing this month.")), 409
+        )
+    transaction.on_commit(lambda: counters.record_flattr(thing_id=thing.pk, period=period))
+    return flattr
