@@ -216,13 +216,11 @@ def _do_flattr(request, thing_factory, context: dict):
     if _wants_json(request):
         return JsonResponse({"ok": True, "thing": thing.pk, "count": total})
     if request.POST.get("popup"):
-        response = render(
+        return render(
             request,
             "buttons/flattr_done.html",
             {"thing": thing, "count": total, "auto_url": context.get("auto_url", "")},
         )
-        response["Cross-Origin-Opener-Policy"] = "unsafe-none"
-        return response
     messages.success(request, _("Thank you! You flattred “%(title)s”.") % {"title": thing.title})
     return redirect(thing)
 
@@ -250,10 +248,7 @@ def flattr_confirm(request, pk: int):
         return _do_flattr(request, lambda: thing, context)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    response = render(request, "buttons/confirm.html", context)
-    # The popup must keep its opener (the button iframe) to report back.
-    response["Cross-Origin-Opener-Policy"] = "unsafe-none"
-    return response
+    return render(request, "buttons/confirm.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -281,9 +276,7 @@ def auto_submit(request):
         return _do_flattr(request, factory, context)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    response = render(request, "buttons/confirm.html", context)
-    response["Cross-Origin-Opener-Policy"] = "unsafe-none"
-    return response
+    return render(request, "buttons/confirm.html", context)
 
 
 # --- Pages ------------------------------------------------------------------

@@ -1,43 +1,17 @@
 """Sign-up, e-mail verification and login in a real browser."""
 
-import os
 import re
-import shutil
 
 import pytest
 from django.core import mail
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-def chromium():
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is required in CI (apt install chromium)")
-        pytest.skip("Chromium is not installed (apt install chromium)")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
-
 
 def test_sign_up_verify_and_log_in_on_a_phone(chromium, live_server, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    page = chromium.new_page(viewport={"width": 390, "height": 844})
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
     page.goto(f"{live_server.url}/accounts/signup/")
     page.fill("input[name=email]", "browser@example.org")
     page.fill("input[name=username]", "browser")
@@ -64,3 +38,4 @@ def test_sign_up_verify_and_log_in_on_a_phone(chromium, live_server, settings):
     page.click(".lang-switch button")
     page.goto(f"{live_server.url}/settings/")
     assert "Budget mensuel" in page.content()
+    context.close()
