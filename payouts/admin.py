@@ -1,0 +1,265 @@
+import csv
+
+from django.contrib import admin, messages
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin
+from flattr_site.money import format_cents
+from payouts import selectors, services
+from payouts.models import CreatorLine, PayoutRun, SupporterLine
+from payouts.services.compute import progress_key
+
+ACTIONS = {
+    "recompute": (
+        _("Recompute"),
+        _("Compute this draft again from the current flattrs, budgets and wallets."),
+    ),
+    "approve": (
+        _("Approve"),
+        _("Approve the run: its money is posted to the ledger right after, once."),
+    ),
+    "cancel": (_("Cancel"), _("Cancel the run: nothing is posted and the month will not be paid.")),
+}
+
+
+def _money(cents):
+    return format_cents(cents)
+
+
+@admin.register(PayoutRun)
+class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "label",
+        "status",
+        "stage",
+        "supporters",
+        "flattrs",
+        "taken_display",
+        "fee_display",
+        "net_display",
+        "unclaimed_display",
+        "conservation_ok",
+    ]
+    list_filter = ["status"]
+    ordering = ["-period"]
+    show_full_result_count = False
+    change_form_template = "admin/payouts/payoutrun/review.html"
+
+    @admin.display(description=_("period"), ordering="period")
+    def label(self, obj):
+        return obj.label
+
+    @admin.display(description=_("taken"), ordering="taken")
+    def taken_display(self, obj):
+        return _money(obj.taken)
+
+    @admin.display(description=_("fees"), ordering="fee")
+    def fee_display(self, obj):
+        return _money(obj.fee)
+
+    @admin.display(description=_("net"), ordering="net")
+    def net_display(self, obj):
+        return _money(obj.net)
+
+    @admin.display(description=_("unclaimed"), ordering="unclaimed")
+    def unclaimed_display(self, obj):
+        return _money(obj.unclaimed)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/do/<str:action>/",
+                self.admin_site.admin_view(self.action_view),
+                name="payouts_payoutrun_action",
+            ),
+            path(
+                "<int:pk>/export/<str:kind>.csv",
+                self.admin_site.admin_view(self.export_view),
+                name="payouts_payoutrun_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = get_object_or_404(PayoutRun, pk=object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "run": run,
+            "live_progress": cache.get(progress_key(run.pk))
+            if run.stage.startswith(("computing", "posting"))
+            else "",
+            "top_creators": selectors.top_creators(run=run),
+            "suspicious": selectors.suspicious_creators(run=run),
+            "events": run.events.select_related("actor"),
+            "can_approve": request.user.has_perm("payouts.approve_payoutrun"),
+            "supporter_lines_url": reverse("admin:payouts_supporterline_changelist")
+            + f"?run__id__exact={run.pk}",
+            "creator_lines_url": reverse("admin:payouts_creatorline_changelist")
+            + f"?run__id__exact={run.pk}",
+            "conservation_sum": run.net + run.fee + run.unclaimed + run.charity,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def action_view(self, request, pk: int, action: str):
+        run = get_object_or_404(PayoutRun, pk=pk)
+        if action not in ACTIONS:
+            raise PermissionDenied
+        if action == "approve" and not request.user.has_perm("payouts.approve_payoutrun"):
+            raise PermissionDenied
+        if not request.user.has_perm("payouts.change_payoutrun") and not request.user.has_perm(
+            "payouts.approve_payoutrun"
+        ):
+            raise PermissionDenied
+        if request.method == "POST":
+            try:
+                if action == "recompute":
+                    services.payout_run_compute(
+                        period=run.period, recompute=True, actor=request.user
+                    )
+                elif action == "approve":
+                    services.payout_run_approve(run=run, actor=request.user)
+                else:
+                    services.payout_run_cancel(
+                        run=run, actor=request.user, note=request.POST.get("note", "")
+                    )
+            except services.PayoutError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, _("Done: %(action)s.") % {"action": ACTIONS[action][0]})
+            return redirect("admin:payouts_payoutrun_change", run.pk)
+        title, explanation = ACTIONS[action]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "run": run,
+            "action": action,
+            "title": f"{title}: {run.label}",
+            "explanation": explanation,
+            "conservation_sum": run.net + run.fee + run.unclaimed + run.charity,
+        }
+        return TemplateResponse(request, "admin/payouts/payoutrun/confirm.html", context)
+
+    def export_view(self, request, pk: int, kind: str):
+        run = get_object_or_404(PayoutRun, pk=pk)
+
+        class Echo:
+            def write(self, value):
+                return value
+
+        writer = csv.writer(Echo())
+        if kind == "supporters":
+            header = ["username", "email", "budget", "balance", "taken", "flattrs", "charity"]
+            rows = (
+                [
+                    line.supporter.username,
+                    line.supporter.email,
+                    line.budget,
+                    line.balance,
+                    line.taken,
+                    line.flattrs,
+                    line.charity,
+                ]
+                for line in run.supporter_lines.select_related("supporter")
+                .order_by("id")
+                .iterator(chunk_size=5000)
+            )
+        elif kind == "creators":
+            header = ["username", "email", "gross", "fee", "net", "flattrs"]
+            rows = (
+                [
+                    line.creator.username,
+                    line.creator.email,
+                    line.gross,
+                    line.fee,
+                    line.net,
+                    line.flattrs,
+                ]
+                for line in run.creator_lines.select_related("creator")
+                .order_by("id")
+                .iterator(chunk_size=5000)
+            )
+        else:
+            raise PermissionDenied
+
+        def stream():
+            yield writer.writerow(header)
+            for row in rows:
+                yield writer.writerow(row)
+
+        response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="payout-{run.label}-{kind}.csv"'
+        return response
+
+
+class LineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_filter = [("run", admin.RelatedOnlyFieldListFilter)]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+
+
+@admin.register(SupporterLine)
+class SupporterLineAdmin(LineAdmin):
+    list_display = [
+        "run",
+        "supporter",
+        "budget_display",
+        "balance_display",
+        "taken_display",
+        "flattrs",
+        "charity",
+    ]
+    search_fields = ["supporter__email__iexact", "supporter__username__iexact"]
+    list_select_related = ["run", "supporter"]
+    ordering = ["-taken", "id"]
+
+    @admin.display(description=_("budget"))
+    def budget_display(self, obj):
+        return _money(obj.budget)
+
+    @admin.display(description=_("wallet"))
+    def balance_display(self, obj):
+        return _money(obj.balance)
+
+    @admin.display(description=_("taken"), ordering="taken")
+    def taken_display(self, obj):
+        return _money(obj.taken)
+
+
+@admin.register(CreatorLine)
+class CreatorLineAdmin(LineAdmin):
+    list_display = [
+        "run",
+        "creator",
+        "gross_display",
+        "fee_display",
+        "net_display",
+        "flattrs",
+        "profile",
+    ]
+    search_fields = ["creator__email__iexact", "creator__username__iexact"]
+    list_select_related = ["run", "creator"]
+    ordering = ["-gross", "id"]
+
+    @admin.display(description=_("gross"), ordering="gross")
+    def gross_display(self, obj):
+        return _money(obj.gross)
+
+    @admin.display(description=_("fee"))
+    def fee_display(self, obj):
+        return _money(obj.fee)
+
+    @admin.display(description=_("net"))
+    def net_display(self, obj):
+        return _money(obj.net)
+
+    @admin.display(description="")
+    def profile(self, obj):
+        return format_html('<a href="{}">{}</a>', obj.creator.get_absolute_url(), _("profile"))

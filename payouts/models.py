@@ -1,0 +1,202 @@
+"""The monthly split: a PayoutRun per period and the lines that explain it.
+
+All amounts are integer cents (BigIntegerField).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RunStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    APPROVED = "approved", _("Approved")
+    POSTED = "posted", _("Posted")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class PayoutRun(models.Model):
+    period = models.DateField(unique=True, help_text=_("First day of the month."))
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.DRAFT)
+    # Where computing or posting stands, so a crash resumes (e.g.
+    # "computing:shares", "posting:supporters:3", "done").
+    stage = models.CharField(max_length=64, blank=True)
+    progress = models.CharField(max_length=200, blank=True)
+    supporters = models.IntegerField(default=0)
+    flattrs = models.BigIntegerField(default=0)
+    creators = models.IntegerField(default=0)
+    taken = models.BigIntegerField(default=0)  # cents taken from wallets
+    gross = models.BigIntegerField(default=0)  # cents shared to registered creators
+    fee = models.BigIntegerField(default=0)  # cents kept by the platform
+    net = models.BigIntegerField(default=0)  # cents credited to creators
+    unclaimed = models.BigIntegerField(default=0)  # cents held for unclaimed things
+    charity = models.BigIntegerField(default=0)  # cents of unspent budgets given to charity
+    returned = models.BigIntegerField(default=0)  # cents of expired holdings returned
+    claimed_gross = models.BigIntegerField(default=0)  # cents of holdings paid to new owners
+    claimed_fee = models.BigIntegerField(default=0)
+    conservation_ok = models.BooleanField(default=False)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period"]
+        permissions = [("approve_payoutrun", "Can approve a monthly payout run")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(period__day=1), name="payout_period_is_first_of_month"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=RunStatus.values), name="payout_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status__in=["approved", "posted"])
+                | models.Q(conservation_ok=True),
+                name="payout_approved_only_when_conserved",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    taken=models.F("net")
+                    + models.F("fee")
+                    + models.F("unclaimed")
+                    + models.F("charity")
+                )
+                | models.Q(conservation_ok=False),
+                name="payout_conservation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payout {self.period:%Y-%m} ({self.status})"
+
+    @property
+    def label(self) -> str:
+        return f"{self.period:%Y-%m}"
+
+
+class PayoutRunEvent(models.Model):
+    run = models.ForeignKey(PayoutRun, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class SupporterLine(models.Model):
+    run = models.ForeignKey(PayoutRun, on_delete=models.CASCADE, related_name="supporter_lines")
+    supporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    budget = models.BigIntegerField()  # cents
+    balance = models.BigIntegerField()  # cents in the wallet at computation time
+    taken = models.BigIntegerField()  # cents: min(budget, balance)
+    flattrs = models.IntegerField()
+    charity = models.BigIntegerField(default=0)  # cents (unspent budget, charity mode)
+    chunk = models.IntegerField(default=0)  # posting batch
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "supporter"], name="one_line_per_supporter_per_run"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(taken__gte=0), name="supporter_taken_not_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["run", "chunk"], name="supporterline_run_chunk")]
+
+    def __str__(self) -> str:
+        return f"{self.supporter_id}: {self.taken}"
+
+
+class CreatorLine(models.Model):
+    run = models.ForeignKey(PayoutRun, on_delete=models.CASCADE, related_name="creator_lines")
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    gross = models.BigIntegerField()  # cents
+    fee = models.BigIntegerField()  # cents
+    net = models.BigIntegerField()  # cents
+    flattrs = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "creator"], name="one_line_per_creator_per_run"),
+            models.CheckConstraint(
+                condition=models.Q(net=models.F("gross") - models.F("fee")),
+                name="creator_net_is_gross_minus_fee",
+            ),
+        ]
+        indexes = [models.Index(fields=["run", "-gross"], name="creatorline_run_gross")]
+
+    def __str__(self) -> str:
+        return f"{self.creator_id}: {self.gross}"
+
+
+class Share(models.Model):
+    """One flattr's share of its supporter's amount: the audit trail.
+
+    Millions of rows per run, written set-based: ids are plain columns
+    without foreign-key checks (they are copied from rows that exist), so the
+    bulk insert stays fast.
+    """
+
+    flattr_id = models.BigIntegerField(primary_key=True)
+    run_id = models.BigIntegerField()
+    supporter_id = models.BigIntegerField()
+    thing_id = models.BigIntegerField()
+    creator_id = models.BigIntegerField(null=True)  # empty: unclaimed thing
+    amount = models.BigIntegerField()  # cents
+
+    class Meta:
+        indexes = [models.Index(fields=["run_id", "supporter_id"], name="share_run_supporter")]
+
+    def __str__(self) -> str:
+        return f"flattr {self.flattr_id}: {self.amount}"
+
+
+class HoldingStatus(models.TextChoices):
+    HELD = "held", _("Held")
+    CLAIMED = "claimed", _("Claimed by its creator")
+    RETURNED = "returned", _("Returned to supporters")
+
+
+class UnclaimedLine(models.Model):
+    """Money a run put aside for a thing nobody owned yet."""
+
+    run = models.ForeignKey(PayoutRun, on_delete=models.CASCADE, related_name="unclaimed_lines")
+    thing_id = models.BigIntegerField()
+    amount = models.BigIntegerField()  # cents
+    flattrs = models.IntegerField()
+    status = models.CharField(
+        max_length=16, choices=HoldingStatus.choices, default=HoldingStatus.HELD
+    )
+    settled_by = models.ForeignKey(
+        PayoutRun, null=True, blank=True, on_delete=models.PROTECT, related_name="settled_holdings"
+    )
+    # When claimed: who got it and the fee taken (cents).
+    claimed_by_id = models.BigIntegerField(null=True, blank=True)
+    claim_fee = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "thing_id"], name="one_holding_per_thing_per_run"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "thing_id"], name="unclaimed_status_thing")]
+
+    def __str__(self) -> str:
+        return f"thing {self.thing_id}: {self.amount} ({self.status})"

@@ -1,0 +1,61 @@
+"""Moving a run through draft -> approved -> posted (or cancelled)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from payouts.models import PayoutRun, RunStatus
+from payouts.services.compute import PayoutError, last_closed_period, payout_run_compute
+
+
+def _can_approve(user) -> bool:
+    return bool(user) and user.is_active and user.has_perm("payouts.approve_payoutrun")
+
+
+@transaction.atomic(durable=True)
+def payout_run_approve(*, run: PayoutRun, actor, queue: bool = True) -> PayoutRun:
+    """Approve a computed, balanced draft; posting is queued on commit."""
+    if actor is not None and not _can_approve(actor):
+        raise PayoutError(f"{actor.email} may not approve payout runs")
+    run = PayoutRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != RunStatus.DRAFT:
+        raise PayoutError(f"the run of {run.label} is {run.status}; only a draft can be approved")
+    if run.computed_at is None or not run.conservation_ok:
+        raise PayoutError(f"the run of {run.label} does not balance; recompute it before approving")
+    run.status = RunStatus.APPROVED
+    run.approved_by = actor
+    run.approved_at = timezone.now()
+    run.save(update_fields=["status", "approved_by", "approved_at"])
+    run.events.create(action="approved", actor=actor)
+    if queue:
+        from payouts.tasks import payout_post
+
+        transaction.on_commit(lambda: payout_post.delay(run.pk))
+    return run
+
+
+@transaction.atomic(durable=True)
+def payout_run_cancel(*, run: PayoutRun, actor, note: str = "") -> PayoutRun:
+    run = PayoutRun.objects.select_for_update().get(pk=run.pk)
+    if run.status not in (RunStatus.DRAFT, RunStatus.APPROVED) or run.stage.startswith("posting"):
+        raise PayoutError(f"the run of {run.label} is {run.status}; it can no longer be cancelled")
+    run.status = RunStatus.CANCELLED
+    run.save(update_fields=["status"])
+    # Holdings this run meant to settle stay held for a later run.
+    run.settled_holdings.update(status="held", settled_by=None, claimed_by_id=None, claim_fee=0)
+    run.events.create(action="cancelled", actor=actor, note=note[:500])
+    return run
+
+
+def payout_compute_due() -> PayoutRun | None:
+    """Daily: compute the last closed month's run if it does not exist yet
+    (a missed day heals itself); auto-approve small installations."""
+    period = last_closed_period()
+    if PayoutRun.objects.filter(period=period).exists():
+        return None
+    run = payout_run_compute(period=period)
+    if settings.FLATTR_PAYOUT_AUTO_APPROVE and run.conservation_ok:
+        run = payout_run_approve(run=run, actor=None)
+    return run

@@ -1,0 +1,23 @@
+import logging
+
+from celery import shared_task
+
+from payouts import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=10, default_retry_delay=60)
+def payout_post(self, run_id: int) -> str:
+    """Post an approved run; retrying after a crash finishes the work."""
+    run = services.payout_run_post(run_id=run_id)
+    return run.status
+
+
+@shared_task
+def payout_compute_due() -> str | None:
+    run = services.payout_compute_due()
+    if run is not None:
+        logger.info("computed the payout run of %s (%s)", run.label, run.status)
+        return run.label
+    return None
