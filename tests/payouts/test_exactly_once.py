@@ -1,0 +1,139 @@
+"""Posting is exactly once: concurrent workers, retries and a killed worker."""
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from ledger import selectors as ledger_selectors
+from ledger.models import AccountKind, Transaction
+from payouts import services
+from payouts.models import PayoutRun, RunStatus
+from payouts.services import compute as compute_module
+from tests.factories import UserFactory
+from tests.payouts.helpers import balance, flattr, supporter, thing
+
+ROOT = Path(__file__).resolve().parents[2]
+P = dt.date(2026, 9, 1)
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def month(n_supporters=6):
+    creator = UserFactory()
+    supporters = [supporter(budget=100 + i, balance=1000) for i in range(n_supporters)]
+    for i, s in enumerate(supporters):
+        flattr(s, thing(owner=creator), P)
+        if i % 2:
+            flattr(s, thing(owner=None), P, minute=5)
+    return creator, supporters
+
+
+def assert_posted_once(run, creator, supporters):
+    run.refresh_from_db()
+    assert run.status == RunStatus.POSTED
+    keys = list(
+        Transaction.objects.filter(idempotency_key__startswith="payout:2026-09:").values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    assert len(keys) == len(set(keys))
+    for i, s in enumerate(supporters):
+        assert balance(s) == 1000 - (100 + i)
+    assert balance(creator, AccountKind.EARNINGS) == run.net
+    assert ledger_selectors.ledger_problems() == []
+
+
+def test_two_workers_posting_at_once_post_once():
+    creator, supporters = month()
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    run = services.payout_run_compute(period=P)
+    services.payout_run_approve(run=run, actor=admin, queue=False)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def work():
+        try:
+            barrier.wait()
+            services.payout_run_post(run_id=run.pk)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert_posted_once(run, creator, supporters)
+
+
+def test_a_retried_task_finds_the_work_done():
+    from payouts.tasks import payout_post
+
+    creator, supporters = month()
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    run = services.payout_run_compute(period=P)
+    services.payout_run_approve(run=run, actor=admin, queue=False)
+    assert payout_post.apply(args=[run.pk]).get() == "posted"
+    assert payout_post.apply(args=[run.pk]).get() == "posted"
+    assert_posted_once(run, creator, supporters)
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    host = s["HOST"] or s.get("OPTIONS", {}).get("host", "")
+    if host.startswith("/"):
+        return f"postgresql://{s['USER']}:{s['PASSWORD'] or ''}@/{s['NAME']}?host={host}"
+    return f"postgresql://{s['USER']}:{s['PASSWORD'] or ''}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def test_a_worker_killed_half_way_is_finished_by_the_next(monkeypatch):
+    monkeypatch.setattr(compute_module, "CHUNK_SIZE", 2)
+    creator, supporters = month(n_supporters=6)
+    admin = UserFactory(is_staff=True, is_superuser=True, email="boss@example.org")
+    run = services.payout_run_compute(period=P)
+    assert run.supporter_lines.values("chunk").distinct().count() == 3
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "FLATTR_TEST_POST_PAUSE": "30",
+        "PYTHONUNBUFFERED": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "payout_approve", "2026-09", "--by", "boss@example.org"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        while line and "stage supporters:0 committed" not in line:
+            line = proc.stdout.readline()
+        assert "stage supporters:0 committed" in line, "the worker never reached the first stage"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    run.refresh_from_db()
+    assert run.status == RunStatus.APPROVED
+    assert run.stage == "posting:supporters"
+    # Half-way: one chunk posted, the rest not; the books still balance.
+    assert (
+        Transaction.objects.filter(idempotency_key__startswith="payout:2026-09:supporters:").count()
+        == 1
+    )
+    assert ledger_selectors.ledger_problems() == []
+    services.payout_run_post(run_id=run.pk)
+    assert_posted_once(run, creator, supporters)
+    assert PayoutRun.objects.get(pk=run.pk).stage == "done"
