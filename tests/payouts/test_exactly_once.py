@@ -98,7 +98,7 @@ def _database_url() -> str:
 def test_a_worker_killed_half_way_is_finished_by_the_next(monkeypatch):
     monkeypatch.setattr(compute_module, "CHUNK_SIZE", 2)
     creator, supporters = month(n_supporters=6)
-    admin = UserFactory(is_staff=True, is_superuser=True, email="boss@example.org")
+    UserFactory(is_staff=True, is_superuser=True, email="boss@example.org")
     run = services.payout_run_compute(period=P)
     assert run.supporter_lines.values("chunk").distinct().count() == 3
     env = {
