@@ -53,15 +53,21 @@ def seed(*, users, stdout) -> None:
     now = timezone.now()
     last_month = (services.period_of(now) - dt.timedelta(days=1)).replace(day=15)
     last_month_at = dt.datetime.combine(last_month, dt.time(12), tzinfo=dt.UTC)
+    earlier = (last_month.replace(day=1) - dt.timedelta(days=1)).replace(day=15)
+    earlier_at = dt.datetime.combine(earlier, dt.time(12), tzinfo=dt.UTC)
+    # Two months ago (posted by the payouts demo), last month (a draft to
+    # review) and this month (still open).
     plan = {
         "supporter1": [
+            (0, earlier_at),
+            (1, earlier_at),
             (0, last_month_at),
             (2, last_month_at),
             (3, last_month_at),
             (0, now),
             (2, now),
         ],
-        "supporter2": [(1, last_month_at), (2, last_month_at), (1, now)],
+        "supporter2": [(2, earlier_at), (1, last_month_at), (2, last_month_at), (1, now)],
     }
     created = 0
     for key, picks in plan.items():

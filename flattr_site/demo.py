@@ -3,10 +3,10 @@
 DEMO_PASSWORD = "flattr-demo"
 
 DEMO_USERS = [
-    # (key, email, username, display name, is_staff)
-    ("admin", "admin@example.com", "admin", "Admin", True),
-    ("creator1", "claire@example.com", "claire", "Claire Dubois", False),
-    ("creator2", "david@example.com", "david", "David Martin", False),
-    ("supporter1", "sophie@example.com", "sophie", "Sophie Bernard", False),
-    ("supporter2", "marc@example.com", "marc", "Marc Petit", False),
+    # (key, email, username, display name, is_staff, monthly budget in cents)
+    ("admin", "admin@example.com", "admin", "Admin", True, 200),
+    ("creator1", "claire@example.com", "claire", "Claire Dubois", False, 200),
+    ("creator2", "david@example.com", "david", "David Martin", False, 200),
+    ("supporter1", "sophie@example.com", "sophie", "Sophie Bernard", False, 1500),
+    ("supporter2", "marc@example.com", "marc", "Marc Petit", False, 1000),
 ]

@@ -1,12 +1,19 @@
-"""A draft run of the last closed month, ready to review in the admin."""
+"""Two months ago: a posted run (the creators have earnings to withdraw).
+Last month: a draft run, ready to review in the admin."""
 
 from payouts import services
 from payouts.models import PayoutRun
+from payouts.services.compute import add_months
 
 
 def seed(*, users, stdout) -> None:
-    period = services.last_closed_period()
-    if PayoutRun.objects.filter(period=period).exists():
-        return
-    run = services.payout_run_compute(period=period)
-    stdout.write(f"Draft payout run {run.label} computed: review it in the admin.")
+    last = services.last_closed_period()
+    earlier = add_months(last, -1)
+    if not PayoutRun.objects.filter(period=earlier).exists():
+        run = services.payout_run_compute(period=earlier)
+        services.payout_run_approve(run=run, actor=users["admin"], queue=False)
+        run = services.payout_run_post(run_id=run.pk)
+        stdout.write(f"Payout run {run.label} posted.")
+    if not PayoutRun.objects.filter(period=last).exists():
+        run = services.payout_run_compute(period=last)
+        stdout.write(f"Draft payout run {run.label} computed: review it in the admin.")

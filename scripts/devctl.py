@@ -87,7 +87,7 @@ def run() -> int:
             f"  Demo publisher: http://localhost:{port}/demo/publisher/ (another site, as real embeds are)\n"
             f"  Demo logins (password '{DEMO_PASSWORD}'): "
             + ", ".join(
-                f"{email}{' (admin)' if staff else ''}" for _, email, _, _, staff in DEMO_USERS
+                f"{email}{' (admin)' if staff else ''}" for _, email, _, _, staff, _ in DEMO_USERS
             )
             + "\n  Ctrl-C stops everything.\n",
             flush=True,

@@ -7,3 +7,7 @@ class WithdrawalsConfig(AppConfig):
     name = "payments.withdrawals"
     label = "withdrawals"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Registers the Connect webhook handlers.
+        from payments.withdrawals import services  # noqa: F401

@@ -32,10 +32,15 @@ class Command(BaseCommand):
     def seed_users(self) -> dict:
         User = get_user_model()
         users = {}
-        for key, email, username, display_name, is_staff in DEMO_USERS:
+        for key, email, username, display_name, is_staff, budget in DEMO_USERS:
             user = User.objects.filter(email__iexact=email).first()
             if user is None:
-                user = User(email=email, username=username, display_name=display_name)
+                user = User(
+                    email=email,
+                    username=username,
+                    display_name=display_name,
+                    monthly_budget_cents=budget,
+                )
                 user.is_staff = user.is_superuser = is_staff
                 user.set_password(DEMO_PASSWORD)
                 user.save()

@@ -1,0 +1,112 @@
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+from flattr_site.admin_utils import EstimatedCountPaginator
+from flattr_site.money import format_cents
+from payments.withdrawals import services
+from payments.withdrawals.models import PayoutAccount, Withdrawal, WithdrawalStatus
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (sent to the creator)"), max_length=500, required=False
+    )
+
+
+@admin.register(Withdrawal)
+class WithdrawalAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "user",
+        "amount_display",
+        "status",
+        "created_at",
+        "reviewed_by",
+        "stripe_transfer_id",
+    ]
+    list_filter = ["status"]
+    search_fields = ["user__email__iexact", "stripe_transfer_id__exact"]
+    list_select_related = ["user", "reviewed_by"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    ordering = ["-created_at"]
+    actions = ["approve", "reject"]
+    readonly_fields = [f.name for f in Withdrawal._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("amount"), ordering="amount_cents")
+    def amount_display(self, obj):
+        return format_cents(obj.amount_cents)
+
+    def _confirm(self, request, queryset, action, title):
+        queryset = queryset.filter(status=WithdrawalStatus.AWAITING_REVIEW)
+        form = ReasonForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" in request.POST and form.is_valid():
+            done = 0
+            for withdrawal in queryset:
+                try:
+                    if action == "approve":
+                        services.withdrawal_approve(withdrawal=withdrawal, staff=request.user)
+                    else:
+                        services.withdrawal_reject(
+                            withdrawal=withdrawal,
+                            staff=request.user,
+                            reason=form.cleaned_data["reason"],
+                        )
+                    done += 1
+                except services.WithdrawalRefused as exc:
+                    self.message_user(request, f"#{withdrawal.pk}: {exc}", messages.ERROR)
+            self.message_user(
+                request, _("%(n)s withdrawals: %(action)s.") % {"n": done, "action": action}
+            )
+            return redirect(request.get_full_path())
+        return TemplateResponse(
+            request,
+            "admin/withdrawals/confirm.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "withdrawals": queryset,
+                "total": format_cents(sum(w.amount_cents for w in queryset)),
+                "action": action,
+                "form": form,
+                "needs_reason": action == "reject",
+                "opts": self.model._meta,
+            },
+        )
+
+    @admin.action(description=_("Approve selected withdrawals…"), permissions=["change"])
+    def approve(self, request, queryset):
+        return self._confirm(request, queryset, "approve", _("Approve these withdrawals?"))
+
+    @admin.action(description=_("Reject selected withdrawals…"), permissions=["change"])
+    def reject(self, request, queryset):
+        return self._confirm(request, queryset, "reject", _("Reject these withdrawals?"))
+
+
+@admin.register(PayoutAccount)
+class PayoutAccountAdmin(admin.ModelAdmin):
+    list_display = ["user", "status", "stripe_account_id", "test_mode", "updated_at"]
+    list_filter = ["status", "test_mode"]
+    search_fields = ["user__email__iexact", "stripe_account_id__exact"]
+    list_select_related = ["user"]
+    show_full_result_count = False
+    readonly_fields = [
+        "user",
+        "stripe_account_id",
+        "status",
+        "test_mode",
+        "created_at",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,19 @@
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from flattr_site.money import EuroAmountField
+
+
+class WithdrawForm(forms.Form):
+    amount = EuroAmountField(label=_("Amount to withdraw (€)"))
+
+    def __init__(self, *args, balance: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].min_cents = settings.FLATTR_MIN_WITHDRAWAL_CENTS
+        self.fields["amount"].max_cents = balance
+        self.fields["amount"].initial = balance
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("Reason (sent to the creator)"), max_length=500)

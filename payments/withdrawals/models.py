@@ -1,0 +1,90 @@
+"""Money out: connected payout accounts and withdrawals of earnings."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class PayoutAccountStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ENABLED = "enabled", _("Enabled")
+    RESTRICTED = "restricted", _("Restricted")
+
+
+class PayoutAccount(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payout_account"
+    )
+    stripe_account_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    status = models.CharField(
+        max_length=16, choices=PayoutAccountStatus.choices, default=PayoutAccountStatus.PENDING
+    )
+    test_mode = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=PayoutAccountStatus.values),
+                name="payout_account_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.status})"
+
+
+class WithdrawalStatus(models.TextChoices):
+    AWAITING_REVIEW = "awaiting_review", _("Awaiting review")
+    PROCESSING = "processing", _("Processing")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Failed")
+    REVERSED = "reversed", _("Reversed")
+    REJECTED = "rejected", _("Rejected")
+
+
+OPEN_STATUSES = [WithdrawalStatus.AWAITING_REVIEW, WithdrawalStatus.PROCESSING]
+
+
+class Withdrawal(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="withdrawals"
+    )
+    amount_cents = models.BigIntegerField()  # cents moved out of earnings
+    status = models.CharField(max_length=16, choices=WithdrawalStatus.choices)
+    stripe_transfer_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(
+        max_length=500, blank=True, help_text=_("Why it was rejected, failed or reversed.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "-created_at"], name="withdrawal_status_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_cents__gt=0), name="withdrawal_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=WithdrawalStatus.values),
+                name="withdrawal_status_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(status__in=OPEN_STATUSES),
+                name="one_open_withdrawal_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Withdrawal #{self.pk} ({self.amount_cents} cents, {self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES

@@ -1,0 +1,82 @@
+"""Reads for the earnings page: monthly figures from the ledger itself."""
+
+import datetime as dt
+
+from django.db import connection
+
+from ledger.models import Account, AccountKind
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def monthly_earnings(*, user, months: int = 12, today: dt.date | None = None) -> list[dict]:
+    """Gross, fee and net per month for the last ``months`` closed months.
+
+    Each posted payout credits a creator in one transaction keyed
+    ``payout:<YYYY-MM>:creator:<id>`` (earnings +net, platform fees +fee).
+    """
+    today = today or dt.date.today()
+    last = _add_months(today.replace(day=1), -1)
+    periods = [_add_months(last, -i) for i in range(months - 1, -1, -1)]
+    figures = {p.strftime("%Y-%m"): [0, 0] for p in periods}
+    earnings = Account.objects.filter(user=user, kind=AccountKind.EARNINGS).first()
+    fees = Account.objects.filter(user__isnull=True, kind=AccountKind.PLATFORM_FEES, ref="").first()
+    if earnings is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT split_part(t.idempotency_key, ':', 2) AS month,
+                       sum(pe.amount)::bigint, coalesce(sum(pf.amount), 0)::bigint
+                  FROM ledger_posting pe
+                  JOIN ledger_transaction t ON t.id = pe.transaction_id
+                  LEFT JOIN ledger_posting pf ON pf.transaction_id = t.id AND pf.account_id = %(fees)s
+                 WHERE pe.account_id = %(earnings)s
+                   AND t.kind IN ('payout', 'unclaimed_claim')
+                   AND t.idempotency_key LIKE 'payout:%%'
+                 GROUP BY 1
+                """,
+                {"earnings": earnings.pk, "fees": fees.pk if fees else None},
+            )
+            for month, net, fee in cursor.fetchall():
+                if month in figures:
+                    figures[month][0] += net
+                    figures[month][1] += fee
+    return [
+        {"month": month, "net": net, "fee": fee, "gross": net + fee}
+        for month, (net, fee) in figures.items()
+    ]
+
+
+def chart(*, rows: list[dict], width: int = 720, height: int = 220) -> dict:
+    """Bar geometry for the server-side SVG chart (gross = fee + net, stacked)."""
+    top = max([row["gross"] for row in rows] + [1])
+    plot_h = height - 40
+    slot = width / max(len(rows), 1)
+    bars = []
+    for i, row in enumerate(rows):
+        net_h = round(plot_h * row["net"] / top)
+        fee_h = round(plot_h * row["fee"] / top)
+        x = round(i * slot + slot * 0.15)
+        bars.append(
+            {
+                **row,
+                "x": x,
+                "w": round(slot * 0.7),
+                "net_y": plot_h - net_h + 10,
+                "net_h": net_h,
+                "fee_y": plot_h - net_h - fee_h + 10,
+                "fee_h": fee_h,
+                "label_x": round(i * slot + slot / 2),
+                "label": row["month"][2:],
+            }
+        )
+    return {
+        "bars": bars,
+        "width": width,
+        "height": height,
+        "base_y": plot_h + 10,
+        "label_y": height - 8,
+    }

@@ -1,0 +1,337 @@
+"""Money out: onboarding a payout account and withdrawing earnings.
+
+Ledger flow (idempotency keys from our rows):
+request   earnings -> pending_withdrawal         ``withdrawal:<id>:request``
+paid      pending_withdrawal -> outside          ``withdrawal:<id>:paid``
+returned  pending (or outside, after a reversal) -> earnings  ``withdrawal:<id>:returned``
+"""
+
+from __future__ import annotations
+
+import logging
+
+import stripe
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from flattr_site.money import format_cents
+from ledger import selectors as ledger_selectors
+from ledger import services as ledger
+from ledger.models import AccountKind
+from payments import stripe_client
+from payments.webhooks import WebhookRefused, register
+from payments.withdrawals.models import (
+    OPEN_STATUSES,
+    PayoutAccount,
+    PayoutAccountStatus,
+    Withdrawal,
+    WithdrawalStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class WithdrawalRefused(Exception):
+    """A clear, user-facing reason; nothing moved."""
+
+
+def test_gateway_available() -> bool:
+    return settings.DEBUG and not stripe_client.stripe_enabled()
+
+
+# --- Onboarding ---------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def payout_account_start(*, user) -> tuple[PayoutAccount, str]:
+    """Create (once) the creator's connected account and return where to
+    send them to finish onboarding."""
+    account, _created = PayoutAccount.objects.select_for_update().get_or_create(user=user)
+    if stripe_client.stripe_enabled():
+        client = stripe_client.get_client()
+        if not account.stripe_account_id:
+            remote = client.v1.accounts.create(
+                params={
+                    "type": "express",
+                    "email": user.email,
+                    "capabilities": {"transfers": {"requested": True}},
+                    "metadata": {"payout_account_id": str(account.pk), "user_id": str(user.pk)},
+                },
+                options={"idempotency_key": f"payout-account:{account.pk}"},
+            )
+            account.stripe_account_id = remote.id
+            account.test_mode = False
+            account.save(update_fields=["stripe_account_id", "test_mode", "updated_at"])
+        link = client.v1.account_links.create(
+            params={
+                "account": account.stripe_account_id,
+                "type": "account_onboarding",
+                "refresh_url": settings.SITE_URL + reverse("payout_account_connect"),
+                "return_url": settings.SITE_URL + reverse("earnings"),
+            }
+        )
+        return account, link.url
+    if not settings.DEBUG:
+        raise WithdrawalRefused(_("Payouts are unavailable: no payment processor is configured."))
+    if not account.test_mode:
+        account.test_mode = True
+        account.save(update_fields=["test_mode", "updated_at"])
+    return account, reverse("payout_account_test")
+
+
+@transaction.atomic(durable=True)
+def payout_account_test_set(*, user, status: str) -> PayoutAccount:
+    """The test-mode gateway's stand-in for Stripe's onboarding."""
+    if not test_gateway_available():
+        raise WithdrawalRefused(_("The test-mode gateway is not available."))
+    account = PayoutAccount.objects.select_for_update().get(user=user, test_mode=True)
+    account.status = status
+    account.save(update_fields=["status", "updated_at"])
+    return account
+
+
+def _status_from_stripe(remote: dict) -> str:
+    capabilities = remote.get("capabilities") or {}
+    requirements = remote.get("requirements") or {}
+    if requirements.get("disabled_reason") or capabilities.get("transfers") == "inactive":
+        return PayoutAccountStatus.RESTRICTED
+    if capabilities.get("transfers") == "active" and remote.get("payouts_enabled", True):
+        return PayoutAccountStatus.ENABLED
+    return PayoutAccountStatus.PENDING
+
+
+@register("account.updated")
+def on_account_updated(event: dict) -> None:
+    remote = event["data"]["object"]
+    account = (
+        PayoutAccount.objects.select_for_update().filter(stripe_account_id=remote.get("id")).first()
+    )
+    if account is None:
+        raise WebhookRefused(f"connected account {remote.get('id')} is not ours")
+    status = _status_from_stripe(remote)
+    if status != account.status:
+        account.status = status
+        account.save(update_fields=["status", "updated_at"])
+
+
+# --- Withdrawals --------------------------------------------------------------
+
+
+def _pending(user):
+    return ledger.account_get(kind=AccountKind.PENDING_WITHDRAWAL, user=user)
+
+
+@transaction.atomic(durable=True)
+def withdrawal_request(*, user, amount_cents: int) -> Withdrawal:
+    account = PayoutAccount.objects.filter(user=user).first()
+    if account is None or account.status != PayoutAccountStatus.ENABLED:
+        raise WithdrawalRefused(
+            _("Connect a payout account (and finish its onboarding) before withdrawing.")
+        )
+    if account.test_mode and not test_gateway_available():
+        raise WithdrawalRefused(_("This test-mode payout account cannot receive real money."))
+    if amount_cents < settings.FLATTR_MIN_WITHDRAWAL_CENTS:
+        raise WithdrawalRefused(
+            _("The minimum withdrawal is %(amount)s.")
+            % {"amount": format_cents(settings.FLATTR_MIN_WITHDRAWAL_CENTS)}
+        )
+    if amount_cents > ledger_selectors.earnings_balance(user=user):
+        raise WithdrawalRefused(_("You cannot withdraw more than your earnings balance."))
+    review = amount_cents > settings.FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS
+    try:
+        with transaction.atomic():
+            withdrawal = Withdrawal.objects.create(
+                user=user,
+                amount_cents=amount_cents,
+                status=WithdrawalStatus.AWAITING_REVIEW if review else WithdrawalStatus.PROCESSING,
+            )
+    except IntegrityError:
+        # The partial unique index: a concurrent or earlier request is open.
+        raise WithdrawalRefused(_("You already have a withdrawal in progress."))
+    try:
+        ledger.transaction_post(
+            kind="withdrawal",
+            idempotency_key=f"withdrawal:{withdrawal.pk}:request",
+            legs=[
+                (ledger.earnings_account(user=user), -amount_cents),
+                (_pending(user), amount_cents),
+            ],
+            memo=f"Withdrawal #{withdrawal.pk}",
+        )
+    except ledger.InsufficientFunds:
+        raise WithdrawalRefused(_("You cannot withdraw more than your earnings balance."))
+    if not review:
+        _queue_payment(withdrawal)
+    return withdrawal
+
+
+def _queue_payment(withdrawal: Withdrawal) -> None:
+    from payments.withdrawals.tasks import withdrawal_pay
+
+    transaction.on_commit(lambda: withdrawal_pay.delay(withdrawal.pk))
+
+
+@transaction.atomic(durable=True)
+def withdrawal_approve(*, withdrawal: Withdrawal, staff) -> Withdrawal:
+    withdrawal = Withdrawal.objects.select_for_update().get(pk=withdrawal.pk)
+    if withdrawal.status != WithdrawalStatus.AWAITING_REVIEW:
+        raise WithdrawalRefused(_("Only a withdrawal awaiting review can be approved."))
+    withdrawal.status = WithdrawalStatus.PROCESSING
+    withdrawal.reviewed_by = staff
+    withdrawal.reviewed_at = timezone.now()
+    withdrawal.save(update_fields=["status", "reviewed_by", "reviewed_at", "updated_at"])
+    _queue_payment(withdrawal)
+    return withdrawal
+
+
+def _return_money(withdrawal: Withdrawal, *, from_outside: bool) -> None:
+    source = (
+        ledger.platform_account(kind=AccountKind.OUTSIDE)
+        if from_outside
+        else _pending(withdrawal.user)
+    )
+    ledger.transaction_post(
+        kind="withdrawal_returned",
+        idempotency_key=f"withdrawal:{withdrawal.pk}:returned",
+        legs=[
+            (source, -withdrawal.amount_cents),
+            (ledger.earnings_account(user=withdrawal.user), withdrawal.amount_cents),
+        ],
+        memo=f"Withdrawal #{withdrawal.pk} returned",
+    )
+
+
+def _tell_creator(withdrawal: Withdrawal, message: str) -> None:
+    user = withdrawal.user
+    transaction.on_commit(
+        lambda: send_mail(
+            _("Your withdrawal of %(amount)s") % {"amount": format_cents(withdrawal.amount_cents)},
+            message,
+            None,
+            [user.email],
+            fail_silently=True,
+        )
+    )
+
+
+@transaction.atomic(durable=True)
+def withdrawal_reject(*, withdrawal: Withdrawal, staff, reason: str) -> Withdrawal:
+    withdrawal = Withdrawal.objects.select_for_update().select_related("user").get(pk=withdrawal.pk)
+    if withdrawal.status != WithdrawalStatus.AWAITING_REVIEW:
+        raise WithdrawalRefused(_("Only a withdrawal awaiting review can be rejected."))
+    if not reason.strip():
+        raise WithdrawalRefused(_("Give a reason: the creator is told."))
+    withdrawal.status = WithdrawalStatus.REJECTED
+    withdrawal.reason = reason.strip()[:500]
+    withdrawal.reviewed_by = staff
+    withdrawal.reviewed_at = timezone.now()
+    withdrawal.save(update_fields=["status", "reason", "reviewed_by", "reviewed_at", "updated_at"])
+    _return_money(withdrawal, from_outside=False)
+    _tell_creator(
+        withdrawal,
+        _("It was not approved: %(reason)s. The money is back in your earnings.")
+        % {"reason": withdrawal.reason},
+    )
+    return withdrawal
+
+
+def withdrawal_pay(*, withdrawal_id: int) -> Withdrawal:
+    """Transfer a processing withdrawal to the creator's connected account.
+
+    The Stripe call carries ``withdrawal:<id>`` as idempotency key, so a
+    retry after a transfer that went through (but was not recorded) gets
+    the same transfer back and pays once.
+    """
+    with transaction.atomic(durable=True):
+        withdrawal = (
+            Withdrawal.objects.select_for_update().select_related("user").get(pk=withdrawal_id)
+        )
+        if withdrawal.status != WithdrawalStatus.PROCESSING:
+            return withdrawal
+        account = PayoutAccount.objects.get(user=withdrawal.user)
+        if account.test_mode:
+            if not test_gateway_available():
+                return _fail(withdrawal, "the test-mode gateway is not available")
+            transfer_id = f"test_tr_{withdrawal.pk}"
+        else:
+            try:
+                transfer = stripe_client.get_client().v1.transfers.create(
+                    params={
+                        "amount": withdrawal.amount_cents,
+                        "currency": settings.CURRENCY.lower(),
+                        "destination": account.stripe_account_id,
+                        "metadata": {"withdrawal_id": str(withdrawal.pk)},
+                    },
+                    options={"idempotency_key": f"withdrawal:{withdrawal.pk}"},
+                )
+            except stripe.APIConnectionError:
+                raise  # the task retries with the same idempotency key
+            except stripe.StripeError as exc:
+                logger.warning("withdrawal %s refused by Stripe: %s", withdrawal.pk, exc)
+                return _fail(withdrawal, getattr(exc, "user_message", None) or str(exc))
+            transfer_id = transfer.id
+        withdrawal.stripe_transfer_id = transfer_id
+        withdrawal.status = WithdrawalStatus.PAID
+        withdrawal.save(update_fields=["stripe_transfer_id", "status", "updated_at"])
+        ledger.transaction_post(
+            kind="withdrawal_paid",
+            idempotency_key=f"withdrawal:{withdrawal.pk}:paid",
+            legs=[
+                (_pending(withdrawal.user), -withdrawal.amount_cents),
+                (ledger.platform_account(kind=AccountKind.OUTSIDE), withdrawal.amount_cents),
+            ],
+            memo=f"Withdrawal #{withdrawal.pk} paid ({transfer_id})",
+        )
+        return withdrawal
+
+
+def withdrawal_fail(*, withdrawal_id: int, reason: str) -> Withdrawal:
+    """Give up on a processing withdrawal (the task's retries ran out)."""
+    with transaction.atomic(durable=True):
+        withdrawal = (
+            Withdrawal.objects.select_for_update().select_related("user").get(pk=withdrawal_id)
+        )
+        if withdrawal.status != WithdrawalStatus.PROCESSING:
+            return withdrawal
+        return _fail(withdrawal, reason)
+
+
+def _fail(withdrawal: Withdrawal, reason: str) -> Withdrawal:
+    withdrawal.status = WithdrawalStatus.FAILED
+    withdrawal.reason = reason[:500]
+    withdrawal.save(update_fields=["status", "reason", "updated_at"])
+    _return_money(withdrawal, from_outside=False)
+    _tell_creator(
+        withdrawal,
+        _("It could not be paid: %(reason)s. The money is back in your earnings.")
+        % {"reason": reason},
+    )
+    return withdrawal
+
+
+@register("transfer.reversed")
+def on_transfer_reversed(event: dict) -> None:
+    transfer = event["data"]["object"]
+    withdrawal = (
+        Withdrawal.objects.select_for_update()
+        .select_related("user")
+        .filter(stripe_transfer_id=transfer.get("id"))
+        .first()
+    )
+    if withdrawal is None:
+        raise WebhookRefused(f"transfer {transfer.get('id')} matches no withdrawal of ours")
+    if withdrawal.status != WithdrawalStatus.PAID:
+        return
+    withdrawal.status = WithdrawalStatus.REVERSED
+    withdrawal.reason = "The transfer was reversed by the payment processor."
+    withdrawal.save(update_fields=["status", "reason", "updated_at"])
+    _return_money(withdrawal, from_outside=True)
+    _tell_creator(withdrawal, _("The transfer was reversed. The money is back in your earnings."))
+
+
+def open_withdrawal(*, user) -> Withdrawal | None:
+    return Withdrawal.objects.filter(user=user, status__in=OPEN_STATUSES).first()
