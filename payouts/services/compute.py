@@ -66,6 +66,10 @@ def _counted_flattrs_sql() -> str:
     """
 
 
+def share_partition(run_id: int) -> str:
+    return f"payouts_share_run_{int(run_id)}"
+
+
 def progress_key(run_id: int) -> str:
     return f"payout:{run_id}:progress"
 
@@ -102,7 +106,10 @@ def compute_lines(*, run: PayoutRun) -> None:
         _tune(cursor)
         for table in ("payouts_supporterline", "payouts_creatorline", "payouts_unclaimedline"):
             cursor.execute(f"DELETE FROM {table} WHERE run_id = %(run)s", params)  # noqa: S608
-        cursor.execute("DELETE FROM payouts_share WHERE run_id = %(run)s", params)
+        # The run's shares live in their own partition (migration 0002):
+        # a recompute drops it rather than deleting millions of rows.
+        partition = share_partition(run.pk)
+        cursor.execute(f"DROP TABLE IF EXISTS {partition}")
         # Holdings this run had chosen to settle go back to "held".
         cursor.execute(
             "UPDATE payouts_unclaimedline SET status = 'held', settled_by_id = NULL,"
@@ -110,49 +117,90 @@ def compute_lines(*, run: PayoutRun) -> None:
             params,
         )
 
+        # The split joins millions of flattrs: hash joins, never
+        # row-by-row index loops (which the planner picks on fresh tables).
+        cursor.execute("SET LOCAL enable_nestloop = off")
         _stage(run, "computing:supporters")
+        # Who can give this month, and how much: one small table, analysed
+        # so the planner hashes it instead of looping over it.
+        cursor.execute("DROP TABLE IF EXISTS payout_eligible")
+        cursor.execute(
+            """
+            CREATE TEMP TABLE payout_eligible ON COMMIT DROP AS
+            SELECT u.id AS supporter_id, u.monthly_budget_cents AS budget, w.balance,
+                   least(u.monthly_budget_cents, w.balance) AS amount
+              FROM accounts_user u
+              JOIN ledger_account w ON w.user_id = u.id AND w.kind = 'wallet' AND w.balance > 0
+             WHERE u.monthly_budget_cents > 0
+               AND NOT EXISTS (SELECT 1 FROM ledger_account r
+                                WHERE r.user_id = u.id AND r.kind = 'receivable' AND r.balance < 0)
+            """
+        )
+        cursor.execute("ANALYZE payout_eligible")
+
+        _stage(run, "computing:shares")
+        # Filled bare, indexed once afterwards, then attached: maintaining
+        # two B-trees row by row would cost more than the insert itself.
+        cursor.execute(
+            f"CREATE TABLE {partition} (LIKE payouts_share INCLUDING DEFAULTS,"
+            f" CHECK (run_id = {int(run.pk)}))"
+        )
+        # One pass over the period's flattrs: a single sort by (supporter,
+        # time, id) feeds both window functions; the inserted shares are
+        # aggregated, in the same statement, into creator lines, holdings
+        # and supporter lines (numbered into posting chunks).
         cursor.execute(
             f"""
-            WITH counted AS ({counted}),
-            per_supporter AS (SELECT supporter_id, count(*) AS n FROM counted GROUP BY supporter_id),
-            candidates AS (
-                SELECT u.id AS supporter_id, u.monthly_budget_cents AS budget, w.balance,
-                       coalesce(p.n, 0) AS n
-                  FROM accounts_user u
-                  JOIN ledger_account w ON w.user_id = u.id AND w.kind = 'wallet' AND w.balance > 0
-                  LEFT JOIN per_supporter p ON p.supporter_id = u.id
-                 WHERE u.monthly_budget_cents > 0
-                   AND (p.n IS NOT NULL OR %(charity)s)
-                   AND NOT EXISTS (SELECT 1 FROM ledger_account r
-                                    WHERE r.user_id = u.id AND r.kind = 'receivable' AND r.balance < 0)
+            WITH shares AS (
+                INSERT INTO {partition}
+                    (flattr_id, run_id, supporter_id, thing_id, creator_id, amount)
+                SELECT id, %(run)s, supporter_id, thing_id, owner_id,
+                       amount / n + CASE WHEN rn <= amount %% n THEN 1 ELSE 0 END
+                  FROM (SELECT c.id, c.supporter_id, c.thing_id, c.owner_id, e.amount,
+                               count(*) OVER (PARTITION BY c.supporter_id) AS n,
+                               row_number() OVER (PARTITION BY c.supporter_id
+                                                  ORDER BY c.created_at, c.id) AS rn
+                          FROM ({counted}) c
+                          JOIN payout_eligible e ON e.supporter_id = c.supporter_id) x
+                RETURNING supporter_id, thing_id, creator_id, amount
+            ),
+            creators AS (
+                INSERT INTO payouts_creatorline (run_id, creator_id, gross, fee, net, flattrs)
+                SELECT %(run)s, creator_id, gross, fee, gross - fee, n
+                  FROM (SELECT creator_id, sum(amount)::bigint AS gross,
+                               (sum(amount)::bigint * %(fee_percent)s + 50) / 100 AS fee,
+                               count(*) AS n
+                          FROM shares WHERE creator_id IS NOT NULL
+                         GROUP BY creator_id) g
+            ),
+            holdings AS (
+                INSERT INTO payouts_unclaimedline
+                    (run_id, thing_id, amount, flattrs, status, claim_fee)
+                SELECT %(run)s, thing_id, sum(amount), count(*), 'held', 0
+                  FROM shares WHERE creator_id IS NULL
+                 GROUP BY thing_id
+                HAVING sum(amount) > 0
+            ),
+            per_supporter AS (
+                SELECT supporter_id, count(*) AS n FROM shares GROUP BY supporter_id
             )
             INSERT INTO payouts_supporterline
                 (run_id, supporter_id, budget, balance, taken, flattrs, charity, chunk)
-            SELECT %(run)s, supporter_id, budget, balance, least(budget, balance), n,
-                   CASE WHEN n = 0 THEN least(budget, balance) ELSE 0 END,
-                   ((row_number() OVER (ORDER BY supporter_id)) - 1) / %(chunk)s
-              FROM candidates
+            SELECT %(run)s, e.supporter_id, e.budget, e.balance, e.amount, coalesce(p.n, 0),
+                   CASE WHEN p.n IS NULL THEN e.amount ELSE 0 END,
+                   ((row_number() OVER (ORDER BY e.supporter_id)) - 1) / %(chunk)s
+              FROM payout_eligible e
+              LEFT JOIN per_supporter p ON p.supporter_id = e.supporter_id
+             WHERE p.n IS NOT NULL OR %(charity)s
             """,  # noqa: S608 - only our own SQL fragments are interpolated
             params,
         )
-
-        _stage(run, "computing:shares")
+        _stage(run, "computing:indexes")
+        cursor.execute(f"ALTER TABLE {partition} ADD PRIMARY KEY (run_id, flattr_id)")
+        cursor.execute(f"CREATE INDEX {partition}_supporter ON {partition} (run_id, supporter_id)")
         cursor.execute(
-            f"""
-            INSERT INTO payouts_share (flattr_id, run_id, supporter_id, thing_id, creator_id, amount)
-            SELECT c.id, %(run)s, c.supporter_id, c.thing_id, c.owner_id,
-                   s.taken / s.flattrs
-                   + CASE WHEN row_number() OVER (PARTITION BY c.supporter_id ORDER BY c.created_at, c.id)
-                               <= s.taken %% s.flattrs THEN 1 ELSE 0 END
-              FROM ({counted}) c
-              JOIN payouts_supporterline s ON s.run_id = %(run)s AND s.supporter_id = c.supporter_id
-             WHERE s.flattrs > 0
-            """,  # noqa: S608
-            params,
+            f"ALTER TABLE payouts_share ATTACH PARTITION {partition} FOR VALUES IN ({int(run.pk)})"
         )
-
-        _stage(run, "computing:creators")
-        aggregate_lines(cursor=cursor, params=params)
 
         _stage(run, "computing:holdings")
         # Holdings whose thing now has an owner are paid to that owner;
@@ -231,8 +279,7 @@ def refresh_totals(*, run: PayoutRun) -> PayoutRun:
               (SELECT coalesce(sum(amount), 0) FROM payouts_unclaimedline
                 WHERE settled_by_id = %(run)s AND status = 'claimed'),
               (SELECT coalesce(sum(claim_fee), 0) FROM payouts_unclaimedline
-                WHERE settled_by_id = %(run)s AND status = 'claimed'),
-              (SELECT coalesce(sum(amount), 0) FROM payouts_share WHERE run_id = %(run)s)
+                WHERE settled_by_id = %(run)s AND status = 'claimed')
             """,
             {"run": run.pk},
         )
@@ -249,14 +296,11 @@ def refresh_totals(*, run: PayoutRun) -> PayoutRun:
             returned,
             claimed_gross,
             claimed_fee,
-            shares,
         ) = cursor.fetchone()
-    # Conservation, to the cent: every cent taken is somewhere.
-    ok = (
-        taken == net + fee + unclaimed + charity
-        and shares + charity == taken
-        and gross == net + fee
-    )
+    # Conservation, to the cent: every cent taken from the supporter lines
+    # is found again in the creator lines and holdings (both aggregated from
+    # the shares) or in charity.
+    ok = taken == net + fee + unclaimed + charity and gross == net + fee
     PayoutRun.objects.filter(pk=run.pk).update(
         supporters=supporters,
         flattrs=flattrs,
