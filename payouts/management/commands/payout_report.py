@@ -22,13 +22,12 @@ class Command(BaseCommand):
         run = PayoutRun.objects.filter(period=day).first()
         if run is None:
             raise CommandError(f"no run for {period}")
-        report = selectors.payout_report(run=run)
         if format == "json":
-            self.stdout.write(json.dumps(report, indent=2))
+            self._write_json(run)
             return
         writer = csv.writer(self.stdout)
         writer.writerow(["role", "username", "email", "taken", "gross", "fee", "net", "flattrs"])
-        for line in report["supporters"]:
+        for line in selectors.payout_report_supporters(run=run):
             writer.writerow(
                 [
                     "supporter",
@@ -41,7 +40,7 @@ class Command(BaseCommand):
                     line["flattrs"],
                 ]
             )
-        for line in report["creators"]:
+        for line in selectors.payout_report_creators(run=run):
             writer.writerow(
                 [
                     "creator",
@@ -54,3 +53,22 @@ class Command(BaseCommand):
                     line["flattrs"],
                 ]
             )
+
+    def _write_json(self, run) -> None:
+        """The JSON document, written line by line: a million supporters
+        stream through instead of being held in memory."""
+        head = json.dumps(selectors.payout_report_totals(run=run), indent=2)
+        out = self.stdout
+        out.write(head[:-2] + ",\n", ending="")
+        for name, lines in (
+            ("supporters", selectors.payout_report_supporters(run=run)),
+            ("creators", selectors.payout_report_creators(run=run)),
+        ):
+            out.write(f'  "{name}": [', ending="")
+            separator = "\n    "
+            for line in lines:
+                out.write(separator + json.dumps(line), ending="")
+                separator = ",\n    "
+            out.write("\n  ]" if separator != "\n    " else "]", ending="")
+            out.write(",\n" if name == "supporters" else "\n", ending="")
+        out.write("}")
