@@ -213,6 +213,10 @@ def _load(url: str, *, supporters: int, per_supporter: int, things: int, creator
         conn.execute("CHECKPOINT")
 
 
+def _peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def _record_stages():
     """Seconds spent in each recorded stage of compute and post."""
     from payouts.services import compute, post
@@ -272,6 +276,7 @@ def main(argv: list[str] | None = None) -> dict:
     from payouts import services
 
     timings: dict[str, float] = {}
+    memory: dict[str, float] = {}
     stages, stage_end = _record_stages()
     try:
         call_command("migrate", verbosity=0)
@@ -286,6 +291,7 @@ def main(argv: list[str] | None = None) -> dict:
             period=period,
         )
         timings["load_s"] = time.perf_counter() - t0
+        memory["load"] = _peak_mb()
 
         with connection.cursor() as cursor:
             t0 = time.perf_counter()
@@ -300,12 +306,14 @@ def main(argv: list[str] | None = None) -> dict:
         t0 = time.perf_counter()
         run = services.payout_run_compute(period=period)
         timings["compute_s"] = time.perf_counter() - t0
+        memory["compute"] = _peak_mb()
         stage_end("approving")
 
         t0 = time.perf_counter()
         run = services.payout_run_approve(run=run, actor=None, queue=False)
         run = services.payout_run_post(run_id=run.pk)
         timings["post_s"] = time.perf_counter() - t0
+        memory["post"] = _peak_mb()
         stage_end("posted")
         stages.pop("posted", None)
 
@@ -313,6 +321,7 @@ def main(argv: list[str] | None = None) -> dict:
         with open(os.devnull, "w") as sink:
             call_command("payout_report", run.label, format="json", stdout=sink)
         timings["report_s"] = time.perf_counter() - t0
+        memory["report"] = _peak_mb()
 
         clearing = (
             Account.objects.filter(kind=AccountKind.PAYOUT_CLEARING, user__isnull=True)
@@ -369,7 +378,8 @@ def main(argv: list[str] | None = None) -> dict:
         "stages_s": stages,
         "compute_post_s": round(compute_post, 2),
         "ratio_compute_post_to_lower_bound": round(compute_post / timings["lower_bound_s"], 2),
-        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_memory_mb": _peak_mb(),
+        "peak_memory_mb_after": memory,
     }
     print(json.dumps(result, indent=2))  # noqa: T201
     return result
