@@ -84,3 +84,66 @@ def suspicious_creators(*, run: PayoutRun, limit: int = 10) -> list[dict]:
             {"creator_id": r[0], "username": r[1], "flattrs": r[2], "from_new_accounts": r[3]}
             for r in cursor.fetchall()
         ]
+
+
+def supporter_months(*, user, limit: int = 12) -> list[dict]:
+    """A supporter's posted months, newest first: amount taken and where
+    each share went (thing, creator, cents)."""
+    from buttons.models import Thing
+    from payouts.models import RunStatus, Share, SupporterLine
+
+    lines = list(
+        SupporterLine.objects.filter(supporter=user, run__status=RunStatus.POSTED)
+        .select_related("run")
+        .order_by("-run__period")[:limit]
+    )
+    months = []
+    for line in lines:
+        shares = list(
+            Share.objects.filter(run_id=line.run_id, supporter_id=user.pk).order_by("-amount")
+        )
+        things = Thing.objects.select_related("owner").in_bulk([s.thing_id for s in shares])
+        months.append(
+            {
+                "period": line.run.period,
+                "taken": line.taken,
+                "charity": line.charity,
+                "shares": [
+                    {"thing": things.get(s.thing_id), "amount": s.amount, "claimed": s.creator_id}
+                    for s in shares
+                ],
+            }
+        )
+    return months
+
+
+def supporter_month_preview(*, user) -> dict:
+    """If the month ended now: the same rules as the split, for one person."""
+    from buttons.models import Flattr
+    from ledger import selectors as ledger_selectors
+    from payouts.services.compute import current_period
+
+    period = current_period()
+    flattrs = list(
+        Flattr.objects.filter(supporter=user, period=period, thing__hidden=False)
+        .filter(thing__removed=False)
+        .exclude(thing__owner=user)
+        .select_related("thing")
+        .order_by("created_at", "id")
+    )
+    owes = ledger_selectors.receivable_owed(user=user) > 0
+    wallet = ledger_selectors.wallet_balance(user=user)
+    amount = 0 if owes else max(0, min(user.monthly_budget_cents, wallet))
+    n = len(flattrs)
+    each, extra = (amount // n, amount % n) if n else (0, 0)
+    return {
+        "period": period,
+        "amount": amount,
+        "owes": owes,
+        "count": n,
+        "each": each,
+        "shares": [
+            {"thing": f.thing, "amount": each + (1 if index < extra else 0)}
+            for index, f in enumerate(flattrs)
+        ],
+    }
