@@ -41,7 +41,8 @@ class AccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     ordering = ["-id"]
-    readonly_fields = ["kind", "user", "ref", "balance_display", "created_at"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["kind", "user", "ref", "balance_display", "created_at", "adjust_link"]
     fields = readonly_fields
 
     @admin.display(description=_("owner"), ordering="user__email")
@@ -52,10 +53,10 @@ class AccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def balance_display(self, obj):
         return _money(obj.balance)
 
-    @admin.display(description="")
+    @admin.display(description=_("correction"))
     def adjust_link(self, obj):
         if obj.kind != AccountKind.WALLET:
-            return ""
+            return "—"
         url = reverse("admin:ledger_account_adjust", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, _("Adjust balance…"))
 
@@ -153,6 +154,7 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     ordering = ["-id"]
     inlines = [PostingInline]
+    raw_id_fields = ["created_by"]
     readonly_fields = ["kind", "idempotency_key", "memo", "created_at", "created_by"]
     fields = readonly_fields
     date_hierarchy = None

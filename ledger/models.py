@@ -109,6 +109,8 @@ class TransactionKind(models.TextChoices):
     WITHDRAWAL = "withdrawal", _("Withdrawal requested")
     WITHDRAWAL_PAID = "withdrawal_paid", _("Withdrawal paid")
     WITHDRAWAL_RETURNED = "withdrawal_returned", _("Withdrawal returned")
+    # The exact negation of an earlier transaction (transaction_reverse).
+    REVERSAL = "reversal", _("Reversal")
 
 
 class Transaction(models.Model):

@@ -1,16 +1,19 @@
 """Writes to the ledger. Every money movement in the platform goes through
-``transaction_post``; nothing else inserts postings (except set-based bulk
-posting by the monthly payout, which uses ``postings_bulk_insert_sql``)."""
+``transaction_post``; the only other writer is the monthly payout, which
+inserts its postings set-based in SQL (``payouts/services/post.py``) under
+the same database rules."""
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
+from django.db import transaction as db_transaction
 
-from ledger.models import USER_KINDS, Account, AccountKind, Posting, Transaction
+from ledger.models import USER_KINDS, Account, AccountKind, Posting, Transaction, TransactionKind
 
 
 class LedgerError(Exception):
@@ -93,7 +96,7 @@ def transaction_post(
         raise UnbalancedTransaction("a transaction moves money between at least two accounts")
 
     try:
-        with transaction.atomic():
+        with db_transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(
                     """
@@ -136,30 +139,48 @@ def transaction_post(
     return txn, True
 
 
-class AdjustmentRefused(LedgerError):
-    pass
+class AdjustmentRefused(LedgerError, ValueError):
+    """A staff adjustment was refused for bad input (no reason, zero amount,
+    not staff); nothing was written."""
 
 
-@transaction.atomic
+# Staff corrections are posted against this platform account: money the
+# platform gives (credit) or takes back (debit) from outside the normal flows.
+# It is an ``outside`` account so it may go negative, and its own ref keeps
+# corrections apart from real money arriving through the processor.
+ADJUSTMENTS_REF = "adjustments"
+
+
+@db_transaction.atomic
 def transaction_reverse(
-    *, original: Transaction, idempotency_key: str, kind: str, memo: str = "", created_by=None
+    *,
+    transaction: Transaction,
+    idempotency_key: str,
+    memo: str = "",
+    created_by=None,
+    kind: str = TransactionKind.REVERSAL,
 ) -> tuple[Transaction, bool]:
-    """Post the exact negation of ``original`` (a correction is a new
-    transaction; ledger rows are never changed)."""
+    """Post the exact negation of ``transaction``'s postings.
+
+    A correction is a new transaction; ledger rows are never changed. Like
+    ``transaction_post`` it is idempotent on ``idempotency_key`` and raises
+    InsufficientFunds (nothing written) when a balance would go negative,
+    e.g. a top-up whose money was already spent.
+    """
     legs = [
         (posting.account, -posting.amount)
-        for posting in original.postings.select_related("account")
+        for posting in transaction.postings.select_related("account").order_by("pk")
     ]
     return transaction_post(
         kind=kind,
         idempotency_key=idempotency_key,
         legs=legs,
-        memo=memo or f"Reversal of #{original.pk}",
+        memo=memo or f"Reversal of #{transaction.pk}",
         created_by=created_by,
     )
 
 
-@transaction.atomic
+@db_transaction.atomic(durable=True)
 def wallet_adjust(
     *,
     user,
@@ -168,26 +189,30 @@ def wallet_adjust(
     staff,
     idempotency_key: str | None = None,
 ) -> Transaction:
-    """A staff correction of a supporter's wallet, as a normal ledger
-    transaction against the platform's ``adjustments`` account (the
-    ``outside`` kind, ref "adjustments"), with who and why recorded.
+    """A staff correction of ``user``'s wallet: ``amount_cents`` > 0 credits
+    it, < 0 debits it, posted as an ordinary ``adjustment`` transaction
+    against the ``outside``/``adjustments`` platform account with the staff
+    member in ``created_by`` and the reason in the memo.
 
-    Refused (nothing written) when it would drive the wallet negative.
-    ``idempotency_key`` lets a double-submitted admin form post once.
+    Refused with InsufficientFunds (nothing written) when the wallet would go
+    below zero, with AdjustmentRefused for a blank reason, a zero amount or a
+    caller who is not staff. ``idempotency_key`` makes a double-submitted
+    admin form post once: the form generates one key per render and passes it
+    back; the same key again returns the first transaction.
     """
-    import uuid
-
     reason = (reason or "").strip()
     if not reason:
         raise AdjustmentRefused("a reason is required")
+    if not isinstance(amount_cents, int) or isinstance(amount_cents, bool):
+        raise TypeError("amount_cents is integer cents")
     if amount_cents == 0:
         raise AdjustmentRefused("the amount must not be zero")
     if staff is None or not getattr(staff, "is_staff", False):
         raise AdjustmentRefused("only staff can adjust wallets")
     wallet = wallet_account(user=user)
-    counter = platform_account(kind=AccountKind.OUTSIDE, ref="adjustments")
+    counter = platform_account(kind=AccountKind.OUTSIDE, ref=ADJUSTMENTS_REF)
     txn, _created = transaction_post(
-        kind="adjustment",
+        kind=TransactionKind.ADJUSTMENT,
         idempotency_key=idempotency_key or f"adjustment:{uuid.uuid4()}",
         legs=[(wallet, amount_cents), (counter, -amount_cents)],
         memo=f"{reason} (by {staff.email})",
