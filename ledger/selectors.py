@@ -4,7 +4,7 @@ the account has."""
 
 from __future__ import annotations
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import EmptyPage, Page, Paginator
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -38,9 +38,52 @@ def statement_queryset(*, account: Account) -> QuerySet[Posting]:
     return Posting.objects.filter(account=account).select_related("transaction").order_by("-id")
 
 
-def statement_page(*, account: Account, page: int = 1, per_page: int = 25) -> Page:
-    """Newest first; uses the (account, -id) index."""
-    paginator = Paginator(statement_queryset(account=account), per_page)
+class StatementPage(Page):
+    """A page that knows whether an older page exists without counting."""
+
+    def __init__(self, object_list, number, paginator, *, more: bool):
+        super().__init__(object_list, number, paginator)
+        self._more = more
+
+    def has_next(self) -> bool:
+        return self._more
+
+    def next_page_number(self) -> int:
+        if not self._more:
+            raise EmptyPage("That page contains no results")
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        if self.number <= 1:
+            raise EmptyPage("That page number is less than 1")
+        return self.number - 1
+
+
+class StatementPaginator(Paginator):
+    """Pages a statement without ``SELECT count(*)``: an account with a
+    million postings would pay for a full index scan on every page view.
+    Fetching ``per_page + 1`` rows tells whether an older page exists.
+    ``count``/``num_pages`` still work (exact, computed only when asked)."""
+
+    def get_page(self, number) -> Page:
+        try:
+            number = max(int(number), 1)
+        except (TypeError, ValueError):
+            number = 1
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows and number > 1:
+            # Past the end (a stale or hand-made link): the last page, which
+            # needs the count; rare.
+            return super().get_page(number)
+        return StatementPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
+
+
+def statement_page(*, account: Account, page: int | str = 1, per_page: int = 25) -> Page:
+    """Newest first; uses the (account, -id) index and never counts the
+    account's postings. A bad page number gives the first page, one past
+    the end the last."""
+    paginator = StatementPaginator(statement_queryset(account=account), per_page)
     return paginator.get_page(page)
 
 
