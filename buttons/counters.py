@@ -40,3 +40,40 @@ def record_flattr(*, thing_id: int, period: dt.date) -> None:
         # Not cached (ValueError): the next read counts from the database.
         with contextlib.suppress(ValueError):
             cache.incr(key)
+
+
+PAGE_TTL = 300
+
+
+def page_key(thing_id: int, name: str) -> str:
+    return f"thing:{thing_id}:page:{name}"
+
+
+def snapshot(*, thing_id: int, period: dt.date, page: str) -> tuple[int, int, object]:
+    """Counts and one cached page fragment in a single cache round trip:
+    the embed and count.json hot paths touch neither PostgreSQL nor the
+    template engine while the cache is warm."""
+    key_all, key_month = _keys(thing_id, period)
+    key_page = page_key(thing_id, page)
+    cached = cache.get_many([key_all, key_month, key_page])
+    if key_all in cached and key_month in cached:
+        month, total = cached[key_month], cached[key_all]
+    else:
+        month, total = counts(thing_id=thing_id, period=period)
+    return month, total, cached.get(key_page)
+
+
+def store_page(*, thing_id: int, page: str, value) -> None:
+    cache.set(page_key(thing_id, page), value, PAGE_TTL)
+
+
+def forget_pages(*, thing_id: int) -> None:
+    """Called when a thing changes: its cached embed and card go."""
+    from django.conf import settings
+
+    names = ["card"] + [
+        f"embed:{style}:{lang}"
+        for style in ("default", "compact")
+        for lang, _ in settings.LANGUAGES
+    ]
+    cache.delete_many([page_key(thing_id, name) for name in names])

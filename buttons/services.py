@@ -92,6 +92,7 @@ def thing_update(*, thing: Thing, **fields) -> Thing:
         setattr(thing, name, value.strip() if isinstance(value, str) else value)
     _clean_thing(thing)
     thing.save(update_fields=[*fields.keys()])
+    transaction.on_commit(lambda: counters.forget_pages(thing_id=thing.pk))
     return thing
 
 
@@ -102,11 +103,14 @@ def thing_remove(*, thing: Thing) -> bool:
     Returns True when deleted."""
     thing = Thing.objects.select_for_update().get(pk=thing.pk)
     if not thing.flattrs.exists():
+        pk = thing.pk
         thing.delete()
+        transaction.on_commit(lambda: counters.forget_pages(thing_id=pk))
         return True
     thing.removed = True
     thing.hidden = True
     thing.save(update_fields=["removed", "hidden"])
+    transaction.on_commit(lambda: counters.forget_pages(thing_id=thing.pk))
     return False
 
 

@@ -81,23 +81,37 @@ def _embed_response(request, context):
     return response
 
 
+COUNT_MARK = "__FLATTR_COUNT__"
+
+
 @require_GET
 @frameable
 def embed(request, pk: int):
-    thing = _thing_or_404(pk)
-    month, total = counters.counts(thing_id=thing.pk, period=services.current_period())
-    return _embed_response(
-        request,
-        {
-            "thing": thing,
-            "count": total,
-            "month_count": month,
-            "style": "compact" if request.GET.get("style") == "compact" else "default",
-            "popup_url": reverse("flattr_confirm", args=[thing.pk]) + "?popup=1",
-            "page_url": thing.get_absolute_url(),
-            "available": not (thing.hidden or thing.removed),
-        },
+    """The button iframe. Warm path: one cache round trip (counts and the
+    rendered page), no database query, no template rendering."""
+    style = "compact" if request.GET.get("style") == "compact" else "default"
+    page = f"embed:{style}:{request.LANGUAGE_CODE}"
+    _month, total, html = counters.snapshot(
+        thing_id=pk, period=services.current_period(), page=page
     )
+    if html is None:
+        thing = _thing_or_404(pk)
+        html = render(
+            request,
+            "buttons/embed.html",
+            {
+                "thing": thing,
+                "count": COUNT_MARK,
+                "style": style,
+                "popup_url": reverse("flattr_confirm", args=[thing.pk]) + "?popup=1",
+                "page_url": thing.get_absolute_url(),
+                "available": not (thing.hidden or thing.removed),
+            },
+        ).content.decode()
+        counters.store_page(thing_id=pk, page=page, value=html)
+    response = HttpResponse(html.replace(COUNT_MARK, str(total)))
+    response["Cache-Control"] = "public, max-age=30"
+    return response
 
 
 @require_GET
@@ -145,11 +159,16 @@ def _auto_query(form: AutoSubmitForm) -> str:
 @require_GET
 @cache_control(public=True, max_age=30)
 def count_json(request, pk: int):
-    thing = Thing.objects.filter(pk=pk).only("id").first()
-    if thing is None:
+    month, total, known = counters.snapshot(
+        thing_id=pk, period=services.current_period(), page="card"
+    )
+    if known is None:
+        known = Thing.objects.filter(pk=pk).exists()
+        if known:
+            counters.store_page(thing_id=pk, page="card", value=True)
+    if not known:
         response = JsonResponse({"error": "not_found", "message": "No such thing."}, status=404)
     else:
-        month, total = counters.counts(thing_id=pk, period=services.current_period())
         response = JsonResponse({"thing": pk, "count": total, "month": month})
     response["Access-Control-Allow-Origin"] = "*"
     return response
