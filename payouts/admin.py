@@ -199,7 +199,9 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 class LineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_filter = [("run", admin.RelatedOnlyFieldListFilter)]
+    # Choices come from the runs table: RelatedOnlyFieldListFilter would
+    # scan millions of lines for their distinct runs on every page load.
+    list_filter = ["run"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 50
