@@ -66,6 +66,8 @@ class Account(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
         permissions = [("adjust_wallet", "Can adjust a wallet balance (staff correction)")]
         constraints = [
             models.UniqueConstraint(
@@ -127,6 +129,10 @@ class Transaction(models.Model):
         help_text=_("The staff member, for manual transactions."),
     )
 
+    class Meta:
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
+
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()} {self.idempotency_key}"
 
@@ -138,6 +144,8 @@ class Posting(models.Model):
     amount = models.BigIntegerField()
 
     class Meta:
+        verbose_name = _("posting")
+        verbose_name_plural = _("postings")
         indexes = [
             # Statements: newest first per account.
             models.Index(fields=["account", "-id"], name="posting_account_newest"),
