@@ -30,6 +30,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
+# bench/ holds scripts named like stdlib modules (http.py): keep this
+# script's folder off the import path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 SCRATCH = os.environ.get("BENCH_DATABASE_NAME", "flattr_bench_payday")
 
 
