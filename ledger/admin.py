@@ -1,9 +1,16 @@
+import json
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +22,66 @@ from ledger.models import Account, AccountKind, Posting, Transaction
 
 def _money(cents):
     return format_cents(cents)
+
+
+class PlannerCountPaginator(EstimatedCountPaginator):
+    """Large filtered lists (e.g. every wallet) take the planner's row
+    estimate instead of an exact ``count(*)``; small ones are counted."""
+
+    estimate_above = 10_000
+
+    @cached_property
+    def count(self):
+        query = getattr(self.object_list, "query", None)
+        if query is None or not query.where:
+            return super().count
+        sql, params = self.object_list.values("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        estimate = int(plan[0]["Plan"]["Plan Rows"])
+        return estimate if estimate > self.estimate_above else super().count
+
+
+def _user_ids_matching(term: str) -> list[int]:
+    """Users whose e-mail or username is ``term``, case-insensitively,
+    through the ``lower(email)``/``lower(username)`` unique indexes (Django's
+    ``iexact`` compares ``upper()`` and would scan the whole table)."""
+    field = "email" if "@" in term else "username"
+    return list(
+        get_user_model()
+        .objects.alias(key=Lower(field))
+        .filter(key=term.lower())
+        .values_list("pk", flat=True)[:1]
+    )
+
+
+class IndexedSearchMixin:
+    """Exact, indexed searches only: no ``LIKE '%...%'`` over a large table.
+    A term naming a user (e-mail or username) finds that user's rows;
+    otherwise it is matched exactly against the row's own key."""
+
+    search_help_text = _(
+        "Exact e-mail address or username of the owner, account reference or"
+        " idempotency key, or an id."
+    )
+
+    def owner_filter(self, user_ids: list[int]) -> Q:
+        raise NotImplementedError
+
+    def key_filter(self, term: str) -> Q:
+        raise NotImplementedError
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        user_ids = _user_ids_matching(term)
+        condition = self.owner_filter(user_ids) if user_ids else self.key_filter(term)
+        if term.isdigit():
+            condition |= Q(pk=int(term))
+        return queryset.filter(condition), False
 
 
 class PostingInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -33,17 +100,23 @@ class PostingInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AccountAdmin(IndexedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "owner", "ref", "balance_display", "created_at", "adjust_link"]
     list_filter = ["kind"]
-    search_fields = ["user__email__iexact", "user__username__iexact", "ref"]
+    search_fields = ["user__email"]  # shows the box; see IndexedSearchMixin
     list_select_related = ["user"]
     show_full_result_count = False
-    paginator = EstimatedCountPaginator
+    paginator = PlannerCountPaginator
     ordering = ["-id"]
     raw_id_fields = ["user"]
     readonly_fields = ["kind", "user", "ref", "balance_display", "created_at", "adjust_link"]
     fields = readonly_fields
+
+    def owner_filter(self, user_ids: list[int]) -> Q:
+        return Q(user__in=user_ids)
+
+    def key_filter(self, term: str) -> Q:
+        return Q(user__isnull=True, ref=term)
 
     @admin.display(description=_("owner"), ordering="user__email")
     def owner(self, obj):
@@ -145,13 +218,13 @@ class AdjustForm(forms.Form):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TransactionAdmin(IndexedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "idempotency_key", "memo", "created_at", "created_by"]
     list_filter = ["kind"]
-    search_fields = ["idempotency_key__exact", "postings__account__user__email__iexact"]
+    search_fields = ["idempotency_key"]  # shows the box; see IndexedSearchMixin
     list_select_related = ["created_by"]
     show_full_result_count = False
-    paginator = EstimatedCountPaginator
+    paginator = PlannerCountPaginator
     ordering = ["-id"]
     inlines = [PostingInline]
     raw_id_fields = ["created_by"]
@@ -159,16 +232,30 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = readonly_fields
     date_hierarchy = None
 
+    def owner_filter(self, user_ids: list[int]) -> Q:
+        # Transactions touching the owner's accounts: a semi-join through
+        # the (account, -id) postings index.
+        return Q(pk__in=Posting.objects.filter(account__user__in=user_ids).values("transaction_id"))
+
+    def key_filter(self, term: str) -> Q:
+        return Q(idempotency_key=term)
+
 
 @admin.register(Posting)
-class PostingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PostingAdmin(IndexedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "transaction", "account", "amount_display"]
-    search_fields = ["account__user__email__iexact"]
+    search_fields = ["account__user__email"]  # shows the box; see IndexedSearchMixin
     list_select_related = ["transaction", "account__user"]
     show_full_result_count = False
-    paginator = EstimatedCountPaginator
+    paginator = PlannerCountPaginator
     ordering = ["-id"]
     raw_id_fields = ["transaction", "account"]
+
+    def owner_filter(self, user_ids: list[int]) -> Q:
+        return Q(account__user__in=user_ids)
+
+    def key_filter(self, term: str) -> Q:
+        return Q(transaction__idempotency_key=term)
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_display(self, obj):

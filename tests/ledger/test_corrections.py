@@ -249,3 +249,83 @@ class TestStatementPages:
         wallet = services.wallet_account(user=UserFactory())
         page = selectors.statement_page(account=wallet, page=1)
         assert list(page) == [] and not page.has_next()
+
+
+@pytest.mark.django_db
+class TestAdminSearch:
+    @pytest.fixture
+    def setup(self, client):
+        staff = UserFactory(is_staff=True, is_superuser=True)
+        ana = UserFactory(email="Ana@Example.org", username="ana")
+        bob = UserFactory(email="bob@example.org", username="bob")
+        _fund(ana, 111, "topup:ana")
+        _fund(bob, 222, "topup:bob")
+        client.force_login(staff)
+        return client
+
+    @pytest.mark.parametrize(
+        "model, term, shown, hidden",
+        [
+            ("account", "ANA@example.ORG", "1.11", "2.22"),
+            ("account", "Ana", "1.11", "2.22"),
+            ("transaction", "ana@example.org", "topup:ana", "topup:bob"),
+            ("transaction", "topup:bob", "topup:bob", "topup:ana"),
+            ("posting", "BOB@example.org", "2.22", "1.11"),
+            ("posting", "topup:ana", "1.11", "2.22"),
+        ],
+    )
+    def test_exact_searches_find_the_owner_or_key(self, setup, model, term, shown, hidden):
+        response = setup.get(reverse(f"admin:ledger_{model}_changelist"), {"q": term})
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert shown in body and hidden not in body
+
+    def test_a_partial_term_finds_nothing_rather_than_scanning(self, setup):
+        response = setup.get(reverse("admin:ledger_account_changelist"), {"q": "example"})
+        assert response.status_code == 200
+        assert "1.11" not in response.content.decode()
+
+    def test_large_filtered_lists_use_the_planner_estimate(self, setup, monkeypatch):
+        from ledger.admin import PlannerCountPaginator
+
+        monkeypatch.setattr(PlannerCountPaginator, "estimate_above", -1)
+        response = setup.get(reverse("admin:ledger_account_changelist"), {"kind": "wallet"})
+        assert response.status_code == 200
+        assert response.context["cl"].paginator.count >= 1
+
+
+def _manage(*args):
+    import os
+    import subprocess
+    import sys
+
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DATABASE_URL": url},
+        timeout=60,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commands_exit_non_zero_with_one_line():
+    UserFactory(is_staff=True, is_superuser=True)
+    UserFactory(email="ana@example.org")
+    done = _manage("wallet_adjust", "ana@example.org", "8.00", "--reason", "goodwill")
+    assert done.returncode == 0, done.stderr
+    assert "8.00" in done.stdout
+    for args, message in [
+        (["nobody@example.org", "1", "--reason", "x"], "no user with e-mail"),
+        (["ana@example.org", "-8.01", "--reason", "x"], "cannot go below zero"),
+        (["ana@example.org", "1"], "a reason is required"),
+    ]:
+        refused = _manage("wallet_adjust", *args)
+        assert refused.returncode == 1
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0]
+    assert Transaction.objects.count() == 1
+    check = _manage("ledger_check")
+    assert check.returncode == 0 and "OK" in check.stdout
