@@ -81,6 +81,8 @@ def transaction_post(
     Raises InsufficientFunds (nothing written) when a balance would go below
     zero.
     """
+    if kind not in TransactionKind.values:
+        raise ValueError(f"unknown transaction kind {kind!r}; add it to TransactionKind")
     merged: dict[int, int] = defaultdict(int)
     accounts: dict[int, Account] = {}
     for leg in legs:

@@ -329,3 +329,13 @@ def test_commands_exit_non_zero_with_one_line():
     assert Transaction.objects.count() == 1
     check = _manage("ledger_check")
     assert check.returncode == 0 and "OK" in check.stdout
+
+
+@pytest.mark.django_db
+def test_unknown_transaction_kind_is_refused():
+    wallet = services.wallet_account(user=UserFactory())
+    with pytest.raises(ValueError, match="unknown transaction kind"):
+        services.transaction_post(
+            kind="gift", idempotency_key="g", legs=[(_outside(), -1), (wallet, 1)]
+        )
+    assert not Transaction.objects.exists()
