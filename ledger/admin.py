@@ -112,6 +112,21 @@ class AccountAdmin(IndexedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = ["kind", "user", "ref", "balance_display", "created_at", "adjust_link"]
     fields = readonly_fields
 
+    def get_list_display(self, request):
+        fields = super().get_list_display(request)
+        return fields if self._may_adjust(request) else [f for f in fields if f != "adjust_link"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if self._may_adjust(request) else [f for f in fields if f != "adjust_link"]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
+
+    @staticmethod
+    def _may_adjust(request) -> bool:
+        return request.user.has_perm("ledger.adjust_wallet")
+
     def owner_filter(self, user_ids: list[int]) -> Q:
         return Q(user__in=user_ids)
 

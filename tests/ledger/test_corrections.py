@@ -339,3 +339,57 @@ def test_unknown_transaction_kind_is_refused():
             kind="gift", idempotency_key="g", legs=[(_outside(), -1), (wallet, 1)]
         )
     assert not Transaction.objects.exists()
+
+
+@pytest.mark.django_db
+def test_adjust_link_is_shown_only_with_the_permission(client):
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(
+        Permission.objects.get(codename="view_account", content_type__app_label="ledger")
+    )
+    wallet, _ = _fund(UserFactory(), 500, "f")
+    url = reverse("admin:ledger_account_adjust", args=[wallet.pk])
+    client.force_login(viewer)
+    listing = client.get(reverse("admin:ledger_account_changelist"))
+    assert listing.status_code == 200
+    assert "5.00" in listing.content.decode() and url not in listing.content.decode()
+    detail = client.get(reverse("admin:ledger_account_change", args=[wallet.pk]))
+    assert detail.status_code == 200 and url not in detail.content.decode()
+    viewer.user_permissions.add(
+        Permission.objects.get(codename="adjust_wallet", content_type__app_label="ledger")
+    )
+    viewer = type(viewer).objects.get(pk=viewer.pk)  # drop the permission cache
+    client.force_login(viewer)
+    assert url in client.get(reverse("admin:ledger_account_changelist")).content.decode()
+    assert (
+        url in client.get(reverse("admin:ledger_account_change", args=[wallet.pk])).content.decode()
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_submitted_adjustment_posts_once_even_concurrently():
+    import threading
+
+    staff = UserFactory(is_staff=True)
+    user = UserFactory()
+    barrier = threading.Barrier(4)
+    results = []
+
+    def submit():
+        try:
+            barrier.wait()
+            txn = services.wallet_adjust(
+                user=user, amount_cents=500, reason="r", staff=staff, idempotency_key="form-x"
+            )
+            results.append(txn.pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4 and len(set(results)) == 1
+    assert selectors.wallet_balance(user=user) == 500
+    assert selectors.ledger_problems() == []
