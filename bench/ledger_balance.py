@@ -6,11 +6,10 @@
 Creates a scratch database (``flattr_bench_ledger`` on DATABASE_URL's
 server), migrates it, and posts ``--postings`` balanced transactions of two
 legs each (the wallet and the outside world) with one ``INSERT ... SELECT``
-per table, so the wallet ends with that many postings. The statement-level
-balance trigger stays on (it is what keeps balances cheap); the per-row
-zero-sum check is switched off during the load unless
-``--with-zero-sum-trigger`` is given, and ``ledger_problems()`` verifies the
-whole ledger afterwards instead (and is timed).
+per table, so the wallet ends with that many postings. Every database rule
+stays on during the load (the balance trigger, the zero-sum check at commit,
+the non-negative checks); ``ledger_problems()`` then verifies the whole
+ledger (and is timed).
 
 Then times, in one process (median of ``--repeat`` runs after one warm-up):
 
@@ -71,7 +70,6 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postings", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--with-zero-sum-trigger", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args(argv)
     n = args.postings
@@ -99,40 +97,30 @@ def main(argv: list[str] | None = None) -> dict:
         outside = services.platform_account(kind=AccountKind.OUTSIDE)
 
         t0 = time.perf_counter()
-        if not args.with_zero_sum_trigger:
-            with connection.cursor() as cursor:
-                cursor.execute("ALTER TABLE ledger_posting DISABLE TRIGGER ledger_posting_zero_sum")
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(
-                    """
-                    INSERT INTO ledger_transaction (kind, idempotency_key, memo, created_at)
-                    SELECT CASE WHEN i %% 10 = 0 THEN 'payout' ELSE 'topup' END, 'bench:' || i, '',
-                           now() - (%s - i) * interval '1 second'
-                      FROM generate_series(1, %s) i
-                    """,
-                    [n, n],
-                )
-                # Every tenth transaction spends 1 cent; the others credit
-                # 1..500 cents. Legs of one transaction are adjacent.
-                cursor.execute(
-                    """
-                    INSERT INTO ledger_posting (transaction_id, account_id, amount)
-                    SELECT t.id, leg.account_id, leg.amount
-                      FROM (SELECT id, CASE WHEN id %% 10 = 0 THEN -1 ELSE 1 + id %% 500 END AS cents
-                              FROM ledger_transaction WHERE idempotency_key LIKE 'bench:%%') t
-                     CROSS JOIN LATERAL (VALUES (%s, t.cents), (%s, -t.cents))
-                           AS leg(account_id, amount)
-                     ORDER BY t.id
-                    """,
-                    [wallet.pk, outside.pk],
-                )
-        finally:
-            if not args.with_zero_sum_trigger:
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "ALTER TABLE ledger_posting ENABLE TRIGGER ledger_posting_zero_sum"
-                    )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO ledger_transaction (kind, idempotency_key, memo, created_at)
+                SELECT CASE WHEN i %% 10 = 0 THEN 'payout' ELSE 'topup' END, 'bench:' || i, '',
+                       now() - (%s - i) * interval '1 second'
+                  FROM generate_series(1, %s) i
+                """,
+                [n, n],
+            )
+            # Every tenth transaction spends 1 cent; the others credit
+            # 1..500 cents. Legs of one transaction are adjacent.
+            cursor.execute(
+                """
+                INSERT INTO ledger_posting (transaction_id, account_id, amount)
+                SELECT t.id, leg.account_id, leg.amount
+                  FROM (SELECT id, CASE WHEN id %% 10 = 0 THEN -1 ELSE 1 + id %% 500 END AS cents
+                          FROM ledger_transaction WHERE idempotency_key LIKE 'bench:%%') t
+                 CROSS JOIN LATERAL (VALUES (%s, t.cents), (%s, -t.cents))
+                       AS leg(account_id, amount)
+                 ORDER BY t.id
+                """,
+                [wallet.pk, outside.pk],
+            )
         result["load_s"] = round(time.perf_counter() - t0, 2)
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE ledger_posting")

@@ -176,6 +176,9 @@ class AccountAdmin(IndexedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             amount = form.cleaned_data["amount"]
             new_balance = account.balance + amount
+            if new_balance < 0:
+                form.add_error("amount", _("The wallet cannot go below zero."))
+                return TemplateResponse(request, "admin/ledger/adjust.html", context)
             if "confirm" not in request.POST:
                 context.update(confirm=True, amount=amount, new_balance=new_balance)
                 return TemplateResponse(request, "admin/ledger/adjust.html", context)
@@ -219,6 +222,14 @@ class AdjustForm(forms.Form):
         self.fields["idempotency_key"].initial = f"adjustment:{uuid.uuid4()}"
         # Signed amounts: EuroAmountField refuses negatives by default.
         self.fields["amount"].clean = self._clean_signed_amount
+
+    def clean_idempotency_key(self):
+        # Only keys this form made: another transaction's key would "find"
+        # that transaction instead of posting the adjustment.
+        key = self.cleaned_data["idempotency_key"]
+        if not key.startswith("adjustment:") or len(key) > 200:
+            raise forms.ValidationError(_("This form has expired; open it again."))
+        return key
 
     def _clean_signed_amount(self, value):
         from flattr_site.money import parse_euros

@@ -186,7 +186,13 @@ class TestAdminPages:
         url = reverse("admin:ledger_account_adjust", args=[wallet.pk])
         for amount in ["abc", "1.005", "0"]:
             response = client.post(
-                url, {"amount": amount, "reason": "x", "idempotency_key": "k", "confirm": "1"}
+                url,
+                {
+                    "amount": amount,
+                    "reason": "x",
+                    "idempotency_key": "adjustment:k",
+                    "confirm": "1",
+                },
             )
             assert response.status_code == 200
             assert response.context["form"].errors["amount"]
@@ -393,3 +399,32 @@ def test_a_double_submitted_adjustment_posts_once_even_concurrently():
     assert len(results) == 4 and len(set(results)) == 1
     assert selectors.wallet_balance(user=user) == 500
     assert selectors.ledger_problems() == []
+
+
+@pytest.mark.django_db
+class TestAdjustFormGuards:
+    @pytest.fixture
+    def page(self, client):
+        client.force_login(UserFactory(is_staff=True, is_superuser=True))
+        user = UserFactory()
+        wallet, _ = _fund(user, 1000, "topup:1")
+        return client, reverse("admin:ledger_account_adjust", args=[wallet.pk]), user
+
+    def test_an_overdraft_is_refused_at_the_review_step(self, page):
+        client, url, user = page
+        response = client.post(
+            url, {"amount": "-10.01", "reason": "x", "idempotency_key": "adjustment:a"}
+        )
+        assert "cannot go below zero" in response.content.decode()
+        assert "will hold" not in response.content.decode()
+        assert selectors.wallet_balance(user=user) == 1000
+
+    def test_a_key_not_made_by_the_form_is_refused(self, page):
+        client, url, user = page
+        response = client.post(
+            url, {"amount": "1", "reason": "x", "idempotency_key": "topup:1", "confirm": "1"}
+        )
+        assert response.status_code == 200
+        assert response.context["form"].errors["idempotency_key"]
+        assert Transaction.objects.count() == 1
+        assert selectors.wallet_balance(user=user) == 1000

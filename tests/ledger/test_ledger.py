@@ -352,7 +352,7 @@ class TestAdmin:
         client.force_login(staff)
         url = reverse("admin:ledger_account_adjust", args=[wallet.pk])
         response = client.post(
-            url, {"amount": "-5", "reason": "x", "idempotency_key": "k", "confirm": "1"}
+            url, {"amount": "-5", "reason": "x", "idempotency_key": "adjustment:k", "confirm": "1"}
         )
         assert response.status_code == 200
         assert "cannot go below zero" in response.content.decode()
