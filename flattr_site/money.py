@@ -4,6 +4,7 @@ Inside the platform money is always integer cents. Decimal is used only
 here, where text becomes cents and cents become text.
 """
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import forms
@@ -12,6 +13,8 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 CENT = Decimal("0.01")
+# Plain decimal notation only: "8", "8.5", "-2.50"; no exponents, no "inf".
+PLAIN_AMOUNT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
 def cents_to_decimal(cents: int) -> Decimal:
@@ -32,6 +35,8 @@ def parse_euros(text: str, *, allow_negative: bool = False) -> int:
     Raises ValueError with a human-readable reason.
     """
     raw = (text or "").strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    if not PLAIN_AMOUNT.match(raw):
+        raise ValueError(f"{text!r} is not an amount")
     try:
         value = Decimal(raw)
     except InvalidOperation:
@@ -60,6 +65,8 @@ class EuroAmountField(forms.DecimalField):
             value = value.strip().replace("\u00a0", "").replace(" ", "")
             if value.count(",") == 1 and "." not in value:
                 value = value.replace(",", ".")
+            if value and not PLAIN_AMOUNT.match(value.replace(",", ".")):
+                raise ValidationError(self.error_messages["invalid"], code="invalid")
         return super().to_python(value)
 
     def clean(self, value):
