@@ -2,11 +2,9 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -14,7 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin
+from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin, user_ids_matching
 from flattr_site.money import EuroAmountField, format_cents
 from ledger import selectors, services
 from ledger.models import Account, AccountKind, Posting, Transaction
@@ -44,19 +42,6 @@ class PlannerCountPaginator(EstimatedCountPaginator):
         return estimate if estimate > self.estimate_above else super().count
 
 
-def _user_ids_matching(term: str) -> list[int]:
-    """Users whose e-mail or username is ``term``, case-insensitively,
-    through the ``lower(email)``/``lower(username)`` unique indexes (Django's
-    ``iexact`` compares ``upper()`` and would scan the whole table)."""
-    field = "email" if "@" in term else "username"
-    return list(
-        get_user_model()
-        .objects.alias(key=Lower(field))
-        .filter(key=term.lower())
-        .values_list("pk", flat=True)[:1]
-    )
-
-
 class IndexedSearchMixin:
     """Exact, indexed searches only: no ``LIKE '%...%'`` over a large table.
     A term naming a user (e-mail or username) finds that user's rows;
@@ -77,7 +62,7 @@ class IndexedSearchMixin:
         term = search_term.strip()
         if not term:
             return queryset, False
-        user_ids = _user_ids_matching(term)
+        user_ids = user_ids_matching(term)
         condition = self.owner_filter(user_ids) if user_ids else self.key_filter(term)
         if term.isdigit():
             condition |= Q(pk=int(term))

@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin
+from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin, UserSearchMixin
 from flattr_site.money import format_cents
 from payouts import selectors, services
 from payouts.models import CreatorLine, PayoutRun, SupporterLine
@@ -208,7 +208,8 @@ class LineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SupporterLine)
-class SupporterLineAdmin(LineAdmin):
+class SupporterLineAdmin(UserSearchMixin, LineAdmin):
+    user_search_field = "supporter"
     list_display = [
         "run",
         "supporter",
@@ -218,7 +219,6 @@ class SupporterLineAdmin(LineAdmin):
         "flattrs",
         "charity",
     ]
-    search_fields = ["supporter__email__iexact", "supporter__username__iexact"]
     list_select_related = ["run", "supporter"]
     ordering = ["-taken", "id"]
 
@@ -236,7 +236,8 @@ class SupporterLineAdmin(LineAdmin):
 
 
 @admin.register(CreatorLine)
-class CreatorLineAdmin(LineAdmin):
+class CreatorLineAdmin(UserSearchMixin, LineAdmin):
+    user_search_field = "creator"
     list_display = [
         "run",
         "creator",
@@ -246,7 +247,6 @@ class CreatorLineAdmin(LineAdmin):
         "flattrs",
         "profile",
     ]
-    search_fields = ["creator__email__iexact", "creator__username__iexact"]
     list_select_related = ["run", "creator"]
     ordering = ["-gross", "id"]
 

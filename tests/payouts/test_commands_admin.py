@@ -158,3 +158,14 @@ class TestAdmin:
             "username,email,gross,fee,net,flattrs",
             "claire,claire@example.org,134,13,121,2",
         ]
+
+
+def test_approve_command_resumes_a_run_left_approved(month, boss, capsys):
+    from payouts import services
+
+    call_command("payout_compute", "2026-09")
+    run = PayoutRun.objects.get()
+    services.payout_run_approve(run=run, actor=boss, queue=False)  # the worker then crashed
+    call_command("payout_approve", "2026-09", "--by", "boss@example.org")
+    assert "resuming its posting" in capsys.readouterr().out
+    assert PayoutRun.objects.get().status == RunStatus.POSTED

@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from payouts import services
-from payouts.models import PayoutRun
+from payouts.models import PayoutRun, RunStatus
 
 
 class Command(BaseCommand):
@@ -22,8 +22,12 @@ class Command(BaseCommand):
             if run is None:
                 raise services.PayoutError(f"no run for {period}; compute it first")
             # Same services as the admin; posting here, not in a worker, so the
-            # command returns once the run is posted.
-            run = services.payout_run_approve(run=run, actor=actor, queue=False)
+            # command returns once the run is posted. A run left approved by a
+            # crashed worker is finished (posting resumes where it stopped).
+            if run.status == RunStatus.APPROVED:
+                self.stdout.write(f"{run.label} is already approved; resuming its posting")
+            else:
+                run = services.payout_run_approve(run=run, actor=actor, queue=False)
             run = services.payout_run_post(run_id=run.pk)
         except services.PayoutError as exc:
             raise CommandError(str(exc))
