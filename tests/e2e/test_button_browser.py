@@ -64,6 +64,8 @@ def test_flattr_from_a_cross_site_embed(browser_context, platform_url, publisher
     assert "Libre fonts" in popup.content()
     popup.click("button.flattr-confirm")
     popup.wait_for_event("close")
+    # One popup, no stray tab from the link's no-JavaScript target.
+    assert [p.url for p in browser_context.pages] == [page.url]
     # The button updated without reloading the publisher page.
     page.frame_locator(first).locator("#count", has_text="1").wait_for()
     assert Flattr.objects.filter(thing=thing).count() == 1
