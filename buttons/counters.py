@@ -71,8 +71,11 @@ def forget_pages(*, thing_id: int) -> None:
     """Called when a thing changes: its cached embed and card go."""
     from django.conf import settings
 
+    from buttons.views import _embed_template_version
+
+    version = _embed_template_version()
     names = ["card"] + [
-        f"embed:{style}:{lang}"
+        f"embed:{style}:{lang}:{version}"
         for style in ("default", "compact")
         for lang, _ in settings.LANGUAGES
     ]

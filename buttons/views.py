@@ -82,6 +82,14 @@ def _embed_response(request, context):
 
 
 COUNT_MARK = "__FLATTR_COUNT__"
+EMBED_TEMPLATE = Path(__file__).resolve().parent / "templates" / "buttons" / "embed.html"
+
+
+@lru_cache(maxsize=1)
+def _embed_template_version() -> str:
+    """Part of the cached page's key: a deploy that changes the iframe never
+    serves pages rendered by the old template."""
+    return hashlib.sha256(EMBED_TEMPLATE.read_bytes()).hexdigest()[:8]
 
 
 @require_GET
@@ -90,7 +98,7 @@ def embed(request, pk: int):
     """The button iframe. Warm path: one cache round trip (counts and the
     rendered page), no database query, no template rendering."""
     style = "compact" if request.GET.get("style") == "compact" else "default"
-    page = f"embed:{style}:{request.LANGUAGE_CODE}"
+    page = f"embed:{style}:{request.LANGUAGE_CODE}:{_embed_template_version()}"
     _month, total, html = counters.snapshot(
         thing_id=pk, period=services.current_period(), page=page
     )

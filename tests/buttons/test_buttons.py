@@ -412,3 +412,13 @@ class TestCreatorPages:
         assert "Visible" in explore and "Secret" not in explore
         assert "Visible" not in client.get("/explore/?category=video").content.decode()
         assert "Visible" in client.get(thing.get_absolute_url()).content.decode()
+
+
+@pytest.mark.django_db
+def test_editing_a_thing_refreshes_its_cached_embed(client, django_capture_on_commit_callbacks):
+    creator = UserFactory()
+    thing = ThingFactory(owner=creator, title="Old title")
+    assert "Old title" in client.get(f"/embed/{thing.pk}/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.thing_update(thing=thing, title="New title")
+    assert "New title" in client.get(f"/embed/{thing.pk}/").content.decode()
