@@ -450,7 +450,7 @@ def demo_publisher(request):
         raise Http404()
     things = selectors.visible_things().select_related("owner").order_by("pk")[:4]
     owner = things[0].owner if things else None
-    return render(
+    response = render(
         request,
         "buttons/demo_publisher.html",
         {
@@ -460,3 +460,6 @@ def demo_publisher(request):
             "version": button_js_version(),
         },
     )
+    # It plays a third-party site, which sends no COOP of ours.
+    response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+    return response

@@ -61,9 +61,12 @@ def publisher():
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            body = pages.get(self.path.split("?")[0], "").encode()
+            html, headers = pages.get(self.path.split("?")[0], ("", {}))
+            body = html.encode()
             self.send_response(200 if body else 404)
             self.send_header("Content-Type", "text/html; charset=utf-8")
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
 
@@ -74,8 +77,8 @@ def publisher():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
 
-    def serve(html: str, path: str = "/") -> str:
-        pages[path] = html
+    def serve(html: str, path: str = "/", headers: dict | None = None) -> str:
+        pages[path] = (html, headers or {})
         return f"http://localhost:{server.server_address[1]}{path}"
 
     yield serve

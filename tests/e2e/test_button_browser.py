@@ -113,3 +113,26 @@ def test_confirm_page_refuses_to_render_in_a_frame(browser_context, platform_url
     for frame in framed:
         assert "flattr-confirm" not in frame.content()
     assert Flattr.objects.count() == 0
+
+
+def test_count_updates_on_a_publisher_page_that_isolates_itself(
+    browser_context, platform_url, publisher
+):
+    """A publisher sending COOP same-origin cuts the popup off from the
+    iframe; the button then learns the new count from count.json."""
+    thing = ThingFactory(title="Isolated")
+    funded_supporter()
+    page = browser_context.new_page()
+    html = publisher_page(platform_url, thing.pk, "nobody-needed")
+    page.goto(publisher(html, "/isolated", {"Cross-Origin-Opener-Policy": "same-origin"}))
+    first = f"iframe[src*='/embed/{thing.pk}/']"
+    page.wait_for_selector(first)
+    popup = click_and_confirm(page, first)
+    popup.wait_for_selector("input[name=login]")
+    popup.fill("input[name=login]", "fan@example.org")
+    popup.fill("input[name=password]", PASSWORD)
+    popup.click("form button[type=submit]")
+    popup.click("button.flattr-confirm")
+    popup.wait_for_selector("text=Thank you!")
+    page.frame_locator(first).locator("#count", has_text="1").wait_for(timeout=10_000)
+    assert len(browser_context.pages) == 2  # the publisher and the popup, no stray tab
