@@ -55,7 +55,12 @@ def topup(request):
         next_url = _safe_next(request)
     except ValueError:
         return HttpResponseBadRequest(_("The return address must be on this site."))
-    form = TopUpForm(request.POST or None)
+    data = request.POST or None
+    if data is not None and data.get("preset"):
+        # A suggested-amount button: its value wins over the (empty) field.
+        data = data.copy()
+        data["amount"] = data["preset"]
+    form = TopUpForm(data)
     context = {
         "form": form,
         "presets": PRESETS_CENTS,
