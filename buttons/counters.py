@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 
 from django.core.cache import cache
 
@@ -36,6 +37,7 @@ def counts(*, thing_id: int, period: dt.date) -> tuple[int, int]:
 
 
 def record_flattr(*, thing_id: int, period: dt.date) -> None:
+    _forget_local(thing_id)
     for key in _keys(thing_id, period):
         # Not cached (ValueError): the next read counts from the database.
         with contextlib.suppress(ValueError):
@@ -49,10 +51,37 @@ def page_key(thing_id: int, name: str) -> str:
     return f"thing:{thing_id}:page:{name}"
 
 
+# A one-second memo in each web process in front of Redis: the embed and
+# count.json are served with ``max-age=30`` anyway, so a second more of
+# staleness across processes changes nothing for readers, and a flattr
+# made through this process clears its entries at once.
+LOCAL_TTL = 1.0
+LOCAL_MAX = 20_000
+_local: dict[tuple, tuple[float, tuple]] = {}
+
+
+def _forget_local(thing_id: int) -> None:
+    for key in [k for k in list(_local) if k[0] == thing_id]:
+        _local.pop(key, None)
+
+
 def snapshot(*, thing_id: int, period: dt.date, page: str) -> tuple[int, int, object]:
-    """Counts and one cached page fragment in a single cache round trip:
-    the embed and count.json hot paths touch neither PostgreSQL nor the
-    template engine while the cache is warm."""
+    """Counts and one cached page fragment in a single cache round trip (or
+    none, within a second of the last one): the embed and count.json hot
+    paths touch neither PostgreSQL nor the template engine."""
+    now = time.monotonic()
+    memo = _local.get((thing_id, period, page))
+    if memo is not None and memo[0] > now:
+        return memo[1]
+    result = _snapshot(thing_id=thing_id, period=period, page=page)
+    if result[2] is not None:
+        if len(_local) >= LOCAL_MAX:
+            _local.clear()
+        _local[(thing_id, period, page)] = (now + LOCAL_TTL, result)
+    return result
+
+
+def _snapshot(*, thing_id: int, period: dt.date, page: str) -> tuple[int, int, object]:
     key_all, key_month = _keys(thing_id, period)
     key_page = page_key(thing_id, page)
     cached = cache.get_many([key_all, key_month, key_page])
@@ -65,10 +94,12 @@ def snapshot(*, thing_id: int, period: dt.date, page: str) -> tuple[int, int, ob
 
 def store_page(*, thing_id: int, page: str, value) -> None:
     cache.set(page_key(thing_id, page), value, PAGE_TTL)
+    _forget_local(thing_id)
 
 
 def forget_pages(*, thing_id: int) -> None:
     """Called when a thing changes: its cached embed and card go."""
+    _forget_local(thing_id)
     from django.conf import settings
 
     from buttons.views import _embed_template_version

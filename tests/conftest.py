@@ -19,7 +19,10 @@ def _clear_cache() -> None:
 
 @pytest.fixture(autouse=True)
 def clean_cache():
+    from buttons import counters
+
     _clear_cache()
+    counters._local.clear()
     yield
 
 
