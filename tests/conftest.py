@@ -38,3 +38,16 @@ def staff(db):
     from tests.factories import UserFactory
 
     return UserFactory(is_staff=True, is_superuser=True)
+
+
+def database_url_for_subprocess() -> str:
+    """A DATABASE_URL that points a child process at the test database,
+    whether it is on a TCP server or the embedded one's unix socket."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    host = s["HOST"] or s.get("OPTIONS", {}).get("host", "")
+    auth = f"{s['USER']}:{s['PASSWORD'] or ''}"
+    if host.startswith("/"):
+        return f"postgresql://{auth}@/{s['NAME']}?host={host}"
+    return f"postgresql://{auth}@{host or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"

@@ -305,8 +305,9 @@ def _manage(*args):
     import subprocess
     import sys
 
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    from tests.conftest import database_url_for_subprocess
+
+    url = database_url_for_subprocess()
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         capture_output=True,

@@ -16,6 +16,7 @@ from ledger.models import AccountKind, Transaction
 from payouts import services
 from payouts.models import PayoutRun, RunStatus
 from payouts.services import compute as compute_module
+from tests.conftest import database_url_for_subprocess
 from tests.factories import UserFactory
 from tests.payouts.helpers import balance, flattr, supporter, thing
 
@@ -87,14 +88,6 @@ def test_a_retried_task_finds_the_work_done():
     assert_posted_once(run, creator, supporters)
 
 
-def _database_url() -> str:
-    s = connection.settings_dict
-    host = s["HOST"] or s.get("OPTIONS", {}).get("host", "")
-    if host.startswith("/"):
-        return f"postgresql://{s['USER']}:{s['PASSWORD'] or ''}@/{s['NAME']}?host={host}"
-    return f"postgresql://{s['USER']}:{s['PASSWORD'] or ''}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 def test_a_worker_killed_half_way_is_finished_by_the_next(monkeypatch):
     monkeypatch.setattr(compute_module, "CHUNK_SIZE", 2)
     creator, supporters = month(n_supporters=6)
@@ -103,7 +96,7 @@ def test_a_worker_killed_half_way_is_finished_by_the_next(monkeypatch):
     assert run.supporter_lines.values("chunk").distinct().count() == 3
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url_for_subprocess(),
         "FLATTR_TEST_POST_PAUSE": "30",
         "PYTHONUNBUFFERED": "1",
     }
