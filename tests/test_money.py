@@ -4,7 +4,9 @@ from django.core.exceptions import ValidationError
 from flattr_site.money import EuroAmountField, format_cents, parse_euros
 
 
-@pytest.mark.parametrize("text, cents", [("8", 800), ("8.5", 850), ("-2,50", -250), (" 0.01 ", 1), ("12.00", 1200)])
+@pytest.mark.parametrize(
+    "text, cents", [("8", 800), ("8.5", 850), ("-2,50", -250), (" 0.01 ", 1), ("12.00", 1200)]
+)
 def test_parse_euros(text, cents):
     assert parse_euros(text, allow_negative=True) == cents
 
