@@ -1,5 +1,6 @@
 import csv
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -55,6 +56,7 @@ def earnings(request):
             "rows": rows,
             "chart": selectors.chart(rows=rows),
             "test_gateway": services.test_gateway_available(),
+            "min_withdrawal": settings.FLATTR_MIN_WITHDRAWAL_CENTS,
         },
         status=status,
     )

@@ -372,3 +372,12 @@ def test_earnings_page_chart_and_csv(client):
     assert row == {"month": month, "net": 900, "fee": 100, "gross": 1000}
     csv_body = client.get(reverse("earnings_csv")).content.decode()
     assert f"{month},1000,100,900" in csv_body
+
+
+@pytest.mark.django_db
+def test_below_the_minimum_the_page_says_when_withdrawing_opens(client, test_mode):
+    user = creator_with(500)
+    client.force_login(user)
+    body = client.get(reverse("earnings")).content.decode()
+    assert "You can withdraw once your earnings reach 10.00" in body
+    assert 'name="amount"' not in body
