@@ -39,6 +39,8 @@ class Thing(models.Model):
     # Removed by its owner: kept (flattrs point at it) but never counted.
     removed = models.BooleanField(_("removed"), default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Null for things last changed before this field existed.
+    updated_at = models.DateTimeField(auto_now=True, null=True)
 
     class Meta:
         constraints = [
