@@ -292,3 +292,10 @@ LOGGING = {
         "stripe": {"level": "WARNING"},
     },
 }
+
+# --- Trust: faults and headers (trust-web) ---------------------------------
+# Kept apart from the settings above so merges stay easy.
+
+# Redis only holds what PostgreSQL can rebuild: while it is away, reads miss,
+# writes are dropped and rate limits fail open (flattr_site/cache.py).
+CACHES["default"]["BACKEND"] = "flattr_site.cache.FailSoftRedisCache"
