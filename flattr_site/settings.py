@@ -302,3 +302,10 @@ FETCH_USER_AGENT = os.environ.get("FETCH_USER_AGENT", "")
 FETCH_CONNECT_TIMEOUT = env_int("FETCH_CONNECT_TIMEOUT", 5)
 FETCH_READ_TIMEOUT = env_int("FETCH_READ_TIMEOUT", 10)
 FETCH_TOTAL_TIMEOUT = env_int("FETCH_TOTAL_TIMEOUT", 20)
+
+# --- Trust: faults and headers (trust-web) ---------------------------------
+# Kept apart from the settings above so merges stay easy.
+
+# Redis only holds what PostgreSQL can rebuild: while it is away, reads miss,
+# writes are dropped and rate limits fail open (flattr_site/cache.py).
+CACHES["default"]["BACKEND"] = "flattr_site.cache.FailSoftRedisCache"
