@@ -52,6 +52,8 @@ class Thing(models.Model):
         verbose_name=_("submitted by"),
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Null for things last changed before this field existed.
+    updated_at = models.DateTimeField(auto_now=True, null=True)
 
     class Meta:
         constraints = [

@@ -98,7 +98,7 @@ def thing_update(*, thing: Thing, **fields) -> Thing:
     for name, value in fields.items():
         setattr(thing, name, value.strip() if isinstance(value, str) else value)
     _clean_thing(thing)
-    thing.save(update_fields=[*fields.keys()])
+    thing.save(update_fields=[*fields.keys(), "updated_at"])
     transaction.on_commit(lambda: counters.forget_pages(thing_id=thing.pk))
     return thing
 
@@ -116,7 +116,7 @@ def thing_remove(*, thing: Thing) -> bool:
         return True
     thing.removed = True
     thing.hidden = True
-    thing.save(update_fields=["removed", "hidden"])
+    thing.save(update_fields=["removed", "hidden", "updated_at"])
     transaction.on_commit(lambda: counters.forget_pages(thing_id=thing.pk))
     return False
 
