@@ -22,6 +22,8 @@ urlpatterns = [
     path("", include("payments.withdrawals.urls")),
     path("", include("buttons.urls")),
     path("", include("payouts.urls")),
+    # Classic Flattr doors, funding standards and claims (issue 12).
+    path("", include("buttons.classic_urls")),
 ]
 
 admin.site.site_header = "Open Flattr administration"
