@@ -130,3 +130,49 @@ def classic_button_resolve(*, params) -> ClassicButton:
         owned = Q(owner=button.owner) if button.owner is not None else Q(owner__isnull=True)
         button.thing = Thing.objects.select_related("owner").filter(owned, url=url).first()
     return button
+
+
+# --- Funding standards: the URLs other software follows --------------------
+
+
+def absolute(path: str) -> str:
+    from django.conf import settings
+
+    return settings.SITE_URL + path
+
+
+def thing_payment_url(*, thing: Thing) -> str:
+    """The auto-submit URL of a thing: what rel="payment" points at."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    params = {"url": thing.url, "title": thing.title}
+    if thing.owner_id is not None:
+        params = {"user_id": thing.owner.username, **params}
+    if thing.category:
+        params["category"] = thing.category
+    return absolute(reverse("auto_submit") + "?" + urlencode(params))
+
+
+def profile_payment_url(*, user) -> str:
+    """The auto-submit URL of a creator's profile page (flattr the person)."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    params = {
+        "user_id": user.username,
+        "url": absolute(reverse("profile", args=[user.username])),
+        "title": getattr(user, "public_name", "") or user.username,
+        "category": Category.PEOPLE,
+    }
+    return absolute(reverse("auto_submit") + "?" + urlencode(params))
+
+
+def oembed_endpoint_for(*, page_url: str) -> str:
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    return absolute(reverse("oembed") + "?" + urlencode({"url": page_url, "format": "json"}))

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from buttons import classic
+from buttons import classic, classic_funding
 
 urlpatterns = [
     re_path(r"^js/(?P<version>0\.[56])/load\.js$", classic.load_js, name="classic_load_js"),
@@ -15,4 +15,7 @@ urlpatterns = [
     path("thing/<int:pk>/<slug:slug>", classic.thing_redirect),
     path("profile/<str:username>", classic.profile_redirect, name="classic_profile"),
     path("profile/<str:username>/", classic.profile_redirect),
+    path("oembed", classic_funding.oembed, name="oembed"),
+    path("u/<str:username>/funding.json", classic_funding.funding_json, name="funding_json"),
+    path(".well-known/webfinger", classic_funding.webfinger, name="webfinger"),
 ]

@@ -98,6 +98,7 @@ class VerifiedSite(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verified_sites"
     )
+    scheme = models.CharField(max_length=5, default="https")  # as proven; both schemes are covered
     host = models.CharField(max_length=255)  # lower case, with ":port" when not default
     path_prefix = models.CharField(max_length=500, blank=True, default="")
     verified_at = models.DateTimeField()

@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "flattr_site.middleware.FrameAncestorsMiddleware",
     "flattr_site.middleware.PopupOpenerMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Link: <...>; rel="payment" on thing pages and profiles (issue 12).
+    "buttons.classic_funding.PaymentLinkMiddleware",
 ]
 
 ROOT_URLCONF = "flattr_site.urls"
