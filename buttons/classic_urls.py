@@ -2,7 +2,8 @@
 
 from django.urls import path, re_path
 
-from buttons import classic, classic_funding
+from buttons.views import classic
+from buttons.views import funding as classic_funding
 
 urlpatterns = [
     re_path(r"^js/(?P<version>0\.[56])/load\.js$", classic.load_js, name="classic_load_js"),

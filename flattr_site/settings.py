@@ -79,7 +79,7 @@ MIDDLEWARE = [
     "flattr_site.middleware.PopupOpenerMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # Link: <...>; rel="payment" on thing pages and profiles (issue 12).
-    "buttons.classic_funding.PaymentLinkMiddleware",
+    "buttons.middleware.PaymentLinkMiddleware",
 ]
 
 ROOT_URLCONF = "flattr_site.urls"

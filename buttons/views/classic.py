@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET
 from buttons import classic_selectors, counters, services
 from flattr_site.http import frameable
 
-STATIC = Path(__file__).resolve().parent / "static" / "buttons"
+STATIC = Path(__file__).resolve().parent.parent / "static" / "buttons"
 # The loader's URL carries its version, not a hash, so it is cached for a
 # day and revalidated by ETag; the iframe behind it is ours to change.
 LOADER_MAX_AGE = 86_400

@@ -1,6 +1,6 @@
 """Open funding standards spoken by the buttons: oEmbed, funding.json,
 WebFinger, and rel="payment" (head links come from the ``funding`` template
-tags; the ``Link`` header from :class:`PaymentLinkMiddleware`)."""
+tags; the ``Link`` header from ``buttons.middleware.PaymentLinkMiddleware``)."""
 
 import re
 from urllib.parse import urlsplit
@@ -243,18 +243,3 @@ def _verified_me_links(user) -> list[str]:
         f"{site.scheme}://{site.host}{site.path_prefix or '/'}"
         for site in user.verified_sites.order_by("host")
     ]
-
-
-class PaymentLinkMiddleware:
-    """Adds ``Link: <...>; rel="payment"`` to pages whose template declared
-    one with ``{% payment_links %}`` (thing pages, creator profiles)."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        links = getattr(request, "flattr_link_header", None)
-        if links and "Link" not in response:
-            response["Link"] = ", ".join(links)
-        return response
