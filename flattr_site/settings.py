@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "payments",
     "payments.withdrawals",
     "payouts",
+    "claims",
 ]
 
 MIDDLEWARE = [

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("payouts.urls")),
     # Classic Flattr doors, funding standards and claims (issue 12).
     path("", include("buttons.classic_urls")),
+    path("", include("claims.urls")),
 ]
 
 admin.site.site_header = "Open Flattr administration"
