@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "payments",
     "payments.withdrawals",
     "payouts",
+    "claims",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +79,8 @@ MIDDLEWARE = [
     "flattr_site.middleware.FrameAncestorsMiddleware",
     "flattr_site.middleware.PopupOpenerMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Link: <...>; rel="payment" on thing pages and profiles (issue 12).
+    "buttons.middleware.PaymentLinkMiddleware",
 ]
 
 ROOT_URLCONF = "flattr_site.urls"
