@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "payments",
     "payments.withdrawals",
     "payouts",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -175,6 +176,21 @@ CELERY_BEAT_SCHEDULE = {
     "payout-compute-due": {
         "task": "payouts.tasks.payout_compute_due",
         "schedule": crontab(hour=2, minute=0),
+    },
+}
+# --- Notifications (e-mails, webhooks out, digests) ---
+CELERY_BEAT_SCHEDULE |= {
+    "notifications-digests": {
+        "task": "notifications.tasks.digests_send",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    "notifications-wallet-low": {
+        "task": "payouts.tasks.wallet_low_remind",
+        "schedule": crontab(hour=9, minute=0),
+    },
+    "notifications-webhook-retries": {
+        "task": "notifications.tasks.webhook_retry_due",
+        "schedule": crontab(minute="*"),
     },
 }
 

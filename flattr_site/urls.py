@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("payments.withdrawals.urls")),
     path("", include("buttons.urls")),
     path("", include("payouts.urls")),
+    path("", include("notifications.urls")),
 ]
 
 admin.site.site_header = "Open Flattr administration"

@@ -23,6 +23,7 @@ from django.urls import reverse
 
 from ledger import services as ledger
 from ledger.models import Account, AccountKind
+from notifications.services import event_publish
 from payments import stripe_client
 from payments.models import Gateway, TopUp, TopUpStatus, WebhookEvent
 from payments.webhooks import WebhookRefused, handler_for, register
@@ -160,6 +161,17 @@ def topup_fulfil(
             "failure_reason",
             "updated_at",
         ]
+    )
+    event_publish(
+        type="topup.succeeded",
+        recipient=topup.user,
+        data={
+            "topup_id": topup.pk,
+            "gross_cents": topup.amount_cents,
+            "fee_cents": fee_cents,
+            "net_cents": topup.amount_cents - fee_cents,
+        },
+        key=f"topup:{topup.pk}:receipt",
     )
     return topup
 
