@@ -188,6 +188,10 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "payouts.tasks.wallet_low_remind",
         "schedule": crontab(hour=9, minute=0),
     },
+    "subscriptions-renew": {
+        "task": "buttons.tasks.subscriptions_renew",
+        "schedule": crontab(hour=0, minute=5),
+    },
     "notifications-webhook-retries": {
         "task": "notifications.tasks.webhook_retry_due",
         "schedule": crontab(minute="*"),
