@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "payments.withdrawals",
     "payouts",
     "claims",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -178,6 +179,25 @@ CELERY_BEAT_SCHEDULE = {
     "payout-compute-due": {
         "task": "payouts.tasks.payout_compute_due",
         "schedule": crontab(hour=2, minute=0),
+    },
+}
+# --- Notifications (e-mails, webhooks out, digests) ---
+CELERY_BEAT_SCHEDULE |= {
+    "notifications-digests": {
+        "task": "notifications.tasks.digests_send",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    "notifications-wallet-low": {
+        "task": "payouts.tasks.wallet_low_remind",
+        "schedule": crontab(hour=9, minute=0),
+    },
+    "subscriptions-renew": {
+        "task": "buttons.tasks.subscriptions_renew",
+        "schedule": crontab(hour=0, minute=5),
+    },
+    "notifications-webhook-retries": {
+        "task": "notifications.tasks.webhook_retry_due",
+        "schedule": crontab(minute="*"),
     },
 }
 
