@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "payments",
     "payments.withdrawals",
     "payouts",
+    "claims",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +80,8 @@ MIDDLEWARE = [
     "flattr_site.middleware.FrameAncestorsMiddleware",
     "flattr_site.middleware.PopupOpenerMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Link: <...>; rel="payment" on thing pages and profiles (issue 12).
+    "buttons.middleware.PaymentLinkMiddleware",
 ]
 
 ROOT_URLCONF = "flattr_site.urls"
@@ -175,6 +179,25 @@ CELERY_BEAT_SCHEDULE = {
     "payout-compute-due": {
         "task": "payouts.tasks.payout_compute_due",
         "schedule": crontab(hour=2, minute=0),
+    },
+}
+# --- Notifications (e-mails, webhooks out, digests) ---
+CELERY_BEAT_SCHEDULE |= {
+    "notifications-digests": {
+        "task": "notifications.tasks.digests_send",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    "notifications-wallet-low": {
+        "task": "payouts.tasks.wallet_low_remind",
+        "schedule": crontab(hour=9, minute=0),
+    },
+    "subscriptions-renew": {
+        "task": "buttons.tasks.subscriptions_renew",
+        "schedule": crontab(hour=0, minute=5),
+    },
+    "notifications-webhook-retries": {
+        "task": "notifications.tasks.webhook_retry_due",
+        "schedule": crontab(minute="*"),
     },
 }
 
@@ -292,6 +315,23 @@ LOGGING = {
         "stripe": {"level": "WARNING"},
     },
 }
+
+# --- Fetching other sites (flattr_site/fetch.py) ----------------------------
+# Addresses that are not public are refused unless their host or network is
+# listed here (tests, self-hosted intranets). Comma-separated.
+FETCH_ALLOWED_HOSTS = env_list("FETCH_ALLOWED_HOSTS", "")
+FETCH_ALLOWED_NETWORKS = env_list("FETCH_ALLOWED_NETWORKS", "")
+FETCH_USER_AGENT = os.environ.get("FETCH_USER_AGENT", "")
+FETCH_CONNECT_TIMEOUT = env_int("FETCH_CONNECT_TIMEOUT", 5)
+FETCH_READ_TIMEOUT = env_int("FETCH_READ_TIMEOUT", 10)
+FETCH_TOTAL_TIMEOUT = env_int("FETCH_TOTAL_TIMEOUT", 20)
+
+# --- Trust: faults and headers (trust-web) ---------------------------------
+# Kept apart from the settings above so merges stay easy.
+
+# Redis only holds what PostgreSQL can rebuild: while it is away, reads miss,
+# writes are dropped and rate limits fail open (flattr_site/cache.py).
+CACHES["default"]["BACKEND"] = "flattr_site.cache.FailSoftRedisCache"
 
 # --- API and OAuth2 (the api app; keep this block last) ---------------------
 # Flattr's REST API v2 at /rest/v2 and OAuth2 at /oauth (docs/api.md).

@@ -22,6 +22,10 @@ urlpatterns = [
     path("", include("payouts.urls")),
     # Flattr REST API v2, OAuth2 and the developer pages (replaces /api/schema/).
     path("", include("api.urls")),
+    # Classic Flattr doors, funding standards and claims (issue 12).
+    path("", include("buttons.classic_urls")),
+    path("", include("claims.urls")),
+    path("", include("notifications.urls")),
 ]
 
 admin.site.site_header = "Open Flattr administration"
