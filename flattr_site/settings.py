@@ -292,3 +292,24 @@ LOGGING = {
         "stripe": {"level": "WARNING"},
     },
 }
+
+# --- Money border (trust-money): gateway, sweepers, staff bounds ----------
+
+# "stripe" or "test"; empty: Stripe when STRIPE_SECRET_KEY is set, else the
+# test-mode gateway (which refuses to move anything while DEBUG is off).
+PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "")
+# A withdrawal still "processing" this long after its last attempt is queued
+# again by the sweeper (e.g. it was requested while the broker was down).
+FLATTR_WITHDRAWAL_STUCK_MINUTES = env_int("FLATTR_WITHDRAWAL_STUCK_MINUTES", 15)
+# Largest staff wallet adjustment, either way, in cents (10,000.00 EUR).
+FLATTR_MAX_ADJUSTMENT_CENTS = env_int("FLATTR_MAX_ADJUSTMENT_CENTS", 1_000_000)
+CELERY_BEAT_SCHEDULE |= {
+    "withdrawal-sweep-stuck": {
+        "task": "payments.withdrawals.tasks.withdrawal_sweep_stuck",
+        "schedule": crontab(minute="*/5"),
+    },
+    "topup-expire-pending": {
+        "task": "payments.tasks.topup_expire_pending",
+        "schedule": crontab(minute=7),
+    },
+}

@@ -12,7 +12,7 @@ from ledger import selectors as ledger_selectors
 from ledger.models import AccountKind
 from payments.withdrawals import selectors, services
 from payments.withdrawals.forms import WithdrawForm
-from payments.withdrawals.models import PayoutAccount, PayoutAccountStatus
+from payments.withdrawals.models import PayoutAccount, PayoutAccountStatus, WithdrawalStatus
 
 
 @login_required
@@ -31,7 +31,7 @@ def earnings(request):
                 form.add_error(None, str(exc))
                 status = 400
             else:
-                if withdrawal.status == "awaiting_review":
+                if withdrawal.status == WithdrawalStatus.AWAITING_REVIEW:
                     messages.info(
                         request, _("Your withdrawal is waiting for a quick review by our team.")
                     )
