@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from ledger import services as ledger
 from ledger.models import Account, AccountKind
+from notifications.services import event_publish
 from payments.gateways import (
     GatewayError,
     GatewayUnavailable,
@@ -167,6 +168,17 @@ def topup_fulfil(
             "failure_reason",
             "updated_at",
         ]
+    )
+    event_publish(
+        type="topup.succeeded",
+        recipient=topup.user,
+        data={
+            "topup_id": topup.pk,
+            "gross_cents": topup.amount_cents,
+            "fee_cents": fee_cents,
+            "net_cents": topup.amount_cents - fee_cents,
+        },
+        key=f"topup:{topup.pk}:receipt",
     )
     return topup
 
