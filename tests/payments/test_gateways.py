@@ -137,3 +137,21 @@ class TestChoosingTheGateway:
         assert not gateway_current().available()
         with pytest.raises(services.TopUpUnavailable):
             services.topup_create(user=None, amount_cents=800)
+
+
+@pytest.mark.django_db
+def test_a_paid_checkout_without_a_settled_fee_yet_is_retried_not_dropped(watching_stripe):
+    user = UserFactory()
+    topup, _url = services.topup_create(user=user, amount_cents=800)
+    intent = payment_intent(f"pi_{topup.pk}", 37)
+    intent["latest_charge"]["balance_transaction"] = None
+    watching_stripe.route("get", f"/v1/payment_intents/pi_{topup.pk}", intent)
+    session = completed_session(topup)
+    first = post_event(Client(), "checkout.session.completed", session, event_id="evt_early")
+    assert first.status_code == 503  # Stripe delivers it again later
+    watching_stripe.route(
+        "get", f"/v1/payment_intents/pi_{topup.pk}", payment_intent(f"pi_{topup.pk}", 37)
+    )
+    again = post_event(Client(), "checkout.session.completed", session, event_id="evt_early")
+    assert again.json()["result"] == "processed"
+    assert ledger_selectors.wallet_balance(user=user) == 763
