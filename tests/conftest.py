@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 from django.core.cache import cache
 
@@ -38,6 +40,50 @@ def staff(db):
     from tests.factories import UserFactory
 
     return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def stripe_fake(settings):
+    """The real ``stripe`` library talking to ``FakeStripe`` instead of the network,
+    with the routes top-ups and withdrawals use. Tests add or override routes."""
+    from payments import stripe_client
+    from tests.stripe_fake import WEBHOOK_SECRET, FakeStripe
+
+    settings.STRIPE_SECRET_KEY = "sk_test_fake"
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.SITE_URL = "http://testserver"
+    fake = FakeStripe()
+    stripe_client.HTTP_CLIENT_FACTORY = lambda: fake
+    sessions = itertools.count(1)
+    transfers = itertools.count(1)
+
+    def create_session(params, call):
+        n = next(sessions)
+        return {
+            "id": f"cs_test_{n}",
+            "object": "checkout.session",
+            "url": f"https://checkout.stripe.com/c/pay/cs_test_{n}",
+            "client_reference_id": params.get("client_reference_id"),
+        }
+
+    fake.route("post", "/v1/checkout/sessions", create_session)
+    fake.route(
+        "post",
+        "/v1/transfers",
+        lambda params, call: {
+            "id": f"tr_{next(transfers)}",
+            "object": "transfer",
+            "amount": int(params["amount"]),
+        },
+    )
+    fake.route("post", "/v1/accounts", {"id": "acct_1", "object": "account"})
+    fake.route(
+        "post",
+        "/v1/account_links",
+        {"object": "account_link", "url": "https://connect.stripe.com/setup/e/acct_1/xyz"},
+    )
+    yield fake
+    stripe_client.HTTP_CLIENT_FACTORY = None
 
 
 def database_url_for_subprocess() -> str:

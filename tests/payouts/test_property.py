@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 
 from payouts import services
 from payouts.models import CreatorLine, Share, SupporterLine, UnclaimedLine
-from tests.factories import UserFactory
-from tests.payouts.helpers import flattr, fund, owe, thing
+from tests.factories import UserFactory, flattr, fund, owe, thing
 
 months = itertools.count()
 
