@@ -1,9 +1,31 @@
 import itertools
+import os
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from flattr_site.celery import app as celery_app
+
+# Property tests keep the examples they found (failures first) in one example
+# database at the repository root, replayed by every later run and profile.
+# HYPOTHESIS_PROFILE picks how hard they search: "dev" (the default), "ci"
+# (seconds; the default when CI is set) or "deep" (`make test-deep`, minutes).
+_examples = DirectoryBasedExampleDatabase(Path(__file__).resolve().parent.parent / ".hypothesis")
+_common = {
+    "database": _examples,
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
+hypothesis_settings.register_profile("dev", max_examples=40, **_common)
+hypothesis_settings.register_profile("ci", max_examples=10, **_common)
+hypothesis_settings.register_profile("deep", max_examples=2_000, **_common)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 # Tasks run in-process during tests: the real task functions, no broker hop.
 celery_app.conf.task_always_eager = True

@@ -4,7 +4,7 @@ import datetime as dt
 import itertools
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from payouts import services
@@ -71,11 +71,6 @@ month_data = st.fixed_dictionaries(
 
 
 @pytest.mark.django_db
-@settings(
-    max_examples=35,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 @given(data=month_data)
 def test_sql_split_matches_the_reference(data, settings):
     settings.FLATTR_FEE_PERCENT = data["fee_percent"]
