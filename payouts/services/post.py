@@ -346,10 +346,18 @@ def payout_run_post(*, run_id: int) -> PayoutRun:
             run.posted_at = timezone.now()
             run.save(update_fields=["status", "stage", "progress", "posted_at"])
             run.events.create(action="posted")
+            _after_posting(run)
         return run
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [lock])
+
+
+def _after_posting(run: PayoutRun) -> None:
+    """Statements go out once the posting has committed."""
+    from payouts import tasks
+
+    transaction.on_commit(lambda: tasks.payout_statements_publish.delay(run.pk))
 
 
 def _fee_percent() -> int:
