@@ -10,6 +10,7 @@ urlpatterns = [
     path("submit/auto", views.auto_submit, name="auto_submit"),
     path("explore/", views.explore, name="explore"),
     path("things/mine/", views.my_things, name="my_things"),
+    path("things/auto-submit/", views.auto_submit_settings, name="auto_submit_settings"),
     path("things/new/", views.thing_new, name="thing_new"),
     path("things/<int:pk>/", views.thing_detail, name="thing_detail"),
     path("things/<int:pk>/flattr/", views.flattr_confirm, name="flattr_confirm"),

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "payments",
     "payments.withdrawals",
     "payouts",
+    "claims",
     "notifications",
 ]
 
@@ -79,6 +80,8 @@ MIDDLEWARE = [
     "flattr_site.middleware.FrameAncestorsMiddleware",
     "flattr_site.middleware.PopupOpenerMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Link: <...>; rel="payment" on thing pages and profiles (issue 12).
+    "buttons.middleware.PaymentLinkMiddleware",
 ]
 
 ROOT_URLCONF = "flattr_site.urls"
@@ -322,3 +325,65 @@ FETCH_USER_AGENT = os.environ.get("FETCH_USER_AGENT", "")
 FETCH_CONNECT_TIMEOUT = env_int("FETCH_CONNECT_TIMEOUT", 5)
 FETCH_READ_TIMEOUT = env_int("FETCH_READ_TIMEOUT", 10)
 FETCH_TOTAL_TIMEOUT = env_int("FETCH_TOTAL_TIMEOUT", 20)
+
+# --- Trust: faults and headers (trust-web) ---------------------------------
+# Kept apart from the settings above so merges stay easy.
+
+# Redis only holds what PostgreSQL can rebuild: while it is away, reads miss,
+# writes are dropped and rate limits fail open (flattr_site/cache.py).
+CACHES["default"]["BACKEND"] = "flattr_site.cache.FailSoftRedisCache"
+
+# --- API and OAuth2 (the api app; keep this block last) ---------------------
+# Flattr's REST API v2 at /rest/v2 and OAuth2 at /oauth (docs/api.md).
+
+INSTALLED_APPS += ["api", "oauth2_provider", "drf_spectacular_sidecar"]  # noqa: F405
+# Requests per clock hour per token (per IP address without one).
+FLATTR_API_RATE_LIMIT = int(os.environ.get("FLATTR_API_RATE_LIMIT") or 1000)
+# Larger request bodies are refused with invalid_request before parsing.
+FLATTR_API_MAX_BODY_BYTES = int(os.environ.get("FLATTR_API_MAX_BODY_BYTES") or 64 * 1024)
+
+
+def _pkce_required(client_id: str) -> bool:
+    from api.oauth import pkce_required  # models are not ready at import time
+
+    return pkce_required(client_id)
+
+
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "flattr": "Flattr things",
+        "thing": "Create, update and delete things",
+        "email": "Read the e-mail address",
+        "extendedread": "Read private user attributes",
+    },
+    # No scope asked, none granted: such a token reads public data and /user.
+    "DEFAULT_SCOPES": [],
+    "OAUTH2_BACKEND_CLASS": "api.oauth.FlattrOAuthLibCore",
+    # PKCE from public clients, optional for confidential ones.
+    "PKCE_REQUIRED": _pkce_required,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    # The implicit grant (response_type=token) is refused: see docs/api.md.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(
+        os.environ.get("OAUTH_ACCESS_TOKEN_SECONDS") or 30 * 24 * 3600
+    ),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 365 * 24 * 3600,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 120,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+}
+SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,  # noqa: F405
+    "TITLE": "Open Flattr REST API v2",
+    "DESCRIPTION": "Flattr's REST API v2 (developers.flattr.net) on Open Flattr. "
+    "Errors are {error, error_description, error_uri}. See /developers/.",
+    "VERSION": "2.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/rest/v2",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}

@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
-from drf_spectacular.views import SpectacularAPIView
 
 from flattr_site import views
 
@@ -15,13 +14,17 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("", include("accounts.urls")),
     path("", include("ledger.urls")),
     path("", include("payments.urls")),
     path("", include("payments.withdrawals.urls")),
     path("", include("buttons.urls")),
     path("", include("payouts.urls")),
+    # Flattr REST API v2, OAuth2 and the developer pages (replaces /api/schema/).
+    path("", include("api.urls")),
+    # Classic Flattr doors, funding standards and claims (issue 12).
+    path("", include("buttons.classic_urls")),
+    path("", include("claims.urls")),
     path("", include("notifications.urls")),
 ]
 

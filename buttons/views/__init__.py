@@ -3,7 +3,10 @@
 - ``embed``: ``button.js`` and the iframes other sites embed;
 - ``counts``: ``count.json`` and the SVG badge;
 - ``flattr``: the confirm popup (registered things and auto-submit);
-- ``pages``: a thing's page, explore and a creator's own things.
+- ``pages``: a thing's page, explore and a creator's own things;
+- ``classic``: the original Flattr's load.js, /button/* and old links;
+- ``funding``: oEmbed, funding.json and WebFinger
+  (``classic`` and ``funding`` are routed by ``buttons/classic_urls.py``).
 
 The names are re-exported here so ``buttons/urls.py`` reads ``views.<name>``.
 """
@@ -13,6 +16,7 @@ from buttons.views.counts import badge_svg, count_json
 from buttons.views.embed import button_js, embed, embed_auto
 from buttons.views.flattr import auto_submit, flattr_confirm
 from buttons.views.pages import (
+    auto_submit_settings,
     demo_publisher,
     explore,
     my_things,
@@ -26,6 +30,7 @@ from buttons.views.pages import (
 
 __all__ = [
     "auto_submit",
+    "auto_submit_settings",
     "badge_svg",
     "button_js",
     "button_js_version",
