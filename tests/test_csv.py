@@ -10,8 +10,7 @@ from django.urls import reverse
 
 from flattr_site.csv import csv_safe
 from payouts import services
-from tests.factories import UserFactory
-from tests.payouts.helpers import flattr, supporter, thing
+from tests.factories import UserFactory, flattr, supporter, thing
 
 P = dt.date(2026, 9, 1)
 EVIL = ['=HYPERLINK("http://evil.example")', "+1+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx"]

@@ -11,8 +11,7 @@ from payments import services, stripe_client
 from payments.gateways import GatewayUnreachable, gateway_current
 from payments.models import Gateway, TopUp, TopUpStatus
 from tests.factories import UserFactory
-from tests.payments.conftest import payment_intent
-from tests.stripe_fake import WEBHOOK_SECRET, WatchingStripe, post_event
+from tests.stripe_fake import WEBHOOK_SECRET, WatchingStripe, payment_intent, post_event
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from payments import services
 from payments.models import TopUp, TopUpStatus
 from payments.tasks import topup_expire_pending
 from tests.factories import UserFactory
-from tests.payments.conftest import payment_intent
-from tests.stripe_fake import post_event
+from tests.stripe_fake import payment_intent, post_event
 
 
 @pytest.fixture

@@ -1,50 +1,70 @@
-"""Four eyes on payout runs: no approving a run that pays you a lot."""
-
-import datetime as dt
+"""A run's stages: draft, approved, posted, cancelled (payouts.services.lifecycle)."""
 
 import pytest
-from django.core.management import CommandError, call_command
-from django.urls import reverse
+from django.utils import timezone
 
 from payouts import services
 from payouts.models import PayoutRun, RunStatus
-from tests.factories import UserFactory
-from tests.payouts.helpers import flattr, supporter, thing
+from tests.factories import UserFactory, balance, flattr, supporter, thing
+from tests.payouts.helpers import P, compute, post, shares_of
 
-P = dt.date(2026, 9, 1)
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_creator(settings):
-    settings.FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS = 100
-    boss = UserFactory(is_staff=True, is_superuser=True, email="boss@example.org")
-    for _ in range(2):
-        flattr(supporter(budget=200), thing(owner=boss), P)  # boss earns 3.60 net
-    return boss
+class TestLifecycle:
+    def test_draft_can_be_recomputed_and_sees_new_flattrs(self):
+        s = supporter(budget=200)
+        flattr(s, thing(), P)
+        compute()
+        flattr(s, thing(), P)
+        run = services.payout_run_compute(period=P, recompute=True)
+        assert run.flattrs == 2
+        assert shares_of(s) == [100, 100]
+        assert [e.action for e in run.events.all()] == ["computed", "recomputed"]
 
+    def test_approval_needs_the_permission(self):
+        run = compute()
+        staff = UserFactory(is_staff=True)
+        with pytest.raises(services.PayoutError, match="may not approve"):
+            services.payout_run_approve(run=run, actor=staff, queue=False)
+        run.refresh_from_db()
+        assert run.status == RunStatus.DRAFT
 
-def test_staff_cannot_approve_a_run_paying_them_above_the_threshold(client, staff_creator):
-    run = services.payout_run_compute(period=P)
-    client.force_login(staff_creator)
-    url = reverse("admin:payouts_payoutrun_action", args=[run.pk, "approve"])
-    page = client.post(url, follow=True).content.decode()
-    assert "another staff member must approve it" in page
-    run.refresh_from_db()
-    assert run.status == RunStatus.DRAFT
-    with pytest.raises(CommandError, match="another staff member"):
-        call_command("payout_approve", "2026-09", "--by", "boss@example.org")
-    assert PayoutRun.objects.get().status == RunStatus.DRAFT
+    def test_approved_run_cannot_be_recomputed(self, admin_user):
+        run = compute()
+        services.payout_run_approve(run=run, actor=admin_user, queue=False)
+        with pytest.raises(services.PayoutError, match="only a draft"):
+            services.payout_run_compute(period=P, recompute=True)
 
-    colleague = UserFactory(is_staff=True, is_superuser=True)
-    services.payout_run_approve(run=run, actor=colleague, queue=False)
-    run.refresh_from_db()
-    assert run.status == RunStatus.APPROVED
+    def test_unbalanced_run_cannot_be_approved(self, admin_user):
+        run = compute()
+        PayoutRun.objects.filter(pk=run.pk).update(conservation_ok=False)
+        with pytest.raises(services.PayoutError, match="does not balance"):
+            services.payout_run_approve(run=run, actor=admin_user, queue=False)
 
+    def test_cancelled_run_posts_nothing(self, admin_user):
+        s = supporter(budget=200)
+        flattr(s, thing(), P)
+        run = compute()
+        services.payout_run_cancel(run=run, actor=admin_user, note="test")
+        with pytest.raises(services.PayoutError):
+            services.payout_run_post(run_id=run.pk)
+        assert balance(s) == 1000
+        assert [e.action for e in run.events.all()] == ["computed", "cancelled"]
 
-def test_a_small_line_does_not_stop_the_approver(settings, staff_creator):
-    settings.FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS = 1000
-    run = services.payout_run_compute(period=P)
-    services.payout_run_approve(run=run, actor=staff_creator, queue=False)
-    run.refresh_from_db()
-    assert run.status == RunStatus.APPROVED
+    def test_transitions_record_who_and_when(self, admin_user):
+        run = compute()
+        post(run, admin_user)
+        events = list(run.events.values_list("action", "actor__email"))
+        assert events == [("computed", None), ("approved", "boss@example.org"), ("posted", None)]
+        run.refresh_from_db()
+        assert run.approved_by == admin_user and run.approved_at <= timezone.now()
+
+    def test_approval_queues_posting(self, admin_user, django_capture_on_commit_callbacks):
+        s = supporter(budget=200)
+        flattr(s, thing(), P)
+        run = compute()
+        with django_capture_on_commit_callbacks(execute=True):
+            services.payout_run_approve(run=run, actor=admin_user)
+        run.refresh_from_db()
+        assert run.status == RunStatus.POSTED

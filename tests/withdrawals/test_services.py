@@ -17,7 +17,7 @@ from payments.withdrawals import services, tasks
 from payments.withdrawals.models import Withdrawal, WithdrawalStatus
 from tests.factories import UserFactory
 from tests.stripe_fake import WEBHOOK_SECRET, WatchingStripe
-from tests.withdrawals.test_withdrawals import creator_with
+from tests.withdrawals.helpers import creator_with
 
 
 @pytest.fixture
@@ -153,12 +153,6 @@ def test_a_slow_withdrawal_queued_twice_is_paid_once(
     tasks.withdrawal_pay.delay(withdrawal.pk)
     assert len(watching_stripe.by_key) == 1
     assert paid_out(user) == -2000
-
-
-@pytest.fixture
-def test_mode(settings):
-    settings.DEBUG = True
-    settings.STRIPE_SECRET_KEY = ""
 
 
 @pytest.mark.django_db
