@@ -16,6 +16,7 @@ from buttons.views.counts import badge_svg, count_json
 from buttons.views.embed import button_js, embed, embed_auto
 from buttons.views.flattr import auto_submit, flattr_confirm
 from buttons.views.pages import (
+    auto_submit_settings,
     demo_publisher,
     explore,
     my_things,
@@ -29,6 +30,7 @@ from buttons.views.pages import (
 
 __all__ = [
     "auto_submit",
+    "auto_submit_settings",
     "badge_svg",
     "button_js",
     "button_js_version",

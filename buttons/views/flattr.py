@@ -1,5 +1,6 @@
 """Flattring: the first-party confirm popup for a thing and for auto-submit."""
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -13,8 +14,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from buttons import counters, ratelimit, services
+from buttons.addresses import host_display
 from buttons.forms import AutoSubmitForm
-from buttons.models import Thing
+from buttons.models import Flattr, Thing
 from buttons.views.common import thing_or_404, wants_json
 from flattr_site.http import client_ip
 from ledger import selectors as ledger_selectors
@@ -39,8 +41,9 @@ def _rate_limited(request) -> bool:
     return not (user_ok and ip_ok)
 
 
-def _do_flattr(request, thing_factory, context: dict):
-    """POST handling shared by thing and auto-submit confirmations."""
+def _do_flattr(request, create: Callable[[], Flattr], context: dict):
+    """POST handling shared by thing and auto-submit confirmations;
+    ``create`` records the flattr or raises FlattrRefused."""
     if not request.user.is_authenticated:
         refusal = services.FlattrRefused("not_logged_in", _("Log in to flattr."), 401)
         return _refusal(request, context.get("thing"), refusal, context)
@@ -50,8 +53,7 @@ def _do_flattr(request, thing_factory, context: dict):
         )
         return _refusal(request, context.get("thing"), refusal, context)
     try:
-        thing = thing_factory()
-        services.flattr_create(supporter=request.user, thing=thing)
+        thing = create().thing
     except ValidationError as exc:
         refusal = services.FlattrRefused("invalid", " ".join(exc.messages), 400)
         return _refusal(request, None, refusal, context)
@@ -72,8 +74,12 @@ def _do_flattr(request, thing_factory, context: dict):
 
 def confirm_context(request, thing: Thing | None, **extra) -> dict:
     user = request.user
+    # A homograph (Cyrillic "а" for Latin "a") shows in the punycode form.
+    host_unicode, host_punycode = host_display(thing.url if thing else extra.get("auto_url", ""))
     return {
         "thing": thing,
+        "host_unicode": host_unicode,
+        "host_punycode": host_punycode,
         "popup": bool(request.GET.get("popup") or request.POST.get("popup")),
         "wallet_balance": ledger_selectors.wallet_balance(user=user)
         if user.is_authenticated
@@ -90,7 +96,9 @@ def flattr_confirm(request, pk: int):
     thing = thing_or_404(pk)
     context = confirm_context(request, thing)
     if request.method == "POST":
-        return _do_flattr(request, lambda: thing, context)
+        return _do_flattr(
+            request, lambda: services.flattr_create(supporter=request.user, thing=thing), context
+        )
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     return render(request, "buttons/confirm.html", context)
@@ -115,10 +123,19 @@ def auto_submit(request):
     )
     if request.method == "POST":
 
-        def factory():
-            return services.thing_get_or_create_auto(owner=owner, url=url, **form.thing_fields())
+        def create() -> Flattr:
+            return services.flattr_create_auto(
+                supporter=request.user, owner=owner, url=url, **form.thing_fields()
+            )
 
-        return _do_flattr(request, factory, context)
+        return _do_flattr(request, create, context)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
+    if existing is None and not services.auto_submit_allowed(owner=owner, url=url):
+        context["error"] = services.FlattrRefused(
+            "auto_submit_refused",
+            _("This creator does not accept things submitted by supporters here."),
+            403,
+        )
+        return render(request, "buttons/confirm.html", context, status=403)
     return render(request, "buttons/confirm.html", context)
