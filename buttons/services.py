@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from buttons import counters
 from buttons.addresses import url_normalize
-from buttons.models import AutoSubmitPolicy, Category, Flattr, Thing
+from buttons.models import AutoSubmitPolicy, Category, Flattr, FlattrSource, Thing
 from ledger import selectors as ledger_selectors
 
 
@@ -196,7 +196,13 @@ def flattr_create_auto(
     return flattr_create(supporter=supporter, thing=thing)
 
 
-def flattr_create(*, supporter, thing: Thing, now: dt.datetime | None = None) -> Flattr:
+def flattr_create(
+    *,
+    supporter,
+    thing: Thing,
+    now: dt.datetime | None = None,
+    source: str = FlattrSource.BUTTON,
+) -> Flattr:
     """Record one flattr, or raise FlattrRefused and record nothing."""
     if thing.hidden or thing.removed:
         raise FlattrRefused("thing_unavailable", str(_("This thing cannot be flattred.")), 404)
@@ -220,7 +226,7 @@ def flattr_create(*, supporter, thing: Thing, now: dt.datetime | None = None) ->
         # The unique constraint is the real guard: two clicks at once, one row.
         with transaction.atomic():
             flattr = Flattr.objects.create(
-                supporter=supporter, thing=thing, period=period, created_at=now
+                supporter=supporter, thing=thing, period=period, created_at=now, source=source
             )
     except IntegrityError:
         raise FlattrRefused(

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('buttons', '0001_initial'),
+        ('buttons', '0002_subscriptions_and_flattr_source'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
