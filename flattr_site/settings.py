@@ -309,3 +309,14 @@ FETCH_TOTAL_TIMEOUT = env_int("FETCH_TOTAL_TIMEOUT", 20)
 # Redis only holds what PostgreSQL can rebuild: while it is away, reads miss,
 # writes are dropped and rate limits fail open (flattr_site/cache.py).
 CACHES["default"]["BACKEND"] = "flattr_site.cache.FailSoftRedisCache"
+
+# Proxies in front of the web processes that append the client's address to
+# X-Forwarded-For (a load balancer: 1). 0 ignores the header. Both the flattr
+# limits and allauth's login limits read the address through it.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT") or 0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# Refused flattr attempts (empty wallet, already flattred...) per address;
+# accepted ones count against FLATTR_CLICK_RATE_PER_IP.
+FLATTR_REFUSED_RATE_PER_IP = os.environ.get("FLATTR_REFUSED_RATE_PER_IP", "1000/h")
+# django-ratelimit: a cache that cannot answer lets requests through.
+RATELIMIT_FAIL_OPEN = True
