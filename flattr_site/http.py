@@ -3,18 +3,20 @@
 import ipaddress
 from functools import wraps
 
+from csp.decorators import csp_replace
 from django.views.decorators.clickjacking import xframe_options_exempt
 
 
 def frameable(view):
-    """Let any site frame this view (the button iframe and nothing else)."""
+    """Let any site frame this view (the button iframe and nothing else):
+    no X-Frame-Options and CSP ``frame-ancestors *``; every other page keeps
+    ``frame-ancestors 'none'``."""
 
     @xframe_options_exempt
+    @csp_replace({"frame-ancestors": ["*"]})
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        response.flattr_frameable = True
-        return response
+        return view(request, *args, **kwargs)
 
     return wrapped
 

@@ -320,3 +320,42 @@ ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 FLATTR_REFUSED_RATE_PER_IP = os.environ.get("FLATTR_REFUSED_RATE_PER_IP", "1000/h")
 # django-ratelimit: a cache that cannot answer lets requests through.
 RATELIMIT_FAIL_OPEN = True
+
+# Content-Security-Policy by django-csp on every page. Inline scripts carry
+# nonce="{{ request.csp_nonce }}"; no inline event handlers (onclick=...).
+# Pages refuse to be framed; the button iframe (flattr_site.http.frameable)
+# replaces frame-ancestors with *. SITE_URL is allowed for scripts and frames
+# so the snippet preview works when the site is served under another name.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+_site_origin = [SITE_URL] if SITE_URL else []
+MIDDLEWARE = [
+    "csp.middleware.CSPMiddleware" if m == "flattr_site.middleware.FrameAncestorsMiddleware" else m
+    for m in MIDDLEWARE
+]
+if "csp.middleware.CSPMiddleware" not in MIDDLEWARE:
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "csp.middleware.CSPMiddleware",
+    )
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1,
+    "flattr_site.middleware.PermissionsPolicyMiddleware",
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE, *_site_origin],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", *_site_origin],
+        "frame-src": [SELF, *_site_origin],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
+)

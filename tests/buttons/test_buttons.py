@@ -182,7 +182,7 @@ class TestFlattrRules:
         client.force_login(supporter)
         response = client.get(reverse("flattr_confirm", args=[ThingFactory().pk]))
         assert response["X-Frame-Options"] == "DENY"
-        assert response["Content-Security-Policy"] == "frame-ancestors 'none'"
+        assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
 
     def test_logged_out_confirm_page_asks_to_log_in_and_comes_back(self, client):
         thing = ThingFactory()
@@ -224,7 +224,7 @@ class TestEmbedAndCounts:
         response = client.get(f"/embed/{thing.pk}/")
         assert response.status_code == 200
         assert "X-Frame-Options" not in response
-        assert response["Content-Security-Policy"] == "frame-ancestors *"
+        assert "frame-ancestors *" in response["Content-Security-Policy"]
         assert "max-age=30" in response["Cache-Control"]
         body = response.content.decode()
         assert "<script>alert(1)</script>" not in body
@@ -330,7 +330,7 @@ class TestAutoSubmit:
         response = client.get("/embed/auto/?owner=dave&url=https://d.example.org/x&title=X")
         assert response.status_code == 200
         assert 'id="count">1<' in response.content.decode()
-        assert response["Content-Security-Policy"] == "frame-ancestors *"
+        assert "frame-ancestors *" in response["Content-Security-Policy"]
 
 
 @pytest.mark.django_db
