@@ -87,10 +87,26 @@ class AutoSubmitForm(forms.Form):
                     _("No creator called %(name)s is registered here.") % {"name": name},
                     code="unknown_owner",
                 )
+        if data.get("url"):
+            self._apply_verified_site(data)
         data["title"] = (data.get("title") or data.get("url") or "")[:200]
         data["category"] = data.get("category") or Category.REST
         data["hidden"] = (data.get("hidden") or "").lower() in {"1", "true", "yes"}
         return data
+
+    def _apply_verified_site(self, data) -> None:
+        """A verified site's things belong to its owner (see claims/)."""
+        from buttons.classic_selectors import verified_site_for_url
+
+        site = verified_site_for_url(url=data["url"])
+        if site is None:
+            return
+        if data["owner_user"] is not None and data["owner_user"].pk != site.owner_id:
+            raise forms.ValidationError(
+                _("This site is verified by another creator: only they can add its pages."),
+                code="site_owned",
+            )
+        data["owner_user"] = site.owner
 
     def thing_fields(self) -> dict:
         d = self.cleaned_data

@@ -52,6 +52,8 @@ class Thing(models.Model):
         verbose_name=_("submitted by"),
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Null for things last changed before this field existed.
+    updated_at = models.DateTimeField(auto_now=True, null=True)
 
     class Meta:
         constraints = [
@@ -72,6 +74,12 @@ class Thing(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("thing_detail", kwargs={"pk": self.pk})
+
+
+class FlattrSource(models.TextChoices):
+    BUTTON = "button", _("Button")
+    API = "api", _("API")
+    SUBSCRIPTION = "subscription", _("Subscription")
 
 
 class AutoSubmitPolicy(models.Model):
@@ -103,12 +111,6 @@ class AutoSubmitPolicy(models.Model):
             return False
         prefixes = self.prefixes()
         return not prefixes or any(url.startswith(prefix) for prefix in prefixes)
-
-
-class FlattrSource(models.TextChoices):
-    BUTTON = "button", _("Button")
-    API = "api", _("API")
-    SUBSCRIPTION = "subscription", _("Subscription")
 
 
 class Flattr(models.Model):
@@ -211,3 +213,28 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.supporter_id} -> {self.thing_id} ({self.months} months, {self.status})"
+
+
+class VerifiedSite(models.Model):
+    """A site (host, optionally a path prefix) whose owner proved control
+    through a claim. Auto-submit for URLs under it belongs to that owner.
+    Written by the claims app; read by the buttons."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verified_sites"
+    )
+    scheme = models.CharField(max_length=5, default="https")  # as proven; both schemes are covered
+    host = models.CharField(max_length=255)  # lower case, with ":port" when not default
+    path_prefix = models.CharField(max_length=500, blank=True, default="")
+    verified_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["host", "path_prefix"], name="one_owner_per_site"),
+            models.CheckConstraint(
+                condition=models.Q(host=Lower("host")), name="verified_site_host_is_lower"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.host}{self.path_prefix} ({self.owner_id})"

@@ -20,6 +20,7 @@ from buttons import counters
 from buttons.addresses import url_normalize
 from buttons.models import AutoSubmitPolicy, Category, Flattr, FlattrSource, Thing
 from ledger import selectors as ledger_selectors
+from notifications.services import event_publish
 
 
 @dataclass
@@ -98,7 +99,7 @@ def thing_update(*, thing: Thing, **fields) -> Thing:
     for name, value in fields.items():
         setattr(thing, name, value.strip() if isinstance(value, str) else value)
     _clean_thing(thing)
-    thing.save(update_fields=[*fields.keys()])
+    thing.save(update_fields=[*fields.keys(), "updated_at"])
     transaction.on_commit(lambda: counters.forget_pages(thing_id=thing.pk))
     return thing
 
@@ -116,7 +117,7 @@ def thing_remove(*, thing: Thing) -> bool:
         return True
     thing.removed = True
     thing.hidden = True
-    thing.save(update_fields=["removed", "hidden"])
+    thing.save(update_fields=["removed", "hidden", "updated_at"])
     transaction.on_commit(lambda: counters.forget_pages(thing_id=thing.pk))
     return False
 
@@ -233,4 +234,16 @@ def flattr_create(
             "flattr_once", str(_("You already flattred this thing this month.")), 409
         )
     transaction.on_commit(lambda: counters.record_flattr(thing_id=thing.pk, period=period))
+    if thing.owner_id is not None:
+        event_publish(
+            type="flattr.created",
+            recipient=thing.owner_id,
+            data={
+                "flattr_id": flattr.pk,
+                "period": f"{period:%Y-%m}",
+                "created_at": now.isoformat(),
+                "thing": {"id": thing.pk, "title": thing.title, "url": thing.url},
+            },
+            key=f"flattr:{flattr.pk}",
+        )
     return flattr

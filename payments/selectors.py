@@ -1,4 +1,22 @@
-from payments.models import TopUp
+"""Reads for the wallet page: pending top-ups and statement lines."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from payments.models import PENDING_TOPUP_LIFETIME, TopUp, TopUpStatus
+
+
+def topups_pending(*, user, limit: int = 10) -> list[TopUp]:
+    """The supporter's pending top-ups still payable (younger than a day; the
+    beat task marks older ones expired)."""
+    return list(
+        TopUp.objects.filter(
+            user=user,
+            status=TopUpStatus.PENDING,
+            created_at__gte=timezone.now() - PENDING_TOPUP_LIFETIME,
+        )[:limit]
+    )
 
 
 def statement_lines(*, postings: list) -> list[dict]:

@@ -3,7 +3,10 @@
 - ``embed``: ``button.js`` and the iframes other sites embed;
 - ``counts``: ``count.json`` and the SVG badge;
 - ``flattr``: the confirm popup (registered things and auto-submit);
-- ``pages``: a thing's page, explore and a creator's own things.
+- ``pages``: a thing's page, explore and a creator's own things;
+- ``classic``: the original Flattr's load.js, /button/* and old links;
+- ``funding``: oEmbed, funding.json and WebFinger
+  (``classic`` and ``funding`` are routed by ``buttons/classic_urls.py``).
 
 The names are re-exported here so ``buttons/urls.py`` reads ``views.<name>``.
 """

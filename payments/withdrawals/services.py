@@ -22,6 +22,7 @@ from flattr_site.money import format_cents
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from ledger.models import AccountKind
+from notifications.services import event_publish
 from payments import stripe_client
 from payments.webhooks import WebhookRefused, register
 from payments.withdrawals.models import (
@@ -286,6 +287,7 @@ def withdrawal_pay(*, withdrawal_id: int) -> Withdrawal:
             ],
             memo=f"Withdrawal #{withdrawal.pk} paid ({transfer_id})",
         )
+        _publish(withdrawal, "withdrawal.paid")
         return withdrawal
 
 
@@ -305,12 +307,22 @@ def _fail(withdrawal: Withdrawal, reason: str) -> Withdrawal:
     withdrawal.reason = reason[:500]
     withdrawal.save(update_fields=["status", "reason", "updated_at"])
     _return_money(withdrawal, from_outside=False)
-    _tell_creator(
-        withdrawal,
-        _("It could not be paid: %(reason)s. The money is back in your earnings.")
-        % {"reason": reason},
-    )
+    _publish(withdrawal, "withdrawal.failed")
     return withdrawal
+
+
+def _publish(withdrawal: Withdrawal, type: str) -> None:
+    """E-mail and webhooks (notifications app), once per withdrawal and outcome."""
+    event_publish(
+        type=type,
+        recipient=withdrawal.user,
+        data={
+            "withdrawal_id": withdrawal.pk,
+            "amount_cents": withdrawal.amount_cents,
+            "reason": withdrawal.reason,
+        },
+        key=f"withdrawal:{withdrawal.pk}:{type}",
+    )
 
 
 @register("transfer.reversed")
