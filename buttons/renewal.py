@@ -59,9 +59,13 @@ SELECT (SELECT count(*) FROM renewed), (SELECT count(*) FROM flattrs)
 
 SKIP_SQL = f"""
 UPDATE buttons_subscription s SET last_period = %(period)s, updated_at = %(at)s
-  FROM buttons_thing t2
- WHERE t2.id = s.thing_id AND s.id IN (SELECT s.id {_DUE} AND NOT ({_HAS_MEANS}))
-RETURNING s.id, s.supporter_id, t2.title, t2.url
+  FROM buttons_thing t
+ WHERE t.id = s.thing_id AND s.status = 'active' AND s.months_remaining > 0
+   AND (s.last_period IS NULL OR s.last_period < %(period)s)
+   AND NOT t.hidden AND NOT t.removed
+   AND t.owner_id IS DISTINCT FROM s.supporter_id
+   AND NOT ({_HAS_MEANS})
+RETURNING s.id, s.supporter_id, t.title, t.url
 """  # noqa: S608
 
 
