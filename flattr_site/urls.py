@@ -1,7 +1,4 @@
-import os
-
 from django.contrib import admin
-from django.http import HttpResponse
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
@@ -30,8 +27,3 @@ urlpatterns = [
 
 admin.site.site_header = "Open Flattr administration"
 admin.site.site_title = "Open Flattr admin"
-
-if os.environ.get("FLATTR_BENCH") == "1":
-    # The ceiling for bench/http.py: a bare Django view through the same
-    # middleware stack.
-    urlpatterns.append(path("bench/ok", lambda request: HttpResponse("ok"), name="bench_ok"))

@@ -3,8 +3,8 @@ import pytest
 from buttons.models import Flattr, FlattrSource, Thing
 from ledger import services as ledger_services
 from ledger.models import AccountKind
-from tests.api.conftest import ApiClient, assert_error, fund, token_for
-from tests.factories import ThingFactory, UserFactory
+from tests.api.conftest import ApiClient, assert_error, token_for
+from tests.factories import ThingFactory, UserFactory, fund
 
 
 @pytest.mark.django_db

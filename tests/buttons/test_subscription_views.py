@@ -1,8 +1,7 @@
 import pytest
 
 from buttons.models import Flattr, FlattrSource, Subscription, SubscriptionStatus
-from tests.factories import ThingFactory, UserFactory
-from tests.payouts.helpers import fund
+from tests.factories import ThingFactory, UserFactory, fund
 
 pytestmark = pytest.mark.django_db
 

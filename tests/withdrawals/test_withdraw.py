@@ -1,4 +1,5 @@
-import itertools
+"""Withdrawing earnings: transfers, failures, review, bad input, races."""
+
 import threading
 
 import pytest
@@ -7,144 +8,12 @@ from django.db import connection
 from django.urls import reverse
 
 from ledger import selectors as ledger_selectors
-from ledger import services as ledger_services
-from ledger.models import AccountKind
 from payments import stripe_client
 from payments.withdrawals import services
-from payments.withdrawals.models import PayoutAccount, Withdrawal
+from payments.withdrawals.models import Withdrawal
 from tests.factories import UserFactory
-from tests.stripe_fake import WEBHOOK_SECRET, FakeStripe, post_event
-
-_n = itertools.count()
-
-
-def earn(user, net: int, month: str = "2026-08") -> None:
-    """A payout-shaped credit, as the monthly run posts it."""
-    fee = net // 9
-    ledger_services.transaction_post(
-        kind="payout",
-        idempotency_key=f"payout:{month}:creator:{user.pk}:{next(_n)}",
-        legs=[
-            (ledger_services.platform_account(kind=AccountKind.PAYOUT_CLEARING), -(net + fee)),
-            (ledger_services.earnings_account(user=user), net),
-            (ledger_services.platform_account(kind=AccountKind.PLATFORM_FEES), fee),
-        ],
-    )
-
-
-def creator_with(net=5000, status="enabled", stripe_id=None):
-    user = UserFactory()
-    earn(user, net)
-    PayoutAccount.objects.create(
-        user=user, status=status, stripe_account_id=stripe_id, test_mode=stripe_id is None
-    )
-    return user
-
-
-def earnings(user):
-    return ledger_selectors.earnings_balance(user=user)
-
-
-def pending(user):
-    return ledger_selectors.user_balance(user=user, kind=AccountKind.PENDING_WITHDRAWAL)
-
-
-@pytest.fixture
-def stripe_fake(settings):
-    settings.STRIPE_SECRET_KEY = "sk_test_fake"
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.SITE_URL = "http://testserver"
-    fake = FakeStripe()
-    stripe_client.HTTP_CLIENT_FACTORY = lambda: fake
-    transfers = itertools.count(1)
-    fake.route(
-        "post",
-        "/v1/transfers",
-        lambda params, call: {
-            "id": f"tr_{next(transfers)}",
-            "object": "transfer",
-            "amount": int(params["amount"]),
-        },
-    )
-    fake.route("post", "/v1/accounts", {"id": "acct_1", "object": "account"})
-    fake.route(
-        "post",
-        "/v1/account_links",
-        {"object": "account_link", "url": "https://connect.stripe.com/setup/e/acct_1/xyz"},
-    )
-    yield fake
-    stripe_client.HTTP_CLIENT_FACTORY = None
-
-
-@pytest.fixture
-def test_mode(settings):
-    settings.DEBUG = True
-    settings.STRIPE_SECRET_KEY = ""
-
-
-def withdraw(client, user, amount):
-    client.force_login(user)
-    return client.post(reverse("earnings"), {"amount": amount})
-
-
-@pytest.mark.django_db
-class TestOnboarding:
-    def test_stripe_express_account_and_link(self, client, stripe_fake):
-        user = UserFactory()
-        client.force_login(user)
-        response = client.post(reverse("payout_account_connect"))
-        assert response["Location"] == "https://connect.stripe.com/setup/e/acct_1/xyz"
-        account = PayoutAccount.objects.get(user=user)
-        create = next(c for c in stripe_fake.calls if c["path"] == "/v1/accounts")
-        assert create["idempotency_key"] == f"payout-account:{account.pk}"
-        assert create["params"]["type"] == "express"
-        assert account.stripe_account_id == "acct_1" and account.status == "pending"
-
-    @pytest.mark.parametrize(
-        "remote, status",
-        [
-            ({"capabilities": {"transfers": "active"}, "payouts_enabled": True}, "enabled"),
-            (
-                {
-                    "capabilities": {"transfers": "inactive"},
-                    "requirements": {"disabled_reason": "requirements.past_due"},
-                },
-                "restricted",
-            ),
-            ({"capabilities": {"transfers": "pending"}}, "pending"),
-        ],
-    )
-    def test_account_updated_keeps_the_status(self, client, stripe_fake, remote, status):
-        user = UserFactory()
-        PayoutAccount.objects.create(user=user, stripe_account_id="acct_9")
-        r = post_event(client, "account.updated", {"id": "acct_9", "object": "account", **remote})
-        assert r.json()["result"] == "processed"
-        assert PayoutAccount.objects.get(user=user).status == status
-
-    def test_unknown_account_is_refused(self, client, stripe_fake):
-        r = post_event(
-            client, "account.updated", {"id": "acct_nope", "capabilities": {"transfers": "active"}}
-        )
-        assert r.json()["result"] == "refused"
-
-    def test_test_mode_onboarding(self, client, test_mode):
-        user = UserFactory()
-        client.force_login(user)
-        response = client.post(reverse("payout_account_connect"))
-        page = client.get(response["Location"])
-        assert "No real money moves here." in page.content.decode()
-        client.post(response["Location"], {"action": "complete"})
-        assert PayoutAccount.objects.get(user=user).status == "enabled"
-        client.post(response["Location"], {"action": "restrict"})
-        assert PayoutAccount.objects.get(user=user).status == "restricted"
-
-    def test_no_keys_and_debug_off_is_refused(self, client, settings):
-        settings.DEBUG = False
-        settings.STRIPE_SECRET_KEY = ""
-        user = UserFactory()
-        client.force_login(user)
-        response = client.post(reverse("payout_account_connect"), follow=True)
-        assert "Payouts are unavailable" in response.content.decode()
+from tests.stripe_fake import post_event
+from tests.withdrawals.helpers import creator_with, earnings, pending, withdraw
 
 
 @pytest.mark.django_db
@@ -354,30 +223,3 @@ def test_two_concurrent_requests_make_one_withdrawal(settings):
     assert Withdrawal.objects.get().status == "paid"
     assert (earnings(user), pending(user)) == (1000, 0)
     assert ledger_selectors.ledger_problems() == []
-
-
-@pytest.mark.django_db
-def test_earnings_page_chart_and_csv(client):
-    import datetime as dt
-
-    month = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
-    user = UserFactory()
-    earn(user, 900, month=month)
-    client.force_login(user)
-    page = client.get(reverse("earnings"))
-    body = page.content.decode()
-    assert "<svg" in body and month in body
-    assert len(page.context["rows"]) == 12
-    row = next(r for r in page.context["rows"] if r["month"] == month)
-    assert row == {"month": month, "net": 900, "fee": 100, "gross": 1000}
-    csv_body = client.get(reverse("earnings_csv")).content.decode()
-    assert f"{month},1000,100,900" in csv_body
-
-
-@pytest.mark.django_db
-def test_below_the_minimum_the_page_says_when_withdrawing_opens(client, test_mode):
-    user = creator_with(500)
-    client.force_login(user)
-    body = client.get(reverse("earnings")).content.decode()
-    assert "You can withdraw once your earnings reach 10.00" in body
-    assert 'name="amount"' not in body
