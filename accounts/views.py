@@ -23,6 +23,7 @@ def settings_view(request):
             bio=form.cleaned_data["bio"],
             website=form.cleaned_data["website"],
             monthly_budget_cents=form.cleaned_data["monthly_budget"],
+            flattrs_public=form.cleaned_data["flattrs_public"],
         )
         messages.success(request, _("Your settings were saved."))
         return redirect("settings")

@@ -43,3 +43,57 @@ def most_flattred_ids(*, category: str = "", limit: int = 500) -> list[int]:
 def newest_things(*, category: str = "") -> QuerySet[Thing]:
     qs = visible_things().select_related("owner").order_by("-created_at", "-id")
     return qs.filter(category=category) if category else qs
+
+
+def flattr_this_month(*, supporter, thing_id: int):
+    """The supporter's flattr of ``thing_id`` in the current month, if any."""
+    from buttons.models import Flattr
+
+    if not getattr(supporter, "is_authenticated", False):
+        return None
+    return Flattr.objects.filter(
+        supporter=supporter, thing_id=thing_id, period=current_period()
+    ).first()
+
+
+def counted_flattrs(*, supporter, period=None) -> QuerySet:
+    """The supporter's flattrs of ``period`` (default: this month) that the
+    monthly split will count: never their own, hidden or removed things."""
+    from buttons.models import Flattr
+
+    return (
+        Flattr.objects.filter(supporter=supporter, period=period or current_period())
+        .exclude(thing__owner=supporter)
+        .exclude(thing__hidden=True)
+        .exclude(thing__removed=True)
+    )
+
+
+def public_supporters(*, thing, limit: int = 20) -> list:
+    """Supporters who chose to show their flattrs, newest first (distinct)."""
+    from accounts.models import User
+
+    ids = (
+        thing.flattrs.filter(supporter__flattrs_public=True, supporter__deleted_at__isnull=True)
+        .order_by("-created_at")
+        .values_list("supporter_id", flat=True)
+    )
+    seen: list[int] = []
+    for pk in ids[: limit * 4]:
+        if pk not in seen:
+            seen.append(pk)
+        if len(seen) >= limit:
+            break
+    people = User.objects.in_bulk(seen)
+    return [people[pk] for pk in seen if pk in people]
+
+
+def flattrs_of_supporter(*, supporter) -> QuerySet:
+    """All the supporter's flattrs, newest first, with their things."""
+    from buttons.models import Flattr
+
+    return (
+        Flattr.objects.filter(supporter=supporter)
+        .select_related("thing", "thing__owner")
+        .order_by("-period", "-created_at", "-id")
+    )

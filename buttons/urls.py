@@ -1,6 +1,6 @@
 from django.urls import path
 
-from buttons import views
+from buttons import supporter_pages, views
 
 urlpatterns = [
     path("button.js", views.button_js, name="button_js"),
@@ -19,4 +19,7 @@ urlpatterns = [
     path("things/<int:pk>/count.json", views.count_json, name="thing_count"),
     path("things/<int:pk>/badge.svg", views.badge_svg, name="thing_badge"),
     path("demo/publisher/", views.demo_publisher, name="demo_publisher"),
+    # Supporter pages (ux).
+    path("flattrs/", supporter_pages.my_flattrs, name="my_flattrs"),
+    path("flattrs/<int:pk>/undo/", supporter_pages.flattr_undo, name="flattr_undo"),
 ]

@@ -261,6 +261,10 @@ def _confirm_context(request, thing: Thing | None, **extra) -> dict:
         if user.is_authenticated
         else None,
         "topup_url": reverse("topup") + "?" + urlencode({"next": request.get_full_path()}),
+        "my_flattr": selectors.flattr_this_month(supporter=user, thing_id=thing.pk)
+        if thing is not None
+        else None,
+        "my_flattrs_url": reverse("my_flattrs"),
         **extra,
     }
 
@@ -319,6 +323,9 @@ def thing_detail(request, pk: int):
         "buttons/thing_detail.html",
         {
             **_confirm_context(request, thing),
+            # The thing page's button posts to the confirmation view.
+            "confirm_action": reverse("flattr_confirm", args=[thing.pk]),
+            "flattred_by": selectors.public_supporters(thing=thing),
             "count": total,
             "month_count": month,
             "button_js_version": button_js_version(),

@@ -1,8 +1,11 @@
 from collections.abc import Iterator
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
-from payouts.models import CreatorLine, PayoutRun
+from buttons import selectors as button_selectors
+from ledger import selectors as ledger_selectors
+from payouts.models import CreatorLine, PayoutRun, RunStatus, SupporterLine
+from payouts.services.compute import add_months, current_period
 
 
 def payout_report_totals(*, run: PayoutRun) -> dict:
@@ -146,4 +149,43 @@ def supporter_month_preview(*, user) -> dict:
             {"thing": f.thing, "amount": each + (1 if index < extra else 0)}
             for index, f in enumerate(flattrs)
         ],
+    }
+
+
+def supporter_committed(*, user) -> int:
+    """Cents already promised to computed runs that are not posted yet: they
+    are still in the wallet but will leave it when the run is posted."""
+    return (
+        SupporterLine.objects.filter(
+            supporter=user, run__status__in=[RunStatus.DRAFT, RunStatus.APPROVED]
+        ).aggregate(total=Sum("taken"))["total"]
+        or 0
+    )
+
+
+def supporter_outlook(*, user, adding: bool = False) -> dict:
+    """What this month's split will really take from ``user`` and share.
+
+    ``amount = min(budget, wallet - committed)``, where ``committed`` is what
+    a computed but unposted run will take, so it is not counted twice.
+    ``adding`` counts one more flattr (the one being confirmed).
+    """
+    balance = ledger_selectors.wallet_balance(user=user)
+    committed = supporter_committed(user=user)
+    available = max(balance - committed, 0)
+    budget = user.monthly_budget_cents
+    amount = min(budget, available)
+    count = button_selectors.counted_flattrs(supporter=user).count() + (1 if adding else 0)
+    period = current_period()
+    return {
+        "balance": balance,
+        "committed": committed,
+        "available": available,
+        "budget": budget,
+        "amount": amount,
+        "short": available < budget,
+        "flattrs": count,
+        "each": amount // count if count else 0,
+        "period": period,
+        "next_run": add_months(period, 1),
     }
