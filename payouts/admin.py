@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin, UserSearchMixin
 from flattr_site.money import format_cents
 from payouts import selectors, services
-from payouts.models import CreatorLine, PayoutRun, SupporterLine
+from payouts.models import CreatorLine, PayoutRun, RunStatus, SupporterLine
 from payouts.services.compute import progress_key
 
 ACTIONS = {
@@ -27,6 +27,11 @@ ACTIONS = {
     ),
     "cancel": (_("Cancel"), _("Cancel the run: nothing is posted and the month will not be paid.")),
 }
+
+
+def _in_progress(run: PayoutRun) -> bool:
+    """Computing or posting, or approved and waiting for its posting task."""
+    return run.status == RunStatus.APPROVED or run.stage.startswith(("computing", "posting"))
 
 
 def _money(cents):
@@ -104,6 +109,9 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "creator_lines_url": reverse("admin:payouts_creatorline_changelist")
             + f"?run__id__exact={run.pk}",
             "conservation_sum": run.net + run.fee + run.unclaimed + run.charity,
+            # The page follows a job in progress by reloading itself (the
+            # admin base_site template turns this into a meta refresh).
+            "refresh_seconds": 3 if _in_progress(run) else None,
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
