@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("payments.withdrawals.urls")),
     path("", include("buttons.urls")),
     path("", include("payouts.urls")),
+    path("", include("yourdata.urls")),
 ]
 
 admin.site.site_header = "Open Flattr administration"

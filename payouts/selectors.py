@@ -189,3 +189,50 @@ def supporter_outlook(*, user, adding: bool = False) -> dict:
         "period": period,
         "next_run": add_months(period, 1),
     }
+
+
+def supporter_dashboard(*, user) -> dict:
+    """Everything the dashboard shows, in one place: this month's outlook and
+    flattrs, earnings if any, and the things that need the person's attention
+    (each a short code the template words)."""
+    from django.apps import apps
+    from django.conf import settings
+
+    outlook = supporter_outlook(user=user)
+    flattrs = list(
+        button_selectors.counted_flattrs(supporter=user)
+        .select_related("thing", "thing__owner")
+        .order_by("created_at", "id")[:50]
+    )
+    # The split's rule: amount // n each, the remainder to the earliest.
+    n, amount = outlook["flattrs"], outlook["amount"]
+    for index, flattr in enumerate(flattrs):
+        flattr.estimated_share = amount // n + (1 if index < amount % n else 0) if n else 0
+    earnings = ledger_selectors.earnings_balance(user=user)
+    owed = ledger_selectors.receivable_owed(user=user)
+    # payments is a sibling app: its rows are looked up by name.
+    payout_account = apps.get_model("withdrawals", "PayoutAccount")
+    topup = apps.get_model("payments", "TopUp")
+    withdrawal = apps.get_model("withdrawals", "Withdrawal")
+    attention = []
+    if owed:
+        attention.append("owes")
+    if outlook["flattrs"] and outlook["short"]:
+        attention.append("wallet_short")
+    if not outlook["balance"]:
+        attention.append("wallet_empty")
+    if topup.objects.filter(user=user, status="pending").exists():
+        attention.append("topup_pending")
+    has_account = payout_account.objects.filter(user=user, status="enabled").exists()
+    if earnings >= settings.FLATTR_MIN_WITHDRAWAL_CENTS and not has_account:
+        attention.append("connect_payout_account")
+    if withdrawal.objects.filter(user=user, status="awaiting_review").exists():
+        attention.append("withdrawal_in_review")
+    return {
+        "outlook": outlook,
+        "flattrs": flattrs,
+        "earnings": earnings,
+        "owed": owed,
+        "attention": attention,
+        "things": user.things.filter(removed=False).count(),
+    }

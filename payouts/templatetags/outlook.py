@@ -13,3 +13,10 @@ def supporter_outlook(user, adding=False):
     if not getattr(user, "is_authenticated", False):
         return None
     return selectors.supporter_outlook(user=user, adding=bool(adding))
+
+
+@register.simple_tag
+def supporter_dashboard(user):
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return selectors.supporter_dashboard(user=user)
