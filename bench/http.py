@@ -79,7 +79,7 @@ from django.utils import timezone
 from accounts.models import User
 from buttons.models import Flattr, Thing
 from buttons.services import period_of
-from buttons.views import button_js_version
+from buttons.assets import button_js_version
 owner = User.objects.create_user(email="bench@example.org", username="bench", password="x")
 thing = Thing.objects.create(owner=owner, url="https://bench.example.org/post", title="Bench post")
 now = timezone.now()

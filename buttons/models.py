@@ -61,6 +61,12 @@ class Thing(models.Model):
         return reverse("thing_detail", kwargs={"pk": self.pk})
 
 
+class FlattrSource(models.TextChoices):
+    BUTTON = "button", _("Button")
+    API = "api", _("API")
+    SUBSCRIPTION = "subscription", _("Subscription")
+
+
 class Flattr(models.Model):
     supporter = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="flattrs"
@@ -69,11 +75,18 @@ class Flattr(models.Model):
     # First day of the month of created_at in PAYOUT_TIMEZONE.
     period = models.DateField()
     created_at = models.DateTimeField(db_index=True)
+    # Which door it came through: a subscription's monthly flattrs are marked.
+    source = models.CharField(
+        _("source"), max_length=16, choices=FlattrSource.choices, default=FlattrSource.BUTTON
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["supporter", "thing", "period"], name="one_flattr_per_thing_per_month"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=FlattrSource.values), name="flattr_source_valid"
             ),
             models.CheckConstraint(
                 condition=models.Q(period__day=1), name="flattr_period_is_first_of_month"
@@ -88,3 +101,69 @@ class Flattr(models.Model):
 
     def __str__(self) -> str:
         return f"{self.supporter_id} -> {self.thing_id} ({self.period:%Y-%m})"
+
+
+class SubscriptionStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+SUBSCRIPTION_MONTHS = (1, 3, 6, 12)
+
+
+class Subscription(models.Model):
+    """A thing flattred automatically once in each month for ``months`` months."""
+
+    supporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    thing = models.ForeignKey(Thing, on_delete=models.PROTECT, related_name="subscriptions")
+    months = models.PositiveSmallIntegerField(_("months"))
+    # Monthly flattrs still to make; the month it was created counts as the first.
+    months_remaining = models.PositiveSmallIntegerField(_("months remaining"))
+    # First day of the last month this subscription flattred (null before).
+    last_period = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=SubscriptionStatus.choices,
+        default=SubscriptionStatus.ACTIVE,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(months__in=SUBSCRIPTION_MONTHS),
+                name="subscription_months_1_3_6_or_12",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(months_remaining__lte=models.F("months")),
+                name="subscription_remaining_within_months",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=SubscriptionStatus.values),
+                name="subscription_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(last_period__isnull=True) | models.Q(last_period__day=1),
+                name="subscription_last_period_is_first_of_month",
+            ),
+            models.UniqueConstraint(
+                fields=["supporter", "thing"],
+                condition=~models.Q(status="cancelled"),
+                name="one_live_subscription_per_supporter_and_thing",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "last_period"],
+                condition=models.Q(status="active"),
+                name="subscription_active_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supporter_id} -> {self.thing_id} ({self.months} months, {self.status})"

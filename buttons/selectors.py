@@ -1,7 +1,7 @@
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 
-from buttons.models import Thing
+from buttons.models import Subscription, SubscriptionStatus, Thing
 from buttons.services import current_period
 
 
@@ -96,4 +96,14 @@ def flattrs_of_supporter(*, supporter) -> QuerySet:
         Flattr.objects.filter(supporter=supporter)
         .select_related("thing", "thing__owner")
         .order_by("-period", "-created_at", "-id")
+    )
+
+
+def subscriptions_for(*, user) -> QuerySet[Subscription]:
+    """The user's subscriptions that are not cancelled, newest first."""
+    return (
+        Subscription.objects.filter(supporter=user)
+        .exclude(status=SubscriptionStatus.CANCELLED)
+        .select_related("thing", "thing__owner")
+        .order_by("-created_at", "-id")
     )

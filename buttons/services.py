@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from buttons import counters
-from buttons.models import Category, Flattr, Thing
+from buttons.models import Category, Flattr, FlattrSource, Thing
 from ledger import selectors as ledger_selectors
 
 
@@ -137,7 +137,13 @@ def thing_get_or_create_auto(*, owner, url: str, title: str, **fields) -> Thing:
         return existing
 
 
-def flattr_create(*, supporter, thing: Thing, now: dt.datetime | None = None) -> Flattr:
+def flattr_create(
+    *,
+    supporter,
+    thing: Thing,
+    now: dt.datetime | None = None,
+    source: str = FlattrSource.BUTTON,
+) -> Flattr:
     """Record one flattr, or raise FlattrRefused and record nothing."""
     if thing.hidden or thing.removed:
         raise FlattrRefused("thing_unavailable", str(_("This thing cannot be flattred.")), 404)
@@ -161,7 +167,7 @@ def flattr_create(*, supporter, thing: Thing, now: dt.datetime | None = None) ->
         # The unique constraint is the real guard: two clicks at once, one row.
         with transaction.atomic():
             flattr = Flattr.objects.create(
-                supporter=supporter, thing=thing, period=period, created_at=now
+                supporter=supporter, thing=thing, period=period, created_at=now, source=source
             )
     except IntegrityError:
         raise FlattrRefused(

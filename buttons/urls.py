@@ -1,6 +1,6 @@
 from django.urls import path
 
-from buttons import supporter_pages, views
+from buttons import views
 
 urlpatterns = [
     path("button.js", views.button_js, name="button_js"),
@@ -20,6 +20,6 @@ urlpatterns = [
     path("things/<int:pk>/badge.svg", views.badge_svg, name="thing_badge"),
     path("demo/publisher/", views.demo_publisher, name="demo_publisher"),
     # Supporter pages (ux).
-    path("flattrs/", supporter_pages.my_flattrs, name="my_flattrs"),
-    path("flattrs/<int:pk>/undo/", supporter_pages.flattr_undo, name="flattr_undo"),
+    path("flattrs/", views.my_flattrs, name="my_flattrs"),
+    path("flattrs/<int:pk>/undo/", views.flattr_undo, name="flattr_undo"),
 ]

@@ -292,3 +292,13 @@ LOGGING = {
         "stripe": {"level": "WARNING"},
     },
 }
+
+# --- Fetching other sites (flattr_site/fetch.py) ----------------------------
+# Addresses that are not public are refused unless their host or network is
+# listed here (tests, self-hosted intranets). Comma-separated.
+FETCH_ALLOWED_HOSTS = env_list("FETCH_ALLOWED_HOSTS", "")
+FETCH_ALLOWED_NETWORKS = env_list("FETCH_ALLOWED_NETWORKS", "")
+FETCH_USER_AGENT = os.environ.get("FETCH_USER_AGENT", "")
+FETCH_CONNECT_TIMEOUT = env_int("FETCH_CONNECT_TIMEOUT", 5)
+FETCH_READ_TIMEOUT = env_int("FETCH_READ_TIMEOUT", 10)
+FETCH_TOTAL_TIMEOUT = env_int("FETCH_TOTAL_TIMEOUT", 20)

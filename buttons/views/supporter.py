@@ -1,4 +1,4 @@
-"""Pages about a supporter's own flattrs: "My flattrs" and undo."""
+"""A supporter's own flattrs: "My flattrs" and undo."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required

@@ -1,0 +1,128 @@
+"""Flattring: the first-party confirm popup for a thing and for auto-submit."""
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from buttons import counters, ratelimit, selectors, services
+from buttons.forms import AutoSubmitForm
+from buttons.models import Thing
+from buttons.views.common import thing_or_404, wants_json
+from flattr_site.http import client_ip
+from ledger import selectors as ledger_selectors
+
+
+def _refusal(request, thing, refusal: services.FlattrRefused, template_context: dict):
+    if wants_json(request):
+        return JsonResponse(
+            {"error": refusal.code, "message": refusal.message}, status=refusal.status
+        )
+    context = {**template_context, "error": refusal}
+    return render(request, "buttons/confirm.html", context, status=refusal.status)
+
+
+def _rate_limited(request) -> bool:
+    user_ok = ratelimit.hit(
+        scope="flattr-user", key=str(request.user.pk), rate=settings.FLATTR_CLICK_RATE_PER_USER
+    )
+    ip_ok = ratelimit.hit(
+        scope="flattr-ip", key=client_ip(request), rate=settings.FLATTR_CLICK_RATE_PER_IP
+    )
+    return not (user_ok and ip_ok)
+
+
+def _do_flattr(request, thing_factory, context: dict):
+    """POST handling shared by thing and auto-submit confirmations."""
+    if not request.user.is_authenticated:
+        refusal = services.FlattrRefused("not_logged_in", _("Log in to flattr."), 401)
+        return _refusal(request, context.get("thing"), refusal, context)
+    if _rate_limited(request):
+        refusal = services.FlattrRefused(
+            "rate_limited", _("Too many flattrs in a short time. Try again later."), 429
+        )
+        return _refusal(request, context.get("thing"), refusal, context)
+    try:
+        thing = thing_factory()
+        services.flattr_create(supporter=request.user, thing=thing)
+    except ValidationError as exc:
+        refusal = services.FlattrRefused("invalid", " ".join(exc.messages), 400)
+        return _refusal(request, None, refusal, context)
+    except services.FlattrRefused as refusal:
+        return _refusal(request, context.get("thing"), refusal, context)
+    _month, total = counters.counts(thing_id=thing.pk, period=services.current_period())
+    if wants_json(request):
+        return JsonResponse({"ok": True, "thing": thing.pk, "count": total})
+    if request.POST.get("popup"):
+        return render(
+            request,
+            "buttons/flattr_done.html",
+            {"thing": thing, "count": total, "auto_url": context.get("auto_url", "")},
+        )
+    messages.success(request, _("Thank you! You flattred “%(title)s”.") % {"title": thing.title})
+    return redirect(thing)
+
+
+def confirm_context(request, thing: Thing | None, **extra) -> dict:
+    user = request.user
+    return {
+        "thing": thing,
+        "popup": bool(request.GET.get("popup") or request.POST.get("popup")),
+        "wallet_balance": ledger_selectors.wallet_balance(user=user)
+        if user.is_authenticated
+        else None,
+        "topup_url": reverse("topup") + "?" + urlencode({"next": request.get_full_path()}),
+        "my_flattr": selectors.flattr_this_month(supporter=user, thing_id=thing.pk)
+        if thing is not None
+        else None,
+        "my_flattrs_url": reverse("my_flattrs"),
+        **extra,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def flattr_confirm(request, pk: int):
+    """The first-party popup where a supporter confirms a flattr. Never
+    frameable (default X-Frame-Options DENY + frame-ancestors 'none')."""
+    thing = thing_or_404(pk)
+    context = confirm_context(request, thing)
+    if request.method == "POST":
+        return _do_flattr(request, lambda: thing, context)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return render(request, "buttons/confirm.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def auto_submit(request):
+    """Classic ``/submit/auto?user_id=&url=&title=...``: the same confirm page;
+    the thing is created on its first flattr."""
+    form = AutoSubmitForm(request.GET)
+    if not form.is_valid():
+        if wants_json(request):
+            return JsonResponse(
+                {"error": "invalid", "message": form.errors.get_json_data()}, status=400
+            )
+        return render(request, "buttons/auto_invalid.html", {"form": form}, status=400)
+    owner = form.cleaned_data["owner_user"]
+    url = form.cleaned_data["url"]
+    existing = services.thing_for_auto_submit(owner=owner, url=url)
+    context = confirm_context(
+        request, existing, auto=form.cleaned_data, auto_owner=owner, auto_url=url
+    )
+    if request.method == "POST":
+
+        def factory():
+            return services.thing_get_or_create_auto(owner=owner, url=url, **form.thing_fields())
+
+        return _do_flattr(request, factory, context)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return render(request, "buttons/confirm.html", context)
