@@ -17,6 +17,10 @@ def my_flattrs(request):
     past = Paginator(
         selectors.flattrs_of_supporter(supporter=request.user).exclude(period=period), 25
     ).get_page(request.GET.get("page"))
+    # The subscription state of each listed thing (one query).
+    subscriptions = {s.thing_id: s for s in selectors.subscriptions_for(user=request.user)}
+    for flattr in [*this_month, *past]:
+        flattr.subscription = subscriptions.get(flattr.thing_id)
     return render(
         request,
         "buttons/my_flattrs.html",

@@ -56,3 +56,15 @@ def test_undo_of_an_earlier_months_flattr_is_refused(client):
     client.force_login(flattr.supporter)
     client.post(reverse("flattr_undo", args=[flattr.pk]))
     assert Flattr.objects.filter(pk=flattr.pk).exists()
+
+
+def test_my_flattrs_shows_the_subscription_state_of_each_thing(client):
+    from buttons.models import Subscription
+
+    flattr = FlattrFactory()
+    Subscription.objects.create(
+        supporter=flattr.supporter, thing=flattr.thing, months=3, months_remaining=2
+    )
+    client.force_login(flattr.supporter)
+    page = client.get(reverse("my_flattrs")).content.decode()
+    assert "Subscription: Active, 2 months left" in page
