@@ -107,3 +107,15 @@ def subscriptions_for(*, user) -> QuerySet[Subscription]:
         .select_related("thing", "thing__owner")
         .order_by("-created_at", "-id")
     )
+
+
+def flattr_counts(*, thing_ids: list[int], period) -> list[tuple[int, int]]:
+    """(thing id, flattrs in ``period``) for the given things, one query."""
+    from buttons.models import Flattr
+
+    return list(
+        Flattr.objects.filter(thing_id__in=thing_ids, period=period)
+        .values("thing_id")
+        .annotate(n=Count("id"))
+        .values_list("thing_id", "n")
+    )

@@ -236,3 +236,47 @@ def supporter_dashboard(*, user) -> dict:
         "attention": attention,
         "things": user.things.filter(removed=False).count(),
     }
+
+
+def creator_thing_earnings(*, user, limit: int = 50) -> list[dict]:
+    """Per thing of ``user``: flattrs this month (not paid yet), and the gross
+    shares (before the platform fee) of last month's run and of every posted
+    run. Shares are read from posted runs only, one grouped query."""
+    from django.db import connection
+
+    from buttons.models import Thing
+
+    period = current_period()
+    last = add_months(period, -1)
+    things = list(Thing.objects.filter(owner=user, removed=False).order_by("-created_at")[:limit])
+    if not things:
+        return []
+    ids = [t.pk for t in things]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT s.thing_id,
+                   coalesce(sum(s.amount) FILTER (WHERE r.period = %(last)s), 0)::bigint,
+                   sum(s.amount)::bigint
+              FROM payouts_share s
+              JOIN payouts_payoutrun r ON r.id = s.run_id AND r.status = 'posted'
+             WHERE s.creator_id = %(user)s AND s.thing_id = ANY(%(ids)s)
+             GROUP BY s.thing_id
+            """,
+            {"last": last, "user": user.pk, "ids": ids},
+        )
+        money = {thing_id: (last_gross, total) for thing_id, last_gross, total in cursor}
+    month_counts = dict(button_selectors.flattr_counts(thing_ids=ids, period=period))
+    rows = []
+    for thing in things:
+        last_gross, total = money.get(thing.pk, (0, 0))
+        rows.append(
+            {
+                "thing": thing,
+                "month_flattrs": month_counts.get(thing.pk, 0),
+                "last_month": last_gross,
+                "all_time": total,
+                "supporters": button_selectors.public_supporters(thing=thing, limit=5),
+            }
+        )
+    return rows

@@ -20,3 +20,10 @@ def supporter_dashboard(user):
     if not getattr(user, "is_authenticated", False):
         return None
     return selectors.supporter_dashboard(user=user)
+
+
+@register.simple_tag
+def creator_thing_earnings(user):
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return selectors.creator_thing_earnings(user=user)
