@@ -119,3 +119,35 @@ def flattr_counts(*, thing_ids: list[int], period) -> list[tuple[int, int]]:
         .annotate(n=Count("id"))
         .values_list("thing_id", "n")
     )
+
+
+def things_search(*, words: str = "", category: str = "", language: str = "") -> QuerySet[Thing]:
+    """Visible things matching every word (in title, description or tags),
+    optionally of one category and language; newest first."""
+    qs = visible_things().select_related("owner")
+    for word in words.split()[:8]:
+        qs = qs.filter(
+            Q(title__icontains=word) | Q(description__icontains=word) | Q(tags__icontains=word)
+        )
+    if category:
+        qs = qs.filter(category=category)
+    if language:
+        qs = qs.filter(language__iexact=language)
+    return qs.order_by("-created_at", "-id")
+
+
+def thing_languages() -> list[str]:
+    """Languages visible things declare, for the explore filter (cached)."""
+    languages = cache.get("explore:languages")
+    if languages is None:
+        languages = sorted(
+            {
+                code.lower()
+                for code in visible_things()
+                .exclude(language="")
+                .values_list("language", flat=True)
+                .distinct()[:200]
+            }
+        )
+        cache.set("explore:languages", languages, 300)
+    return languages
