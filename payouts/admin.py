@@ -1,5 +1,6 @@
 import csv
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -10,11 +11,17 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin, UserSearchMixin
-from flattr_site.money import format_cents
+from flattr_site.admin_utils import (
+    EstimatedCountPaginator,
+    EuroFieldsMixin,
+    ReadOnlyAdminMixin,
+    UserSearchMixin,
+)
+from flattr_site.money import cents_to_decimal, format_cents
 from payouts import selectors, services
 from payouts.models import CreatorLine, PayoutRun, RunStatus, SupporterLine
 from payouts.services.compute import progress_key
+from payouts.services.demo import payout_demo_close
 
 ACTIONS = {
     "recompute": (
@@ -85,12 +92,39 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 name="payouts_payoutrun_action",
             ),
             path(
+                "demo/",
+                self.admin_site.admin_view(self.demo_view),
+                name="payouts_payoutrun_demo",
+            ),
+            path(
                 "<int:pk>/export/<str:kind>.csv",
                 self.admin_site.admin_view(self.export_view),
                 name="payouts_payoutrun_export",
             ),
             *super().get_urls(),
         ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "demo_enabled": settings.DEBUG}
+        return super().changelist_view(request, extra_context)
+
+    def demo_view(self, request):
+        """DEBUG only: close a demo month and compute its run (payout_demo)."""
+        if not settings.DEBUG or request.method != "POST":
+            raise PermissionDenied
+        if not request.user.has_perm("payouts.change_payoutrun"):
+            raise PermissionDenied
+        try:
+            run = payout_demo_close(actor=request.user)
+        except services.PayoutError as exc:
+            messages.error(request, str(exc))
+            return redirect("admin:payouts_payoutrun_changelist")
+        messages.success(
+            request,
+            _("Demo month %(month)s closed and computed: review it, then approve.")
+            % {"month": run.label},
+        )
+        return redirect("admin:payouts_payoutrun_change", run.pk)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         run = get_object_or_404(PayoutRun, pk=object_id)
@@ -163,30 +197,38 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
         writer = csv.writer(Echo())
         if kind == "supporters":
-            header = ["username", "email", "budget", "balance", "taken", "flattrs", "charity"]
+            header = [
+                "username",
+                "email",
+                "budget (EUR)",
+                "wallet (EUR)",
+                "taken (EUR)",
+                "flattrs",
+                "charity (EUR)",
+            ]
             rows = (
                 [
                     line.supporter.username,
                     line.supporter.email,
-                    line.budget,
-                    line.balance,
-                    line.taken,
+                    cents_to_decimal(line.budget),
+                    cents_to_decimal(line.balance),
+                    cents_to_decimal(line.taken),
                     line.flattrs,
-                    line.charity,
+                    cents_to_decimal(line.charity),
                 ]
                 for line in run.supporter_lines.select_related("supporter")
                 .order_by("id")
                 .iterator(chunk_size=5000)
             )
         elif kind == "creators":
-            header = ["username", "email", "gross", "fee", "net", "flattrs"]
+            header = ["username", "email", "gross (EUR)", "fee (EUR)", "net (EUR)", "flattrs"]
             rows = (
                 [
                     line.creator.username,
                     line.creator.email,
-                    line.gross,
-                    line.fee,
-                    line.net,
+                    cents_to_decimal(line.gross),
+                    cents_to_decimal(line.fee),
+                    cents_to_decimal(line.net),
                     line.flattrs,
                 ]
                 for line in run.creator_lines.select_related("creator")
@@ -216,7 +258,13 @@ class LineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SupporterLine)
-class SupporterLineAdmin(UserSearchMixin, LineAdmin):
+class SupporterLineAdmin(EuroFieldsMixin, UserSearchMixin, LineAdmin):
+    money_fields = {
+        "budget": _("budget"),
+        "balance": _("wallet"),
+        "taken": _("taken"),
+        "charity": _("charity"),
+    }
     user_search_field = "supporter"
     list_display = [
         "run",
@@ -225,7 +273,7 @@ class SupporterLineAdmin(UserSearchMixin, LineAdmin):
         "balance_display",
         "taken_display",
         "flattrs",
-        "charity",
+        "charity_display",
     ]
     list_select_related = ["run", "supporter"]
     ordering = ["-taken", "id"]
@@ -242,9 +290,14 @@ class SupporterLineAdmin(UserSearchMixin, LineAdmin):
     def taken_display(self, obj):
         return _money(obj.taken)
 
+    @admin.display(description=_("charity"))
+    def charity_display(self, obj):
+        return _money(obj.charity)
+
 
 @admin.register(CreatorLine)
-class CreatorLineAdmin(UserSearchMixin, LineAdmin):
+class CreatorLineAdmin(EuroFieldsMixin, UserSearchMixin, LineAdmin):
+    money_fields = {"gross": _("gross"), "fee": _("fee"), "net": _("net")}
     user_search_field = "creator"
     list_display = [
         "run",
