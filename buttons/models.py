@@ -38,7 +38,22 @@ class Thing(models.Model):
     hidden = models.BooleanField(_("hidden"), default=False)
     # Removed by its owner: kept (flattrs point at it) but never counted.
     removed = models.BooleanField(_("removed"), default=False)
+    # Left out of explore and profiles but still flattrable (auto-submit's
+    # classic ``hidden=1``); ``hidden`` is the creator's "not flattrable".
+    unlisted = models.BooleanField(_("unlisted"), default=False)
+    # The supporter whose flattr created it through auto-submit, so its
+    # creator can tell (and edit or hide) what others submitted.
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Null for things last changed before this field existed.
+    updated_at = models.DateTimeField(auto_now=True, null=True)
 
     class Meta:
         constraints = [
@@ -65,6 +80,37 @@ class FlattrSource(models.TextChoices):
     BUTTON = "button", _("Button")
     API = "api", _("API")
     SUBSCRIPTION = "subscription", _("Subscription")
+
+
+class AutoSubmitPolicy(models.Model):
+    """What supporters may auto-submit under a creator's name. No row: any
+    http(s) address, as the classic Flattr did."""
+
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="auto_submit_policy",
+    )
+    enabled = models.BooleanField(_("accept auto-submitted things"), default=True)
+    # One normalised address prefix a line; empty: any address.
+    url_prefixes = models.TextField(_("only addresses starting with"), blank=True)
+
+    class Meta:
+        verbose_name = _("auto-submit policy")
+        verbose_name_plural = _("auto-submit policies")
+
+    def __str__(self) -> str:
+        return f"auto-submit policy of {self.owner_id}"
+
+    def prefixes(self) -> list[str]:
+        return [line.strip() for line in self.url_prefixes.splitlines() if line.strip()]
+
+    def allows(self, url: str) -> bool:
+        if not self.enabled:
+            return False
+        prefixes = self.prefixes()
+        return not prefixes or any(url.startswith(prefix) for prefix in prefixes)
 
 
 class Flattr(models.Model):
@@ -167,3 +213,28 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.supporter_id} -> {self.thing_id} ({self.months} months, {self.status})"
+
+
+class VerifiedSite(models.Model):
+    """A site (host, optionally a path prefix) whose owner proved control
+    through a claim. Auto-submit for URLs under it belongs to that owner.
+    Written by the claims app; read by the buttons."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verified_sites"
+    )
+    scheme = models.CharField(max_length=5, default="https")  # as proven; both schemes are covered
+    host = models.CharField(max_length=255)  # lower case, with ":port" when not default
+    path_prefix = models.CharField(max_length=500, blank=True, default="")
+    verified_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["host", "path_prefix"], name="one_owner_per_site"),
+            models.CheckConstraint(
+                condition=models.Q(host=Lower("host")), name="verified_site_host_is_lower"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.host}{self.path_prefix} ({self.owner_id})"

@@ -6,7 +6,9 @@ from buttons.services import current_period
 
 
 def visible_things() -> QuerySet[Thing]:
-    return Thing.objects.filter(hidden=False, removed=False)
+    """Things shown in lists (explore, profiles): not hidden, removed or
+    unlisted."""
+    return Thing.objects.filter(hidden=False, removed=False, unlisted=False)
 
 
 def things_of_owner(*, owner) -> QuerySet[Thing]:

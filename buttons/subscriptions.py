@@ -20,6 +20,7 @@ from buttons.models import (
     Thing,
 )
 from buttons.services import FlattrRefused, current_period, flattr_create
+from notifications.services import event_publish
 
 
 def _live_subscription(*, supporter, thing: Thing, lock: bool = False) -> Subscription:
@@ -60,7 +61,7 @@ def subscription_create(*, supporter, thing: Thing, months: int) -> Subscription
             raise
     try:
         with transaction.atomic():
-            return Subscription.objects.create(
+            subscription = Subscription.objects.create(
                 supporter=supporter,
                 thing=thing,
                 months=months,
@@ -71,6 +72,18 @@ def subscription_create(*, supporter, thing: Thing, months: int) -> Subscription
     except IntegrityError:
         # A concurrent request subscribed first; undo our flattr with it.
         raise FlattrRefused("subscribed", _("You are already subscribed to this thing."), 403)
+    if thing.owner_id is not None:
+        event_publish(
+            type="subscription.created",
+            recipient=thing.owner_id,
+            data={
+                "subscription_id": subscription.pk,
+                "months": months,
+                "thing": {"id": thing.pk, "title": thing.title, "url": thing.url},
+            },
+            key=f"subscription:{subscription.pk}:created",
+        )
+    return subscription
 
 
 @transaction.atomic

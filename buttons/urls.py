@@ -1,6 +1,7 @@
 from django.urls import path
 
 from buttons import views
+from buttons.views import subscriptions as subscription_views
 
 urlpatterns = [
     path("button.js", views.button_js, name="button_js"),
@@ -9,6 +10,7 @@ urlpatterns = [
     path("submit/auto", views.auto_submit, name="auto_submit"),
     path("explore/", views.explore, name="explore"),
     path("things/mine/", views.my_things, name="my_things"),
+    path("things/auto-submit/", views.auto_submit_settings, name="auto_submit_settings"),
     path("things/new/", views.thing_new, name="thing_new"),
     path("things/<int:pk>/", views.thing_detail, name="thing_detail"),
     path("things/<int:pk>/flattr/", views.flattr_confirm, name="flattr_confirm"),
@@ -22,4 +24,14 @@ urlpatterns = [
     # Supporter pages (ux).
     path("flattrs/", views.my_flattrs, name="my_flattrs"),
     path("flattrs/<int:pk>/undo/", views.flattr_undo, name="flattr_undo"),
+    # Subscriptions (notify helper)
+    path("subscriptions/", subscription_views.subscription_list, name="subscription_list"),
+    path(
+        "things/<int:pk>/subscribe/", subscription_views.subscription_new, name="subscription_new"
+    ),
+    path(
+        "subscriptions/<int:pk>/<str:action>/",
+        subscription_views.subscription_change,
+        name="subscription_change",
+    ),
 ]

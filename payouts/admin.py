@@ -1,5 +1,3 @@
-import csv
-
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.cache import cache
@@ -11,6 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from flattr_site import csv as safe_csv
 from flattr_site.admin_utils import (
     EstimatedCountPaginator,
     EuroFieldsMixin,
@@ -201,7 +200,7 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             def write(self, value):
                 return value
 
-        writer = csv.writer(Echo())
+        writer = safe_csv.writer(Echo())
         if kind == "supporters":
             header = [
                 "username",

@@ -14,6 +14,14 @@ from buttons.views.common import thing_or_404
 from flattr_site.http import frameable
 
 COUNT_MARK = "__FLATTR_COUNT__"
+# Cached in place of a removed thing's page: its title is gone with it.
+GONE = "__FLATTR_GONE__"
+
+
+def gone_page(request) -> HttpResponse:
+    response = render(request, "buttons/embed_gone.html", status=410)
+    response["Cache-Control"] = "public, max-age=300"
+    return response
 
 
 @require_GET
@@ -46,6 +54,9 @@ def embed(request, pk: int):
     )
     if html is None:
         thing = thing_or_404(pk)
+        if thing.removed:
+            counters.store_page(thing_id=pk, page=page, value=GONE)
+            return gone_page(request)
         html = render(
             request,
             "buttons/embed.html",
@@ -59,6 +70,8 @@ def embed(request, pk: int):
             },
         ).content.decode()
         counters.store_page(thing_id=pk, page=page, value=html)
+    if html == GONE:
+        return gone_page(request)
     response = HttpResponse(html.replace(COUNT_MARK, str(total)))
     response["Cache-Control"] = "public, max-age=30"
     return response
@@ -74,7 +87,10 @@ def embed_auto(request):
     owner = form.cleaned_data["owner_user"]
     thing = services.thing_for_auto_submit(owner=owner, url=form.cleaned_data["url"])
     month = total = 0
-    if thing is not None:
+    if thing is None:
+        available = services.auto_submit_allowed(owner=owner, url=form.cleaned_data["url"])
+    else:
+        available = not (thing.hidden or thing.removed)
         month, total = counters.counts(thing_id=thing.pk, period=services.current_period())
     query = auto_query(form)
     return _embed_response(
@@ -87,7 +103,7 @@ def embed_auto(request):
             "style": "compact" if request.GET.get("style") == "compact" else "default",
             "popup_url": reverse("auto_submit") + "?" + query + "&popup=1",
             "page_url": reverse("auto_submit") + "?" + query,
-            "available": thing is None or not (thing.hidden or thing.removed),
+            "available": available,
         },
     )
 
@@ -101,6 +117,6 @@ def auto_query(form: AutoSubmitForm) -> str:
     for name in ("description", "tags", "language"):
         if d.get(name):
             params[name] = d[name]
-    if d["hidden"]:
+    if d["hidden"]:  # unlisted
         params["hidden"] = "1"
     return urlencode(params)

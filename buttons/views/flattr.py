@@ -1,5 +1,6 @@
 """Flattring: the first-party confirm popup for a thing and for auto-submit."""
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -11,10 +12,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import get_usage
 
-from buttons import counters, ratelimit, selectors, services
+from buttons import counters, selectors, services
+from buttons.addresses import host_display
 from buttons.forms import AutoSubmitForm
-from buttons.models import Thing
+from buttons.models import Flattr, Thing
 from buttons.views.common import thing_or_404, wants_json
 from flattr_site.http import client_ip
 from ledger import selectors as ledger_selectors
@@ -29,18 +32,47 @@ def _refusal(request, thing, refusal: services.FlattrRefused, template_context: 
     return render(request, "buttons/confirm.html", context, status=refusal.status)
 
 
+# Accepted flattrs count against the per-user and per-IP limits; refused
+# attempts (empty wallet, already flattred, ...) against their own, higher
+# per-IP limit, so a crowd behind one address is not locked out by someone
+# clicking in vain, and probing stays bounded.
+def _user_key(group, request) -> str:
+    return str(request.user.pk)
+
+
+def _ip_key(group, request) -> str:
+    return client_ip(request)
+
+
+def _limits(request) -> list[tuple[str, object, str]]:
+    return [
+        ("flattr-user", _user_key, settings.FLATTR_CLICK_RATE_PER_USER),
+        ("flattr-ip", _ip_key, settings.FLATTR_CLICK_RATE_PER_IP),
+    ]
+
+
+def _refused_limit(request) -> tuple[str, object, str]:
+    return ("flattr-refused-ip", _ip_key, settings.FLATTR_REFUSED_RATE_PER_IP)
+
+
 def _rate_limited(request) -> bool:
-    user_ok = ratelimit.hit(
-        scope="flattr-user", key=str(request.user.pk), rate=settings.FLATTR_CLICK_RATE_PER_USER
-    )
-    ip_ok = ratelimit.hit(
-        scope="flattr-ip", key=client_ip(request), rate=settings.FLATTR_CLICK_RATE_PER_IP
-    )
-    return not (user_ok and ip_ok)
+    """Would one more be over a limit? (Counted only once we know whether
+    the flattr was accepted.)"""
+    for group, key, rate in [*_limits(request), _refused_limit(request)]:
+        usage = get_usage(request, group=group, key=key, rate=rate, increment=False)
+        if usage is not None and usage["count"] >= usage["limit"]:
+            return True
+    return False
 
 
-def _do_flattr(request, thing_factory, context: dict):
-    """POST handling shared by thing and auto-submit confirmations."""
+def _count(request, limits) -> None:
+    for group, key, rate in limits:
+        get_usage(request, group=group, key=key, rate=rate, increment=True)
+
+
+def _do_flattr(request, create: Callable[[], Flattr], context: dict):
+    """POST handling shared by thing and auto-submit confirmations;
+    ``create`` records the flattr or raises FlattrRefused."""
     if not request.user.is_authenticated:
         refusal = services.FlattrRefused("not_logged_in", _("Log in to flattr."), 401)
         return _refusal(request, context.get("thing"), refusal, context)
@@ -50,13 +82,15 @@ def _do_flattr(request, thing_factory, context: dict):
         )
         return _refusal(request, context.get("thing"), refusal, context)
     try:
-        thing = thing_factory()
-        services.flattr_create(supporter=request.user, thing=thing)
+        thing = create().thing
     except ValidationError as exc:
+        _count(request, [_refused_limit(request)])
         refusal = services.FlattrRefused("invalid", " ".join(exc.messages), 400)
         return _refusal(request, None, refusal, context)
     except services.FlattrRefused as refusal:
+        _count(request, [_refused_limit(request)])
         return _refusal(request, context.get("thing"), refusal, context)
+    _count(request, _limits(request))
     _month, total = counters.counts(thing_id=thing.pk, period=services.current_period())
     if wants_json(request):
         return JsonResponse({"ok": True, "thing": thing.pk, "count": total})
@@ -72,8 +106,12 @@ def _do_flattr(request, thing_factory, context: dict):
 
 def confirm_context(request, thing: Thing | None, **extra) -> dict:
     user = request.user
+    # A homograph (Cyrillic "а" for Latin "a") shows in the punycode form.
+    host_unicode, host_punycode = host_display(thing.url if thing else extra.get("auto_url", ""))
     return {
         "thing": thing,
+        "host_unicode": host_unicode,
+        "host_punycode": host_punycode,
         "popup": bool(request.GET.get("popup") or request.POST.get("popup")),
         "wallet_balance": ledger_selectors.wallet_balance(user=user)
         if user.is_authenticated
@@ -94,7 +132,9 @@ def flattr_confirm(request, pk: int):
     thing = thing_or_404(pk)
     context = confirm_context(request, thing)
     if request.method == "POST":
-        return _do_flattr(request, lambda: thing, context)
+        return _do_flattr(
+            request, lambda: services.flattr_create(supporter=request.user, thing=thing), context
+        )
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     return render(request, "buttons/confirm.html", context)
@@ -119,10 +159,19 @@ def auto_submit(request):
     )
     if request.method == "POST":
 
-        def factory():
-            return services.thing_get_or_create_auto(owner=owner, url=url, **form.thing_fields())
+        def create() -> Flattr:
+            return services.flattr_create_auto(
+                supporter=request.user, owner=owner, url=url, **form.thing_fields()
+            )
 
-        return _do_flattr(request, factory, context)
+        return _do_flattr(request, create, context)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
+    if existing is None and not services.auto_submit_allowed(owner=owner, url=url):
+        context["error"] = services.FlattrRefused(
+            "auto_submit_refused",
+            _("This creator does not accept things submitted by supporters here."),
+            403,
+        )
+        return render(request, "buttons/confirm.html", context, status=403)
     return render(request, "buttons/confirm.html", context)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from buttons import assets, counters, selectors, services
-from buttons.forms import ThingForm
+from buttons.forms import AutoSubmitPolicyForm, ThingForm
 from buttons.models import Category, Thing
 from buttons.views.common import thing_or_404
 from buttons.views.flattr import confirm_context
@@ -182,6 +182,32 @@ def demo_publisher(request):
             "version": assets.button_js_version(),
         },
     )
-    # It plays a third-party site, which sends no COOP of ours.
+    # It plays a third-party site, which sends no COOP or CSP of ours.
     response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+    response._csp_exempt = True
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def auto_submit_settings(request):
+    """A creator decides what supporters may auto-submit under their name."""
+    policy = services.auto_submit_policy_for(owner=request.user)
+    initial = {"enabled": True, "url_prefixes": ""}
+    if policy is not None:
+        initial = {"enabled": policy.enabled, "url_prefixes": policy.url_prefixes}
+    form = AutoSubmitPolicyForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.auto_submit_policy_update(
+            owner=request.user,
+            enabled=form.cleaned_data["enabled"],
+            url_prefixes=form.cleaned_data["url_prefixes"],
+        )
+        messages.success(request, _("Your auto-submit settings were saved."))
+        return redirect("auto_submit_settings")
+    return render(
+        request,
+        "buttons/auto_submit_settings.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )

@@ -346,10 +346,20 @@ def payout_run_post(*, run_id: int) -> PayoutRun:
             run.posted_at = timezone.now()
             run.save(update_fields=["status", "stage", "progress", "posted_at"])
             run.events.create(action="posted")
+            _after_posting(run)
         return run
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [lock])
+
+
+def _after_posting(run: PayoutRun) -> None:
+    """The run's Merkle commitment is fixed with the posting; statements go
+    out once it has committed."""
+    from payouts import tasks, transparency
+
+    transparency.run_commit(run=run)
+    transaction.on_commit(lambda: tasks.payout_statements_publish.delay(run.pk))
 
 
 def _fee_percent() -> int:
