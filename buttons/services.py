@@ -161,6 +161,7 @@ def flattr_create_auto(
     tags: str = "",
     language: str = "",
     unlisted: bool = False,
+    source: str = FlattrSource.BUTTON,
 ) -> Flattr:
     """A flattr from an auto-submit button. The thing behind it is created in
     the same transaction as the flattr, so a refused flattr (empty wallet,
@@ -194,7 +195,7 @@ def flattr_create_auto(
             thing = thing_for_auto_submit(owner=owner, url=url)
             if thing is None:
                 raise
-    return flattr_create(supporter=supporter, thing=thing)
+    return flattr_create(supporter=supporter, thing=thing, source=source)
 
 
 def flattr_create(
@@ -246,4 +247,36 @@ def flattr_create(
             },
             key=f"flattr:{flattr.pk}",
         )
+    return flattr
+
+
+def flattr_undo(*, supporter, flattr_id: int) -> Flattr:
+    """Take back one of this month's flattrs, while this month's payout run
+    is not computed. Raises FlattrRefused and changes nothing otherwise."""
+    # payouts sits above buttons (it imports us): its run table is looked up
+    # by name so the import graph keeps flowing one way.
+    from django.apps import apps
+
+    payout_run = apps.get_model("payouts", "PayoutRun")
+    with transaction.atomic():
+        flattr = (
+            Flattr.objects.select_for_update()
+            .filter(pk=flattr_id, supporter=supporter)
+            .select_related("thing")
+            .first()
+        )
+        if flattr is None:
+            raise FlattrRefused("not_found", str(_("No such flattr of yours.")), 404)
+        if (
+            flattr.period != current_period()
+            or payout_run.objects.filter(period=flattr.period).exists()
+        ):
+            raise FlattrRefused(
+                "flattr_final",
+                str(_("This month's payout is already computed: this flattr is final.")),
+                409,
+            )
+        thing_id, period = flattr.thing_id, flattr.period
+        flattr.delete()
+        transaction.on_commit(lambda: counters.forget_counts(thing_id=thing_id, period=period))
     return flattr
