@@ -190,13 +190,15 @@ def _malformed(event_id: str, event_type: str, payload: str, exc: Exception) -> 
 # --- Reading fields safely -------------------------------------------------
 
 
-def _str(obj: Mapping, key: str, *, required: bool = True) -> str | None:
+def _str(obj: Mapping, key: str) -> str:
     value = obj.get(key)
-    if value is None and not required:
-        return None
     if not isinstance(value, str) or not value:
         raise WebhookMalformed(f"{key} missing or not a string")
     return value
+
+
+def _str_or_none(obj: Mapping, key: str) -> str | None:
+    return None if obj.get(key) is None else _str(obj, key)
 
 
 def _cents(obj: Mapping, key: str) -> int:
@@ -281,16 +283,14 @@ def _topup_for_charge(charge_id: str | None, payment_intent_id: str | None) -> T
 @register("charge.refunded")
 def on_charge_refunded(event: dict) -> None:
     charge = event["data"]["object"]
-    topup = _topup_for_charge(_str(charge, "id"), _str(charge, "payment_intent", required=False))
+    topup = _topup_for_charge(_str(charge, "id"), _str_or_none(charge, "payment_intent"))
     topup_refund_to(topup_id=topup.pk, refunded_total_cents=_cents(charge, "amount_refunded"))
 
 
 @register("charge.dispute.created")
 def on_dispute_created(event: dict) -> None:
     dispute = event["data"]["object"]
-    topup = _topup_for_charge(
-        _str(dispute, "charge"), _str(dispute, "payment_intent", required=False)
-    )
+    topup = _topup_for_charge(_str(dispute, "charge"), _str_or_none(dispute, "payment_intent"))
     topup_reverse(
         topup=topup,
         amount_cents=_cents(dispute, "amount"),
