@@ -6,9 +6,8 @@ import pytest
 from django.urls import reverse
 
 from claims.models import Claim, ClaimState
-from tests.factories import ThingFactory, UserFactory
+from tests.factories import ThingFactory, UserFactory, flattr, supporter
 from tests.localsite import LocalSite
-from tests.payouts.helpers import flattr, supporter
 
 pytestmark = pytest.mark.django_db
 

@@ -187,7 +187,7 @@ SNIPPETS = [
     ("hyde", HYDE, "frame", "http://hyde.example.com/blog/2010/hyde_has_references.html", "hydeuser"),
     ("jekyll-badge", JEKYLL_BADGE, "link", "http://jekyll.example.net/2013/flattr-and-jekyll/", None),
     ("wp-piwik", WP_PIWIK, "frame", "https://www.braekling.de/wp-piwik-wpmu-piwik-wordpress", None),
-    ("developers-manual", DEVELOPERS_MANUAL, "frame", "http://wp.local", "flattr"),
+    ("developers-manual", DEVELOPERS_MANUAL, "frame", "http://wp.local/", "flattr"),
 ]  # fmt: skip
 
 
