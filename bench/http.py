@@ -166,7 +166,7 @@ def main() -> None:
             "DEBUG": "0",
             "SECRET_KEY": "bench-" + "x" * 50,
             "ALLOWED_HOSTS": "127.0.0.1",
-            "FLATTR_BENCH": "1",
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
             "CACHE_KEY_PREFIX": "flattr-bench",
             "LOG_LEVEL": "WARNING",
         }

@@ -1,7 +1,4 @@
-import os
-
 from django.contrib import admin
-from django.http import HttpResponse
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
@@ -10,6 +7,7 @@ from flattr_site import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -20,6 +18,7 @@ urlpatterns = [
     path("", include("payments.withdrawals.urls")),
     path("", include("buttons.urls")),
     path("", include("payouts.urls")),
+    path("", include("yourdata.urls")),
     # Flattr REST API v2, OAuth2 and the developer pages (replaces /api/schema/).
     path("", include("api.urls")),
     # Classic Flattr doors, funding standards and claims (issue 12).
@@ -30,8 +29,3 @@ urlpatterns = [
 
 admin.site.site_header = "Open Flattr administration"
 admin.site.site_title = "Open Flattr admin"
-
-if os.environ.get("FLATTR_BENCH") == "1":
-    # The ceiling for bench/http.py: a bare Django view through the same
-    # middleware stack.
-    urlpatterns.append(path("bench/ok", lambda request: HttpResponse("ok"), name="bench_ok"))

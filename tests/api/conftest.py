@@ -4,21 +4,7 @@ import pytest
 from django.test import Client
 
 from api import services as api_services
-from ledger import services as ledger_services
-from ledger.models import AccountKind
 from tests.factories import ThingFactory, UserFactory
-
-
-def fund(user, cents=1000):
-    ledger_services.transaction_post(
-        kind="topup",
-        idempotency_key=f"fund:{user.pk}:{cents}",
-        legs=[
-            (ledger_services.platform_account(kind=AccountKind.OUTSIDE), -cents),
-            (ledger_services.wallet_account(user=user), cents),
-        ],
-    )
-    return user
 
 
 class ApiClient:
@@ -80,7 +66,7 @@ def anon():
 
 @pytest.fixture
 def supporter(db):
-    return fund(UserFactory(username="sam"))
+    return UserFactory(username="sam", wallet_cents=1000)
 
 
 @pytest.fixture

@@ -9,21 +9,7 @@ from django.urls import reverse
 
 from buttons import addresses, services
 from buttons.models import Flattr, Thing
-from ledger import services as ledger_services
-from ledger.models import AccountKind
 from tests.factories import UserFactory
-
-
-def fund(user, cents=1000):
-    ledger_services.transaction_post(
-        kind="topup",
-        idempotency_key=f"fund:{user.pk}:{cents}",
-        legs=[
-            (ledger_services.platform_account(kind=AccountKind.OUTSIDE), -cents),
-            (ledger_services.wallet_account(user=user), cents),
-        ],
-    )
-    return user
 
 
 @pytest.mark.parametrize(
@@ -69,7 +55,7 @@ def test_idn_host_is_shown_in_unicode_and_punycode():
 @pytest.mark.django_db
 def test_an_uppercase_scheme_is_stored_normalised_and_flattrable(client):
     creator = UserFactory(username="claire")
-    client.force_login(fund(UserFactory()))
+    client.force_login(UserFactory(wallet_cents=1000))
     query = urlencode({"user_id": "claire", "url": "HTTPS://Claire.Example.org/A", "title": "A"})
     assert client.get("/embed/auto/?" + query).status_code == 200
     response = client.post("/submit/auto?" + query, HTTP_ACCEPT="application/json")
@@ -83,7 +69,7 @@ def test_an_uppercase_scheme_is_stored_normalised_and_flattrable(client):
 @pytest.mark.parametrize("url", ["https://u:p@x.example/", "https://x.example/\u202eabc"])
 def test_auto_submit_refuses_tricky_urls_and_records_nothing(client, url):
     UserFactory(username="claire")
-    client.force_login(fund(UserFactory()))
+    client.force_login(UserFactory(wallet_cents=1000))
     query = urlencode({"user_id": "claire", "url": url, "title": "A"})
     response = client.post("/submit/auto?" + query, HTTP_ACCEPT="application/json")
     assert response.status_code == 400
@@ -112,7 +98,7 @@ def test_the_service_normalises_too():
 @pytest.mark.django_db
 def test_confirm_popup_shows_punycode_beside_an_idn_host(client):
     UserFactory(username="claire")
-    client.force_login(fund(UserFactory()))
+    client.force_login(UserFactory(wallet_cents=1000))
     query = urlencode({"user_id": "claire", "url": "https://раураl.example/", "title": "Pay"})
     body = client.get("/submit/auto?" + query).content.decode()
     assert "раураl.example" in body

@@ -8,8 +8,7 @@ from buttons.renewal import subscriptions_renew
 from notifications.models import Event
 from payouts import services as payouts
 from payouts.models import Share
-from tests.factories import ThingFactory, UserFactory
-from tests.payouts.helpers import flattr, fund
+from tests.factories import ThingFactory, UserFactory, flattr, fund
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,26 +9,12 @@ from buttons.subscriptions import (
     subscription_create,
     subscription_toggle_pause,
 )
-from ledger import services as ledger_services
-from ledger.models import AccountKind
 from tests.factories import ThingFactory, UserFactory
-
-
-def fund(user, cents=1000):
-    ledger_services.transaction_post(
-        kind="topup",
-        idempotency_key=f"fund:{user.pk}:{cents}",
-        legs=[
-            (ledger_services.platform_account(kind=AccountKind.OUTSIDE), -cents),
-            (ledger_services.wallet_account(user=user), cents),
-        ],
-    )
-    return user
 
 
 @pytest.fixture
 def supporter(db):
-    return fund(UserFactory())
+    return UserFactory(wallet_cents=1000)
 
 
 @pytest.fixture

@@ -367,7 +367,7 @@ def test_held_money_reaches_the_creator_at_the_next_run(
     creator, loopback_allowed, django_capture_on_commit_callbacks
 ):
     from payouts import services as payouts
-    from tests.payouts.helpers import balance, flattr, platform, supporter
+    from tests.factories import balance, flattr, platform, supporter
 
     staff = UserFactory(is_staff=True, is_superuser=True)
     period = dt.date(2026, 9, 1)

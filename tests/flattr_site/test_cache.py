@@ -9,8 +9,6 @@ from django.urls import reverse
 
 from buttons.models import Flattr
 from flattr_site import cache as fail_soft
-from ledger import services as ledger_services
-from ledger.models import AccountKind
 from tests.factories import PASSWORD, FlattrFactory, ThingFactory, UserFactory
 
 CLOSED_PORT = "redis://127.0.0.1:1/0"
@@ -26,18 +24,6 @@ def redis_down(settings, monkeypatch):
 
     counters._local.clear()
     yield
-
-
-def fund(user, cents=1000):
-    ledger_services.transaction_post(
-        kind="topup",
-        idempotency_key=f"fund:{user.pk}:{cents}",
-        legs=[
-            (ledger_services.platform_account(kind=AccountKind.OUTSIDE), -cents),
-            (ledger_services.wallet_account(user=user), cents),
-        ],
-    )
-    return user
 
 
 @pytest.mark.django_db
@@ -86,7 +72,7 @@ class TestRedisDown:
         assert any("cache unavailable" in r.getMessage() for r in caplog.records)
 
     def test_flattrs_are_recorded(self, client, redis_down, django_capture_on_commit_callbacks):
-        supporter = fund(UserFactory())
+        supporter = UserFactory(wallet_cents=1000)
         thing = ThingFactory()
         client.force_login(supporter)
         with django_capture_on_commit_callbacks(execute=True):

@@ -9,9 +9,8 @@ from standardwebhooks import Webhook
 from buttons.services import flattr_create
 from notifications import webhooks
 from notifications.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from tests.factories import ThingFactory, UserFactory
+from tests.factories import ThingFactory, UserFactory, fund
 from tests.localsite import LocalSite
-from tests.payouts.helpers import fund
 
 pytestmark = pytest.mark.django_db
 

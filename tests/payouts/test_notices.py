@@ -7,8 +7,7 @@ from django.core import mail
 
 from notifications.models import Event, NotificationSettings
 from payouts import notices, services
-from tests.factories import UserFactory
-from tests.payouts.helpers import flattr, supporter, thing
+from tests.factories import UserFactory, flattr, supporter, thing
 
 P = dt.date(2026, 9, 1)
 pytestmark = pytest.mark.django_db
