@@ -91,6 +91,7 @@ class TestDeveloperApps:
             {"name": "x", "redirect_uris": "not a uri", "client_type": "public"},
             {"name": "x", "redirect_uris": "https://a.example/cb", "client_type": "other"},
             {"name": "x", "redirect_uris": "https://a.example/cb#frag", "client_type": "public"},
+            {"name": "x", "redirect_uris": "http://a.example/cb", "client_type": "public"},
         ],
     )
     def test_invalid_registration_changes_nothing(self, browser, data):
