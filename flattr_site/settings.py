@@ -307,6 +307,27 @@ LOGGING = {
     },
 }
 
+# --- Money border (trust-money): gateway, sweepers, staff bounds ----------
+
+# "stripe" or "test"; empty: Stripe when STRIPE_SECRET_KEY is set, else the
+# test-mode gateway (which refuses to move anything while DEBUG is off).
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="")
+# A withdrawal still "processing" this long after its last attempt is queued
+# again by the sweeper (e.g. it was requested while the broker was down).
+FLATTR_WITHDRAWAL_STUCK_MINUTES = env.int("FLATTR_WITHDRAWAL_STUCK_MINUTES", default=15)
+# Largest staff wallet adjustment, either way, in cents (10,000.00 EUR).
+FLATTR_MAX_ADJUSTMENT_CENTS = env.int("FLATTR_MAX_ADJUSTMENT_CENTS", default=1_000_000)
+CELERY_BEAT_SCHEDULE |= {
+    "withdrawal-sweep-stuck": {
+        "task": "payments.withdrawals.tasks.withdrawal_sweep_stuck",
+        "schedule": crontab(minute="*/5"),
+    },
+    "topup-expire-pending": {
+        "task": "payments.tasks.topup_expire_pending",
+        "schedule": crontab(minute=7),
+    },
+}
+
 # --- Fetching other sites (flattr_site/fetch.py) ----------------------------
 # Addresses that are not public are refused unless their host or network is
 # listed here (tests, self-hosted intranets). Comma-separated.

@@ -1,11 +1,20 @@
-from django.contrib import admin
+import json
 
-from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from flattr_site.admin_utils import EstimatedCountPaginator, EuroFieldsMixin, ReadOnlyAdminMixin
 from payments.models import TopUp, WebhookEvent
 
 
 @admin.register(TopUp)
-class TopUpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TopUpAdmin(EuroFieldsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    money_fields = {
+        "amount_cents": _("amount"),
+        "fee_cents": _("processor fee"),
+        "reversed_cents": _("refunded"),
+    }
     list_display = [
         "id",
         "user",
@@ -37,3 +46,13 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     ordering = ["-id"]
+    fields = ["event_id", "type", "result", "detail", "received_at", "payload_display"]
+    readonly_fields = fields
+
+    @admin.display(description=_("payload (as signed by Stripe)"))
+    def payload_display(self, obj):
+        try:
+            text = json.dumps(json.loads(obj.payload), indent=2, ensure_ascii=False)
+        except ValueError:
+            text = obj.payload
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)

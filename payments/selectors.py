@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from django.utils import timezone
 
+from ledger.models import TransactionKind
 from payments.models import PENDING_TOPUP_LIFETIME, TopUp, TopUpStatus
 
 
@@ -17,6 +20,17 @@ def topups_pending(*, user, limit: int = 10) -> list[TopUp]:
             created_at__gte=timezone.now() - PENDING_TOPUP_LIFETIME,
         )[:limit]
     )
+
+
+# Adjustments posted before the memo held only the reason ended with the
+# staff member's e-mail; a supporter's statement never shows it.
+_STAFF_SUFFIX = re.compile(r"\s*\(by [^()\s]+@[^()\s]+\)$")
+
+
+def _memo(transaction) -> str:
+    if transaction.kind == TransactionKind.ADJUSTMENT:
+        return _STAFF_SUFFIX.sub("", transaction.memo)
+    return transaction.memo
 
 
 def statement_lines(*, postings: list) -> list[dict]:
@@ -35,7 +49,9 @@ def statement_lines(*, postings: list) -> list[dict]:
             {
                 "date": posting.transaction.created_at,
                 "kind": posting.transaction.get_kind_display(),
-                "memo": posting.transaction.memo,
+                # A top-up's memo ("Top-up #4") repeats the kind: its number
+                # is enough beside the kind's (translated) name.
+                "memo": f"#{topup.pk}" if topup else _memo(posting.transaction),
                 "amount": posting.amount,
                 "gross": topup.amount_cents if topup else None,
                 "fee": topup.fee_cents if topup else None,
