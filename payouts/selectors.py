@@ -1,5 +1,6 @@
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.db.models import QuerySet, Sum
 
 from buttons import selectors as button_selectors
@@ -93,7 +94,8 @@ def supporter_months(*, user, limit: int = 12) -> list[dict]:
     """A supporter's posted months, newest first: amount taken and where
     each share went (thing, creator, cents)."""
     from buttons.models import Thing
-    from payouts.models import RunStatus, Share, SupporterLine
+    from payouts.models import RunStatus, Share, SupporterLine, UnclaimedLine
+    from payouts.services.compute import add_months
 
     lines = list(
         SupporterLine.objects.filter(supporter=user, run__status=RunStatus.POSTED)
@@ -106,13 +108,26 @@ def supporter_months(*, user, limit: int = 12) -> list[dict]:
             Share.objects.filter(run_id=line.run_id, supporter_id=user.pk).order_by("-amount")
         )
         things = Thing.objects.select_related("owner").in_bulk([s.thing_id for s in shares])
+        # Shares of unclaimed things: held, claimed since, or returned.
+        holdings = dict(
+            UnclaimedLine.objects.filter(
+                run_id=line.run_id, thing_id__in=[s.thing_id for s in shares if not s.creator_id]
+            ).values_list("thing_id", "status")
+        )
         months.append(
             {
                 "period": line.run.period,
                 "taken": line.taken,
                 "charity": line.charity,
+                # Held shares come back with the run of this month, if unclaimed.
+                "returns_after": add_months(line.run.period, settings.FLATTR_UNCLAIMED_MONTHS),
                 "shares": [
-                    {"thing": things.get(s.thing_id), "amount": s.amount, "claimed": s.creator_id}
+                    {
+                        "thing": things.get(s.thing_id),
+                        "amount": s.amount,
+                        "claimed": s.creator_id,
+                        "holding": holdings.get(s.thing_id, ""),
+                    }
                     for s in shares
                 ],
             }
