@@ -1,6 +1,7 @@
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 
+from accounts.models import User
 from buttons.models import Subscription, SubscriptionStatus, Thing
 from buttons.services import current_period
 
@@ -11,7 +12,7 @@ def visible_things() -> QuerySet[Thing]:
     return Thing.objects.filter(hidden=False, removed=False, unlisted=False)
 
 
-def things_of_owner(*, owner) -> QuerySet[Thing]:
+def things_of_owner(*, owner: User) -> QuerySet[Thing]:
     period = current_period()
     return (
         Thing.objects.filter(owner=owner, removed=False)
@@ -47,7 +48,7 @@ def newest_things(*, category: str = "") -> QuerySet[Thing]:
     return qs.filter(category=category) if category else qs
 
 
-def subscriptions_for(*, user) -> QuerySet[Subscription]:
+def subscriptions_for(*, user: User) -> QuerySet[Subscription]:
     """The user's subscriptions that are not cancelled, newest first."""
     return (
         Subscription.objects.filter(supporter=user)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from accounts.models import User
 from payments.models import PENDING_TOPUP_LIFETIME, TopUp, TopUpStatus
 
 
-def topups_pending(*, user, limit: int = 10) -> list[TopUp]:
+def topups_pending(*, user: User, limit: int = 10) -> list[TopUp]:
     """The supporter's pending top-ups still payable (younger than a day; the
     beat task marks older ones expired)."""
     return list(

@@ -1,16 +1,18 @@
 import csv
+from typing import cast
 
 from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.http import StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin, UserSearchMixin
+from accounts.models import User
+from flattr_site.admin_utils import EstimatedCountPaginator, IndexedSearchMixin, ReadOnlyAdminMixin
 from flattr_site.money import format_cents
 from payouts import selectors, services
 from payouts.models import CreatorLine, PayoutRun, SupporterLine
@@ -87,7 +89,7 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def change_view(self, request: HttpRequest, object_id, form_url: str = "", extra_context=None):
         run = get_object_or_404(PayoutRun, pk=object_id)
         extra_context = {
             **(extra_context or {}),
@@ -107,7 +109,7 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def action_view(self, request, pk: int, action: str):
+    def action_view(self, request: HttpRequest, pk: int, action: str):
         run = get_object_or_404(PayoutRun, pk=pk)
         if action not in ACTIONS:
             raise PermissionDenied
@@ -121,13 +123,13 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             try:
                 if action == "recompute":
                     services.payout_run_compute(
-                        period=run.period, recompute=True, actor=request.user
+                        period=run.period, recompute=True, actor=cast(User, request.user)
                     )
                 elif action == "approve":
-                    services.payout_run_approve(run=run, actor=request.user)
+                    services.payout_run_approve(run=run, actor=cast(User, request.user))
                 else:
                     services.payout_run_cancel(
-                        run=run, actor=request.user, note=request.POST.get("note", "")
+                        run=run, actor=cast(User, request.user), note=request.POST.get("note", "")
                     )
             except services.PayoutError as exc:
                 messages.error(request, str(exc))
@@ -146,7 +148,7 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/payouts/payoutrun/confirm.html", context)
 
-    def export_view(self, request, pk: int, kind: str):
+    def export_view(self, request: HttpRequest, pk: int, kind: str):
         run = get_object_or_404(PayoutRun, pk=pk)
 
         class Echo:
@@ -208,7 +210,7 @@ class LineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SupporterLine)
-class SupporterLineAdmin(UserSearchMixin, LineAdmin):
+class SupporterLineAdmin(IndexedSearchMixin, LineAdmin):
     user_search_field = "supporter"
     list_display = [
         "run",
@@ -236,7 +238,7 @@ class SupporterLineAdmin(UserSearchMixin, LineAdmin):
 
 
 @admin.register(CreatorLine)
-class CreatorLineAdmin(UserSearchMixin, LineAdmin):
+class CreatorLineAdmin(IndexedSearchMixin, LineAdmin):
     user_search_field = "creator"
     list_display = [
         "run",

@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 from django.db.models import QuerySet
 
+from accounts.models import User
 from payouts.models import CreatorLine, PayoutRun
 
 
@@ -86,7 +87,7 @@ def suspicious_creators(*, run: PayoutRun, limit: int = 10) -> list[dict]:
         ]
 
 
-def supporter_months(*, user, limit: int = 12) -> list[dict]:
+def supporter_months(*, user: User, limit: int = 12) -> list[dict]:
     """A supporter's posted months, newest first: amount taken and where
     each share went (thing, creator, cents)."""
     from buttons.models import Thing
@@ -117,7 +118,7 @@ def supporter_months(*, user, limit: int = 12) -> list[dict]:
     return months
 
 
-def supporter_month_preview(*, user) -> dict:
+def supporter_month_preview(*, user: User) -> dict:
     """If the month ended now: the same rules as the split, for one person."""
     from buttons.models import Flattr
     from ledger import selectors as ledger_selectors

@@ -18,10 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from flattr_site.money import format_cents
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger
-from ledger.models import AccountKind
+from ledger.models import Account, AccountKind
 from notifications.services import event_publish
 from payments import stripe_client
 from payments.webhooks import WebhookRefused, register
@@ -48,7 +49,7 @@ def test_gateway_available() -> bool:
 
 
 @transaction.atomic(durable=True)
-def payout_account_start(*, user) -> tuple[PayoutAccount, str]:
+def payout_account_start(*, user: User) -> tuple[PayoutAccount, str]:
     """Create (once) the creator's connected account and return where to
     send them to finish onboarding."""
     account, _created = PayoutAccount.objects.select_for_update().get_or_create(user=user)
@@ -85,7 +86,7 @@ def payout_account_start(*, user) -> tuple[PayoutAccount, str]:
 
 
 @transaction.atomic(durable=True)
-def payout_account_test_set(*, user, status: str) -> PayoutAccount:
+def payout_account_test_set(*, user: User, status: str) -> PayoutAccount:
     """The test-mode gateway's stand-in for Stripe's onboarding."""
     if not test_gateway_available():
         raise WithdrawalRefused(_("The test-mode gateway is not available."))
@@ -122,12 +123,12 @@ def on_account_updated(event: dict) -> None:
 # --- Withdrawals --------------------------------------------------------------
 
 
-def _pending(user):
+def _pending(user: User) -> Account:
     return ledger.account_get(kind=AccountKind.PENDING_WITHDRAWAL, user=user)
 
 
 @transaction.atomic(durable=True)
-def withdrawal_request(*, user, amount_cents: int) -> Withdrawal:
+def withdrawal_request(*, user: User, amount_cents: int) -> Withdrawal:
     account = PayoutAccount.objects.filter(user=user).first()
     if account is None or account.status != PayoutAccountStatus.ENABLED:
         raise WithdrawalRefused(
@@ -177,7 +178,7 @@ def _queue_payment(withdrawal: Withdrawal) -> None:
 
 
 @transaction.atomic(durable=True)
-def withdrawal_approve(*, withdrawal: Withdrawal, staff) -> Withdrawal:
+def withdrawal_approve(*, withdrawal: Withdrawal, staff: User) -> Withdrawal:
     withdrawal = Withdrawal.objects.select_for_update().get(pk=withdrawal.pk)
     if withdrawal.status != WithdrawalStatus.AWAITING_REVIEW:
         raise WithdrawalRefused(_("Only a withdrawal awaiting review can be approved."))
@@ -220,7 +221,7 @@ def _tell_creator(withdrawal: Withdrawal, message: str) -> None:
 
 
 @transaction.atomic(durable=True)
-def withdrawal_reject(*, withdrawal: Withdrawal, staff, reason: str) -> Withdrawal:
+def withdrawal_reject(*, withdrawal: Withdrawal, staff: User, reason: str) -> Withdrawal:
     withdrawal = Withdrawal.objects.select_for_update().select_related("user").get(pk=withdrawal.pk)
     if withdrawal.status != WithdrawalStatus.AWAITING_REVIEW:
         raise WithdrawalRefused(_("Only a withdrawal awaiting review can be rejected."))
@@ -264,7 +265,7 @@ def withdrawal_pay(*, withdrawal_id: int) -> Withdrawal:
                     params={
                         "amount": withdrawal.amount_cents,
                         "currency": settings.CURRENCY.lower(),
-                        "destination": account.stripe_account_id,
+                        "destination": str(account.stripe_account_id),
                         "metadata": {"withdrawal_id": str(withdrawal.pk)},
                     },
                     options={"idempotency_key": f"withdrawal:{withdrawal.pk}"},
@@ -345,5 +346,5 @@ def on_transfer_reversed(event: dict) -> None:
     _tell_creator(withdrawal, _("The transfer was reversed. The money is back in your earnings."))
 
 
-def open_withdrawal(*, user) -> Withdrawal | None:
+def open_withdrawal(*, user: User) -> Withdrawal | None:
     return Withdrawal.objects.filter(user=user, status__in=OPEN_STATUSES).first()
