@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.http import QueryDict
+from oauth2_provider import forms as oauth_forms
 from oauth2_provider import views as oauth_views
 from oauth2_provider.models import get_application_model
 from oauth2_provider.oauth2_backends import OAuthLibCore
@@ -49,15 +51,24 @@ class FlattrOAuthLibCore(OAuthLibCore):
 
 def _normalise_scope_param(request) -> None:
     raw = request.GET.get("scope")
-    if raw is not None and scopes_normalise(raw) != raw:
+    if raw is not None and (scopes_normalise(raw) != raw or not raw):
         query = request.GET.copy()
-        query["scope"] = scopes_normalise(raw)
+        if scopes_normalise(raw):
+            query["scope"] = scopes_normalise(raw)
+        else:  # "scope=" is no scope, as when it is left out
+            del query["scope"]
         request.META["QUERY_STRING"] = query.urlencode()
         request.GET = QueryDict(request.META["QUERY_STRING"])
 
 
+class AllowForm(oauth_forms.AllowForm):
+    # Flattr's scope parameter is optional: no scope reads public data.
+    scope = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
 class AuthorizationView(oauth_views.AuthorizationView):
     template_name = "api/authorize.html"
+    form_class = AllowForm
 
     def get(self, request, *args, **kwargs):
         _normalise_scope_param(request)

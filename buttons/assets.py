@@ -11,6 +11,7 @@ from django.conf import settings
 HERE = Path(__file__).resolve().parent
 BUTTON_JS = HERE / "static" / "buttons" / "button.js"
 EMBED_TEMPLATE = HERE / "templates" / "buttons" / "embed.html"
+EMBED_JS = HERE / "static" / "buttons" / "embed.js"
 
 
 @lru_cache(maxsize=1)
@@ -26,9 +27,10 @@ def button_js_version() -> str:
 
 @lru_cache(maxsize=1)
 def embed_template_version() -> str:
-    """Part of the cached page's key: a deploy that changes the iframe never
-    serves pages rendered by the old template."""
-    return hashlib.sha256(EMBED_TEMPLATE.read_bytes()).hexdigest()[:8]
+    """Part of the cached page's key: a deploy that changes the iframe (its
+    template or script) never serves pages rendered by the old one."""
+    digest = hashlib.sha256(EMBED_TEMPLATE.read_bytes() + EMBED_JS.read_bytes())
+    return digest.hexdigest()[:8]
 
 
 def snippet(thing, style: str = "default") -> str:

@@ -80,13 +80,11 @@ class AutoSubmitForm(forms.Form):
         data = super().clean()
         name = (data.get("owner") or data.get("user_id") or "").strip()
         data["owner_user"] = None
+        # A name nobody has here (an old snippet whose creator has not joined
+        # yet) makes an unclaimed thing: its shares wait for a claim.
+        data["named_owner"] = name
         if name:
             data["owner_user"] = user_by_username(username=name)
-            if data["owner_user"] is None:
-                raise forms.ValidationError(
-                    _("No creator called %(name)s is registered here.") % {"name": name},
-                    code="unknown_owner",
-                )
         if data.get("url"):
             self._apply_verified_site(data)
         data["title"] = (data.get("title") or data.get("url") or "")[:200]

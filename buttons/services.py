@@ -165,6 +165,7 @@ def flattr_create_auto(
     tags: str = "",
     language: str = "",
     unlisted: bool = False,
+    source: str = FlattrSource.BUTTON,
 ) -> Flattr:
     """A flattr from an auto-submit button. The thing behind it is created in
     the same transaction as the flattr, so a refused flattr (empty wallet,
@@ -198,7 +199,7 @@ def flattr_create_auto(
             thing = thing_for_auto_submit(owner=owner, url=url)
             if thing is None:
                 raise
-    return flattr_create(supporter=supporter, thing=thing)
+    return flattr_create(supporter=supporter, thing=thing, source=source)
 
 
 def flattr_create(

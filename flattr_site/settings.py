@@ -338,6 +338,27 @@ if SENTRY_DSN:
         release=env.str("SENTRY_RELEASE", default=""),
     )
 
+# --- Money border (trust-money): gateway, sweepers, staff bounds ----------
+
+# "stripe" or "test"; empty: Stripe when STRIPE_SECRET_KEY is set, else the
+# test-mode gateway (which refuses to move anything while DEBUG is off).
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="")
+# A withdrawal still "processing" this long after its last attempt is queued
+# again by the sweeper (e.g. it was requested while the broker was down).
+FLATTR_WITHDRAWAL_STUCK_MINUTES = env.int("FLATTR_WITHDRAWAL_STUCK_MINUTES", default=15)
+# Largest staff wallet adjustment, either way, in cents (10,000.00 EUR).
+FLATTR_MAX_ADJUSTMENT_CENTS = env.int("FLATTR_MAX_ADJUSTMENT_CENTS", default=1_000_000)
+CELERY_BEAT_SCHEDULE |= {
+    "withdrawal-sweep-stuck": {
+        "task": "payments.withdrawals.tasks.withdrawal_sweep_stuck",
+        "schedule": crontab(minute="*/5"),
+    },
+    "topup-expire-pending": {
+        "task": "payments.tasks.topup_expire_pending",
+        "schedule": crontab(minute=7),
+    },
+}
+
 # --- Fetching other sites (flattr_site/fetch.py) ----------------------------
 # Addresses that are not public are refused unless their host or network is
 # listed here (tests, self-hosted intranets). Comma-separated.
@@ -354,6 +375,56 @@ FETCH_TOTAL_TIMEOUT = env.int("FETCH_TOTAL_TIMEOUT", default=20)
 # Redis only holds what PostgreSQL can rebuild: while it is away, reads miss,
 # writes are dropped and rate limits fail open (flattr_site/cache.py).
 CACHES["default"]["BACKEND"] = "flattr_site.cache.FailSoftRedisCache"
+
+# Proxies in front of the web processes that append the client's address to
+# X-Forwarded-For (a load balancer: 1). 0 ignores the header. Both the flattr
+# limits and allauth's login limits read the address through it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# Refused flattr attempts (empty wallet, already flattred...) per address;
+# accepted ones count against FLATTR_CLICK_RATE_PER_IP.
+FLATTR_REFUSED_RATE_PER_IP = env.str("FLATTR_REFUSED_RATE_PER_IP", default="1000/h")
+# django-ratelimit: a cache that cannot answer lets requests through.
+RATELIMIT_FAIL_OPEN = True
+
+# Content-Security-Policy by django-csp on every page. Inline scripts carry
+# nonce="{{ request.csp_nonce }}"; no inline event handlers (onclick=...).
+# Pages refuse to be framed; the button iframe (flattr_site.http.frameable)
+# replaces frame-ancestors with *. SITE_URL is allowed for scripts and frames
+# so the snippet preview works when the site is served under another name.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+_site_origin = [SITE_URL] if SITE_URL else []
+MIDDLEWARE = [
+    "csp.middleware.CSPMiddleware" if m == "flattr_site.middleware.FrameAncestorsMiddleware" else m
+    for m in MIDDLEWARE
+]
+if "csp.middleware.CSPMiddleware" not in MIDDLEWARE:
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "csp.middleware.CSPMiddleware",
+    )
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1,
+    "flattr_site.middleware.PermissionsPolicyMiddleware",
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE, *_site_origin],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", *_site_origin],
+        "frame-src": [SELF, *_site_origin],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
+)
 
 # --- API and OAuth2 (the api app; keep this block last) ---------------------
 # Flattr's REST API v2 at /rest/v2 and OAuth2 at /oauth (docs/api.md).

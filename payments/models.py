@@ -74,6 +74,14 @@ class TopUp(models.Model):
         return f"Top-up #{self.pk} ({self.amount_cents} cents, {self.status})"
 
     @property
+    def is_pending(self) -> bool:
+        return self.status == TopUpStatus.PENDING
+
+    @property
+    def is_succeeded(self) -> bool:
+        return self.status == TopUpStatus.SUCCEEDED
+
+    @property
     def net_cents(self) -> int | None:
         return None if self.fee_cents is None else self.amount_cents - self.fee_cents
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from django.utils import timezone
 
 from accounts.models import User
+from ledger.models import Transaction, TransactionKind
 from payments.models import PENDING_TOPUP_LIFETIME, TopUp, TopUpStatus
 
 
@@ -18,6 +21,17 @@ def topups_pending(*, user: User, limit: int = 10) -> list[TopUp]:
             created_at__gte=timezone.now() - PENDING_TOPUP_LIFETIME,
         )[:limit]
     )
+
+
+# Adjustments posted before the memo held only the reason ended with the
+# staff member's e-mail; a supporter's statement never shows it.
+_STAFF_SUFFIX = re.compile(r"\s*\(by [^()\s]+@[^()\s]+\)$")
+
+
+def _memo(transaction: Transaction) -> str:
+    if transaction.kind == TransactionKind.ADJUSTMENT:
+        return _STAFF_SUFFIX.sub("", transaction.memo)
+    return transaction.memo
 
 
 def statement_lines(*, postings: list) -> list[dict]:
@@ -36,7 +50,7 @@ def statement_lines(*, postings: list) -> list[dict]:
             {
                 "date": posting.transaction.created_at,
                 "kind": posting.transaction.get_kind_display(),
-                "memo": posting.transaction.memo,
+                "memo": _memo(posting.transaction),
                 "amount": posting.amount,
                 "gross": topup.amount_cents if topup else None,
                 "fee": topup.fee_cents if topup else None,

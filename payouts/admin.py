@@ -1,4 +1,3 @@
-import csv
 from typing import cast
 
 from django.contrib import admin, messages
@@ -12,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from flattr_site import csv as safe_csv
 from flattr_site.admin_utils import EstimatedCountPaginator, IndexedSearchMixin, ReadOnlyAdminMixin
 from flattr_site.money import format_cents
 from payouts import selectors, services
@@ -155,7 +155,7 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             def write(self, value):
                 return value
 
-        writer = csv.writer(Echo())
+        writer = safe_csv.writer(Echo())
         if kind == "supporters":
             header = ["username", "email", "budget", "balance", "taken", "flattrs", "charity"]
             rows = (

@@ -117,3 +117,24 @@ def session_obj(topup, **extra) -> dict:
         "payment_intent": f"pi_{topup.pk}",
         **extra,
     }
+
+
+class WatchingStripe(FakeStripe):
+    """A FakeStripe that notes, for each call, whether our code held a
+    database transaction open (``in_atomic``), and can lose the next
+    responses after Stripe acted (``lose_responses``): the request went
+    through, but the answer never reached us, as in a crash or timeout."""
+
+    def __init__(self):
+        super().__init__()
+        self.lose_responses = 0
+
+    def request(self, method, url, headers, post_data=None, *, _usage=None):
+        from django.db import connection
+
+        response = super().request(method, url, headers, post_data, _usage=_usage)
+        self.calls[-1]["in_atomic"] = connection.in_atomic_block
+        if self.lose_responses:
+            self.lose_responses -= 1
+            raise stripe.APIConnectionError("connection reset (simulated)")
+        return response

@@ -4,7 +4,6 @@ are buttons.services.flattr_create's, the same as the web button's."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
@@ -83,17 +82,18 @@ class FlattrUrlView(ApiView):
             raise ApiError("invalid_parameters", " ".join(messages))
         owner, thing_url = form.cleaned_data["owner_user"], form.cleaned_data["url"]
         try:
-            with transaction.atomic():
-                thing = button_services.thing_get_or_create_auto(
-                    owner=owner, url=thing_url, **form.thing_fields()
-                )
-                button_services.flattr_create(
-                    supporter=request.user, thing=thing, source=FlattrSource.API
-                )
+            flattr = button_services.flattr_create_auto(
+                supporter=request.user,
+                owner=owner,
+                url=thing_url,
+                source=FlattrSource.API,
+                **form.thing_fields(),
+            )
         except ValidationError as exc:
             raise api_input.validation_error(exc)
         except button_services.FlattrRefused as refusal:
             raise refused(refusal)
+        thing = flattr.thing
         return flattred_response(self, thing)
 
     def _flattr_thing_url(self, url: str) -> Response:

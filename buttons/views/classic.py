@@ -78,7 +78,9 @@ def button_view(request):
             request,
             "buttons/classic_problem.html",
             {"problem": button.problem, "style": button.style},
-            status=400,
+            # 200: the frame is the explanation; a 400 would put an error
+            # in the publisher's console for a snippet it cannot fix now.
+            status=200,
         )
         response["Cache-Control"] = "public, max-age=30"
         return response

@@ -12,8 +12,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import get_usage
 
-from buttons import counters, ratelimit, services
+from buttons import counters, services
 from buttons.addresses import host_display
 from buttons.forms import AutoSubmitForm
 from buttons.models import Flattr, Thing
@@ -31,14 +32,42 @@ def _refusal(request, refusal: services.FlattrRefused, template_context: dict):
     return render(request, "buttons/confirm.html", context, status=refusal.status)
 
 
+# Accepted flattrs count against the per-user and per-IP limits; refused
+# attempts (empty wallet, already flattred, ...) against their own, higher
+# per-IP limit, so a crowd behind one address is not locked out by someone
+# clicking in vain, and probing stays bounded.
+def _user_key(group, request) -> str:
+    return str(request.user.pk)
+
+
+def _ip_key(group, request) -> str:
+    return client_ip(request)
+
+
+def _limits(request) -> list[tuple[str, object, str]]:
+    return [
+        ("flattr-user", _user_key, settings.FLATTR_CLICK_RATE_PER_USER),
+        ("flattr-ip", _ip_key, settings.FLATTR_CLICK_RATE_PER_IP),
+    ]
+
+
+def _refused_limit(request) -> tuple[str, object, str]:
+    return ("flattr-refused-ip", _ip_key, settings.FLATTR_REFUSED_RATE_PER_IP)
+
+
 def _rate_limited(request) -> bool:
-    user_ok = ratelimit.hit(
-        scope="flattr-user", key=str(request.user.pk), rate=settings.FLATTR_CLICK_RATE_PER_USER
-    )
-    ip_ok = ratelimit.hit(
-        scope="flattr-ip", key=client_ip(request), rate=settings.FLATTR_CLICK_RATE_PER_IP
-    )
-    return not (user_ok and ip_ok)
+    """Would one more be over a limit? (Counted only once we know whether
+    the flattr was accepted.)"""
+    for group, key, rate in [*_limits(request), _refused_limit(request)]:
+        usage = get_usage(request, group=group, key=key, rate=rate, increment=False)
+        if usage is not None and usage["count"] >= usage["limit"]:
+            return True
+    return False
+
+
+def _count(request, limits) -> None:
+    for group, key, rate in limits:
+        get_usage(request, group=group, key=key, rate=rate, increment=True)
 
 
 def _do_flattr(request, create: Callable[[], Flattr], context: dict):
@@ -55,10 +84,13 @@ def _do_flattr(request, create: Callable[[], Flattr], context: dict):
     try:
         thing = create().thing
     except ValidationError as exc:
+        _count(request, [_refused_limit(request)])
         refusal = services.FlattrRefused("invalid", " ".join(exc.messages), 400)
         return _refusal(request, refusal, context)
     except services.FlattrRefused as refusal:
+        _count(request, [_refused_limit(request)])
         return _refusal(request, refusal, context)
+    _count(request, _limits(request))
     _month, total = counters.counts(thing_id=thing.pk, period=services.current_period())
     if wants_json(request):
         return JsonResponse({"ok": True, "thing": thing.pk, "count": total})

@@ -26,7 +26,7 @@ from payments.gateways.base import (
     PaymentGateway,
 )
 from payments.gateways.stripe import StripeGateway
-from payments.gateways.test import TestGateway
+from payments.gateways.test import TestModeGateway
 from payments.models import Gateway
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
 
 _GATEWAYS: dict[str, type[PaymentGateway]] = {
     Gateway.STRIPE: StripeGateway,
-    Gateway.TEST: TestGateway,
+    Gateway.TEST: TestModeGateway,
 }
 
 

@@ -90,7 +90,9 @@ class StripeGateway(PaymentGateway):
         charge = intent.latest_charge
         balance_transaction = charge.balance_transaction if charge else None
         if balance_transaction is None:
-            raise GatewayDeclined(f"payment {payment_intent_id} has no balance transaction yet")
+            # Paid but not settled yet: answering 503 makes Stripe deliver the
+            # event again later, rather than a paid top-up never credited.
+            raise GatewayUnreachable(f"payment {payment_intent_id} has no balance transaction yet")
         return PaymentFee(fee_cents=int(balance_transaction.fee), charge_id=charge.id)
 
     def payout_account_start(

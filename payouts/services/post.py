@@ -358,9 +358,11 @@ def payout_run_post(*, run_id: int) -> PayoutRun:
 
 
 def _after_posting(run: PayoutRun) -> None:
-    """Statements go out once the posting has committed."""
-    from payouts import tasks
+    """The run's Merkle commitment is fixed with the posting; statements go
+    out once it has committed."""
+    from payouts import tasks, transparency
 
+    transparency.run_commit(run=run)
     transaction.on_commit(lambda: tasks.payout_statements_publish.delay(run.pk))
 
 

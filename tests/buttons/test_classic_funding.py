@@ -187,3 +187,20 @@ class TestWebFinger:
         UserFactory(username="ada")
         response = client.get("/.well-known/webfinger", {"resource": resource})
         assert response.status_code == status
+
+
+def test_the_button_page_offers_feed_podcast_and_funding_yml_snippets(client, site):
+    thing = ThingFactory(url="https://blog.example/a?b=1&c=2")
+    client.force_login(thing.owner)
+    soup = BeautifulSoup(client.get(f"/things/{thing.pk}/button/").content, "html.parser")
+    snippets = {pre["id"]: pre.get_text() for pre in soup.find_all("pre") if pre.get("id")}
+    payment = snippets["snippet-auto-submit"]
+    assert parse_qs(urlsplit(payment).query)["url"] == ["https://blog.example/a?b=1&c=2"]
+    assert snippets["snippet-feed"] == (
+        f'<atom:link rel="payment" href="{payment.replace("&", "&amp;")}" type="text/html" />'
+    )
+    assert snippets["snippet-podcast"].startswith('<podcast:funding url="')
+    assert snippets["snippet-podcast"].endswith(">Flattr</podcast:funding>")
+    assert snippets["snippet-funding-yml"] == f'custom: ["{payment}"]'
+    for name in snippets:
+        assert soup.find("button", attrs={"data-target": name}), f"{name} has a copy button"

@@ -1,9 +1,9 @@
-import csv
 import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from flattr_site import csv as safe_csv
 from payouts import selectors, services
 from payouts.models import PayoutRun
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         if format == "json":
             self._write_json(run)
             return
-        writer = csv.writer(self.stdout)
+        writer = safe_csv.writer(self.stdout)
         writer.writerow(["role", "username", "email", "taken", "gross", "fee", "net", "flattrs"])
         for line in selectors.payout_report_supporters(run=run):
             writer.writerow(
