@@ -52,7 +52,9 @@ def _terminate(procs: list[subprocess.Popen], timeout: float = 15) -> None:
 
 def _env(data_dir: Path) -> dict[str, str]:
     env = embedded.ensure_env(data_dir)
-    env.setdefault("DJANGO_SETTINGS_MODULE", "flattr_site.settings")
+    # No DJANGO_SETTINGS_MODULE here: manage.py and the Celery app default to
+    # flattr_site.settings, and pytest must keep its own (tests.settings), which
+    # an environment variable would override.
     env["FLATTR_DATA_DIR"] = str(data_dir)
     return env
 
