@@ -1,5 +1,6 @@
 from typing import cast
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -12,11 +13,17 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from flattr_site import csv as safe_csv
-from flattr_site.admin_utils import EstimatedCountPaginator, IndexedSearchMixin, ReadOnlyAdminMixin
-from flattr_site.money import format_cents
+from flattr_site.admin_utils import (
+    EstimatedCountPaginator,
+    EuroFieldsMixin,
+    IndexedSearchMixin,
+    ReadOnlyAdminMixin,
+)
+from flattr_site.money import cents_to_decimal, format_cents
 from payouts import selectors, services
-from payouts.models import CreatorLine, PayoutRun, SupporterLine
+from payouts.models import CreatorLine, PayoutRun, RunStatus, SupporterLine
 from payouts.services.compute import progress_key
+from payouts.services.demo import payout_demo_close
 
 ACTIONS = {
     "recompute": (
@@ -31,16 +38,22 @@ ACTIONS = {
 }
 
 
+def _in_progress(run: PayoutRun) -> bool:
+    """Computing or posting, or approved and waiting for its posting task."""
+    return run.status == RunStatus.APPROVED or run.stage.startswith(("computing", "posting"))
+
+
 def _money(cents):
     return format_cents(cents)
 
 
 @admin.register(PayoutRun)
 class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Fits a 1280 px laptop beside the admin's menu: one run per month needs
+    # no status filter, and the stage shows in the status while work runs.
     list_display = [
         "label",
-        "status",
-        "stage",
+        "status_display",
         "supporters",
         "flattrs",
         "taken_display",
@@ -49,7 +62,6 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "unclaimed_display",
         "conservation_ok",
     ]
-    list_filter = ["status"]
     ordering = ["-period"]
     show_full_result_count = False
     change_form_template = "admin/payouts/payoutrun/review.html"
@@ -61,6 +73,12 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("taken"), ordering="taken")
     def taken_display(self, obj):
         return _money(obj.taken)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_display(self, obj):
+        if _in_progress(obj):
+            return f"{obj.get_status_display()} ({obj.stage})"
+        return obj.get_status_display()
 
     @admin.display(description=_("fees"), ordering="fee")
     def fee_display(self, obj):
@@ -82,6 +100,11 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 name="payouts_payoutrun_action",
             ),
             path(
+                "demo/",
+                self.admin_site.admin_view(self.demo_view),
+                name="payouts_payoutrun_demo",
+            ),
+            path(
                 "<int:pk>/export/<str:kind>.csv",
                 self.admin_site.admin_view(self.export_view),
                 name="payouts_payoutrun_export",
@@ -89,7 +112,29 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request: HttpRequest, object_id, form_url: str = "", extra_context=None):
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "demo_enabled": settings.DEBUG}
+        return super().changelist_view(request, extra_context)
+
+    def demo_view(self, request):
+        """DEBUG only: close a demo month and compute its run (payout_demo)."""
+        if not settings.DEBUG or request.method != "POST":
+            raise PermissionDenied
+        if not request.user.has_perm("payouts.change_payoutrun"):
+            raise PermissionDenied
+        try:
+            run = payout_demo_close(actor=cast(User, request.user))
+        except services.PayoutError as exc:
+            messages.error(request, str(exc))
+            return redirect("admin:payouts_payoutrun_changelist")
+        messages.success(
+            request,
+            _("Demo month %(month)s closed and computed: review it, then approve.")
+            % {"month": run.label},
+        )
+        return redirect("admin:payouts_payoutrun_change", run.pk)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
         run = get_object_or_404(PayoutRun, pk=object_id)
         extra_context = {
             **(extra_context or {}),
@@ -106,6 +151,9 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "creator_lines_url": reverse("admin:payouts_creatorline_changelist")
             + f"?run__id__exact={run.pk}",
             "conservation_sum": run.net + run.fee + run.unclaimed + run.charity,
+            # The page follows a job in progress by reloading itself (the
+            # admin base_site template turns this into a meta refresh).
+            "refresh_seconds": 3 if _in_progress(run) else None,
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -157,30 +205,38 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
         writer = safe_csv.writer(Echo())
         if kind == "supporters":
-            header = ["username", "email", "budget", "balance", "taken", "flattrs", "charity"]
+            header = [
+                "username",
+                "email",
+                "budget (EUR)",
+                "wallet (EUR)",
+                "taken (EUR)",
+                "flattrs",
+                "charity (EUR)",
+            ]
             rows = (
                 [
                     line.supporter.username,
                     line.supporter.email,
-                    line.budget,
-                    line.balance,
-                    line.taken,
+                    cents_to_decimal(line.budget),
+                    cents_to_decimal(line.balance),
+                    cents_to_decimal(line.taken),
                     line.flattrs,
-                    line.charity,
+                    cents_to_decimal(line.charity),
                 ]
                 for line in run.supporter_lines.select_related("supporter")
                 .order_by("id")
                 .iterator(chunk_size=5000)
             )
         elif kind == "creators":
-            header = ["username", "email", "gross", "fee", "net", "flattrs"]
+            header = ["username", "email", "gross (EUR)", "fee (EUR)", "net (EUR)", "flattrs"]
             rows = (
                 [
                     line.creator.username,
                     line.creator.email,
-                    line.gross,
-                    line.fee,
-                    line.net,
+                    cents_to_decimal(line.gross),
+                    cents_to_decimal(line.fee),
+                    cents_to_decimal(line.net),
                     line.flattrs,
                 ]
                 for line in run.creator_lines.select_related("creator")
@@ -210,7 +266,13 @@ class LineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SupporterLine)
-class SupporterLineAdmin(IndexedSearchMixin, LineAdmin):
+class SupporterLineAdmin(EuroFieldsMixin, IndexedSearchMixin, LineAdmin):
+    money_fields = {
+        "budget": _("budget"),
+        "balance": _("wallet"),
+        "taken": _("taken"),
+        "charity": _("charity"),
+    }
     user_search_field = "supporter"
     list_display = [
         "run",
@@ -219,7 +281,7 @@ class SupporterLineAdmin(IndexedSearchMixin, LineAdmin):
         "balance_display",
         "taken_display",
         "flattrs",
-        "charity",
+        "charity_display",
     ]
     list_select_related = ["run", "supporter"]
     ordering = ["-taken", "id"]
@@ -236,9 +298,14 @@ class SupporterLineAdmin(IndexedSearchMixin, LineAdmin):
     def taken_display(self, obj):
         return _money(obj.taken)
 
+    @admin.display(description=_("charity"))
+    def charity_display(self, obj):
+        return _money(obj.charity)
+
 
 @admin.register(CreatorLine)
-class CreatorLineAdmin(IndexedSearchMixin, LineAdmin):
+class CreatorLineAdmin(EuroFieldsMixin, IndexedSearchMixin, LineAdmin):
+    money_fields = {"gross": _("gross"), "fee": _("fee"), "net": _("net")}
     user_search_field = "creator"
     list_display = [
         "run",

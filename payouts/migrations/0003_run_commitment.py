@@ -5,43 +5,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("payouts", "0002_share_partitions"),
+        ('payouts', '0002_share_partitions'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="RunCommitment",
+            name='RunCommitment',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("period", models.DateField(unique=True)),
-                ("leaves", models.IntegerField()),
-                ("merkle_root", models.CharField(max_length=64)),
-                ("previous_root", models.CharField(max_length=64)),
-                ("root", models.CharField(max_length=64)),
-                ("secret", models.CharField(max_length=64)),
-                ("figures", models.JSONField(default=dict)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "run",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="commitment",
-                        to="payouts.payoutrun",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('period', models.DateField(unique=True)),
+                ('leaves', models.IntegerField()),
+                ('merkle_root', models.CharField(max_length=64)),
+                ('previous_root', models.CharField(max_length=64)),
+                ('root', models.CharField(max_length=64)),
+                ('secret', models.CharField(max_length=64)),
+                ('figures', models.JSONField(default=dict)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('run', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='commitment', to='payouts.payoutrun')),
             ],
             options={
-                "ordering": ["-period"],
+                'ordering': ['-period'],
             },
         ),
         migrations.RunSQL(
-            sql="""
+        sql="""
         CREATE FUNCTION payouts_commitment_is_fixed() RETURNS trigger AS $$
         BEGIN
             RAISE EXCEPTION 'a published run commitment is fixed: % refused', TG_OP;
@@ -50,9 +39,10 @@ class Migration(migrations.Migration):
             BEFORE UPDATE OR DELETE ON payouts_runcommitment
             FOR EACH ROW EXECUTE FUNCTION payouts_commitment_is_fixed();
         """,
-            reverse_sql="""
+        reverse_sql="""
         DROP TRIGGER payouts_commitment_fixed ON payouts_runcommitment;
         DROP FUNCTION payouts_commitment_is_fixed();
         """,
-        ),
-    ]
+    ),
+]
+

@@ -80,6 +80,6 @@ class TestAdmin:
         response = client.get(reverse("admin:payouts_payoutrun_export", args=[run.pk, "creators"]))
         body = b"".join(response.streaming_content).decode()
         assert body.splitlines() == [
-            "username,email,gross,fee,net,flattrs",
-            "claire,claire@example.org,134,13,121,2",
+            "username,email,gross (EUR),fee (EUR),net (EUR),flattrs",
+            "claire,claire@example.org,1.34,0.13,1.21,2",
         ]
