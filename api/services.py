@@ -20,6 +20,7 @@ from oauth2_provider.models import (
     get_refresh_token_model,
 )
 
+from accounts.models import User
 from api.models import PERSONAL_TOKEN_PREFIX, PersonalToken
 from api.scopes import SCOPES, scopes_parse
 
@@ -44,7 +45,7 @@ def scopes_validate(value: str) -> list[str]:
 
 
 @transaction.atomic
-def personal_token_create(*, user, name: str, scopes: str) -> tuple[PersonalToken, str]:
+def personal_token_create(*, user: User, name: str, scopes: str) -> tuple[PersonalToken, str]:
     """A new personal access token; returns the row and the token, which is
     shown once and never stored."""
     name = name.strip()
@@ -64,7 +65,7 @@ def personal_token_create(*, user, name: str, scopes: str) -> tuple[PersonalToke
 
 
 @transaction.atomic
-def personal_token_revoke(*, user, token_id: int) -> bool:
+def personal_token_revoke(*, user: User, token_id: int) -> bool:
     updated = PersonalToken.objects.filter(user=user, pk=token_id, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
@@ -81,7 +82,7 @@ def personal_token_touch(*, token: PersonalToken) -> None:
 
 @transaction.atomic
 def application_register(
-    *, user, name: str, redirect_uris: str, client_type: str
+    *, user: User, name: str, redirect_uris: str, client_type: str
 ) -> tuple[object, str]:
     """Register a developer application (authorization code grant only: the
     implicit grant is refused, see docs/api.md). Returns the application and
@@ -120,7 +121,7 @@ def application_register(
 
 
 @transaction.atomic
-def application_delete(*, user, application_id: int) -> bool:
+def application_delete(*, user: User, application_id: int) -> bool:
     app = Application.objects.filter(user=user, pk=application_id).first()
     if app is None:
         return False
@@ -129,7 +130,7 @@ def application_delete(*, user, application_id: int) -> bool:
 
 
 @transaction.atomic
-def authorised_app_revoke(*, user, application_id: int) -> int:
+def authorised_app_revoke(*, user: User, application_id: int) -> int:
     """Withdraw an application's access to ``user``: every access token,
     refresh token and pending grant goes. Returns the tokens removed."""
     AccessToken = get_access_token_model()

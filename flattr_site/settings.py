@@ -296,16 +296,47 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
 }
 
+# --- Observability (flattr_site/observability.py) ---------------------------
+# Every request has an id (X-Request-ID, honoured from a proxy), carried into
+# the Celery tasks it queues and into every log line. Production logs are one
+# JSON object a line; LOG_FORMAT=text gives plain lines (default with DEBUG).
+
+MIDDLEWARE.insert(0, "flattr_site.observability.RequestIdMiddleware")
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG or TESTING else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "flattr_site.observability.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "flattr_site.observability.JsonLogFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "stripe": {"level": "WARNING"},
     },
 }
+# The worker logs through LOGGING above instead of replacing the root logger.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Errors to Sentry only when SENTRY_DSN is set; without it nothing is sent.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from flattr_site.observability import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+    )
 
 # --- Money border (trust-money): gateway, sweepers, staff bounds ----------
 
