@@ -9,14 +9,15 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
+from accounts.models import User
 from claims.models import Claim, ClaimState
 
 
-def claims_of_creator(*, creator) -> QuerySet[Claim]:
+def claims_of_creator(*, creator: User) -> QuerySet[Claim]:
     return Claim.objects.filter(creator=creator).order_by("-created_at")
 
 
-def verified_claims_of_creator(*, creator) -> QuerySet[Claim]:
+def verified_claims_of_creator(*, creator: User) -> QuerySet[Claim]:
     return Claim.objects.filter(creator=creator, state=ClaimState.VERIFIED).order_by("url")
 
 
