@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, connection
 from django.db import transaction as db_transaction
 
+from accounts.models import User
 from ledger.models import USER_KINDS, Account, AccountKind, Posting, Transaction, TransactionKind
 
 
@@ -35,7 +36,7 @@ class Leg:
     amount: int  # signed cents
 
 
-def account_get(*, kind: str, user=None, ref: str = "") -> Account:
+def account_get(*, kind: str, user: User | None = None, ref: str = "") -> Account:
     """The account of ``kind`` for ``user`` (or the platform account ``ref``),
     created on first use."""
     if kind in USER_KINDS:
@@ -54,11 +55,11 @@ def account_get(*, kind: str, user=None, ref: str = "") -> Account:
     return Account.objects.get(kind=kind, user__isnull=True, ref=ref)
 
 
-def wallet_account(*, user) -> Account:
+def wallet_account(*, user: User) -> Account:
     return account_get(kind=AccountKind.WALLET, user=user)
 
 
-def earnings_account(*, user) -> Account:
+def earnings_account(*, user: User) -> Account:
     return account_get(kind=AccountKind.EARNINGS, user=user)
 
 
@@ -72,7 +73,7 @@ def transaction_post(
     idempotency_key: str,
     legs: Iterable[Leg | tuple[Account, int]],
     memo: str = "",
-    created_by=None,
+    created_by: User | None = None,
 ) -> tuple[Transaction, bool]:
     """Post a balanced transaction once per ``idempotency_key``.
 
@@ -109,7 +110,7 @@ def transaction_post(
                     ON CONFLICT (idempotency_key) DO NOTHING
                     RETURNING id
                     """,
-                    [kind, idempotency_key, memo[:500], getattr(created_by, "pk", created_by)],
+                    [kind, idempotency_key, memo[:500], created_by.pk if created_by else None],
                 )
                 row = cursor.fetchone()
             if row is None:
@@ -160,7 +161,7 @@ def transaction_reverse(
     transaction: Transaction,
     idempotency_key: str,
     memo: str = "",
-    created_by=None,
+    created_by: User | None = None,
     kind: str = TransactionKind.REVERSAL,
 ) -> tuple[Transaction, bool]:
     """Post the exact negation of ``transaction``'s postings.
@@ -186,10 +187,10 @@ def transaction_reverse(
 @db_transaction.atomic(durable=True)
 def wallet_adjust(
     *,
-    user,
+    user: User,
     amount_cents: int,
     reason: str,
-    staff,
+    staff: User,
     idempotency_key: str | None = None,
 ) -> Transaction:
     """A staff correction of ``user``'s wallet: ``amount_cents`` > 0 credits

@@ -3,6 +3,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.db.models import QuerySet, Sum
 
+from accounts.models import User
 from buttons import selectors as button_selectors
 from ledger import selectors as ledger_selectors
 from payouts.models import CreatorLine, PayoutRun, RunStatus, SupporterLine
@@ -90,7 +91,7 @@ def suspicious_creators(*, run: PayoutRun, limit: int = 10) -> list[dict]:
         ]
 
 
-def supporter_months(*, user, limit: int = 12) -> list[dict]:
+def supporter_months(*, user: User, limit: int = 12) -> list[dict]:
     """A supporter's posted months, newest first: amount taken and where
     each share went (thing, creator, cents)."""
     from buttons.models import Thing
@@ -135,7 +136,7 @@ def supporter_months(*, user, limit: int = 12) -> list[dict]:
     return months
 
 
-def supporter_month_preview(*, user) -> dict:
+def supporter_month_preview(*, user: User) -> dict:
     """If the month ended now: the same rules as the split, for one person."""
     from buttons.models import Flattr
     from ledger import selectors as ledger_selectors
@@ -167,7 +168,7 @@ def supporter_month_preview(*, user) -> dict:
     }
 
 
-def supporter_committed(*, user) -> int:
+def supporter_committed(*, user: User) -> int:
     """Cents already promised to computed runs that are not posted yet: they
     are still in the wallet but will leave it when the run is posted."""
     return (
@@ -178,7 +179,7 @@ def supporter_committed(*, user) -> int:
     )
 
 
-def supporter_outlook(*, user, adding: bool = False) -> dict:
+def supporter_outlook(*, user: User, adding: bool = False) -> dict:
     """What this month's split will really take from ``user`` and share.
 
     ``amount = min(budget, wallet - committed)``, where ``committed`` is what
@@ -206,7 +207,7 @@ def supporter_outlook(*, user, adding: bool = False) -> dict:
     }
 
 
-def supporter_dashboard(*, user) -> dict:
+def supporter_dashboard(*, user: User) -> dict:
     """Everything the dashboard shows, in one place: this month's outlook and
     flattrs, earnings if any, and the things that need the person's attention
     (each a short code the template words)."""
@@ -253,7 +254,7 @@ def supporter_dashboard(*, user) -> dict:
     }
 
 
-def creator_thing_earnings(*, user, limit: int = 50) -> list[dict]:
+def creator_thing_earnings(*, user: User, limit: int = 50) -> list[dict]:
     """Per thing of ``user``: flattrs this month (not paid yet), and the gross
     shares (before the platform fee) of last month's run and of every posted
     run. Shares are read from posted runs only, one grouped query."""

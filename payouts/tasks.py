@@ -7,9 +7,11 @@ from payouts import services
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=10, default_retry_delay=60)
-def payout_post(self, run_id: int) -> str:
-    """Post an approved run; retrying after a crash finishes the work."""
+# Never retries itself: acks_late redelivers it after a crash, and running it
+# again finishes the work instead of repeating it.
+@shared_task(acks_late=True)
+def payout_post(run_id: int) -> str:
+    """Post an approved run; a redelivery after a crash finishes the work."""
     run = services.payout_run_post(run_id=run_id)
     return run.status
 

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from ledger.models import AccountKind
@@ -50,12 +52,12 @@ def _pause_for_tests(stage: str) -> None:
         time.sleep(float(delay))
 
 
-def _key_exists(cursor, key: str) -> bool:
+def _key_exists(cursor: CursorWrapper, key: str) -> bool:
     cursor.execute("SELECT 1 FROM ledger_transaction WHERE idempotency_key = %s", [key])
     return cursor.fetchone() is not None
 
 
-def _ensure_accounts(cursor, run: PayoutRun) -> None:
+def _ensure_accounts(cursor: CursorWrapper, run: PayoutRun) -> None:
     """Earnings accounts for every creator and holdings for every thing."""
     cursor.execute(
         """
@@ -89,11 +91,13 @@ def _ensure_accounts(cursor, run: PayoutRun) -> None:
     )
 
 
-def _post_supporter_chunk(cursor, run: PayoutRun, chunk: int, clearing_id: int) -> None:
+def _post_supporter_chunk(
+    cursor: CursorWrapper, run: PayoutRun, chunk: int, clearing_id: int
+) -> None:
     key = f"payout:{run.label}:supporters:{chunk}"
     if _key_exists(cursor, key):
         return
-    params = {
+    params: dict[str, Any] = {
         "run": run.pk,
         "chunk": chunk,
         "key": key,
@@ -174,7 +178,7 @@ def _post_supporter_chunk(cursor, run: PayoutRun, chunk: int, clearing_id: int) 
     )
 
 
-def _post_creators_and_holdings(cursor, run: PayoutRun, accounts: dict) -> None:
+def _post_creators_and_holdings(cursor: CursorWrapper, run: PayoutRun, accounts: dict) -> None:
     params = {"run": run.pk, "label": run.label, "memo": f"Payout {run.label}", **accounts}
     cursor.execute(
         """
@@ -231,7 +235,7 @@ def _post_creators_and_holdings(cursor, run: PayoutRun, accounts: dict) -> None:
         )
 
 
-def _post_settlements(cursor, run: PayoutRun, accounts: dict) -> None:
+def _post_settlements(cursor: CursorWrapper, run: PayoutRun, accounts: dict) -> None:
     params = {"run": run.pk, "label": run.label, **accounts}
     cursor.execute(
         """
