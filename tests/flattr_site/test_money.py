@@ -1,5 +1,6 @@
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from flattr_site.money import EuroAmountField, format_cents, parse_euros
 
@@ -33,6 +34,10 @@ def test_form_field_cleans_to_cents():
 
 
 def test_format_cents():
-    assert format_cents(123456) == "1234.56\u00a0€"
-    assert format_cents(-5) == "-0.05\u00a0€"
-    assert format_cents(5, sign=True) == "+0.05\u00a0€"
+    # An earlier request in this process may have left French active.
+    with translation.override("en"):
+        assert format_cents(123456) == "1234.56\u00a0€"
+        assert format_cents(-5) == "-0.05\u00a0€"
+        assert format_cents(5, sign=True) == "+0.05\u00a0€"
+    with translation.override("fr"):
+        assert format_cents(123456) == "1234,56\u00a0€"
