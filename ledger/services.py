@@ -126,11 +126,6 @@ def transaction_post(
                     for pk, amount in sorted(merged.items())
                 ]
             )
-            with connection.cursor() as cursor:
-                # Check zero-sum now, inside our savepoint, so a bad
-                # transaction fails here and not at some later commit.
-                cursor.execute("SET CONSTRAINTS ledger_posting_zero_sum IMMEDIATE")
-                cursor.execute("SET CONSTRAINTS ledger_posting_zero_sum DEFERRED")
     except IntegrityError as exc:
         cause = getattr(exc, "__cause__", None)
         constraint = getattr(getattr(cause, "diag", None), "constraint_name", "") or ""

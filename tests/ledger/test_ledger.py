@@ -109,7 +109,7 @@ class TestDatabaseRefusesRawWrites:
     def test_unbalanced_transaction_is_refused_at_commit(self):
         txn, user = self._balanced()
         wallet = services.wallet_account(user=user)
-        with pytest.raises(IntegrityError, match="unbalanced"):
+        with pytest.raises(IntegrityError, match="sealed"):
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(
                     "INSERT INTO ledger_posting (transaction_id, account_id, amount) VALUES (%s, %s, 5)",
