@@ -292,3 +292,21 @@ LOGGING = {
         "stripe": {"level": "WARNING"},
     },
 }
+
+# --- Payday: posting across workers (payday branch) -------------------------
+# Posting is acknowledged late, so a task whose worker dies is delivered
+# again; Redis redelivers an unacknowledged task after visibility_timeout,
+# which must exceed the longest task (a compute of ten million flattrs takes
+# minutes; chunk tasks seconds). The sweeper below is what brings a killed
+# worker's chunks back within minutes; the redelivery is the second net.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 2 * 3600)),
+}
+FLATTR_PAYOUT_SWEEP_SECONDS = int(os.environ.get("FLATTR_PAYOUT_SWEEP_SECONDS", 120))
+CELERY_BEAT_SCHEDULE["payout-sweep"] = {
+    # Queues the chunks of approved runs that no worker holds.
+    "task": "payouts.tasks.payout_sweep",
+    "schedule": FLATTR_PAYOUT_SWEEP_SECONDS,
+}

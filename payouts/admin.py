@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin, UserSearchMixin
 from flattr_site.money import format_cents
 from payouts import selectors, services
-from payouts.models import CreatorLine, PayoutRun, SupporterLine
+from payouts.models import COMPUTING_STAGES, POSTING_STAGES, CreatorLine, PayoutRun, SupporterLine
 from payouts.services.compute import progress_key
 
 ACTIONS = {
@@ -92,8 +92,9 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "run": run,
+            "posting_started": run.stage in POSTING_STAGES,
             "live_progress": cache.get(progress_key(run.pk))
-            if run.stage.startswith(("computing", "posting"))
+            if run.stage in (*COMPUTING_STAGES, *POSTING_STAGES)
             else "",
             "top_creators": selectors.top_creators(run=run),
             "suspicious": selectors.suspicious_creators(run=run),
@@ -154,42 +155,11 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 return value
 
         writer = csv.writer(Echo())
-        if kind == "supporters":
-            header = ["username", "email", "budget", "balance", "taken", "flattrs", "charity"]
-            rows = (
-                [
-                    line.supporter.username,
-                    line.supporter.email,
-                    line.budget,
-                    line.balance,
-                    line.taken,
-                    line.flattrs,
-                    line.charity,
-                ]
-                for line in run.supporter_lines.select_related("supporter")
-                .order_by("id")
-                .iterator(chunk_size=5000)
-            )
-        elif kind == "creators":
-            header = ["username", "email", "gross", "fee", "net", "flattrs"]
-            rows = (
-                [
-                    line.creator.username,
-                    line.creator.email,
-                    line.gross,
-                    line.fee,
-                    line.net,
-                    line.flattrs,
-                ]
-                for line in run.creator_lines.select_related("creator")
-                .order_by("id")
-                .iterator(chunk_size=5000)
-            )
-        else:
+        if kind not in ("supporters", "creators"):
             raise PermissionDenied
+        rows = selectors.payout_report_rows(run=run, roles=(kind[:-1],))
 
         def stream():
-            yield writer.writerow(header)
             for row in rows:
                 yield writer.writerow(row)
 

@@ -3,6 +3,7 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 
 from payouts.models import CreatorLine, PayoutRun
+from payouts.split import shares_cents
 
 
 def payout_report_totals(*, run: PayoutRun) -> dict:
@@ -43,6 +44,65 @@ def payout_report_creators(*, run: PayoutRun) -> Iterator[dict]:
     )
     for username, gross, fee, net, flattrs in rows:
         yield {"username": username, "gross": gross, "fee": fee, "net": net, "flattrs": flattrs}
+
+
+CSV_HEADER = [
+    "role",
+    "username",
+    "email",
+    "budget",
+    "balance",
+    "taken",
+    "charity",
+    "gross",
+    "fee",
+    "net",
+    "flattrs",
+]
+
+
+def payout_report_rows(
+    *, run: PayoutRun, roles: tuple[str, ...] = ("supporter", "creator")
+) -> Iterator[list]:
+    """The run's lines as CSV rows, header first, streamed: the one shape of
+    ``payout_report --format csv`` and the admin's exports."""
+    yield CSV_HEADER
+    if "supporter" in roles:
+        rows = (
+            run.supporter_lines.order_by("supporter__username")
+            .values_list(
+                "supporter__username",
+                "supporter__email",
+                "budget",
+                "balance",
+                "taken",
+                "charity",
+                "flattrs",
+            )
+            .iterator(chunk_size=10_000)
+        )
+        for username, email, budget, balance, taken, charity, flattrs in rows:
+            yield [
+                "supporter",
+                username,
+                email,
+                budget,
+                balance,
+                taken,
+                charity,
+                "",
+                "",
+                "",
+                flattrs,
+            ]
+    if "creator" in roles:
+        rows = (
+            run.creator_lines.order_by("creator__username")
+            .values_list("creator__username", "creator__email", "gross", "fee", "net", "flattrs")
+            .iterator(chunk_size=10_000)
+        )
+        for username, email, gross, fee, net, flattrs in rows:
+            yield ["creator", username, email, "", "", "", "", gross, fee, net, flattrs]
 
 
 def payout_report(*, run: PayoutRun) -> dict:
@@ -135,15 +195,14 @@ def supporter_month_preview(*, user) -> dict:
     wallet = ledger_selectors.wallet_balance(user=user)
     amount = 0 if owes else max(0, min(user.monthly_budget_cents, wallet))
     n = len(flattrs)
-    each, extra = (amount // n, amount % n) if n else (0, 0)
+    shares = shares_cents(amount=amount, n=n) if n else []
     return {
         "period": period,
         "amount": amount,
         "owes": owes,
         "count": n,
-        "each": each,
+        "each": amount // n if n else 0,
         "shares": [
-            {"thing": f.thing, "amount": each + (1 if index < extra else 0)}
-            for index, f in enumerate(flattrs)
+            {"thing": f.thing, "amount": cents} for f, cents in zip(flattrs, shares, strict=True)
         ],
     }
