@@ -4,8 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per core by default; JOBS=0 runs in-process.
+JOBS ?= auto
 
-.PHONY: run test venv lint fmt messages check-deploy bench clean
+.PHONY: run test test-deep venv lint fmt messages check-deploy bench clean
 
 venv: $(STAMP)
 
@@ -20,7 +22,13 @@ run: venv
 	exec $(PY) scripts/devctl.py run
 
 test: venv
-	$(PY) scripts/devctl.py exec -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) scripts/devctl.py exec -- $(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
+
+# The property tests searching long (thousands of examples each); what they
+# find stays in .hypothesis/ and is replayed first by every later `make test`.
+test-deep: venv
+	HYPOTHESIS_PROFILE=deep $(PY) scripts/devctl.py exec -- \
+	  $(PY) -m pytest -n $(JOBS) -m hypothesis $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -33,7 +41,7 @@ fmt: venv
 # Needs gettext (apt install gettext). The compiled .mo files are committed.
 # The project catalogue (locale/) covers templates/, flattr_site/ and accounts/;
 # every other app keeps its own catalogue in <app>/locale/.
-APP_CATALOGS := ledger payments payments/withdrawals buttons payouts
+APP_CATALOGS := ledger payments payments/withdrawals buttons payouts api
 MAKEMESSAGES := makemessages -l fr --no-obsolete -i '.venv/*' -i '.data/*' -i 'staticfiles/*' -i 'tests/*' -i 'bench/*'
 messages: venv
 	$(PY) manage.py $(MAKEMESSAGES) $(foreach app,$(APP_CATALOGS),-i '$(app)/*') -i 'scripts/*'

@@ -9,6 +9,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from accounts.lookups import LowerIExact
+
 username_validator = RegexValidator(
     r"^[A-Za-z0-9_.-]+\Z",
     _("Use only letters, digits, dots, hyphens and underscores."),
@@ -75,3 +77,8 @@ class User(AbstractUser):
     @property
     def public_name(self) -> str:
         return self.display_name or self.username
+
+
+# Case-insensitive lookups on these fields use their LOWER() unique indexes.
+for _name in ("email", "username"):
+    User._meta.get_field(_name).register_lookup(LowerIExact)

@@ -37,5 +37,7 @@ def profile(request, username: str):
         return redirect(user, permanent=True)
     # Accounts is a leaf app: the public things come through the reverse
     # relation, without importing buttons.
-    things = user.things.filter(hidden=False, removed=False).order_by("-created_at")[:50]
+    things = user.things.filter(hidden=False, removed=False, unlisted=False).order_by(
+        "-created_at"
+    )[:50]
     return render(request, "accounts/profile.html", {"profile": user, "profile_things": things})

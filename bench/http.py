@@ -79,7 +79,7 @@ from django.utils import timezone
 from accounts.models import User
 from buttons.models import Flattr, Thing
 from buttons.services import period_of
-from buttons.views import button_js_version
+from buttons.assets import button_js_version
 owner = User.objects.create_user(email="bench@example.org", username="bench", password="x")
 thing = Thing.objects.create(owner=owner, url="https://bench.example.org/post", title="Bench post")
 now = timezone.now()
@@ -166,7 +166,7 @@ def main() -> None:
             "DEBUG": "0",
             "SECRET_KEY": "bench-" + "x" * 50,
             "ALLOWED_HOSTS": "127.0.0.1",
-            "FLATTR_BENCH": "1",
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
             "CACHE_KEY_PREFIX": "flattr-bench",
             "LOG_LEVEL": "WARNING",
         }

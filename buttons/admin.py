@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from buttons.models import Flattr, Thing
+from buttons.models import Flattr, Subscription, Thing
 from flattr_site.admin_utils import EstimatedCountPaginator
 
 
@@ -20,6 +20,21 @@ class ThingAdmin(admin.ModelAdmin):
 class FlattrAdmin(admin.ModelAdmin):
     list_display = ["id", "supporter", "thing", "period", "created_at"]
     list_filter = ["period"]
+    search_fields = ["supporter__email__iexact"]
+    list_select_related = ["supporter", "thing"]
+    raw_id_fields = ["supporter", "thing"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    ordering = ["-id"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["id", "supporter", "thing", "months", "months_remaining", "status"]
+    list_filter = ["status", "months"]
     search_fields = ["supporter__email__iexact"]
     list_select_related = ["supporter", "thing"]
     raw_id_fields = ["supporter", "thing"]

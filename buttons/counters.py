@@ -12,7 +12,10 @@ import contextlib
 import datetime as dt
 import time
 
+from django.conf import settings
 from django.core.cache import cache
+
+from buttons.assets import embed_template_version
 
 TTL = 600
 
@@ -100,11 +103,7 @@ def store_page(*, thing_id: int, page: str, value) -> None:
 def forget_pages(*, thing_id: int) -> None:
     """Called when a thing changes: its cached embed and card go."""
     _forget_local(thing_id)
-    from django.conf import settings
-
-    from buttons.views import _embed_template_version
-
-    version = _embed_template_version()
+    version = embed_template_version()
     names = ["card"] + [
         f"embed:{style}:{lang}:{version}"
         for style in ("default", "compact")

@@ -2,9 +2,25 @@ from django import forms
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
+from buttons.addresses import url_normalize
 from buttons.models import Category, Thing
 
 http_url = URLValidator(schemes=["http", "https"], message=_("Enter an http or https address."))
+
+DESCRIPTION_MAX = Thing._meta.get_field("description").max_length
+
+
+def text_shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, with
+    an ellipsis; unchanged when it fits."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-") + "…"
 
 
 class ThingForm(forms.ModelForm):
@@ -14,12 +30,27 @@ class ThingForm(forms.ModelForm):
 
     class Meta:
         model = Thing
-        fields = ["url", "title", "description", "category", "tags", "language", "hidden"]
+        fields = [
+            "url",
+            "title",
+            "description",
+            "category",
+            "tags",
+            "language",
+            "hidden",
+            "unlisted",
+        ]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
         help_texts = {
             "tags": _("Comma-separated."),
             "hidden": _("Hidden things cannot be flattred."),
+            "unlisted": _(
+                "Unlisted things can be flattred but are not shown in explore or on your profile."
+            ),
         }
+
+    def clean_url(self):
+        return url_normalize(self.cleaned_data["url"])
 
 
 class AutoSubmitForm(forms.Form):
@@ -29,11 +60,19 @@ class AutoSubmitForm(forms.Form):
     owner = forms.CharField(required=False, max_length=40)
     url = forms.URLField(max_length=1000, validators=[http_url], assume_scheme="https")
     title = forms.CharField(required=False, max_length=200)
-    description = forms.CharField(required=False, max_length=2000)
+    # Real plugins send the whole post: cut to the limit, never refused.
+    description = forms.CharField(required=False)
     category = forms.ChoiceField(required=False, choices=Category.choices)
     tags = forms.CharField(required=False, max_length=300)
     language = forms.CharField(required=False, max_length=16)
+    # Classic ``hidden=1``: unlisted, still flattrable.
     hidden = forms.CharField(required=False, max_length=5)
+
+    def clean_url(self):
+        return url_normalize(self.cleaned_data["url"])
+
+    def clean_description(self):
+        return text_shorten(self.cleaned_data.get("description") or "", DESCRIPTION_MAX)
 
     def clean(self):
         from accounts.selectors import user_by_username
@@ -41,17 +80,31 @@ class AutoSubmitForm(forms.Form):
         data = super().clean()
         name = (data.get("owner") or data.get("user_id") or "").strip()
         data["owner_user"] = None
+        # A name nobody has here (an old snippet whose creator has not joined
+        # yet) makes an unclaimed thing: its shares wait for a claim.
+        data["named_owner"] = name
         if name:
             data["owner_user"] = user_by_username(username=name)
-            if data["owner_user"] is None:
-                raise forms.ValidationError(
-                    _("No creator called %(name)s is registered here.") % {"name": name},
-                    code="unknown_owner",
-                )
+        if data.get("url"):
+            self._apply_verified_site(data)
         data["title"] = (data.get("title") or data.get("url") or "")[:200]
         data["category"] = data.get("category") or Category.REST
         data["hidden"] = (data.get("hidden") or "").lower() in {"1", "true", "yes"}
         return data
+
+    def _apply_verified_site(self, data) -> None:
+        """A verified site's things belong to its owner (see claims/)."""
+        from buttons.classic_selectors import verified_site_for_url
+
+        site = verified_site_for_url(url=data["url"])
+        if site is None:
+            return
+        if data["owner_user"] is not None and data["owner_user"].pk != site.owner_id:
+            raise forms.ValidationError(
+                _("This site is verified by another creator: only they can add its pages."),
+                code="site_owned",
+            )
+        data["owner_user"] = site.owner
 
     def thing_fields(self) -> dict:
         d = self.cleaned_data
@@ -61,5 +114,35 @@ class AutoSubmitForm(forms.Form):
             "category": d["category"],
             "tags": d.get("tags", ""),
             "language": d.get("language", ""),
-            "hidden": d["hidden"],
+            "unlisted": d["hidden"],
         }
+
+
+class AutoSubmitPolicyForm(forms.Form):
+    enabled = forms.BooleanField(
+        label=_("Supporters may submit my pages with auto-submit buttons"), required=False
+    )
+    url_prefixes = forms.CharField(
+        label=_("Only addresses starting with"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "One address prefix a line, such as https://my-blog.example/. Empty: any address."
+        ),
+    )
+
+    def clean_url_prefixes(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["url_prefixes"].splitlines()]
+        prefixes = []
+        for line in filter(None, lines):
+            try:
+                http_url(line)
+                prefixes.append(url_normalize(line))
+            except forms.ValidationError as exc:
+                raise forms.ValidationError(
+                    _("“%(line)s” is not an http or https address: %(reason)s")
+                    % {"line": line, "reason": " ".join(exc.messages)}
+                ) from exc
+        if len(prefixes) > 50:
+            raise forms.ValidationError(_("At most 50 prefixes."))
+        return prefixes

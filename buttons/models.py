@@ -38,7 +38,22 @@ class Thing(models.Model):
     hidden = models.BooleanField(_("hidden"), default=False)
     # Removed by its owner: kept (flattrs point at it) but never counted.
     removed = models.BooleanField(_("removed"), default=False)
+    # Left out of explore and profiles but still flattrable (auto-submit's
+    # classic ``hidden=1``); ``hidden`` is the creator's "not flattrable".
+    unlisted = models.BooleanField(_("unlisted"), default=False)
+    # The supporter whose flattr created it through auto-submit, so its
+    # creator can tell (and edit or hide) what others submitted.
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Null for things last changed before this field existed.
+    updated_at = models.DateTimeField(auto_now=True, null=True)
 
     class Meta:
         constraints = [
@@ -61,6 +76,43 @@ class Thing(models.Model):
         return reverse("thing_detail", kwargs={"pk": self.pk})
 
 
+class FlattrSource(models.TextChoices):
+    BUTTON = "button", _("Button")
+    API = "api", _("API")
+    SUBSCRIPTION = "subscription", _("Subscription")
+
+
+class AutoSubmitPolicy(models.Model):
+    """What supporters may auto-submit under a creator's name. No row: any
+    http(s) address, as the classic Flattr did."""
+
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="auto_submit_policy",
+    )
+    enabled = models.BooleanField(_("accept auto-submitted things"), default=True)
+    # One normalised address prefix a line; empty: any address.
+    url_prefixes = models.TextField(_("only addresses starting with"), blank=True)
+
+    class Meta:
+        verbose_name = _("auto-submit policy")
+        verbose_name_plural = _("auto-submit policies")
+
+    def __str__(self) -> str:
+        return f"auto-submit policy of {self.owner_id}"
+
+    def prefixes(self) -> list[str]:
+        return [line.strip() for line in self.url_prefixes.splitlines() if line.strip()]
+
+    def allows(self, url: str) -> bool:
+        if not self.enabled:
+            return False
+        prefixes = self.prefixes()
+        return not prefixes or any(url.startswith(prefix) for prefix in prefixes)
+
+
 class Flattr(models.Model):
     supporter = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="flattrs"
@@ -69,11 +121,18 @@ class Flattr(models.Model):
     # First day of the month of created_at in PAYOUT_TIMEZONE.
     period = models.DateField()
     created_at = models.DateTimeField(db_index=True)
+    # Which door it came through: a subscription's monthly flattrs are marked.
+    source = models.CharField(
+        _("source"), max_length=16, choices=FlattrSource.choices, default=FlattrSource.BUTTON
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["supporter", "thing", "period"], name="one_flattr_per_thing_per_month"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=FlattrSource.values), name="flattr_source_valid"
             ),
             models.CheckConstraint(
                 condition=models.Q(period__day=1), name="flattr_period_is_first_of_month"
@@ -88,3 +147,94 @@ class Flattr(models.Model):
 
     def __str__(self) -> str:
         return f"{self.supporter_id} -> {self.thing_id} ({self.period:%Y-%m})"
+
+
+class SubscriptionStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+SUBSCRIPTION_MONTHS = (1, 3, 6, 12)
+
+
+class Subscription(models.Model):
+    """A thing flattred automatically once in each month for ``months`` months."""
+
+    supporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    thing = models.ForeignKey(Thing, on_delete=models.PROTECT, related_name="subscriptions")
+    months = models.PositiveSmallIntegerField(_("months"))
+    # Monthly flattrs still to make; the month it was created counts as the first.
+    months_remaining = models.PositiveSmallIntegerField(_("months remaining"))
+    # First day of the last month this subscription flattred (null before).
+    last_period = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=SubscriptionStatus.choices,
+        default=SubscriptionStatus.ACTIVE,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(months__in=SUBSCRIPTION_MONTHS),
+                name="subscription_months_1_3_6_or_12",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(months_remaining__lte=models.F("months")),
+                name="subscription_remaining_within_months",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=SubscriptionStatus.values),
+                name="subscription_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(last_period__isnull=True) | models.Q(last_period__day=1),
+                name="subscription_last_period_is_first_of_month",
+            ),
+            models.UniqueConstraint(
+                fields=["supporter", "thing"],
+                condition=~models.Q(status="cancelled"),
+                name="one_live_subscription_per_supporter_and_thing",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "last_period"],
+                condition=models.Q(status="active"),
+                name="subscription_active_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supporter_id} -> {self.thing_id} ({self.months} months, {self.status})"
+
+
+class VerifiedSite(models.Model):
+    """A site (host, optionally a path prefix) whose owner proved control
+    through a claim. Auto-submit for URLs under it belongs to that owner.
+    Written by the claims app; read by the buttons."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verified_sites"
+    )
+    scheme = models.CharField(max_length=5, default="https")  # as proven; both schemes are covered
+    host = models.CharField(max_length=255)  # lower case, with ":port" when not default
+    path_prefix = models.CharField(max_length=500, blank=True, default="")
+    verified_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["host", "path_prefix"], name="one_owner_per_site"),
+            models.CheckConstraint(
+                condition=models.Q(host=Lower("host")), name="verified_site_host_is_lower"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.host}{self.path_prefix} ({self.owner_id})"

@@ -1,12 +1,14 @@
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 
-from buttons.models import Thing
+from buttons.models import Subscription, SubscriptionStatus, Thing
 from buttons.services import current_period
 
 
 def visible_things() -> QuerySet[Thing]:
-    return Thing.objects.filter(hidden=False, removed=False)
+    """Things shown in lists (explore, profiles): not hidden, removed or
+    unlisted."""
+    return Thing.objects.filter(hidden=False, removed=False, unlisted=False)
 
 
 def things_of_owner(*, owner) -> QuerySet[Thing]:
@@ -43,3 +45,13 @@ def most_flattred_ids(*, category: str = "", limit: int = 500) -> list[int]:
 def newest_things(*, category: str = "") -> QuerySet[Thing]:
     qs = visible_things().select_related("owner").order_by("-created_at", "-id")
     return qs.filter(category=category) if category else qs
+
+
+def subscriptions_for(*, user) -> QuerySet[Subscription]:
+    """The user's subscriptions that are not cancelled, newest first."""
+    return (
+        Subscription.objects.filter(supporter=user)
+        .exclude(status=SubscriptionStatus.CANCELLED)
+        .select_related("thing", "thing__owner")
+        .order_by("-created_at", "-id")
+    )

@@ -17,8 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from buttons import counters
-from buttons.models import Category, Flattr, Thing
+from buttons.addresses import url_normalize
+from buttons.models import AutoSubmitPolicy, Category, Flattr, FlattrSource, Thing
 from ledger import selectors as ledger_selectors
+from notifications.services import event_publish
 
 
 @dataclass
@@ -44,9 +46,11 @@ def current_period() -> dt.date:
 
 
 def _clean_thing(thing: Thing) -> Thing:
+    try:
+        thing.url = url_normalize(thing.url)
+    except ValidationError as exc:
+        raise ValidationError({"url": exc.messages}) from exc
     thing.full_clean(validate_unique=False)
-    if not thing.url.lower().startswith(("http://", "https://")):
-        raise ValidationError({"url": _("Only http and https addresses can be flattred.")})
     duplicate = Thing.objects.filter(owner=thing.owner, url=thing.url).exclude(pk=thing.pk)
     if thing.owner_id is None:
         duplicate = Thing.objects.filter(owner__isnull=True, url=thing.url).exclude(pk=thing.pk)
@@ -66,6 +70,8 @@ def thing_create(
     tags: str = "",
     language: str = "",
     hidden: bool = False,
+    unlisted: bool = False,
+    submitted_by=None,
 ) -> Thing:
     thing = Thing(
         owner=owner,
@@ -76,6 +82,8 @@ def thing_create(
         tags=tags.strip(),
         language=language.strip(),
         hidden=hidden,
+        unlisted=unlisted,
+        submitted_by=submitted_by,
     )
     _clean_thing(thing)
     try:
@@ -91,7 +99,7 @@ def thing_update(*, thing: Thing, **fields) -> Thing:
     for name, value in fields.items():
         setattr(thing, name, value.strip() if isinstance(value, str) else value)
     _clean_thing(thing)
-    thing.save(update_fields=[*fields.keys()])
+    thing.save(update_fields=[*fields.keys(), "updated_at"])
     transaction.on_commit(lambda: counters.forget_pages(thing_id=thing.pk))
     return thing
 
@@ -109,7 +117,7 @@ def thing_remove(*, thing: Thing) -> bool:
         return True
     thing.removed = True
     thing.hidden = True
-    thing.save(update_fields=["removed", "hidden"])
+    thing.save(update_fields=["removed", "hidden", "updated_at"])
     transaction.on_commit(lambda: counters.forget_pages(thing_id=thing.pk))
     return False
 
@@ -120,24 +128,83 @@ def thing_for_auto_submit(*, owner, url: str) -> Thing | None:
     return Thing.objects.filter(owner=owner, url=url).first()
 
 
-def thing_get_or_create_auto(*, owner, url: str, title: str, **fields) -> Thing:
-    """The thing behind an auto-submit button, created on first flattr. With
-    no owner it is an unclaimed thing: its shares wait in the unclaimed
-    holding until a creator claims it."""
-    existing = thing_for_auto_submit(owner=owner, url=url)
-    if existing is not None:
-        return existing
-    try:
-        return thing_create(owner=owner, url=url, title=title, **fields)
-    except ValidationError:
-        # Created meanwhile by a concurrent first flattr.
-        existing = thing_for_auto_submit(owner=owner, url=url)
-        if existing is None:
-            raise
-        return existing
+def auto_submit_policy_for(*, owner) -> AutoSubmitPolicy | None:
+    return AutoSubmitPolicy.objects.filter(owner=owner).first()
 
 
-def flattr_create(*, supporter, thing: Thing, now: dt.datetime | None = None) -> Flattr:
+def auto_submit_allowed(*, owner, url: str) -> bool:
+    """May supporters create a thing at ``url`` under ``owner``'s name?"""
+    if owner is None:
+        return True
+    policy = auto_submit_policy_for(owner=owner)
+    return policy is None or policy.allows(url)
+
+
+@transaction.atomic
+def auto_submit_policy_update(*, owner, enabled: bool, url_prefixes: list[str]) -> AutoSubmitPolicy:
+    prefixes = [url_normalize(prefix) for prefix in url_prefixes if prefix.strip()]
+    policy, _created = AutoSubmitPolicy.objects.update_or_create(
+        owner=owner, defaults={"enabled": enabled, "url_prefixes": "\n".join(prefixes)}
+    )
+    return policy
+
+
+@transaction.atomic
+def flattr_create_auto(
+    *,
+    supporter,
+    owner,
+    url: str,
+    title: str,
+    description: str = "",
+    category: str = Category.REST,
+    tags: str = "",
+    language: str = "",
+    unlisted: bool = False,
+    source: str = FlattrSource.BUTTON,
+) -> Flattr:
+    """A flattr from an auto-submit button. The thing behind it is created in
+    the same transaction as the flattr, so a refused flattr (empty wallet,
+    own thing, creator's policy) leaves no thing behind. With no owner it is
+    an unclaimed thing: its shares wait in the unclaimed holding until a
+    creator claims it."""
+    url = url_normalize(url)
+    thing = thing_for_auto_submit(owner=owner, url=url)
+    if thing is None:
+        if not auto_submit_allowed(owner=owner, url=url):
+            raise FlattrRefused(
+                "auto_submit_refused",
+                str(_("This creator does not accept things submitted by supporters here.")),
+                403,
+            )
+        try:
+            with transaction.atomic():
+                thing = thing_create(
+                    owner=owner,
+                    url=url,
+                    title=title,
+                    description=description,
+                    category=category,
+                    tags=tags,
+                    language=language,
+                    unlisted=unlisted,
+                    submitted_by=supporter,
+                )
+        except ValidationError:
+            # Created meanwhile by a concurrent first flattr.
+            thing = thing_for_auto_submit(owner=owner, url=url)
+            if thing is None:
+                raise
+    return flattr_create(supporter=supporter, thing=thing, source=source)
+
+
+def flattr_create(
+    *,
+    supporter,
+    thing: Thing,
+    now: dt.datetime | None = None,
+    source: str = FlattrSource.BUTTON,
+) -> Flattr:
     """Record one flattr, or raise FlattrRefused and record nothing."""
     if thing.hidden or thing.removed:
         raise FlattrRefused("thing_unavailable", str(_("This thing cannot be flattred.")), 404)
@@ -161,11 +228,23 @@ def flattr_create(*, supporter, thing: Thing, now: dt.datetime | None = None) ->
         # The unique constraint is the real guard: two clicks at once, one row.
         with transaction.atomic():
             flattr = Flattr.objects.create(
-                supporter=supporter, thing=thing, period=period, created_at=now
+                supporter=supporter, thing=thing, period=period, created_at=now, source=source
             )
     except IntegrityError:
         raise FlattrRefused(
             "flattr_once", str(_("You already flattred this thing this month.")), 409
         )
     transaction.on_commit(lambda: counters.record_flattr(thing_id=thing.pk, period=period))
+    if thing.owner_id is not None:
+        event_publish(
+            type="flattr.created",
+            recipient=thing.owner_id,
+            data={
+                "flattr_id": flattr.pk,
+                "period": f"{period:%Y-%m}",
+                "created_at": now.isoformat(),
+                "thing": {"id": thing.pk, "title": thing.title, "url": thing.url},
+            },
+            key=f"flattr:{flattr.pk}",
+        )
     return flattr

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from buttons import views
+from buttons.views import subscriptions as subscription_views
 
 urlpatterns = [
     path("button.js", views.button_js, name="button_js"),
@@ -9,6 +10,7 @@ urlpatterns = [
     path("submit/auto", views.auto_submit, name="auto_submit"),
     path("explore/", views.explore, name="explore"),
     path("things/mine/", views.my_things, name="my_things"),
+    path("things/auto-submit/", views.auto_submit_settings, name="auto_submit_settings"),
     path("things/new/", views.thing_new, name="thing_new"),
     path("things/<int:pk>/", views.thing_detail, name="thing_detail"),
     path("things/<int:pk>/flattr/", views.flattr_confirm, name="flattr_confirm"),
@@ -19,4 +21,14 @@ urlpatterns = [
     path("things/<int:pk>/count.json", views.count_json, name="thing_count"),
     path("things/<int:pk>/badge.svg", views.badge_svg, name="thing_badge"),
     path("demo/publisher/", views.demo_publisher, name="demo_publisher"),
+    # Subscriptions (notify helper)
+    path("subscriptions/", subscription_views.subscription_list, name="subscription_list"),
+    path(
+        "things/<int:pk>/subscribe/", subscription_views.subscription_new, name="subscription_new"
+    ),
+    path(
+        "subscriptions/<int:pk>/<str:action>/",
+        subscription_views.subscription_change,
+        name="subscription_change",
+    ),
 ]

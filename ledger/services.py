@@ -11,7 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, connection
+from django.conf import settings
+from django.db import DataError, IntegrityError, connection
 from django.db import models as db_models
 from django.db import transaction as db_transaction
 
@@ -391,8 +392,11 @@ def wallet_adjust(
     member in ``created_by`` and the reason in the memo.
 
     Refused with InsufficientFunds (nothing written) when the wallet would go
-    below zero, with AdjustmentRefused for a blank reason, a zero amount or a
-    caller who is not staff. ``idempotency_key`` makes a double-submitted
+    below zero, with AdjustmentRefused for a blank reason, a zero amount, an
+    amount beyond ``FLATTR_MAX_ADJUSTMENT_CENTS`` either way, a balance that
+    would overflow, or a caller who is not staff. The memo is the reason
+    only: the supporter sees it on their statement, the staff member is in
+    ``created_by``. ``idempotency_key`` makes a double-submitted
     admin form post once: the form generates one key per render and passes it
     back; the same key again returns the first transaction.
     """
@@ -403,15 +407,22 @@ def wallet_adjust(
         raise TypeError("amount_cents is integer cents")
     if amount_cents == 0:
         raise AdjustmentRefused("the amount must not be zero")
+    limit = settings.FLATTR_MAX_ADJUSTMENT_CENTS
+    if abs(amount_cents) > limit:
+        raise AdjustmentRefused(f"an adjustment is at most {limit / 100:,.2f} either way")
     if staff is None or not getattr(staff, "is_staff", False):
         raise AdjustmentRefused("only staff can adjust wallets")
     wallet = wallet_account(user=user)
     counter = platform_account(kind=AccountKind.OUTSIDE, ref=ADJUSTMENTS_REF)
-    txn, _created = transaction_post(
-        kind=TransactionKind.ADJUSTMENT,
-        idempotency_key=idempotency_key or f"adjustment:{uuid.uuid4()}",
-        legs=[(wallet, amount_cents), (counter, -amount_cents)],
-        memo=f"{reason} (by {staff.email})",
-        created_by=staff,
-    )
+    try:
+        txn, _created = transaction_post(
+            kind=TransactionKind.ADJUSTMENT,
+            idempotency_key=idempotency_key or f"adjustment:{uuid.uuid4()}",
+            legs=[(wallet, amount_cents), (counter, -amount_cents)],
+            memo=reason,
+            created_by=staff,
+        )
+    except DataError as exc:
+        # A balance past what a bigint holds; the savepoint rolled it back.
+        raise AdjustmentRefused("the balance would overflow") from exc
     return txn

@@ -1,4 +1,8 @@
+import json
+
 from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin
 from payments.models import TopUp, WebhookEvent
@@ -37,3 +41,13 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     ordering = ["-id"]
+    fields = ["event_id", "type", "result", "detail", "received_at", "payload_display"]
+    readonly_fields = fields
+
+    @admin.display(description=_("payload (as signed by Stripe)"))
+    def payload_display(self, obj):
+        try:
+            text = json.dumps(json.loads(obj.payload), indent=2, ensure_ascii=False)
+        except ValueError:
+            text = obj.payload
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)

@@ -1,5 +1,7 @@
 """Top-ups (money in) and the record of every Stripe event received."""
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +11,14 @@ class TopUpStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
+    # Not paid within 24 hours (the beat task ``topup_expire_pending``).
+    EXPIRED = "expired", _("Expired")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# A pending top-up nobody paid within this long expires (Stripe Checkout
+# sessions also expire after 24 hours).
+PENDING_TOPUP_LIFETIME = dt.timedelta(hours=24)
 
 
 class Gateway(models.TextChoices):
@@ -64,26 +74,47 @@ class TopUp(models.Model):
         return f"Top-up #{self.pk} ({self.amount_cents} cents, {self.status})"
 
     @property
+    def is_pending(self) -> bool:
+        return self.status == TopUpStatus.PENDING
+
+    @property
+    def is_succeeded(self) -> bool:
+        return self.status == TopUpStatus.SUCCEEDED
+
+    @property
     def net_cents(self) -> int | None:
         return None if self.fee_cents is None else self.amount_cents - self.fee_cents
 
 
-class WebhookEvent(models.Model):
-    """Each Stripe event id is processed at most once."""
+class WebhookResult(models.TextChoices):
+    PROCESSED = "processed", _("Processed")
+    IGNORED = "ignored", _("Ignored (unknown type)")
+    REFUSED = "refused", _("Refused")
+    MALFORMED = "malformed", _("Malformed (answered 400)")
 
-    class Result(models.TextChoices):
-        PROCESSED = "processed", _("Processed")
-        IGNORED = "ignored", _("Ignored (unknown type)")
-        REFUSED = "refused", _("Refused")
+
+class WebhookEvent(models.Model):
+    """Each Stripe event id is processed at most once; every signed event
+    received is kept with its payload, for audit."""
+
+    Result = WebhookResult
 
     event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100)
     result = models.CharField(max_length=16, choices=Result.choices, default=Result.PROCESSED)
     detail = models.CharField(max_length=500, blank=True)
+    # The signed body exactly as Stripe sent it (events before 0002: empty).
+    payload = models.TextField(blank=True, default="")
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-received_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(result__in=WebhookResult.values),
+                name="webhookevent_result_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type} ({self.result})"

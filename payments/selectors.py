@@ -1,4 +1,36 @@
-from payments.models import TopUp
+"""Reads for the wallet page: pending top-ups and statement lines."""
+
+from __future__ import annotations
+
+import re
+
+from django.utils import timezone
+
+from ledger.models import TransactionKind
+from payments.models import PENDING_TOPUP_LIFETIME, TopUp, TopUpStatus
+
+
+def topups_pending(*, user, limit: int = 10) -> list[TopUp]:
+    """The supporter's pending top-ups still payable (younger than a day; the
+    beat task marks older ones expired)."""
+    return list(
+        TopUp.objects.filter(
+            user=user,
+            status=TopUpStatus.PENDING,
+            created_at__gte=timezone.now() - PENDING_TOPUP_LIFETIME,
+        )[:limit]
+    )
+
+
+# Adjustments posted before the memo held only the reason ended with the
+# staff member's e-mail; a supporter's statement never shows it.
+_STAFF_SUFFIX = re.compile(r"\s*\(by [^()\s]+@[^()\s]+\)$")
+
+
+def _memo(transaction) -> str:
+    if transaction.kind == TransactionKind.ADJUSTMENT:
+        return _STAFF_SUFFIX.sub("", transaction.memo)
+    return transaction.memo
 
 
 def statement_lines(*, postings: list) -> list[dict]:
@@ -17,7 +49,7 @@ def statement_lines(*, postings: list) -> list[dict]:
             {
                 "date": posting.transaction.created_at,
                 "kind": posting.transaction.get_kind_display(),
-                "memo": posting.transaction.memo,
+                "memo": _memo(posting.transaction),
                 "amount": posting.amount,
                 "gross": topup.amount_cents if topup else None,
                 "fee": topup.fee_cents if topup else None,

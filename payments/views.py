@@ -1,6 +1,5 @@
 import logging
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
@@ -14,7 +13,9 @@ from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
 from payments import selectors, services
 from payments.forms import PRESETS_CENTS, TopUpForm
+from payments.gateways import GatewayError, GatewayUnreachable, gateway_current
 from payments.models import Gateway, TopUp, TopUpStatus
+from payments.webhooks import WebhookMalformed
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def wallet(request):
         {
             "balance": ledger_selectors.wallet_balance(user=request.user),
             "owed": ledger_selectors.receivable_owed(user=request.user),
-            "pending": TopUp.objects.filter(user=request.user, status=TopUpStatus.PENDING)[:10],
+            "pending": selectors.topups_pending(user=request.user),
             "page": page,
             "lines": selectors.statement_lines(postings=list(page)),
         },
@@ -65,7 +66,7 @@ def topup(request):
         "form": form,
         "presets": PRESETS_CENTS,
         "next": next_url or "",
-        "unavailable": not (services.stripe_client.stripe_enabled() or settings.DEBUG),
+        "unavailable": not gateway_current().available(),
     }
     if context["unavailable"]:
         return render(
@@ -78,6 +79,11 @@ def topup(request):
             )
         except services.TopUpUnavailable:
             context["unavailable"] = True
+            return render(request, "payments/topup.html", context, status=503)
+        except GatewayError as exc:
+            # The top-up is saved; nothing was charged. Trying again is safe.
+            logger.warning("could not start a checkout: %s", exc)
+            form.add_error(None, _("The payment processor could not be reached. Try again."))
             return render(request, "payments/topup.html", context, status=503)
         if next_url:
             request.session[f"topup_next_{topup_row.pk}"] = next_url
@@ -99,6 +105,19 @@ def topup_return(request, pk: int):
         "payments/topup_return.html",
         {"topup": topup_row, "next": request.session.get(f"topup_next_{pk}", "")},
     )
+
+
+@login_required
+@require_POST
+def topup_cancel(request, pk: int):
+    topup_row = _own_topup(request, pk)
+    try:
+        services.topup_cancel(topup=topup_row, user=request.user)
+    except services.TopUpRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The top-up was cancelled. Nothing was charged."))
+    return redirect("wallet")
 
 
 @login_required
@@ -129,13 +148,21 @@ def stripe_webhook(request):
         event = services.webhook_parse(
             payload=request.body, signature=request.headers.get("Stripe-Signature", "")
         )
+    except WebhookMalformed as exc:
+        services.webhook_malformed_record(error=exc)
+        return JsonResponse({"error": str(exc), "result": "malformed"}, status=400)
     except ValueError as exc:
         logger.warning("stripe webhook refused: %s", exc)
         return JsonResponse({"error": str(exc)}, status=400)
     try:
         result = services.webhook_event_process(event=event)
+    except GatewayUnreachable:
+        logger.warning("stripe webhook %s: Stripe unreachable; Stripe will retry", event["id"])
+        return JsonResponse({"error": "temporary failure, retry later"}, status=503)
     except Exception:
         # Nothing was kept (one transaction); Stripe retries later.
         logger.exception("stripe webhook %s failed; Stripe will retry", event.get("id"))
         return JsonResponse({"error": "temporary failure, retry later"}, status=503)
+    if result == "malformed":
+        return JsonResponse({"error": "malformed event", "result": result}, status=400)
     return JsonResponse({"received": True, "result": result})

@@ -7,6 +7,10 @@ Apps register a handler per event type::
     @register("transfer.reversed")
     def on_transfer_reversed(event: dict) -> None: ...
 
+A handler that must ask Stripe something first registers a ``fetch``: it
+runs before the database transaction opens (no HTTP inside a transaction)
+and its dict is passed to the handler as keyword arguments.
+
 The webhook view (payments.views) verifies the signature, stores the event id
 once, and calls the handler inside the same database transaction, so a
 replayed or concurrent duplicate event runs no handler twice. Unknown types are
@@ -18,18 +22,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-Handler = Callable[[dict], None]
+Handler = Callable[..., None]
+Fetch = Callable[[dict], dict]
 HANDLERS: dict[str, Handler] = {}
+FETCHERS: dict[str, Fetch] = {}
 
 
 class WebhookRefused(Exception):
     """The event is understood but refused (unknown object, amount mismatch)."""
 
 
-def register(*event_types: str) -> Callable[[Handler], Handler]:
+class WebhookMalformed(ValueError):
+    """A signed event that is not the shape its type promises: answered 400
+    (retrying cannot help) and kept for audit."""
+
+    def __init__(self, message: str, *, event_id: str = "", event_type: str = "", payload=""):
+        super().__init__(message)
+        self.event_id, self.event_type, self.payload = event_id, event_type, payload
+
+
+def register(*event_types: str, fetch: Fetch | None = None) -> Callable[[Handler], Handler]:
     def decorator(func: Handler) -> Handler:
         for event_type in event_types:
             HANDLERS[event_type] = func
+            if fetch is not None:
+                FETCHERS[event_type] = fetch
         return func
 
     return decorator
@@ -37,3 +54,7 @@ def register(*event_types: str) -> Callable[[Handler], Handler]:
 
 def handler_for(event_type: str) -> Handler | None:
     return HANDLERS.get(event_type)
+
+
+def fetcher_for(event_type: str) -> Fetch | None:
+    return FETCHERS.get(event_type)

@@ -1,5 +1,3 @@
-import csv
-
 from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -10,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from flattr_site import csv as safe_csv
 from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin, UserSearchMixin
 from flattr_site.money import format_cents
 from payouts import selectors, services
@@ -154,7 +153,7 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             def write(self, value):
                 return value
 
-        writer = csv.writer(Echo())
+        writer = safe_csv.writer(Echo())
         if kind not in ("supporters", "creators"):
             raise PermissionDenied
         rows = selectors.payout_report_rows(run=run, roles=(kind[:-1],))

@@ -271,3 +271,30 @@ class PayoutChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} {self.stage} #{self.number}"
+
+
+# --- Transparency (notify helper): the commitment published for a run ----
+
+
+class RunCommitment(models.Model):
+    """The Merkle root over a posted run's supporter and creator lines,
+    chained with the previous month's. Written once, at posting, inside the
+    posting transaction; the database refuses to change or delete it."""
+
+    run = models.OneToOneField(PayoutRun, on_delete=models.PROTECT, related_name="commitment")
+    period = models.DateField(unique=True)
+    leaves = models.IntegerField()
+    merkle_root = models.CharField(max_length=64)  # hex SHA-256
+    previous_root = models.CharField(max_length=64)  # hex; 64 zeros for the first month
+    root = models.CharField(max_length=64)  # hex SHA-256(prefix, previous_root, merkle_root)
+    # Keys the per-line salts; never published (each proof carries its own salts).
+    secret = models.CharField(max_length=64)
+    # Month figures frozen at posting (counts that would be costly to redo).
+    figures = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period"]
+
+    def __str__(self) -> str:
+        return f"{self.period:%Y-%m}: {self.root}"

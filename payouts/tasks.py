@@ -50,3 +50,19 @@ def payout_compute_due() -> str | None:
         logger.info("computed the payout run of %s (%s)", run.label, run.status)
         return run.label
     return None
+
+
+@shared_task(acks_late=True)
+def payout_statements_publish(run_id: int) -> int:
+    """After posting: statements to every supporter and creator of the run."""
+    from payouts import notices
+
+    return notices.run_statements_publish(run_id=run_id)
+
+
+@shared_task
+def wallet_low_remind() -> int:
+    """Beat (daily): a few days before month end, the wallet-below-budget notice."""
+    from payouts import notices
+
+    return notices.wallet_low_remind()

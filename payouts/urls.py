@@ -1,5 +1,17 @@
 from django.urls import path
 
-from payouts import views
+from payouts import transparency_views, views
 
 urlpatterns = [path("months/", views.my_months, name="my_months")]
+
+# Transparency (notify helper)
+urlpatterns += [
+    path("transparency/", transparency_views.transparency_page, name="transparency"),
+    path("transparency.json", transparency_views.transparency_json, name="transparency_json"),
+    path("transparency.csv", transparency_views.transparency_csv, name="transparency_csv"),
+    path(
+        "months/<str:period>/proof.json",
+        transparency_views.statement_proof,
+        name="statement_proof",
+    ),
+]

@@ -1,8 +1,32 @@
+import itertools
+import os
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 from django.db.backends.postgresql.operations import DatabaseOperations as _PostgresOperations
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from flattr_site.celery import app as celery_app
+
+# Property tests keep the examples they found (failures first) in one example
+# database at the repository root, replayed by every later run and profile.
+# HYPOTHESIS_PROFILE picks how hard they search: "dev" (the default), "ci"
+# (seconds; the default when CI is set) or "deep" (`make test-deep`, minutes).
+_examples = DirectoryBasedExampleDatabase(Path(__file__).resolve().parent.parent / ".hypothesis")
+_common = {
+    "database": _examples,
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
+hypothesis_settings.register_profile("dev", max_examples=40, **_common)
+hypothesis_settings.register_profile("ci", max_examples=10, **_common)
+hypothesis_settings.register_profile("deep", max_examples=2_000, **_common)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 # Tasks run in-process during tests: the real task functions, no broker hop.
 celery_app.conf.task_always_eager = True
@@ -52,6 +76,50 @@ def staff(db):
     from tests.factories import UserFactory
 
     return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def stripe_fake(settings):
+    """The real ``stripe`` library talking to ``FakeStripe`` instead of the network,
+    with the routes top-ups and withdrawals use. Tests add or override routes."""
+    from payments import stripe_client
+    from tests.stripe_fake import WEBHOOK_SECRET, FakeStripe
+
+    settings.STRIPE_SECRET_KEY = "sk_test_fake"
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.SITE_URL = "http://testserver"
+    fake = FakeStripe()
+    stripe_client.HTTP_CLIENT_FACTORY = lambda: fake
+    sessions = itertools.count(1)
+    transfers = itertools.count(1)
+
+    def create_session(params, call):
+        n = next(sessions)
+        return {
+            "id": f"cs_test_{n}",
+            "object": "checkout.session",
+            "url": f"https://checkout.stripe.com/c/pay/cs_test_{n}",
+            "client_reference_id": params.get("client_reference_id"),
+        }
+
+    fake.route("post", "/v1/checkout/sessions", create_session)
+    fake.route(
+        "post",
+        "/v1/transfers",
+        lambda params, call: {
+            "id": f"tr_{next(transfers)}",
+            "object": "transfer",
+            "amount": int(params["amount"]),
+        },
+    )
+    fake.route("post", "/v1/accounts", {"id": "acct_1", "object": "account"})
+    fake.route(
+        "post",
+        "/v1/account_links",
+        {"object": "account_link", "url": "https://connect.stripe.com/setup/e/acct_1/xyz"},
+    )
+    yield fake
+    stripe_client.HTTP_CLIENT_FACTORY = None
 
 
 def database_url_for_subprocess() -> str:

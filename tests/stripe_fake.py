@@ -89,3 +89,52 @@ def post_event(
         content_type="application/json",
         HTTP_STRIPE_SIGNATURE=sign(payload, secret),
     )
+
+
+def payment_intent(pi_id: str, fee: int, charge_id: str = "ch_1") -> dict:
+    """A PaymentIntent expanded down to the fee Stripe kept."""
+    return {
+        "id": pi_id,
+        "object": "payment_intent",
+        "latest_charge": {
+            "id": charge_id,
+            "object": "charge",
+            "balance_transaction": {"id": "txn_1", "object": "balance_transaction", "fee": fee},
+        },
+    }
+
+
+def session_obj(topup, **extra) -> dict:
+    """The Checkout Session Stripe reports for one of our top-ups."""
+    return {
+        "id": topup.checkout_session_id,
+        "object": "checkout.session",
+        "client_reference_id": str(topup.pk),
+        "metadata": {"topup_id": str(topup.pk)},
+        "amount_total": topup.amount_cents,
+        "currency": "eur",
+        "payment_status": "paid",
+        "payment_intent": f"pi_{topup.pk}",
+        **extra,
+    }
+
+
+class WatchingStripe(FakeStripe):
+    """A FakeStripe that notes, for each call, whether our code held a
+    database transaction open (``in_atomic``), and can lose the next
+    responses after Stripe acted (``lose_responses``): the request went
+    through, but the answer never reached us, as in a crash or timeout."""
+
+    def __init__(self):
+        super().__init__()
+        self.lose_responses = 0
+
+    def request(self, method, url, headers, post_data=None, *, _usage=None):
+        from django.db import connection
+
+        response = super().request(method, url, headers, post_data, _usage=_usage)
+        self.calls[-1]["in_atomic"] = connection.in_atomic_block
+        if self.lose_responses:
+            self.lose_responses -= 1
+            raise stripe.APIConnectionError("connection reset (simulated)")
+        return response

@@ -4,25 +4,41 @@ Ledger flow (idempotency keys from our rows):
 request   earnings -> pending_withdrawal         ``withdrawal:<id>:request``
 paid      pending_withdrawal -> outside          ``withdrawal:<id>:paid``
 returned  pending (or outside, after a reversal) -> earnings  ``withdrawal:<id>:returned``
+
+The gateway is never called inside a database transaction: the withdrawal
+is committed as ``processing``, the transfer is made with the key
+``withdrawal:<id>``, and the result is recorded in a second short
+transaction. A withdrawal whose payment was never queued (broker down) or
+never finished (worker killed) is queued again by ``withdrawal_sweep_stuck``;
+the key makes any retry pay once.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
-import stripe
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from flattr_site.money import format_cents
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from ledger.models import AccountKind
-from payments import stripe_client
+from notifications.services import event_publish
+from payments.gateways import (
+    GatewayDeclined,
+    GatewayError,
+    GatewayUnavailable,
+    gateway_current,
+    gateway_get,
+)
+from payments.models import Gateway
 from payments.webhooks import WebhookRefused, register
 from payments.withdrawals.models import (
     OPEN_STATUSES,
@@ -40,47 +56,49 @@ class WithdrawalRefused(Exception):
 
 
 def test_gateway_available() -> bool:
-    return settings.DEBUG and not stripe_client.stripe_enabled()
+    return gateway_get(Gateway.TEST).available()
+
+
+def _gateway_of(account: PayoutAccount):
+    return gateway_get(Gateway.TEST if account.test_mode else Gateway.STRIPE)
 
 
 # --- Onboarding ---------------------------------------------------------------
 
 
-@transaction.atomic(durable=True)
 def payout_account_start(*, user) -> tuple[PayoutAccount, str]:
     """Create (once) the creator's connected account and return where to
-    send them to finish onboarding."""
-    account, _created = PayoutAccount.objects.select_for_update().get_or_create(user=user)
-    if stripe_client.stripe_enabled():
-        client = stripe_client.get_client()
-        if not account.stripe_account_id:
-            remote = client.v1.accounts.create(
-                params={
-                    "type": "express",
-                    "email": user.email,
-                    "capabilities": {"transfers": {"requested": True}},
-                    "metadata": {"payout_account_id": str(account.pk), "user_id": str(user.pk)},
-                },
-                options={"idempotency_key": f"payout-account:{account.pk}"},
-            )
-            account.stripe_account_id = remote.id
-            account.test_mode = False
-            account.save(update_fields=["stripe_account_id", "test_mode", "updated_at"])
-        link = client.v1.account_links.create(
-            params={
-                "account": account.stripe_account_id,
-                "type": "account_onboarding",
-                "refresh_url": settings.SITE_URL + reverse("payout_account_connect"),
-                "return_url": settings.SITE_URL + reverse("earnings"),
-            }
-        )
-        return account, link.url
-    if not settings.DEBUG:
+    send them to finish onboarding. Our row is committed before the gateway
+    is called (keyed on ``payout-account:<id>``); its answer is recorded in
+    a second transaction."""
+    gateway = gateway_current()
+    if not gateway.available():
         raise WithdrawalRefused(_("Payouts are unavailable: no payment processor is configured."))
-    if not account.test_mode:
-        account.test_mode = True
-        account.save(update_fields=["test_mode", "updated_at"])
-    return account, reverse("payout_account_test")
+    with transaction.atomic(durable=True):
+        account, _created = PayoutAccount.objects.select_for_update().get_or_create(user=user)
+        if gateway.is_test and not account.test_mode:
+            account.test_mode = True
+            account.save(update_fields=["test_mode", "updated_at"])
+    try:
+        onboarding = gateway.payout_account_start(
+            account=account,
+            email=user.email,
+            refresh_url=settings.SITE_URL + reverse("payout_account_connect"),
+            return_url=settings.SITE_URL + reverse("earnings"),
+        )
+    except GatewayError as exc:
+        logger.warning("payout account %s: onboarding failed: %s", account.pk, exc)
+        raise WithdrawalRefused(
+            _("The payment processor could not be reached. Try again in a moment.")
+        ) from exc
+    remote_id = onboarding.remote_account_id
+    if remote_id and remote_id != account.stripe_account_id:
+        with transaction.atomic(durable=True):
+            PayoutAccount.objects.filter(pk=account.pk, stripe_account_id__isnull=True).update(
+                stripe_account_id=remote_id, test_mode=False, updated_at=timezone.now()
+            )
+        account.refresh_from_db()
+    return account, onboarding.url
 
 
 @transaction.atomic(durable=True)
@@ -169,10 +187,45 @@ def withdrawal_request(*, user, amount_cents: int) -> Withdrawal:
     return withdrawal
 
 
-def _queue_payment(withdrawal: Withdrawal) -> None:
+def _send_payment(withdrawal_id: int) -> None:
+    # Lazy: the task module imports these services.
     from payments.withdrawals.tasks import withdrawal_pay
 
-    transaction.on_commit(lambda: withdrawal_pay.delay(withdrawal.pk))
+    try:
+        withdrawal_pay.delay(withdrawal_id)
+    except BrokerUnavailable as exc:
+        # Saved as processing; withdrawal_sweep_stuck queues it again later.
+        logger.warning(
+            "withdrawal %s: broker unreachable (%s); the sweeper will queue it", withdrawal_id, exc
+        )
+
+
+def _queue_payment(withdrawal: Withdrawal) -> None:
+    pk = withdrawal.pk
+    transaction.on_commit(lambda: _send_payment(pk))
+
+
+def withdrawal_sweep_stuck(*, now: dt.datetime | None = None) -> list[int]:
+    """Queue again every withdrawal still ``processing`` more than
+    ``FLATTR_WITHDRAWAL_STUCK_MINUTES`` after its last attempt (beat task).
+    Paying is idempotent (``withdrawal:<id>`` at the gateway and in the
+    ledger), so a withdrawal that is merely slow is still paid once."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(minutes=settings.FLATTR_WITHDRAWAL_STUCK_MINUTES)
+    with transaction.atomic(durable=True):
+        ids = list(
+            Withdrawal.objects.select_for_update(skip_locked=True)
+            .filter(status=WithdrawalStatus.PROCESSING, updated_at__lt=cutoff)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:1000]
+        )
+        # Touched, so the next sweep waits for this attempt.
+        Withdrawal.objects.filter(pk__in=ids).update(updated_at=now)
+        for pk in ids:
+            transaction.on_commit(lambda pk=pk: _send_payment(pk))
+    if ids:
+        logger.info("withdrawal sweeper queued %s stuck withdrawals: %s", len(ids), ids)
+    return ids
 
 
 @transaction.atomic(durable=True)
@@ -180,6 +233,11 @@ def withdrawal_approve(*, withdrawal: Withdrawal, staff) -> Withdrawal:
     withdrawal = Withdrawal.objects.select_for_update().get(pk=withdrawal.pk)
     if withdrawal.status != WithdrawalStatus.AWAITING_REVIEW:
         raise WithdrawalRefused(_("Only a withdrawal awaiting review can be approved."))
+    if staff is not None and withdrawal.user_id == staff.pk:
+        # Four eyes: someone else reviews money leaving to a staff member.
+        raise WithdrawalRefused(
+            _("You cannot approve your own withdrawal; another staff member must review it.")
+        )
     withdrawal.status = WithdrawalStatus.PROCESSING
     withdrawal.reviewed_by = staff
     withdrawal.reviewed_at = timezone.now()
@@ -242,38 +300,45 @@ def withdrawal_reject(*, withdrawal: Withdrawal, staff, reason: str) -> Withdraw
 def withdrawal_pay(*, withdrawal_id: int) -> Withdrawal:
     """Transfer a processing withdrawal to the creator's connected account.
 
-    The Stripe call carries ``withdrawal:<id>`` as idempotency key, so a
-    retry after a transfer that went through (but was not recorded) gets
-    the same transfer back and pays once.
+    No transaction or row lock is held during the gateway call. The call
+    carries ``withdrawal:<id>`` as idempotency key, so a retry after a
+    transfer that went through (but was not recorded) gets the same
+    transfer back and pays once. GatewayUnreachable propagates: the task
+    retries with the same key.
     """
+    withdrawal = Withdrawal.objects.select_related("user").get(pk=withdrawal_id)
+    if withdrawal.status != WithdrawalStatus.PROCESSING:
+        return withdrawal
+    account = PayoutAccount.objects.get(user=withdrawal.user)
+    try:
+        transfer_id = _gateway_of(account).transfer_create(
+            withdrawal=withdrawal,
+            destination=account.stripe_account_id,
+            currency=settings.CURRENCY.lower(),
+        )
+    except GatewayUnavailable:
+        return withdrawal_fail(
+            withdrawal_id=withdrawal_id, reason="the payment gateway is not available"
+        )
+    except GatewayDeclined as exc:
+        return withdrawal_fail(withdrawal_id=withdrawal_id, reason=str(exc))
+    return _record_paid(withdrawal_id=withdrawal_id, transfer_id=transfer_id)
+
+
+def _record_paid(*, withdrawal_id: int, transfer_id: str) -> Withdrawal:
     with transaction.atomic(durable=True):
         withdrawal = (
             Withdrawal.objects.select_for_update().select_related("user").get(pk=withdrawal_id)
         )
         if withdrawal.status != WithdrawalStatus.PROCESSING:
-            return withdrawal
-        account = PayoutAccount.objects.get(user=withdrawal.user)
-        if account.test_mode:
-            if not test_gateway_available():
-                return _fail(withdrawal, "the test-mode gateway is not available")
-            transfer_id = f"test_tr_{withdrawal.pk}"
-        else:
-            try:
-                transfer = stripe_client.get_client().v1.transfers.create(
-                    params={
-                        "amount": withdrawal.amount_cents,
-                        "currency": settings.CURRENCY.lower(),
-                        "destination": account.stripe_account_id,
-                        "metadata": {"withdrawal_id": str(withdrawal.pk)},
-                    },
-                    options={"idempotency_key": f"withdrawal:{withdrawal.pk}"},
+            if withdrawal.stripe_transfer_id != transfer_id:
+                logger.error(
+                    "withdrawal %s is %s but transfer %s went through; check it by hand",
+                    withdrawal.pk,
+                    withdrawal.status,
+                    transfer_id,
                 )
-            except stripe.APIConnectionError:
-                raise  # the task retries with the same idempotency key
-            except stripe.StripeError as exc:
-                logger.warning("withdrawal %s refused by Stripe: %s", withdrawal.pk, exc)
-                return _fail(withdrawal, getattr(exc, "user_message", None) or str(exc))
-            transfer_id = transfer.id
+            return withdrawal
         withdrawal.stripe_transfer_id = transfer_id
         withdrawal.status = WithdrawalStatus.PAID
         withdrawal.save(update_fields=["stripe_transfer_id", "status", "updated_at"])
@@ -286,6 +351,7 @@ def withdrawal_pay(*, withdrawal_id: int) -> Withdrawal:
             ],
             memo=f"Withdrawal #{withdrawal.pk} paid ({transfer_id})",
         )
+        _publish(withdrawal, "withdrawal.paid")
         return withdrawal
 
 
@@ -305,12 +371,22 @@ def _fail(withdrawal: Withdrawal, reason: str) -> Withdrawal:
     withdrawal.reason = reason[:500]
     withdrawal.save(update_fields=["status", "reason", "updated_at"])
     _return_money(withdrawal, from_outside=False)
-    _tell_creator(
-        withdrawal,
-        _("It could not be paid: %(reason)s. The money is back in your earnings.")
-        % {"reason": reason},
-    )
+    _publish(withdrawal, "withdrawal.failed")
     return withdrawal
+
+
+def _publish(withdrawal: Withdrawal, type: str) -> None:
+    """E-mail and webhooks (notifications app), once per withdrawal and outcome."""
+    event_publish(
+        type=type,
+        recipient=withdrawal.user,
+        data={
+            "withdrawal_id": withdrawal.pk,
+            "amount_cents": withdrawal.amount_cents,
+            "reason": withdrawal.reason,
+        },
+        key=f"withdrawal:{withdrawal.pk}:{type}",
+    )
 
 
 @register("transfer.reversed")

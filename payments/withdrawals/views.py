@@ -1,5 +1,3 @@
-import csv
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,11 +6,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from flattr_site import csv as safe_csv
 from ledger import selectors as ledger_selectors
 from ledger.models import AccountKind
 from payments.withdrawals import selectors, services
 from payments.withdrawals.forms import WithdrawForm
-from payments.withdrawals.models import PayoutAccount, PayoutAccountStatus
+from payments.withdrawals.models import PayoutAccount, PayoutAccountStatus, WithdrawalStatus
 
 
 @login_required
@@ -31,7 +30,7 @@ def earnings(request):
                 form.add_error(None, str(exc))
                 status = 400
             else:
-                if withdrawal.status == "awaiting_review":
+                if withdrawal.status == WithdrawalStatus.AWAITING_REVIEW:
                     messages.info(
                         request, _("Your withdrawal is waiting for a quick review by our team.")
                     )
@@ -66,7 +65,7 @@ def earnings(request):
 def earnings_csv(request):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="earnings.csv"'
-    writer = csv.writer(response)
+    writer = safe_csv.writer(response)
     writer.writerow(["month", "gross_cents", "fee_cents", "net_cents"])
     for row in selectors.monthly_earnings(user=request.user):
         writer.writerow([row["month"], row["gross"], row["fee"], row["net"]])

@@ -24,6 +24,7 @@ def payout_run_approve(*, run: PayoutRun, actor, queue: bool = True) -> PayoutRu
         raise PayoutError(f"the run of {run.label} is {run.status}; only a draft can be approved")
     if run.computed_at is None or not run.conservation_ok:
         raise PayoutError(f"the run of {run.label} does not balance; recompute it before approving")
+    _check_four_eyes(run=run, actor=actor)
     run.status = RunStatus.APPROVED
     run.approved_by = actor
     run.approved_at = timezone.now()
@@ -34,6 +35,20 @@ def payout_run_approve(*, run: PayoutRun, actor, queue: bool = True) -> PayoutRu
 
         transaction.on_commit(lambda: payout_post.delay(run.pk))
     return run
+
+
+def _check_four_eyes(*, run: PayoutRun, actor) -> None:
+    """Four eyes: nobody approves a run that pays them more than the
+    withdrawal review threshold; another staff member must."""
+    if actor is None:
+        return
+    threshold = settings.FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS
+    line = run.creator_lines.filter(creator=actor, net__gt=threshold).first()
+    if line is not None:
+        raise PayoutError(
+            f"{actor.email} is paid {line.net / 100:.2f} in the run of {run.label} (above the"
+            f" review threshold of {threshold / 100:.2f}); another staff member must approve it"
+        )
 
 
 @transaction.atomic(durable=True)

@@ -335,6 +335,7 @@ def payout_run_advance(*, run_id: int, queue: bool = True) -> list[Chunk]:
                 run.posted_at = timezone.now()
                 run.save(update_fields=["status", "stage", "progress", "posted_at"])
                 run.events.create(action=EventAction.POSTED)
+                _after_posting(run)
                 return []
             if run.stage == RunStage.POSTING_SUPPORTERS:
                 run = _finish_supporters(run)
@@ -424,3 +425,12 @@ def payout_runs_sweep() -> list[Chunk]:
             _queue(free, run_id)
             queued += free
     return queued
+
+
+def _after_posting(run: PayoutRun) -> None:
+    """The run's Merkle commitment is fixed with the posting; statements go
+    out once it has committed."""
+    from payouts import tasks, transparency
+
+    transparency.run_commit(run=run)
+    transaction.on_commit(lambda: tasks.payout_statements_publish.delay(run.pk))

@@ -5,24 +5,13 @@ import re
 import pytest
 
 from buttons.models import Flattr, Thing
-from ledger import services as ledger_services
-from ledger.models import AccountKind
 from tests.factories import PASSWORD, ThingFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def funded_supporter():
-    user = UserFactory(email="fan@example.org")
-    ledger_services.transaction_post(
-        kind="topup",
-        idempotency_key=f"e2e:{user.pk}",
-        legs=[
-            (ledger_services.platform_account(kind=AccountKind.OUTSIDE), -2000),
-            (ledger_services.wallet_account(user=user), 2000),
-        ],
-    )
-    return user
+    return UserFactory(email="fan@example.org", wallet_cents=2000)
 
 
 def publisher_page(platform: str, thing_id: int, owner: str) -> str:

@@ -5,11 +5,9 @@ import datetime as dt
 
 import pytest
 
-from ledger import services as ledger_services
-from ledger.models import AccountKind
 from payments.withdrawals.models import Withdrawal
 from tests.e2e.conftest import log_in
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, earn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -19,15 +17,7 @@ def test_creator_withdraws_in_test_mode(browser_context, platform_url, settings)
     settings.STRIPE_SECRET_KEY = ""
     creator = UserFactory(email="creator@example.org")
     month = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
-    ledger_services.transaction_post(
-        kind="payout",
-        idempotency_key=f"payout:{month}:creator:{creator.pk}",
-        legs=[
-            (ledger_services.platform_account(kind=AccountKind.PAYOUT_CLEARING), -5000),
-            (ledger_services.earnings_account(user=creator), 4500),
-            (ledger_services.platform_account(kind=AccountKind.PLATFORM_FEES), 500),
-        ],
-    )
+    earn(creator, 4500, month=month)
     page = browser_context.new_page()
     page.set_viewport_size({"width": 390, "height": 844})
     log_in(page, platform_url, creator.email, PASSWORD)

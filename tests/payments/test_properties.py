@@ -4,7 +4,7 @@ keeps every invariant that ``ledger_check`` checks."""
 import itertools
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger import selectors as ledger_selectors
@@ -30,9 +30,6 @@ operation = st.one_of(
 
 
 @pytest.mark.django_db
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
 @given(ops=st.lists(operation, min_size=1, max_size=12))
 def test_any_sequence_keeps_the_ledger_consistent(ops):
     n = next(counter)

@@ -1,6 +1,5 @@
 """Posting is exactly once: concurrent workers, retries and a killed worker."""
 
-import datetime as dt
 import os
 import signal
 import subprocess
@@ -17,11 +16,10 @@ from payouts import services
 from payouts.models import PayoutRun, RunStage, RunStatus
 from payouts.services import compute as compute_module
 from tests.conftest import database_url_for_subprocess
-from tests.factories import UserFactory
-from tests.payouts.helpers import balance, flattr, supporter, thing
+from tests.factories import UserFactory, balance, flattr, supporter, thing
+from tests.payouts.helpers import P
 
 ROOT = Path(__file__).resolve().parents[2]
-P = dt.date(2026, 9, 1)
 pytestmark = pytest.mark.django_db(transaction=True)
 
 

@@ -1,16 +1,13 @@
 """The supporter's "My months" page: past months and a live preview."""
 
-import datetime as dt
-
 import pytest
 from django.urls import reverse
 
 from payouts import services
 from payouts.services.compute import current_period
-from tests.factories import PASSWORD, UserFactory
-from tests.payouts.helpers import flattr, owe, supporter, thing
+from tests.factories import PASSWORD, UserFactory, flattr, owe, supporter, thing
+from tests.payouts.helpers import P
 
-P = dt.date(2026, 9, 1)
 pytestmark = pytest.mark.django_db
 
 
@@ -52,9 +49,9 @@ def test_posted_month_lists_where_each_share_went(client):
     s = supporter(budget=300, balance=1000)
     flattr(s, thing(owner=creator, title="Essay"), P)
     flattr(s, thing(owner=None, title="Orphan"), P, minute=1)
-    boss = UserFactory(is_staff=True, is_superuser=True)
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
     run = services.payout_run_compute(period=P)
-    services.payout_run_approve(run=run, actor=boss, queue=False)
+    services.payout_run_approve(run=run, actor=admin_user, queue=False)
     services.payout_run_post(run_id=run.pk)
     _login(client, s)
     response = client.get(reverse("my_months"))

@@ -4,13 +4,12 @@ import datetime as dt
 import itertools
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from payouts import services
 from payouts.models import CreatorLine, Share, SupporterLine, UnclaimedLine
-from tests.factories import UserFactory
-from tests.payouts.helpers import flattr, fund, owe, thing
+from tests.factories import UserFactory, flattr, fund, owe, thing
 
 months = itertools.count()
 
@@ -72,11 +71,6 @@ month_data = st.fixed_dictionaries(
 
 
 @pytest.mark.django_db
-@settings(
-    max_examples=35,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 @given(data=month_data)
 def test_sql_split_matches_the_reference(data, settings):
     settings.FLATTR_FEE_PERCENT = data["fee_percent"]

@@ -12,8 +12,9 @@
 
   function parseRel(rel) {
     // Classic: rel="flattr;uid:USERNAME;category:CAT;tags:a,b;language:en;"
+    // (or the same in rev=, as the original load.js read it).
     var out = {};
-    if (!rel || rel.indexOf("flattr") !== 0) return out;
+    if (!rel || !/^\s*flattr\s*(;|$)/i.test(rel)) return out;
     rel.split(";").forEach(function (part) {
       var i = part.indexOf(":");
       if (i > 0) out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
@@ -26,25 +27,31 @@
     link.setAttribute("data-flattr-ready", "1");
     var d = link.dataset;
     var rel = parseRel(link.getAttribute("rel"));
-    var style = (d.flattrStyle || rel.button) === "compact" ? "compact" : "default";
+    var rev = parseRel(link.getAttribute("rev"));
+    for (var k in rev) { if (!(k in rel)) rel[k] = rev[k]; }
+    var style = (d.flattrStyle || d.flattrButton || rel.button) === "compact" ? "compact" : "default";
     var src;
     if (d.flattrThing) {
       src = origin + "/embed/" + encodeURIComponent(d.flattrThing) + "/?style=" + style;
     } else {
       var p = new URLSearchParams();
-      var owner = d.flattrOwner || rel.uid;
+      var owner = d.flattrOwner || d.flattrUid || rel.uid;
       if (owner) p.set("owner", owner);
-      p.set("url", d.flattrUrl || link.href);
-      p.set("title", d.flattrTitle || link.getAttribute("title") || document.title);
-      [["description", d.flattrDescription], ["category", d.flattrCategory || rel.category],
-       ["tags", d.flattrTags || rel.tags], ["language", d.flattrLanguage || rel.language]]
+      p.set("url", d.flattrUrl || rel.url || link.href);
+      p.set("title", d.flattrTitle || rel.title || link.getAttribute("title") || document.title);
+      var text = (link.textContent || "").replace(/\s+/g, " ").trim().slice(0, 1000);
+      [["description", d.flattrDescription || rel.description || text],
+       ["category", d.flattrCategory || rel.category],
+       ["tags", d.flattrTags || rel.tags],
+       ["language", d.flattrLanguage || rel.language || link.getAttribute("lang")],
+       ["hidden", d.flattrHidden || rel.hidden]]
         .forEach(function (kv) { if (kv[1]) p.set(kv[0], kv[1]); });
       p.set("style", style);
       src = origin + "/embed/auto/?" + p.toString();
     }
     var frame = document.createElement("iframe");
     frame.src = src;
-    frame.title = link.textContent || "Flattr";
+    frame.title = link.getAttribute("title") || (link.textContent || "").trim().slice(0, 80) || "Flattr";
     frame.width = SIZES[style][0];
     frame.height = SIZES[style][1];
     frame.setAttribute("scrolling", "no");
@@ -57,7 +64,8 @@
   }
 
   function scan() {
-    var links = document.querySelectorAll("a.flattr-button, a[rel^='flattr']");
+    var links = document.querySelectorAll(
+      "a.flattr-button, a.FlattrButton, a[rel^='flattr'], a[rev^='flattr']");
     for (var i = 0; i < links.length; i++) build(links[i]);
   }
 

@@ -1,7 +1,8 @@
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from flattr_site.money import format_cents, parse_euros
+from flattr_site.money import AmountTooLarge, format_cents, parse_euros
 from ledger import selectors, services
 
 
@@ -22,8 +23,13 @@ class Command(BaseCommand):
         User = get_user_model()
         if not reason.strip():
             raise CommandError("a reason is required: --reason TEXT")
+        limit = settings.FLATTR_MAX_ADJUSTMENT_CENTS
         try:
             cents = parse_euros(amount, allow_negative=True)
+        except AmountTooLarge as exc:
+            raise CommandError(
+                f"bad amount: {exc}; an adjustment is at most {limit / 100:,.2f} either way"
+            ) from None
         except ValueError as exc:
             raise CommandError(f"bad amount: {exc}") from None
         user = User.objects.filter(email__iexact=email).first()

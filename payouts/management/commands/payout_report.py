@@ -1,8 +1,8 @@
-import csv
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from flattr_site import csv as safe_csv
 from payouts import selectors, services
 from payouts.models import PayoutRun
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         if format == "json":
             self._write_json(run)
             return
-        writer = csv.writer(self.stdout)
+        writer = safe_csv.writer(self.stdout)
         writer.writerows(selectors.payout_report_rows(run=run))
 
     def _write_json(self, run) -> None:

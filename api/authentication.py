@@ -1,0 +1,66 @@
+"""Bearer tokens for the API: OAuth2 access tokens (django-oauth-toolkit)
+and personal access tokens (``flattr_pat_...``, stored hashed).
+
+``request.auth`` is a ``Grant`` with the token's scopes, whatever its kind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from oauth2_provider.models import get_access_token_model
+from rest_framework.authentication import BaseAuthentication
+
+from api.errors import ApiError
+from api.models import PERSONAL_TOKEN_PREFIX, PersonalToken
+from api.services import personal_token_touch
+
+
+@dataclass(frozen=True)
+class Grant:
+    kind: str  # "oauth" or "personal"
+    token_id: int
+    scopes: frozenset[str]
+
+    @property
+    def ident(self) -> str:
+        return f"{self.kind}:{self.token_id}"
+
+
+def _bearer(request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _sep, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+class BearerAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        raw = _bearer(request)
+        if raw is None:
+            return None
+        digest = hashlib.sha256(raw.encode()).hexdigest()
+        if raw.startswith(PERSONAL_TOKEN_PREFIX):
+            token = (
+                PersonalToken.objects.select_related("user")
+                .filter(token_hash=digest, revoked_at__isnull=True)
+                .first()
+            )
+            if token is None or not token.user.is_active:
+                raise ApiError("unauthorized", _("The token is invalid or was revoked."))
+            personal_token_touch(token=token)
+            return token.user, Grant("personal", token.pk, frozenset(token.scopes))
+        AccessToken = get_access_token_model()
+        token = AccessToken.objects.select_related("user").filter(token_checksum=digest).first()
+        if token is None or token.user is None or not token.user.is_active:
+            raise ApiError("unauthorized", _("The token is invalid or was revoked."))
+        if token.expires <= timezone.now():
+            raise ApiError("unauthorized", _("The token has expired. Refresh it or ask again."))
+        return token.user, Grant("oauth", token.pk, frozenset(token.scope.split()))
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="flattr"'

@@ -1,0 +1,114 @@
+"""Every API error is ``{"error", "error_description", "error_uri"}`` with
+Flattr's codes and statuses, never an HTML page."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+log = logging.getLogger(__name__)
+
+# code -> status, as developers.flattr.net documents them (and our additions).
+CODES = {
+    "invalid_request": 400,
+    "invalid_parameters": 400,
+    "unauthorized": 401,
+    "no_means": 401,
+    "owes_balance": 402,
+    "insufficient_scope": 403,
+    "invalid_scope": 403,
+    "rate_limit_exceeded": 403,
+    "forbidden": 403,
+    "flattr_once": 403,
+    "flattr_owner": 403,
+    "thing_owner": 403,
+    "subscribed": 403,
+    "not_found": 404,
+    "thing_unavailable": 404,
+    "method_not_allowed": 405,
+    "unsupported_media_type": 415,
+    "server_error": 500,
+}
+
+
+class ApiError(exceptions.APIException):
+    def __init__(self, code: str, description: str, status: int | None = None):
+        self.status_code = status or CODES[code]
+        self.error = code
+        super().__init__(detail=description, code=code)
+
+
+def error_uri(request) -> str:
+    try:
+        path = reverse("developers") + "#errors"
+    except Exception:  # noqa: BLE001 - the developers page is optional here
+        path = "/rest/v2"
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def error_body(request, code: str, description: str) -> dict:
+    return {"error": code, "error_description": str(description), "error_uri": error_uri(request)}
+
+
+def _describe(detail) -> str:
+    if isinstance(detail, dict):
+        parts = []
+        for field, messages in detail.items():
+            text = " ".join(
+                str(m) for m in (messages if isinstance(messages, list) else [messages])
+            )
+            parts.append(text if field == "non_field_errors" else f"{field}: {text}")
+        return " ".join(parts)
+    if isinstance(detail, list):
+        return " ".join(str(m) for m in detail)
+    return str(detail)
+
+
+def exception_handler(exc, context) -> Response:
+    request = context.get("request")
+    headers = {}
+    if isinstance(exc, ApiError):
+        code, status, description = exc.error, exc.status_code, _describe(exc.detail)
+    elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        code, status = "unauthorized", 401
+        description = _describe(exc.detail)
+        headers["WWW-Authenticate"] = 'Bearer realm="flattr"'
+    elif isinstance(exc, exceptions.PermissionDenied | DjangoPermissionDenied):
+        code, status = "forbidden", 403
+        description = _("You may not do this.")
+    elif isinstance(exc, exceptions.NotFound | Http404):
+        code, status, description = "not_found", 404, _("The resource was not found.")
+    elif isinstance(exc, exceptions.ParseError):
+        code, status, description = "invalid_request", 400, _describe(exc.detail)
+    elif isinstance(exc, exceptions.ValidationError):
+        code, status, description = "invalid_parameters", 400, _describe(exc.detail)
+    elif isinstance(exc, exceptions.MethodNotAllowed):
+        code, status, description = "method_not_allowed", 405, _describe(exc.detail)
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        code, status, description = "unsupported_media_type", 415, _describe(exc.detail)
+    elif isinstance(exc, exceptions.APIException):
+        code, status, description = "invalid_request", exc.status_code, _describe(exc.detail)
+    else:
+        log.exception("API error", exc_info=exc)
+        code, status = "server_error", 500
+        description = _("Something went wrong on our side. Try again later.")
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="flattr"'
+    return Response(error_body(request, code, description), status=status, headers=headers)
+
+
+@csrf_exempt
+def not_found_view(request, *args, **kwargs):
+    """Any unknown path under /rest/v2: JSON, never the HTML 404 page."""
+    response = JsonResponse(
+        error_body(request, "not_found", _("The resource was not found.")), status=404
+    )
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,38 @@
+"""Personal access tokens: bearer tokens a user makes for their own scripts.
+
+Only a SHA-256 hash of the token is stored; the token itself is shown once.
+OAuth2 applications, grants and tokens are django-oauth-toolkit's models.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# Every personal token starts with this, so a leaked one is recognisable
+# (secret scanners) and told apart from OAuth2 access tokens at once.
+PERSONAL_TOKEN_PREFIX = "flattr_pat_"
+
+
+class PersonalToken(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_tokens"
+    )
+    name = models.CharField(_("name"), max_length=80)
+    # hex SHA-256 of the whole token; the token is never stored.
+    token_hash = models.CharField(max_length=64, unique=True)
+    # The first characters after the prefix, to tell tokens apart in lists.
+    token_hint = models.CharField(max_length=12)
+    scope = models.CharField(_("scopes"), max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="personal_token_user")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({PERSONAL_TOKEN_PREFIX}{self.token_hint}…)"
+
+    @property
+    def scopes(self) -> list[str]:
+        return self.scope.split()

@@ -1,0 +1,254 @@
+"""OpenAPI description of the API (drf-spectacular): response shapes as
+serializers (used for the schema only; views build plain dicts), the error
+body, and the OAuth2 security scheme with each operation's scope."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+from api.scopes import SCOPES
+
+
+class Error(serializers.Serializer):
+    error = serializers.CharField(
+        help_text="invalid_request, invalid_parameters, unauthorized, insufficient_scope, "
+        "invalid_scope, rate_limit_exceeded, forbidden, not_found, flattr_once, flattr_owner, "
+        "no_means, owes_balance, thing_unavailable, thing_owner, subscribed, method_not_allowed, "
+        "unsupported_media_type"
+    )
+    error_description = serializers.CharField()
+    error_uri = serializers.CharField()
+
+
+class Hello(serializers.Serializer):
+    message = serializers.CharField()
+
+
+class Message(serializers.Serializer):
+    message = serializers.CharField()
+    description = serializers.CharField()
+
+
+class IdText(serializers.Serializer):
+    id = serializers.CharField()
+    text = serializers.CharField()
+
+
+class RateLimit(serializers.Serializer):
+    hourly_limit = serializers.IntegerField()
+    remaining_hits = serializers.IntegerField()
+    current_hits = serializers.IntegerField()
+    reset_time_in_seconds = serializers.IntegerField()
+    reset_time = serializers.CharField()
+
+
+class User(serializers.Serializer):
+    """A user; a "mini user" has only type, resource, link and username."""
+
+    type = serializers.CharField()
+    resource = serializers.CharField()
+    link = serializers.CharField()
+    username = serializers.CharField()
+    url = serializers.CharField(required=False)
+    firstname = serializers.CharField(required=False)
+    lastname = serializers.CharField(required=False)
+    avatar = serializers.CharField(required=False)
+    about = serializers.CharField(required=False)
+    city = serializers.CharField(required=False)
+    country = serializers.CharField(required=False)
+    email = serializers.CharField(required=False, help_text="scope email or extendedread")
+    registered_at = serializers.IntegerField(required=False, help_text="scope extendedread")
+
+
+class MiniThing(serializers.Serializer):
+    type = serializers.CharField()
+    resource = serializers.CharField()
+    link = serializers.CharField()
+    id = serializers.IntegerField()
+    url = serializers.CharField()
+    title = serializers.CharField()
+    image = serializers.CharField(allow_blank=True)
+    flattrs = serializers.IntegerField()
+    owner = User(allow_null=True, help_text="null while the thing is unclaimed")
+
+
+class Thing(serializers.Serializer):
+    type = serializers.CharField()
+    resource = serializers.CharField()
+    link = serializers.CharField()
+    id = serializers.IntegerField()
+    url = serializers.CharField()
+    flattrs = serializers.IntegerField()
+    flattrs_user_count = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    language = serializers.CharField(allow_blank=True)
+    category = serializers.CharField()
+    created_at = serializers.IntegerField(help_text="Unix time")
+    owner = User(allow_null=True, help_text="null while the thing is unclaimed")
+    hidden = serializers.BooleanField()
+    image = serializers.CharField(allow_blank=True)
+    flattred = serializers.BooleanField(required=False, help_text="authenticated callers")
+    subscribed = serializers.BooleanField(required=False, help_text="authenticated callers")
+    last_flattr_at = serializers.IntegerField(required=False, help_text="the owner only")
+    updated_at = serializers.IntegerField(required=False, help_text="the owner only")
+
+
+class Flattr(serializers.Serializer):
+    type = serializers.CharField()
+    thing = MiniThing()
+    owner = User()
+    created_at = serializers.IntegerField()
+
+
+class FlattrCreated(serializers.Serializer):
+    message = serializers.CharField()
+    description = serializers.CharField()
+    thing = MiniThing()
+
+
+class ThingCreated(serializers.Serializer):
+    id = serializers.IntegerField()
+    link = serializers.CharField()
+    message = serializers.CharField()
+    description = serializers.CharField()
+
+
+class LookupFound(serializers.Serializer):
+    message = serializers.CharField()
+    location = serializers.CharField()
+
+
+class Search(serializers.Serializer):
+    total_items = serializers.IntegerField()
+    items = serializers.IntegerField()
+    page = serializers.IntegerField()
+    things = Thing(many=True)
+
+
+class Subscription(serializers.Serializer):
+    type = serializers.CharField()
+    active = serializers.BooleanField()
+    created_at = serializers.IntegerField()
+    started_at = serializers.IntegerField()
+    months = serializers.IntegerField()
+    months_remaining = serializers.IntegerField()
+    thing = Thing()
+
+
+class SubscriptionCreated(serializers.Serializer):
+    message = serializers.CharField()
+    description = serializers.CharField()
+    thing = MiniThing()
+
+
+class ActivityPart(serializers.Serializer):
+    displayName = serializers.CharField()  # noqa: N815 - Activity Streams' name
+    url = serializers.CharField()
+    objectType = serializers.CharField()  # noqa: N815
+
+
+class Activity(serializers.Serializer):
+    published = serializers.CharField()
+    title = serializers.CharField()
+    actor = ActivityPart()
+    verb = serializers.CharField()
+    object = ActivityPart()
+    id = serializers.CharField()
+
+
+class Activities(serializers.Serializer):
+    items = Activity(many=True)
+
+
+# --- request bodies -------------------------------------------------------------
+
+
+class ThingCreate(serializers.Serializer):
+    url = serializers.CharField(help_text="http(s) URL of the thing")
+    title = serializers.CharField(required=False)
+    description = serializers.CharField(required=False)
+    category = serializers.CharField(required=False, help_text="see /categories")
+    language = serializers.CharField(required=False, help_text="see /languages")
+    tags = serializers.CharField(required=False, help_text="comma list (an array is accepted)")
+    hidden = serializers.BooleanField(required=False)
+
+
+class ThingUpdate(serializers.Serializer):
+    title = serializers.CharField(required=False)
+    description = serializers.CharField(required=False)
+    category = serializers.CharField(required=False)
+    language = serializers.CharField(required=False)
+    tags = serializers.CharField(required=False)
+    hidden = serializers.BooleanField(required=False)
+    _method = serializers.CharField(required=False, help_text="patch, with POST")
+
+
+class FlattrUrl(serializers.Serializer):
+    url = serializers.CharField(help_text="a thing's URL or an auto-submit URL")
+
+
+class SubscriptionCreate(serializers.Serializer):
+    month = serializers.ChoiceField(choices=[1, 3, 6, 12])
+
+
+# --- helpers ---------------------------------------------------------------------
+
+ERRORS = {
+    400: "invalid_request or invalid_parameters",
+    401: "unauthorized (no, invalid, expired or revoked token); no_means (empty wallet)",
+    402: "owes_balance (a refund or dispute left a debt)",
+    403: "insufficient_scope, rate_limit_exceeded, forbidden, flattr_once, flattr_owner, "
+    "thing_owner, subscribed",
+    404: "not_found, thing_unavailable",
+    405: "method_not_allowed",
+    415: "unsupported_media_type",
+}
+
+
+def responses(ok, status: int = 200, *, extra: dict | None = None) -> dict:
+    result: dict = {status: ok}
+    result.update(extra or {})
+    for code, text in ERRORS.items():
+        result.setdefault(code, OpenApiResponse(Error, description=text))
+    return result
+
+
+PAGE = [
+    OpenApiParameter("count", int, description="records per page (default 30, max 100)"),
+    OpenApiParameter("page", int, description="page, from 1"),
+]
+FULL = OpenApiParameter("full", str, description="1 or true: full owner objects")
+
+
+class BearerScheme(OpenApiAuthenticationExtension):
+    target_class = "api.authentication.BearerAuthentication"
+    name = "oauth2"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "oauth2",
+            "description": "OAuth2 access tokens, or personal access tokens (flattr_pat_...) "
+            "sent as `Authorization: Bearer TOKEN`.",
+            "flows": {
+                "authorizationCode": {
+                    "authorizationUrl": "/oauth/authorize",
+                    "tokenUrl": "/oauth/token",
+                    "refreshUrl": "/oauth/token",
+                    "scopes": {k: str(v) for k, v in SCOPES.items()},
+                }
+            },
+        }
+
+    def get_security_requirement(self, auto_schema):
+        view = auto_schema.view
+        method = auto_schema.method.upper()
+        scope = getattr(view, "scopes", {}).get(method)
+        if scope:
+            return {self.name: [scope]}
+        if method in getattr(view, "login", set()):
+            return {self.name: []}
+        return [{self.name: []}, {}]

@@ -1,0 +1,221 @@
+"""Reads behind the API: things with their counts, search, flattr lists,
+activities. Visibility follows the web pages: removed things are gone,
+hidden things are left out of listings and search."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from buttons.models import Flattr, Subscription, SubscriptionStatus, Thing
+from buttons.services import current_period
+
+
+def things_annotated(*, viewer=None, owner_fields: bool = False) -> QuerySet[Thing]:
+    qs = (
+        Thing.objects.filter(removed=False)
+        .select_related("owner")
+        .annotate(
+            flattrs_n=Count("flattrs", distinct=True),
+            users_n=Count("flattrs__supporter", distinct=True),
+        )
+    )
+    if owner_fields:
+        qs = qs.annotate(last_flattr=Max("flattrs__created_at"))
+    if viewer is not None:
+        qs = qs.annotate(
+            flattred_now=Exists(
+                Flattr.objects.filter(
+                    thing=OuterRef("pk"), supporter=viewer, period=current_period()
+                )
+            ),
+            subscribed_now=Exists(
+                Subscription.objects.filter(thing=OuterRef("pk"), supporter=viewer).exclude(
+                    status=SubscriptionStatus.CANCELLED
+                )
+            ),
+        )
+    return qs
+
+
+def thing_get(*, pk: int, viewer=None) -> Thing | None:
+    return things_annotated(viewer=viewer, owner_fields=viewer is not None).filter(pk=pk).first()
+
+
+def things_get_many(*, ids: list[int], viewer=None) -> list[Thing]:
+    found = {t.pk: t for t in things_annotated(viewer=viewer).filter(pk__in=ids)}
+    return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+
+def things_of_user(*, user, viewer=None) -> QuerySet[Thing]:
+    qs = things_annotated(viewer=viewer, owner_fields=viewer is not None).filter(owner=user)
+    if viewer is None or viewer.pk != user.pk:
+        qs = qs.filter(hidden=False)
+    return qs.order_by("-created_at", "-id")
+
+
+def user_by_username(*, username: str) -> User | None:
+    return User.objects.filter(username__iexact=username, is_active=True).first()
+
+
+def thing_by_url(*, url: str, owner=None, any_owner: bool = True) -> Thing | None:
+    """The thing registered for ``url``: the owner's when given, else the
+    claimed one registered first, else the unclaimed one."""
+    qs = Thing.objects.filter(removed=False, url=url)
+    if not any_owner:
+        qs = qs.filter(owner=owner) if owner is not None else qs.filter(owner__isnull=True)
+    return qs.order_by(F("owner").asc(nulls_last=True), "id").first()
+
+
+def flattrs_of_user(*, user) -> QuerySet[Flattr]:
+    return (
+        Flattr.objects.filter(supporter=user, thing__removed=False, thing__hidden=False)
+        .select_related("supporter", "thing", "thing__owner")
+        .order_by("-created_at", "-id")
+    )
+
+
+def flattrs_of_thing(*, thing) -> QuerySet[Flattr]:
+    return (
+        Flattr.objects.filter(thing=thing)
+        .select_related("supporter", "thing", "thing__owner")
+        .order_by("-created_at", "-id")
+    )
+
+
+# --- Search -------------------------------------------------------------------
+
+
+@dataclass
+class TagQuery:
+    any_of: list[list[str]]  # OR of AND groups
+    none_of: list[str]
+
+
+def tags_query_parse(value: str) -> TagQuery:
+    """Flattr's tag syntax: ``|`` OR, ``&`` AND, ``!`` NOT. ``game | games !
+    software`` is (game OR games) AND NOT software; a ``!`` term excludes
+    whatever it follows."""
+    tokens = re.findall(r"[|&!,]|[^|&!,]+", value)
+    groups: list[list[str]] = [[]]
+    none_of: list[str] = []
+    negate = False
+    for token in tokens:
+        token = token.strip()
+        if not token or token == ",":
+            continue
+        if token == "|":
+            groups.append([])
+        elif token == "&":
+            continue
+        elif token == "!":
+            negate = True
+        else:
+            (none_of if negate else groups[-1]).append(token.lower())
+            negate = False
+    return TagQuery(any_of=[g for g in groups if g], none_of=none_of)
+
+
+def _has_tag(tag: str) -> Q:
+    return Q(tags__iregex=r"(^|,)\s*" + re.escape(tag) + r"\s*(,|$)")
+
+
+SORTS = ("relevance", "trend", "flattrs", "flattrs_month", "flattrs_week", "flattrs_day")
+
+
+def things_search(
+    *,
+    query: str = "",
+    url: str = "",
+    tags: str = "",
+    languages: list[str] | None = None,
+    categories: list[str] | None = None,
+    username: str = "",
+    sort: str = "relevance",
+    viewer=None,
+) -> QuerySet[Thing]:
+    qs = things_annotated(viewer=viewer).filter(hidden=False)
+    for word in query.split():
+        qs = qs.filter(Q(title__icontains=word) | Q(description__icontains=word))
+    if url:
+        qs = qs.filter(url=url)
+    if tags:
+        parsed = tags_query_parse(tags)
+        if parsed.any_of:
+            any_q = Q()
+            for group in parsed.any_of:
+                group_q = Q()
+                for tag in group:
+                    group_q &= _has_tag(tag)
+                any_q |= group_q
+            qs = qs.filter(any_q)
+        for tag in parsed.none_of:
+            qs = qs.exclude(_has_tag(tag))
+    if languages:
+        qs = qs.filter(language__in=languages)
+    if categories:
+        qs = qs.filter(category__in=categories)
+    if username:
+        qs = qs.filter(owner__username__iexact=username)
+    now = timezone.now()
+    windows = {
+        "flattrs_month": now - dt.timedelta(days=30),
+        "flattrs_week": now - dt.timedelta(days=7),
+        "flattrs_day": now - dt.timedelta(days=1),
+        "trend": now - dt.timedelta(days=7),
+    }
+    if sort in windows:
+        qs = qs.annotate(
+            recent_n=Count("flattrs", filter=Q(flattrs__created_at__gte=windows[sort]))
+        ).order_by("-recent_n", "-created_at", "-id")
+    elif sort == "flattrs":
+        qs = qs.order_by("-flattrs_n", "-created_at", "-id")
+    else:
+        qs = qs.order_by("-created_at", "-id")
+    return qs
+
+
+# --- Activities ----------------------------------------------------------------
+
+
+def activities_of_user(*, user, incoming: bool, limit: int = 30) -> list[tuple]:
+    """(actor, verb, thing, when), newest first. Outgoing: what the user did
+    (flattrs given, things added); incoming: flattrs on the user's things."""
+    if incoming:
+        flattrs = (
+            Flattr.objects.filter(thing__owner=user, thing__removed=False)
+            .select_related("supporter", "thing")
+            .order_by("-created_at")[:limit]
+        )
+        return [(f.supporter, "like", f.thing, f.created_at) for f in flattrs]
+    flattrs = flattrs_of_user(user=user)[:limit]
+    things = Thing.objects.filter(owner=user, hidden=False, removed=False).order_by("-created_at")[
+        :limit
+    ]
+    items = [(user, "like", f.thing, f.created_at) for f in flattrs]
+    items += [(user, "post", t, t.created_at) for t in things]
+    items.sort(key=lambda item: item[3], reverse=True)
+    return items[:limit]
+
+
+def flattr_counts(*, thing_ids) -> dict[int, int]:
+    rows = (
+        Flattr.objects.filter(thing_id__in=set(thing_ids))
+        .values("thing_id")
+        .annotate(n=Count("id"))
+        .values_list("thing_id", "n")
+    )
+    return dict(rows)
+
+
+def with_thing_counts(flattrs: list[Flattr]) -> list[Flattr]:
+    """Attach each flattred thing's all-time count (``flattrs_n``)."""
+    counts = flattr_counts(thing_ids=[f.thing_id for f in flattrs])
+    for flattr in flattrs:
+        flattr.thing.flattrs_n = counts.get(flattr.thing_id, 0)
+    return flattrs

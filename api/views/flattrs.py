@@ -1,0 +1,149 @@
+"""Flattring through the API, and the lists of a user's flattrs. The rules
+are buttons.services.flattr_create's, the same as the web button's."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+
+from api import input as api_input
+from api import representations as rep
+from api import schema, selectors
+from api.errors import ApiError
+from api.scopes import FLATTR
+from api.views.base import ApiView, paginate
+from buttons import services as button_services
+from buttons.forms import AutoSubmitForm
+from buttons.models import FlattrSource
+
+# Flattr's API answered these statuses; our services' own statuses serve
+# the web button.
+API_STATUS = {"flattr_once": 403, "flattr_owner": 403, "no_means": 401}
+
+
+def refused(refusal: button_services.FlattrRefused) -> ApiError:
+    return ApiError(refusal.code, refusal.message, API_STATUS.get(refusal.code, refusal.status))
+
+
+def flattred_response(view: ApiView, thing) -> Response:
+    thing = selectors.thing_get(pk=thing.pk) or thing
+    return Response(
+        {
+            "message": "ok",
+            "description": "Thing was successfully flattred",
+            "thing": rep.mini_thing(thing, view.urls),
+        }
+    )
+
+
+class ThingFlattrView(ApiView):
+    scopes = {"POST": FLATTR}
+
+    @extend_schema(
+        operation_id="things_flattr",
+        summary="Flattr a thing (scope flattr)",
+        request=None,
+        responses=schema.responses(schema.FlattrCreated),
+    )
+    def post(self, request, pk: int):
+        thing = selectors.thing_get(pk=pk)
+        if thing is None:
+            raise ApiError("not_found", _("No thing with this id."))
+        try:
+            button_services.flattr_create(
+                supporter=request.user, thing=thing, source=FlattrSource.API
+            )
+        except button_services.FlattrRefused as refusal:
+            raise refused(refusal)
+        return flattred_response(self, thing)
+
+
+class FlattrUrlView(ApiView):
+    scopes = {"POST": FLATTR}
+
+    @extend_schema(
+        operation_id="flattr_url",
+        summary="Flattr a URL: a thing's URL, or an auto-submit URL (scope flattr)",
+        description="An auto-submit URL creates its thing on an accepted flattr, under the "
+        "rules of the web auto-submit; a refused flattr creates nothing.",
+        request=schema.FlattrUrl,
+        responses=schema.responses(schema.FlattrCreated),
+    )
+    def post(self, request):
+        url = api_input.url_clean(self.data().get("url"))
+        params = api_input.auto_submit_params(url)
+        if params is None:
+            return self._flattr_thing_url(url)
+        form = AutoSubmitForm(params)
+        if not form.is_valid():
+            messages = [m for errs in form.errors.values() for m in errs]
+            raise ApiError("invalid_parameters", " ".join(messages))
+        owner, thing_url = form.cleaned_data["owner_user"], form.cleaned_data["url"]
+        try:
+            flattr = button_services.flattr_create_auto(
+                supporter=request.user,
+                owner=owner,
+                url=thing_url,
+                source=FlattrSource.API,
+                **form.thing_fields(),
+            )
+        except ValidationError as exc:
+            raise api_input.validation_error(exc)
+        except button_services.FlattrRefused as refusal:
+            raise refused(refusal)
+        thing = flattr.thing
+        return flattred_response(self, thing)
+
+    def _flattr_thing_url(self, url: str) -> Response:
+        pk = api_input.thing_id_from_link(url, self.request.get_host())
+        thing = selectors.thing_get(pk=pk) if pk is not None else selectors.thing_by_url(url=url)
+        if thing is None:
+            raise ApiError("not_found", _("No thing is registered for this URL."))
+        try:
+            button_services.flattr_create(
+                supporter=self.request.user, thing=thing, source=FlattrSource.API
+            )
+        except button_services.FlattrRefused as refusal:
+            raise refused(refusal)
+        return flattred_response(self, thing)
+
+
+def user_or_404(username: str):
+    user = selectors.user_by_username(username=username)
+    if user is None:
+        raise ApiError("not_found", _("No such user."))
+    return user
+
+
+class UserFlattrsView(ApiView):
+    @extend_schema(
+        operation_id="users_flattrs",
+        summary="A user's flattrs",
+        parameters=[*schema.PAGE, schema.FULL],
+        responses=schema.responses(schema.Flattr(many=True)),
+    )
+    def get(self, request, username: str):
+        return self.listing(user_or_404(username))
+
+    def listing(self, user) -> Response:
+        page, count = self.page_and_count()
+        full = self.full()
+        flattrs = selectors.with_thing_counts(
+            paginate(selectors.flattrs_of_user(user=user), page, count)
+        )
+        return Response([rep.flattr_json(f, self.urls, full=full) for f in flattrs])
+
+
+class MyFlattrsView(UserFlattrsView):
+    login = {"GET"}
+
+    @extend_schema(
+        operation_id="user_flattrs",
+        summary="The authenticated user's flattrs",
+        parameters=[*schema.PAGE, schema.FULL],
+        responses=schema.responses(schema.Flattr(many=True)),
+    )
+    def get(self, request):
+        return self.listing(request.user)

@@ -1,0 +1,260 @@
+"""Things: get (one or many), lookup, search, create, update, delete, and
+the flattrs of a thing."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.response import Response
+
+from api import input as api_input
+from api import representations as rep
+from api import schema, selectors
+from api.errors import ApiError
+from api.languages import language_normalise
+from api.scopes import THING
+from api.views.base import ApiView, paginate
+from buttons import services as button_services
+from buttons.forms import AutoSubmitForm
+from buttons.models import Category
+
+MAX_IDS = 100
+
+
+def thing_or_404(pk: int, viewer=None):
+    thing = selectors.thing_get(pk=pk, viewer=viewer)
+    if thing is None:
+        raise ApiError("not_found", _("No thing with this id."))
+    return thing
+
+
+def own_thing(view: ApiView, pk: int):
+    thing = thing_or_404(pk, view.viewer())
+    if thing.owner_id != view.request.user.pk:
+        raise ApiError("forbidden", _("This is not your thing."))
+    return thing
+
+
+def parse_ids(raw: str) -> list[int]:
+    parts = [p for p in raw.split(",") if p.strip()]
+    if not parts:
+        raise ApiError("invalid_parameters", _("Give one or more thing ids."))
+    if len(parts) > MAX_IDS:
+        raise ApiError("invalid_parameters", _("At most %(n)s ids at once.") % {"n": MAX_IDS})
+    try:
+        ids = [int(p) for p in parts]
+    except ValueError:
+        raise ApiError("not_found", _("No thing with this id."))
+    if any(i < 1 or i > 2**63 - 1 for i in ids):
+        raise ApiError("not_found", _("No thing with this id."))
+    return ids
+
+
+class ThingView(ApiView):
+    """GET /things/:id or /things/:id,:id,...; PATCH (or POST with
+    _method=patch) and DELETE need the thing scope and the thing's owner."""
+
+    scopes = {"PATCH": THING, "DELETE": THING}
+
+    @extend_schema(
+        operation_id="things_get",
+        summary="Get a thing, or several: /things/1,2,3 (at most 100 ids)",
+        parameters=[
+            OpenApiParameter("ids", str, OpenApiParameter.PATH, description="id or id,id,..."),
+            schema.FULL,
+        ],
+        responses=schema.responses(schema.Thing),
+        description="A single id answers a thing; a comma list answers an array of the "
+        "things found (404 not_found when none is).",
+    )
+    def get(self, request, ids: str):
+        id_list = parse_ids(ids)
+        viewer, full = self.viewer(), self.full()
+        if "," not in ids:
+            thing = thing_or_404(id_list[0], viewer)
+            return Response(rep.thing_json(thing, self.urls, viewer=viewer, full=full))
+        things = selectors.things_get_many(ids=id_list, viewer=viewer)
+        if not things:
+            raise ApiError("not_found", _("None of these things was found."))
+        return Response([rep.thing_json(t, self.urls, viewer=viewer, full=full) for t in things])
+
+    @extend_schema(
+        operation_id="things_update",
+        summary="Update a thing (scope thing, owner only)",
+        parameters=[OpenApiParameter("ids", str, OpenApiParameter.PATH, description="the id")],
+        request=schema.ThingUpdate,
+        responses=schema.responses(schema.Message),
+    )
+    def patch(self, request, ids: str):
+        thing = own_thing(self, parse_ids(ids)[0])
+        fields = api_input.thing_fields(self.data(), creating=False)
+        if fields:
+            try:
+                button_services.thing_update(thing=thing, **fields)
+            except ValidationError as exc:
+                raise api_input.validation_error(exc)
+        return Response({"message": "ok", "description": "Thing was updated correctly"})
+
+    @extend_schema(
+        operation_id="things_delete",
+        summary="Delete a thing (scope thing, owner only); a flattred thing is hidden",
+        parameters=[OpenApiParameter("ids", str, OpenApiParameter.PATH, description="the id")],
+        responses=schema.responses(None, 204),
+    )
+    def delete(self, request, ids: str):
+        thing = own_thing(self, parse_ids(ids)[0])
+        button_services.thing_remove(thing=thing)
+        return Response(status=204)
+
+
+class ThingsView(ApiView):
+    """POST /things creates a thing (scope thing)."""
+
+    scopes = {"POST": THING}
+
+    @extend_schema(
+        operation_id="things_create",
+        summary="Create a thing (scope thing)",
+        request=schema.ThingCreate,
+        responses=schema.responses(schema.ThingCreated, 201),
+    )
+    def post(self, request):
+        data = self.data()
+        url = api_input.url_clean(data.get("url"))
+        fields = api_input.thing_fields(data, creating=True)
+        fields.setdefault("title", url)
+        try:
+            thing = button_services.thing_create(owner=request.user, url=url, **fields)
+        except ValidationError as exc:
+            raise api_input.validation_error(exc)
+        resource = self.urls.thing_resource(thing.pk)
+        return Response(
+            {
+                "id": thing.pk,
+                "link": resource,
+                "message": "ok",
+                "description": "Thing was created successfully",
+            },
+            status=201,
+            headers={"Location": resource},
+        )
+
+
+class LookupView(ApiView):
+    @extend_schema(
+        operation_id="things_lookup",
+        summary="Find the thing of a URL (a thing URL or an auto-submit URL)",
+        parameters=[OpenApiParameter("url", str, required=True)],
+        responses=schema.responses(
+            schema.LookupFound,
+            302,
+            extra={404: OpenApiResponse(schema.Message, description="no thing for this URL")},
+        ),
+    )
+    def get(self, request):
+        url = api_input.url_clean(request.query_params.get("url"))
+        thing = self._find(url)
+        if thing is None:
+            return Response({"message": "not_found", "description": "No thing was found"}, 404)
+        location = self.urls.thing_resource(thing.pk)
+        response = Response({"message": "found", "location": location}, status=302)
+        response["Location"] = location
+        return response
+
+    def _find(self, url: str):
+        params = api_input.auto_submit_params(url)
+        if params is not None:
+            form = AutoSubmitForm(params)
+            if not form.is_valid():
+                return None
+            return selectors.thing_by_url(
+                url=form.cleaned_data["url"],
+                owner=form.cleaned_data["owner_user"],
+                any_owner=False,
+            )
+        pk = api_input.thing_id_from_link(url, request_host(self.request))
+        if pk is not None:
+            return selectors.thing_get(pk=pk)
+        return selectors.thing_by_url(url=url)
+
+
+def request_host(request) -> str:
+    return request.get_host()
+
+
+class SearchView(ApiView):
+    @extend_schema(
+        operation_id="things_search",
+        summary="Search things",
+        parameters=[
+            OpenApiParameter("query", str, description="free text"),
+            OpenApiParameter("url", str),
+            OpenApiParameter("tags", str, description="| OR, & AND, ! NOT"),
+            OpenApiParameter("language", str, description="comma list"),
+            OpenApiParameter("category", str, description="comma list"),
+            OpenApiParameter("user", str, description="username"),
+            OpenApiParameter(
+                "sort",
+                str,
+                enum=list(selectors.SORTS),
+                description="default relevance",
+            ),
+            *schema.PAGE,
+            schema.FULL,
+        ],
+        responses=schema.responses(schema.Search),
+    )
+    def get(self, request):
+        params = request.query_params
+        page, count = self.page_and_count()
+        sort = params.get("sort") or "relevance"
+        if sort not in selectors.SORTS:
+            raise ApiError("invalid_parameters", _("Unknown sort."))
+        categories = [c.strip() for c in params.get("category", "").split(",") if c.strip()]
+        if any(c not in Category.values for c in categories):
+            raise ApiError("invalid_parameters", _("Unknown category. See /rest/v2/categories."))
+        languages = []
+        for raw in [s for s in params.get("language", "").split(",") if s.strip()]:
+            language = language_normalise(raw)
+            if not language:
+                raise ApiError("invalid_parameters", _("Unknown language. See /rest/v2/languages."))
+            languages.append(language)
+        viewer, full = self.viewer(), self.full()
+        qs = selectors.things_search(
+            query=params.get("query", "")[:200],
+            url=params.get("url", "")[:1000],
+            tags=params.get("tags", "")[:300],
+            languages=languages,
+            categories=categories,
+            username=params.get("user", "")[:40],
+            sort=sort,
+            viewer=viewer,
+        )
+        total = qs.count()
+        things = paginate(qs, page, count)
+        return Response(
+            {
+                "total_items": total,
+                "items": len(things),
+                "page": page,
+                "things": [rep.thing_json(t, self.urls, viewer=viewer, full=full) for t in things],
+            }
+        )
+
+
+class ThingFlattrsView(ApiView):
+    @extend_schema(
+        operation_id="things_flattrs",
+        summary="The flattrs of a thing",
+        parameters=[*schema.PAGE, schema.FULL],
+        responses=schema.responses(schema.Flattr(many=True)),
+    )
+    def get(self, request, pk: int):
+        thing = thing_or_404(pk)
+        page, count = self.page_and_count()
+        full = self.full()
+        flattrs = selectors.with_thing_counts(
+            paginate(selectors.flattrs_of_thing(thing=thing), page, count)
+        )
+        return Response([rep.flattr_json(f, self.urls, full=full) for f in flattrs])

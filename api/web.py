@@ -1,0 +1,139 @@
+"""The developer pages: the Developers guide, the API reference, developer
+applications, authorised applications and personal access tokens."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Max
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from drf_spectacular.views import SpectacularSwaggerSplitView
+from oauth2_provider.models import get_access_token_model, get_application_model
+
+from api import services
+from api.forms import ApplicationForm, PersonalTokenForm
+from api.models import PersonalToken
+from api.scopes import SCOPES
+
+
+def developers(request):
+    return render(
+        request,
+        "api/developers.html",
+        {
+            "scopes": SCOPES.items(),
+            "rate_limit": settings.FLATTR_API_RATE_LIMIT,
+            "api_base": request.build_absolute_uri("/rest/v2"),
+            "authorize_url": request.build_absolute_uri("/oauth/authorize"),
+            "token_url": request.build_absolute_uri("/oauth/token"),
+            "revoke_url": request.build_absolute_uri("/oauth/revoke"),
+            "site": request.build_absolute_uri("/").rstrip("/"),
+        },
+    )
+
+
+class ApiReference(SpectacularSwaggerSplitView):
+    """Swagger UI from drf-spectacular-sidecar's static files (no CDN); its
+    settings come as a separate script, so no inline script is needed."""
+
+    url_name = "api_openapi"
+    authentication_classes: list = []
+    permission_classes: list = []
+
+
+api_reference = ApiReference.as_view()
+
+
+@login_required
+def developer_apps(request):
+    Application = get_application_model()
+    form = ApplicationForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            app, secret = services.application_register(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                redirect_uris=form.cleaned_data["redirect_uris"],
+                client_type=form.cleaned_data["client_type"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            created = {"app": app, "secret": secret}
+            form = ApplicationForm()
+    apps = Application.objects.filter(user=request.user).order_by("-created")
+    return render(
+        request,
+        "api/developer_apps.html",
+        {"form": form, "apps": apps, "created": created},
+        status=400 if request.method == "POST" and created is None else 200,
+    )
+
+
+@login_required
+@require_POST
+def developer_app_delete(request, pk: int):
+    if services.application_delete(user=request.user, application_id=pk):
+        messages.success(request, _("The application was deleted and its tokens revoked."))
+    return redirect("developer_apps")
+
+
+@login_required
+def authorised_apps(request):
+    AccessToken = get_access_token_model()
+    rows = (
+        AccessToken.objects.filter(user=request.user, application__isnull=False)
+        .values("application_id", "application__name")
+        .annotate(tokens=Count("id"), last=Max("created"))
+        .order_by("application__name")
+    )
+    return render(request, "api/authorised_apps.html", {"rows": rows})
+
+
+@login_required
+@require_POST
+def authorised_app_revoke(request, pk: int):
+    services.authorised_app_revoke(user=request.user, application_id=pk)
+    messages.success(request, _("The application can no longer use your account."))
+    return redirect("authorised_apps")
+
+
+@login_required
+def personal_tokens(request):
+    form = PersonalTokenForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, raw = services.personal_token_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                scopes=" ".join(form.cleaned_data["scopes"]),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            created = {"token": token, "raw": raw}
+            form = PersonalTokenForm()
+    tokens = PersonalToken.objects.filter(user=request.user, revoked_at__isnull=True).order_by(
+        "-created_at"
+    )
+    return render(
+        request,
+        "api/personal_tokens.html",
+        {"form": form, "tokens": tokens, "created": created},
+        status=400 if request.method == "POST" and created is None else 200,
+    )
+
+
+@login_required
+@require_POST
+def personal_token_revoke(request, pk: int):
+    if services.personal_token_revoke(user=request.user, token_id=pk):
+        messages.success(request, _("The token was revoked."))
+    return redirect("personal_tokens")

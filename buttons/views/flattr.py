@@ -1,0 +1,173 @@
+"""Flattring: the first-party confirm popup for a thing and for auto-submit."""
+
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import get_usage
+
+from buttons import counters, services
+from buttons.addresses import host_display
+from buttons.forms import AutoSubmitForm
+from buttons.models import Flattr, Thing
+from buttons.views.common import thing_or_404, wants_json
+from flattr_site.http import client_ip
+from ledger import selectors as ledger_selectors
+
+
+def _refusal(request, thing, refusal: services.FlattrRefused, template_context: dict):
+    if wants_json(request):
+        return JsonResponse(
+            {"error": refusal.code, "message": refusal.message}, status=refusal.status
+        )
+    context = {**template_context, "error": refusal}
+    return render(request, "buttons/confirm.html", context, status=refusal.status)
+
+
+# Accepted flattrs count against the per-user and per-IP limits; refused
+# attempts (empty wallet, already flattred, ...) against their own, higher
+# per-IP limit, so a crowd behind one address is not locked out by someone
+# clicking in vain, and probing stays bounded.
+def _user_key(group, request) -> str:
+    return str(request.user.pk)
+
+
+def _ip_key(group, request) -> str:
+    return client_ip(request)
+
+
+def _limits(request) -> list[tuple[str, object, str]]:
+    return [
+        ("flattr-user", _user_key, settings.FLATTR_CLICK_RATE_PER_USER),
+        ("flattr-ip", _ip_key, settings.FLATTR_CLICK_RATE_PER_IP),
+    ]
+
+
+def _refused_limit(request) -> tuple[str, object, str]:
+    return ("flattr-refused-ip", _ip_key, settings.FLATTR_REFUSED_RATE_PER_IP)
+
+
+def _rate_limited(request) -> bool:
+    """Would one more be over a limit? (Counted only once we know whether
+    the flattr was accepted.)"""
+    for group, key, rate in [*_limits(request), _refused_limit(request)]:
+        usage = get_usage(request, group=group, key=key, rate=rate, increment=False)
+        if usage is not None and usage["count"] >= usage["limit"]:
+            return True
+    return False
+
+
+def _count(request, limits) -> None:
+    for group, key, rate in limits:
+        get_usage(request, group=group, key=key, rate=rate, increment=True)
+
+
+def _do_flattr(request, create: Callable[[], Flattr], context: dict):
+    """POST handling shared by thing and auto-submit confirmations;
+    ``create`` records the flattr or raises FlattrRefused."""
+    if not request.user.is_authenticated:
+        refusal = services.FlattrRefused("not_logged_in", _("Log in to flattr."), 401)
+        return _refusal(request, context.get("thing"), refusal, context)
+    if _rate_limited(request):
+        refusal = services.FlattrRefused(
+            "rate_limited", _("Too many flattrs in a short time. Try again later."), 429
+        )
+        return _refusal(request, context.get("thing"), refusal, context)
+    try:
+        thing = create().thing
+    except ValidationError as exc:
+        _count(request, [_refused_limit(request)])
+        refusal = services.FlattrRefused("invalid", " ".join(exc.messages), 400)
+        return _refusal(request, None, refusal, context)
+    except services.FlattrRefused as refusal:
+        _count(request, [_refused_limit(request)])
+        return _refusal(request, context.get("thing"), refusal, context)
+    _count(request, _limits(request))
+    _month, total = counters.counts(thing_id=thing.pk, period=services.current_period())
+    if wants_json(request):
+        return JsonResponse({"ok": True, "thing": thing.pk, "count": total})
+    if request.POST.get("popup"):
+        return render(
+            request,
+            "buttons/flattr_done.html",
+            {"thing": thing, "count": total, "auto_url": context.get("auto_url", "")},
+        )
+    messages.success(request, _("Thank you! You flattred “%(title)s”.") % {"title": thing.title})
+    return redirect(thing)
+
+
+def confirm_context(request, thing: Thing | None, **extra) -> dict:
+    user = request.user
+    # A homograph (Cyrillic "а" for Latin "a") shows in the punycode form.
+    host_unicode, host_punycode = host_display(thing.url if thing else extra.get("auto_url", ""))
+    return {
+        "thing": thing,
+        "host_unicode": host_unicode,
+        "host_punycode": host_punycode,
+        "popup": bool(request.GET.get("popup") or request.POST.get("popup")),
+        "wallet_balance": ledger_selectors.wallet_balance(user=user)
+        if user.is_authenticated
+        else None,
+        "topup_url": reverse("topup") + "?" + urlencode({"next": request.get_full_path()}),
+        **extra,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def flattr_confirm(request, pk: int):
+    """The first-party popup where a supporter confirms a flattr. Never
+    frameable (default X-Frame-Options DENY + frame-ancestors 'none')."""
+    thing = thing_or_404(pk)
+    context = confirm_context(request, thing)
+    if request.method == "POST":
+        return _do_flattr(
+            request, lambda: services.flattr_create(supporter=request.user, thing=thing), context
+        )
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return render(request, "buttons/confirm.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def auto_submit(request):
+    """Classic ``/submit/auto?user_id=&url=&title=...``: the same confirm page;
+    the thing is created on its first flattr."""
+    form = AutoSubmitForm(request.GET)
+    if not form.is_valid():
+        if wants_json(request):
+            return JsonResponse(
+                {"error": "invalid", "message": form.errors.get_json_data()}, status=400
+            )
+        return render(request, "buttons/auto_invalid.html", {"form": form}, status=400)
+    owner = form.cleaned_data["owner_user"]
+    url = form.cleaned_data["url"]
+    existing = services.thing_for_auto_submit(owner=owner, url=url)
+    context = confirm_context(
+        request, existing, auto=form.cleaned_data, auto_owner=owner, auto_url=url
+    )
+    if request.method == "POST":
+
+        def create() -> Flattr:
+            return services.flattr_create_auto(
+                supporter=request.user, owner=owner, url=url, **form.thing_fields()
+            )
+
+        return _do_flattr(request, create, context)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if existing is None and not services.auto_submit_allowed(owner=owner, url=url):
+        context["error"] = services.FlattrRefused(
+            "auto_submit_refused",
+            _("This creator does not accept things submitted by supporters here."),
+            403,
+        )
+        return render(request, "buttons/confirm.html", context, status=403)
+    return render(request, "buttons/confirm.html", context)

@@ -1,0 +1,17 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from claims.models import ClaimKind, ClaimMethod
+
+
+class ClaimForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What is yours?"), choices=ClaimKind.choices, initial="site")
+    url = forms.CharField(
+        label=_("Address"),
+        max_length=1000,
+        help_text=_("The page, the site (optionally with a path like /blog/) or the feed."),
+        widget=forms.URLInput(attrs={"placeholder": "https://example.org/"}),
+    )
+    method = forms.ChoiceField(
+        label=_("How will you prove it?"), choices=ClaimMethod.choices, initial="meta"
+    )

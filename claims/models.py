@@ -1,0 +1,107 @@
+"""Claims: a creator proves that a thing, a site or a feed is theirs."""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class ClaimKind(models.TextChoices):
+    THING = "thing", _("A thing")
+    SITE = "site", _("A whole site")
+    FEED = "feed", _("A podcast feed")
+
+
+class ClaimMethod(models.TextChoices):
+    META = "meta", _("A meta tag on the page")
+    WELL_KNOWN = "well_known", _("A file at /.well-known/flattr-verification.txt")
+    PODCAST_TXT = "podcast_txt", _("A podcast:txt tag in the feed")
+    REL_ME = "rel_me", _('A rel="me" link to your profile')
+
+
+class ClaimState(models.TextChoices):
+    PENDING = "pending", _("Waiting for your proof")
+    CHECKING = "checking", _("Checking")
+    VERIFIED = "verified", _("Verified")
+    FAILED = "failed", _("Not verified")
+    REVIEW = "review", _("Waiting for staff review")
+    REJECTED = "rejected", _("Rejected by staff")
+
+
+class Claim(models.Model):
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="claims"
+    )
+    kind = models.CharField(_("what"), max_length=8, choices=ClaimKind.choices)
+    method = models.CharField(_("proof"), max_length=16, choices=ClaimMethod.choices)
+    # The claimed address: a thing's URL, a site's root (scheme, host and an
+    # optional path prefix) or a feed's URL.
+    url = models.URLField(_("address"), max_length=1000)
+    host = models.CharField(max_length=255)  # lower case, ":port" when not default
+    path_prefix = models.CharField(max_length=500, blank=True, default="")
+    # Only a hash is kept: the token is shown once, when it is made.
+    token_hash = models.CharField(max_length=64)
+    token_expires_at = models.DateTimeField()
+    state = models.CharField(max_length=12, choices=ClaimState.choices, default=ClaimState.PENDING)
+    # Why it is not verified: a stable code (see claims/reasons.py) and the
+    # values its message needs.
+    reason_code = models.CharField(max_length=32, blank=True, default="")
+    reason_params = models.JSONField(default=dict, blank=True)
+    # Things that became the creator's when the claim was verified.
+    assigned_count = models.PositiveIntegerField(default=0)
+    checks = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ClaimKind.values), name="claim_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(method__in=ClaimMethod.values), name="claim_method_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=ClaimState.values), name="claim_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(url__startswith="http://")
+                | models.Q(url__startswith="https://"),
+                name="claim_url_is_http",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="feed") | models.Q(method="podcast_txt"),
+                name="claim_feed_is_proven_by_podcast_txt",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state="verified") | models.Q(verified_at__isnull=False),
+                name="claim_verified_has_a_time",
+            ),
+            # One live claim per creator and address: checking again reuses it.
+            models.UniqueConstraint(
+                fields=["creator", "kind", "url"],
+                condition=~models.Q(state__in=["failed", "rejected"]),
+                name="one_live_claim_per_creator_and_address",
+            ),
+            # Two creators never both own one site: the second goes to review.
+            models.UniqueConstraint(
+                fields=["host", "path_prefix"],
+                condition=models.Q(state="verified", kind="site"),
+                name="one_verified_claim_per_site",
+            ),
+        ]
+        indexes = [models.Index(fields=["host", "state"], name="claim_host_state")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.url} ({self.state})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("claim_detail", args=[self.pk])

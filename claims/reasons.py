@@ -1,0 +1,39 @@
+"""Why a claim is not verified: stable codes and their messages."""
+
+from django.utils.translation import gettext_lazy as _
+
+MESSAGES = {
+    # The safe fetcher's refusals (flattr_site.fetch.FetchError.code).
+    "bad_url": _("The address is not an http or https address we can check."),
+    "dns": _("The host %(host)s does not resolve: check the address."),
+    "address_refused": _(
+        "The host %(host)s points to a private or local network address, which we never fetch."
+    ),
+    "connect": _("We could not connect to %(host)s."),
+    "timeout": _("%(host)s was too slow to answer (we wait a few seconds)."),
+    "redirects": _("Too many redirects (at most 3 are followed); a redirect loop ends here too."),
+    "too_large": _("The page is over 1 MB, the most we read."),
+    "protocol": _("The server's answer was not valid HTTP."),
+    "error": _("The check failed."),
+    # What the page said.
+    "http_status": _("The server answered HTTP %(status)s for %(url)s."),
+    "meta_missing": _('%(url)s has no <meta name="flattr:verification"> tag with your token.'),
+    "file_missing": _("%(url)s does not contain your token."),
+    "podcast_txt_missing": _('The feed has no <podcast:txt purpose="verify"> tag with your token.'),
+    "rel_me_missing": _('%(url)s has no rel="me" link to your profile %(profile)s.'),
+    "not_a_feed": _("%(url)s is not an RSS or Atom feed."),
+    "expired": _("Your token expired (tokens are valid for 7 days): make a new one."),
+    "owned": _("This thing already belongs to a creator."),
+    "conflict": _("Another creator verified this site: staff will review both claims."),
+    "rejected": _("Staff rejected this claim."),
+}
+
+
+def reason_text(code: str, params: dict | None = None) -> str:
+    message = MESSAGES.get(code)
+    if message is None:
+        return str(MESSAGES["error"])
+    try:
+        return str(message) % (params or {})
+    except (KeyError, TypeError, ValueError):
+        return str(message)

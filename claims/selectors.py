@@ -1,0 +1,71 @@
+"""Reads for claims: a creator's claims, verified rel="me" links, and the
+public list of sites with money waiting for their creator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import QuerySet
+
+from claims.models import Claim, ClaimState
+
+
+def claims_of_creator(*, creator) -> QuerySet[Claim]:
+    return Claim.objects.filter(creator=creator).order_by("-created_at")
+
+
+def verified_claims_of_creator(*, creator) -> QuerySet[Claim]:
+    return Claim.objects.filter(creator=creator, state=ClaimState.VERIFIED).order_by("url")
+
+
+@dataclass
+class UnclaimedSite:
+    host: str
+    cents: int  # money held for its things, in cents
+    supporters: int
+    things: int
+
+    @property
+    def rounded_units(self) -> int:
+        """Whole currency units, rounded half up: the page shows no cents."""
+        return (self.cents + 50) // 100
+
+
+def unclaimed_sites(*, query: str = "", limit: int = 100) -> list[UnclaimedSite]:
+    """Hosts of unclaimed things holding money, most money first. One
+    aggregate in SQL over the unclaimed holdings (ledger accounts
+    ``unclaimed`` / ``thing:<id>``)."""
+    like = "%" + query.strip().lower().replace("\\", "").replace("%", "").replace("_", "\\_") + "%"
+    sql = """
+        WITH held AS (
+            SELECT t.id, lower(split_part(split_part(t.url, '://', 2), '/', 1)) AS host,
+                   a.balance
+              FROM ledger_account a
+              JOIN buttons_thing t ON a.ref = 'thing:' || t.id
+             WHERE a.kind = 'unclaimed' AND a.user_id IS NULL AND a.balance > 0
+               AND t.owner_id IS NULL
+        )
+        SELECT h.host, sum(h.balance), count(DISTINCT h.id),
+               (SELECT count(DISTINCT f.supporter_id) FROM buttons_flattr f
+                 WHERE f.thing_id IN (SELECT id FROM held WHERE held.host = h.host))
+          FROM held h
+         WHERE h.host LIKE %s
+         GROUP BY h.host
+         ORDER BY sum(h.balance) DESC, h.host
+         LIMIT %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [like, limit])
+        rows = cursor.fetchall()
+    return [
+        UnclaimedSite(
+            host=host.split("?")[0], cents=int(cents), things=things, supporters=supporters
+        )
+        for host, cents, things, supporters in rows
+    ]
+
+
+def currency() -> str:
+    return settings.CURRENCY

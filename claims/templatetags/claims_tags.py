@@ -1,0 +1,23 @@
+"""``{% verified_links profile %}``: a creator's verified sites, feeds and
+pages as rel="me" links with a verified mark, for their profile."""
+
+from django import template
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+
+from claims import selectors
+
+register = template.Library()
+
+
+@register.simple_tag
+def verified_links(profile):
+    claims = list(selectors.verified_claims_of_creator(creator=profile)[:20])
+    if not claims:
+        return ""
+    items = format_html_join(
+        "",
+        '<li><a rel="me nofollow noopener" href="{}">{}</a> <span class="badge ok" title="{}">✓</span></li>',
+        [(c.url, c.url, _("Verified: this creator proved this address is theirs")) for c in claims],
+    )
+    return format_html('<ul class="verified-links">{}</ul>', items)

@@ -1,0 +1,110 @@
+"""A Redis cache that degrades instead of failing.
+
+Redis holds only what PostgreSQL can rebuild (counters, rendered fragments,
+rate-limit windows), so an outage must not turn pages into 500s. While Redis
+is unreachable every read is a miss, every write is dropped and ``incr``
+raises ``ValueError`` as for a missing key: callers fall back to the
+database as they do on a cold cache, and rate limits fail open. The outage
+is logged once when it starts and once when it ends.
+
+A failed call costs a connection attempt, so after one the backend stops
+trying for ``RETRY_AFTER`` seconds (a small circuit breaker shared by the
+threads of a process) and answers at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+# LOCATION -> monotonic time before which we do not try again. Shared by the
+# per-thread backend instances Django creates.
+_open_until: dict[str, float] = {}
+_lock = threading.Lock()
+
+
+class FailSoftRedisCache(RedisCache):
+    def __init__(self, server, params):
+        params = dict(params)
+        options = dict(params.get("OPTIONS") or {})
+        self.retry_after = float(options.pop("RETRY_AFTER", 5))
+        params["OPTIONS"] = options
+        super().__init__(server, params)
+        self._location = server if isinstance(server, str) else ",".join(server)
+
+    # --- the breaker ------------------------------------------------------
+
+    def is_available(self) -> bool:
+        """False while the breaker is open after a failed call."""
+        return _open_until.get(self._location, 0.0) <= time.monotonic()
+
+    def _call(self, name: str, fallback, *args, **kwargs):
+        if not self.is_available():
+            return fallback()
+        try:
+            result = getattr(super(), name)(*args, **kwargs)
+        except UNAVAILABLE as exc:
+            with _lock:
+                was_closed = _open_until.get(self._location, 0.0) == 0.0
+                _open_until[self._location] = time.monotonic() + self.retry_after
+            if was_closed:
+                logger.warning(
+                    "cache unavailable, serving from the database and failing rate limits open: %s",
+                    exc,
+                )
+            return fallback()
+        if _open_until.get(self._location, 0.0):
+            with _lock:
+                if _open_until.pop(self._location, None) is not None:
+                    logger.warning("cache available again")
+        return result
+
+    # --- the cache API ----------------------------------------------------
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        # True ("stored") so callers that wait for a lock, such as allauth's
+        # rate limiter, go ahead instead of locking everyone out.
+        return self._call("add", lambda: True, key, value, timeout, version)
+
+    def get(self, key, default=None, version=None):
+        return self._call("get", lambda: default, key, default, version)
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._call("set", lambda: None, key, value, timeout, version)
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._call("touch", lambda: False, key, timeout, version)
+
+    def delete(self, key, version=None):
+        return self._call("delete", lambda: False, key, version)
+
+    def get_many(self, keys, version=None):
+        return self._call("get_many", dict, keys, version)
+
+    def has_key(self, key, version=None):
+        return self._call("has_key", lambda: False, key, version)
+
+    def incr(self, key, delta=1, version=None):
+        def missing():
+            raise ValueError(f"Key '{key}' not found (cache unavailable).")
+
+        return self._call("incr", missing, key, delta, version)
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._call("set_many", lambda: list(data), data, timeout, version)
+
+    def delete_many(self, keys, version=None):
+        return self._call("delete_many", lambda: None, keys, version)
+
+    def clear(self):
+        return self._call("clear", lambda: False)

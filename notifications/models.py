@@ -1,0 +1,239 @@
+"""Telling people: events, e-mails, outgoing webhooks and preferences.
+
+A leaf app: it takes events (type, recipient, data) from the others and
+knows nothing about them. Each event is stored once (its key is unique),
+then e-mailed and sent to webhooks by Celery, each exactly once.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class EventType(models.TextChoices):
+    TOPUP_SUCCEEDED = "topup.succeeded", _("Top-up receipt")
+    WALLET_LOW = "wallet.low", _("Wallet below your budget")
+    SUPPORTER_STATEMENT = "statement.supporter", _("Monthly statement")
+    PAYOUT_POSTED = "payout.posted", _("Monthly earnings statement")
+    WITHDRAWAL_PAID = "withdrawal.paid", _("Withdrawal paid")
+    WITHDRAWAL_FAILED = "withdrawal.failed", _("Withdrawal failed")
+    FLATTR_CREATED = "flattr.created", _("New flattr")
+    SUBSCRIPTION_CREATED = "subscription.created", _("New subscriber")
+    SUBSCRIPTION_SKIPPED = "subscription.skipped", _("Subscription month skipped")
+    DIGEST = "digest", _("Digest of new flattrs and subscribers")
+    WEBHOOK_DISABLED = "webhook.disabled", _("Webhook endpoint disabled")
+    TEST = "test", _("Test event")
+
+
+# Events that are e-mailed one by one; flattrs and subscribers only reach
+# people through the digest and webhooks.
+EMAIL_TYPES = [
+    EventType.TOPUP_SUCCEEDED,
+    EventType.WALLET_LOW,
+    EventType.SUPPORTER_STATEMENT,
+    EventType.PAYOUT_POSTED,
+    EventType.WITHDRAWAL_PAID,
+    EventType.WITHDRAWAL_FAILED,
+    EventType.SUBSCRIPTION_SKIPPED,
+    EventType.DIGEST,
+    EventType.WEBHOOK_DISABLED,
+]
+# Kinds a person may switch off (the settings page lists every one).
+OPTIONAL_EMAIL_TYPES = [t for t in EMAIL_TYPES if t != EventType.WEBHOOK_DISABLED]
+WEBHOOK_TYPES = [
+    EventType.FLATTR_CREATED,
+    EventType.SUBSCRIPTION_CREATED,
+    EventType.PAYOUT_POSTED,
+    EventType.WITHDRAWAL_PAID,
+    EventType.WITHDRAWAL_FAILED,
+]
+
+
+class Language(models.TextChoices):
+    EN = "en", "English"
+    FR = "fr", "Français"
+
+
+class DigestFrequency(models.TextChoices):
+    OFF = "off", _("Off")
+    DAILY = "daily", _("Daily")
+    WEEKLY = "weekly", _("Weekly")
+
+
+class NotificationSettings(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices, default="en")
+    digest = models.CharField(
+        _("digest"), max_length=8, choices=DigestFrequency.choices, default=DigestFrequency.OFF
+    )
+    # Event types the person switched off.
+    muted = models.JSONField(default=list, blank=True)
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification settings")
+        verbose_name_plural = _("notification settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(language__in=Language.values), name="notify_language_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(digest__in=DigestFrequency.values), name="notify_digest_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language}, digest {self.digest}"
+
+
+class Event(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(max_length=40, choices=EventType.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    data = models.JSONField(default=dict)
+    # The publisher's idempotency key: publishing twice stores one event.
+    key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["recipient", "type", "created_at"], name="event_recipient")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(type__in=EventType.values), name="event_type_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} for {self.recipient_id} ({self.key})"
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    SKIPPED = "skipped", _("Skipped (switched off)")
+    FAILED = "failed", _("Failed")
+
+
+class Email(models.Model):
+    """One e-mail per event: the row is the guard that it goes out once."""
+
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="email")
+    status = models.CharField(
+        max_length=16, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    to = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    attempts = models.IntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=EmailStatus.values), name="email_status_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event.type} to {self.to} ({self.status})"
+
+
+def new_webhook_secret() -> str:
+    import base64
+    import secrets
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class WebhookEndpoint(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField(_("URL"), max_length=1000)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    types = models.JSONField(_("events"), default=list)
+    secret = models.CharField(max_length=100, default=new_webhook_secret)
+    # After a rotation the old secret also signs, until it expires.
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    # First failure of the current streak; cleared by any success.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(url__startswith="http://")
+                | models.Q(url__startswith="https://"),
+                name="webhook_url_is_http",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Delivered")
+    FAILED = "failed", _("Failed (gave up)")
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint; attempts are logged below it."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.IntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "event"], name="one_delivery_per_event_per_endpoint"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=DeliveryStatus.values), name="delivery_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event.type} -> {self.endpoint.url} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    status_code = models.IntegerField(null=True, blank=True)
+    response_body = models.CharField(max_length=2000, blank=True)  # truncated
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.status_code or self.error}"

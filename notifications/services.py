@@ -1,0 +1,167 @@
+"""Writes of the notifications app: publishing events, dispatching them to
+e-mail and webhooks, and people's preferences.
+
+``event_publish`` is the one door the other apps use. It stores the event
+once (its key is unique) and queues the dispatch on commit, so a rolled-back
+transaction tells nobody anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.models import (
+    EMAIL_TYPES,
+    OPTIONAL_EMAIL_TYPES,
+    WEBHOOK_TYPES,
+    DigestFrequency,
+    Email,
+    Event,
+    EventType,
+    Language,
+    NotificationSettings,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+UNSUBSCRIBE_SALT = "notifications.unsubscribe"
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    type: str
+    recipient_id: int
+    data: dict[str, Any]
+    key: str
+
+
+def _recipient_id(recipient: Any) -> int:
+    return recipient if isinstance(recipient, int) else recipient.pk
+
+
+def event_publish(*, type: str, recipient: Any, data: dict[str, Any], key: str) -> None:
+    """Record an event for ``recipient`` (a user or a user id) and deliver it
+    after commit. Publishing the same ``key`` again does nothing."""
+    events_publish(events=[NewEvent(type, _recipient_id(recipient), data, key)])
+
+
+def events_publish(*, events: Iterable[NewEvent]) -> int:
+    """Publish many events in one INSERT (statements of a whole run).
+    Returns how many were new."""
+    rows = [
+        Event(type=EventType(e.type), recipient_id=e.recipient_id, data=e.data, key=e.key)
+        for e in events
+    ]
+    if not rows:
+        return 0
+    keys = [row.key for row in rows]
+    existing = set(Event.objects.filter(key__in=keys).values_list("key", flat=True))
+    Event.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    new_keys = [key for key in keys if key not in existing]
+    if new_keys:
+        from notifications import tasks
+
+        transaction.on_commit(lambda: tasks.events_dispatch.delay(keys=new_keys))
+    return len(new_keys)
+
+
+def event_dispatch(*, key: str) -> tuple[list[int], list[int]]:
+    """Turn a stored event into its e-mail and webhook deliveries, once.
+    Returns the ids of the e-mail and deliveries to send."""
+    with transaction.atomic():
+        event = Event.objects.select_for_update().filter(key=key).first()
+        if event is None or event.dispatched_at is not None:
+            return [], []
+        emails: list[int] = []
+        if event.type in EMAIL_TYPES:
+            email, _ = Email.objects.get_or_create(event=event)
+            emails.append(email.pk)
+        deliveries: list[int] = []
+        if event.type in WEBHOOK_TYPES or event.type == EventType.TEST:
+            deliveries = webhook_deliveries_create(event=event)
+        event.dispatched_at = timezone.now()
+        event.save(update_fields=["dispatched_at"])
+        return emails, deliveries
+
+
+def webhook_deliveries_create(*, event: Event) -> list[int]:
+    endpoints = WebhookEndpoint.objects.filter(owner_id=event.recipient_id, enabled=True)
+    if event.type == EventType.TEST:
+        endpoints = endpoints.filter(pk=event.data.get("endpoint_id"))
+    ids = []
+    for endpoint in endpoints:
+        if event.type != EventType.TEST and event.type not in endpoint.types:
+            continue
+        delivery, _ = WebhookDelivery.objects.get_or_create(endpoint=endpoint, event=event)
+        ids.append(delivery.pk)
+    return ids
+
+
+# --- Preferences ----------------------------------------------------------
+
+
+def notification_settings_get(*, user) -> NotificationSettings:
+    found, _ = NotificationSettings.objects.get_or_create(user=user)
+    return found
+
+
+@transaction.atomic
+def notification_settings_update(
+    *, user, language: str, digest: str, enabled_types: Iterable[str]
+) -> NotificationSettings:
+    found = NotificationSettings.objects.select_for_update().get_or_create(user=user)[0]
+    enabled = set(enabled_types)
+    found.language = Language(language)
+    found.digest = DigestFrequency(digest)
+    found.muted = [str(t) for t in OPTIONAL_EMAIL_TYPES if t not in enabled]
+    found.save(update_fields=["language", "digest", "muted"])
+    return found
+
+
+def notification_language_remember(*, user, language: str) -> None:
+    """First contact sets the language e-mails are written in; the person
+    changes it on the Notifications page afterwards."""
+    if language in Language.values:
+        NotificationSettings.objects.get_or_create(user=user, defaults={"language": language})
+
+
+class BadUnsubscribeLink(Exception):
+    """The link was altered or never made by us."""
+
+
+def unsubscribe_token(*, user_id: int, type: str) -> str:
+    return signing.dumps([user_id, str(type)], salt=UNSUBSCRIBE_SALT, compress=False)
+
+
+def unsubscribe_token_read(*, token: str):
+    try:
+        user_id, type_ = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except (signing.BadSignature, ValueError, TypeError) as exc:
+        raise BadUnsubscribeLink(str(exc)) from exc
+    if type_ not in OPTIONAL_EMAIL_TYPES:
+        raise BadUnsubscribeLink(f"unknown kind {type_!r}")
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        raise BadUnsubscribeLink("no such user")
+    return user, EventType(type_)
+
+
+@transaction.atomic
+def notification_unsubscribe(*, token: str):
+    """One-click unsubscribe (RFC 8058) from one kind of e-mail.
+    Raises BadUnsubscribeLink and changes nothing if the link is bad."""
+    user, type_ = unsubscribe_token_read(token=token)
+    found = NotificationSettings.objects.select_for_update().get_or_create(user=user)[0]
+    if type_ == EventType.DIGEST:
+        found.digest = DigestFrequency.OFF
+    if str(type_) not in found.muted:
+        found.muted = [*found.muted, str(type_)]
+    found.save(update_fields=["muted", "digest"])
+    return user, type_

@@ -1,0 +1,66 @@
+"""Celery tasks: thin wrappers that call the services and e-mail/webhook
+modules, and retry what the outside world refused for now."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from notifications import emails, services
+
+logger = logging.getLogger(__name__)
+
+EMAIL_MAX_RETRIES = 8
+
+
+@shared_task(acks_late=True)
+def events_dispatch(keys: list[str]) -> int:
+    queued = 0
+    for key in keys:
+        email_ids, delivery_ids = services.event_dispatch(key=key)
+        for email_id in email_ids:
+            email_send.delay(email_id)
+        for delivery_id in delivery_ids:
+            webhook_deliver.delay(delivery_id)
+        queued += len(email_ids) + len(delivery_ids)
+    return queued
+
+
+@shared_task(bind=True, acks_late=True, max_retries=EMAIL_MAX_RETRIES)
+def email_send(self, email_id: int) -> str:
+    last_try = self.request.retries >= self.max_retries
+    try:
+        return emails.email_send(email_id=email_id, last_try=last_try)
+    except emails.RETRYABLE as exc:
+        if last_try:
+            logger.error("e-mail %s given up: %s", email_id, exc)
+            return "failed"
+        # 1, 2, 4 ... minutes.
+        raise self.retry(exc=exc, countdown=60 * 2**self.request.retries)
+
+
+@shared_task(acks_late=True)
+def webhook_deliver(delivery_id: int) -> str:
+    from notifications import webhooks
+
+    return webhooks.webhook_attempt(delivery_id=delivery_id)
+
+
+@shared_task
+def webhook_retry_due() -> int:
+    """Beat: send the deliveries whose backoff has elapsed."""
+    from notifications import webhooks
+
+    due = webhooks.webhook_deliveries_due()
+    for delivery_id in due:
+        webhook_deliver.delay(delivery_id)
+    return len(due)
+
+
+@shared_task
+def digests_send() -> int:
+    """Beat (daily): daily digests every day, weekly ones on Mondays."""
+    from notifications import digests
+
+    return digests.digests_publish()

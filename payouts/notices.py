@@ -1,0 +1,172 @@
+"""What people hear about a posted run: the supporter's monthly statement
+("where my 2.00 EUR went") and the creator's earnings statement, published
+as notifications events in batches (one key per run and person, so
+publishing again after a crash sends nothing twice)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from notifications.models import EventType
+from notifications.services import NewEvent, events_publish
+from payouts.models import PayoutRun, RunStatus
+
+BATCH = 2000
+
+
+def _fee_of(amount: int) -> int:
+    return (amount * settings.FLATTR_FEE_PERCENT * 2 + 100) // 200  # half up
+
+
+def _supporter_events(run: PayoutRun, supporter_ids: list[int]) -> list[NewEvent]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT s.supporter_id, t.title, t.url, s.amount, s.creator_id IS NULL
+              FROM payouts_share s JOIN buttons_thing t ON t.id = s.thing_id
+             WHERE s.run_id = %s AND s.supporter_id = ANY(%s) AND s.amount > 0
+             ORDER BY s.supporter_id, s.amount DESC, t.title
+            """,
+            [run.pk, supporter_ids],
+        )
+        shares: dict[int, list[dict]] = defaultdict(list)
+        for supporter_id, title, url, amount, held in cursor.fetchall():
+            shares[supporter_id].append(
+                {
+                    "title": title,
+                    "url": url,
+                    "amount_cents": amount,
+                    "held": held,
+                    "fee_cents": 0 if held else _fee_of(amount),
+                }
+            )
+    lines = run.supporter_lines.filter(supporter_id__in=supporter_ids, taken__gt=0, flattrs__gt=0)
+    events = []
+    for line in lines.values("supporter_id", "taken", "flattrs", "budget"):
+        mine = shares[line["supporter_id"]]
+        events.append(
+            NewEvent(
+                EventType.SUPPORTER_STATEMENT,
+                line["supporter_id"],
+                {
+                    "period": run.label,
+                    "taken_cents": line["taken"],
+                    "budget_cents": line["budget"],
+                    "flattrs": line["flattrs"],
+                    "shares": mine,
+                    "held_cents": sum(s["amount_cents"] for s in mine if s["held"]),
+                    "held_months": settings.FLATTR_UNCLAIMED_MONTHS,
+                    "months_path": reverse("my_months"),
+                },
+                f"statement:{run.label}:supporter:{line['supporter_id']}",
+            )
+        )
+    return events
+
+
+def _creator_events(run: PayoutRun, creator_ids: list[int]) -> list[NewEvent]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT s.creator_id, t.id, t.title, t.url, count(*), sum(s.amount)::bigint
+              FROM payouts_share s JOIN buttons_thing t ON t.id = s.thing_id
+             WHERE s.run_id = %s AND s.creator_id = ANY(%s)
+             GROUP BY s.creator_id, t.id, t.title, t.url
+             ORDER BY s.creator_id, sum(s.amount) DESC
+            """,
+            [run.pk, creator_ids],
+        )
+        things: dict[int, list[dict]] = defaultdict(list)
+        for creator_id, thing_id, title, url, flattrs, gross in cursor.fetchall():
+            things[creator_id].append(
+                {
+                    "id": thing_id,
+                    "title": title,
+                    "url": url,
+                    "flattrs": flattrs,
+                    "gross_cents": gross,
+                }
+            )
+    events = []
+    lines = run.creator_lines.filter(creator_id__in=creator_ids, gross__gt=0)
+    for line in lines.values("creator_id", "gross", "fee", "net", "flattrs"):
+        events.append(
+            NewEvent(
+                EventType.PAYOUT_POSTED,
+                line["creator_id"],
+                {
+                    "period": run.label,
+                    "gross_cents": line["gross"],
+                    "fee_cents": line["fee"],
+                    "net_cents": line["net"],
+                    "fee_percent": settings.FLATTR_FEE_PERCENT,
+                    "flattrs": line["flattrs"],
+                    "things": things[line["creator_id"]],
+                    "earnings_path": reverse("earnings"),
+                },
+                f"statement:{run.label}:creator:{line['creator_id']}",
+            )
+        )
+    return events
+
+
+def run_statements_publish(*, run_id: int) -> int:
+    """Publish every statement of a posted run, batch by batch."""
+    run = PayoutRun.objects.get(pk=run_id)
+    if run.status != RunStatus.POSTED:
+        return 0
+    published = 0
+    for field, build in (("supporter_id", _supporter_events), ("creator_id", _creator_events)):
+        lines = run.supporter_lines if field == "supporter_id" else run.creator_lines
+        ids = list(lines.order_by(field).values_list(field, flat=True))
+        for start in range(0, len(ids), BATCH):
+            with transaction.atomic():
+                published += events_publish(events=build(run, ids[start : start + BATCH]))
+    return published
+
+
+def wallet_low_remind(*, now: dt.datetime | None = None, days_before: int = 3) -> int:
+    """A few days before month end, tell supporters who flattred this month
+    that their wallet holds less than their budget (once a month each)."""
+    now = now or timezone.now()
+    local = now.astimezone(zoneinfo.ZoneInfo(settings.PAYOUT_TIMEZONE))
+    period = local.date().replace(day=1)
+    next_month = (period + dt.timedelta(days=32)).replace(day=1)
+    if (next_month - local.date()).days > days_before:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT u.id, u.monthly_budget_cents, coalesce(w.balance, 0)
+              FROM accounts_user u
+              LEFT JOIN ledger_account w ON w.user_id = u.id AND w.kind = 'wallet'
+             WHERE coalesce(w.balance, 0) < u.monthly_budget_cents
+               AND EXISTS (SELECT 1 FROM buttons_flattr f WHERE f.supporter_id = u.id AND f.period = %s)
+            """,
+            [period],
+        )
+        rows = cursor.fetchall()
+    wallet = reverse("wallet")
+    return events_publish(
+        events=[
+            NewEvent(
+                EventType.WALLET_LOW,
+                user_id,
+                {
+                    "period": f"{period:%Y-%m}",
+                    "balance_cents": balance,
+                    "budget_cents": budget,
+                    "wallet_path": wallet,
+                },
+                f"wallet-low:{period:%Y-%m}:{user_id}",
+            )
+            for user_id, budget, balance in rows
+        ]
+    )

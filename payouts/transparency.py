@@ -1,0 +1,287 @@
+"""Transparency: a Merkle commitment for every posted run, proofs for each
+person's lines, and the month figures shown on /transparency/.
+
+Leaves (one per supporter line and per creator line, sorted by kind then
+user id) are ``SHA-256(0x00 || salt || line)`` where ``line`` is the
+canonical text ``kind|YYYY-MM|user id|name=value|...`` (amounts in cents,
+names sorted) and ``salt`` is ``HMAC-SHA256(run secret, kind:user id)``: a
+proof reveals one person's salt and nobody else's. Inner nodes are
+``SHA-256(0x01 || left || right)``; an odd node is carried up unchanged.
+The published root is ``SHA-256("open-flattr-chain-v1" || previous root ||
+Merkle root)``, so each month's root fixes every month before it.
+
+``scripts/verify_statement.py`` checks a proof with the standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterator
+
+from django.db import connection
+
+from payouts.models import PayoutRun, RunCommitment
+
+CHAIN_PREFIX = b"open-flattr-chain-v1"
+GENESIS = "0" * 64
+SUPPORTER_FIELDS = ("taken", "flattrs", "charity")
+CREATOR_FIELDS = ("gross", "fee", "net", "flattrs")
+
+
+def line_text(*, kind: str, period: str, user_id: int, amounts: dict[str, int]) -> str:
+    return "|".join(
+        [kind, period, str(user_id), *(f"{k}={int(v)}" for k, v in sorted(amounts.items()))]
+    )
+
+
+def line_salt(*, secret: str, kind: str, user_id: int) -> bytes:
+    return hmac.new(bytes.fromhex(secret), f"{kind}:{user_id}".encode(), hashlib.sha256).digest()
+
+
+def leaf_hash(*, salt: bytes, text: str) -> bytes:
+    return hashlib.sha256(b"\x00" + salt + text.encode()).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def chain_root(*, previous_root: str, merkle_root: str) -> str:
+    data = CHAIN_PREFIX + bytes.fromhex(previous_root) + bytes.fromhex(merkle_root)
+    return hashlib.sha256(data).hexdigest()
+
+
+def merkle_levels(leaves: list[bytes]) -> list[list[bytes]]:
+    levels = [leaves or [hashlib.sha256(b"").digest()]]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        above = [node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)]
+        if len(below) % 2:
+            above.append(below[-1])
+        levels.append(above)
+    return levels
+
+
+def merkle_path(levels: list[list[bytes]], index: int) -> list[dict[str, str]]:
+    path = []
+    for level in levels[:-1]:
+        sibling = index ^ 1
+        if sibling < len(level):
+            path.append(
+                {"side": "left" if sibling < index else "right", "hash": level[sibling].hex()}
+            )
+        index //= 2
+    return path
+
+
+def _lines(run: PayoutRun) -> Iterator[tuple[str, int, dict[str, int]]]:
+    """Every line of the run in leaf order: supporters then creators, by user id."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT supporter_id, taken, flattrs, charity FROM payouts_supporterline"
+            " WHERE run_id = %s ORDER BY supporter_id",
+            [run.pk],
+        )
+        for user_id, *values in cursor.fetchall():
+            yield "supporter", user_id, dict(zip(SUPPORTER_FIELDS, values, strict=True))
+        cursor.execute(
+            "SELECT creator_id, gross, fee, net, flattrs FROM payouts_creatorline"
+            " WHERE run_id = %s ORDER BY creator_id",
+            [run.pk],
+        )
+        for user_id, *values in cursor.fetchall():
+            yield "creator", user_id, dict(zip(CREATOR_FIELDS, values, strict=True))
+
+
+def _tree(run: PayoutRun, secret: str):
+    lines, leaves = [], []
+    for kind, user_id, amounts in _lines(run):
+        salt = line_salt(secret=secret, kind=kind, user_id=user_id)
+        text = line_text(kind=kind, period=run.label, user_id=user_id, amounts=amounts)
+        lines.append((kind, user_id, amounts, salt))
+        leaves.append(leaf_hash(salt=salt, text=text))
+    return lines, merkle_levels(leaves)
+
+
+def _figures(run: PayoutRun) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(DISTINCT thing_id) FROM payouts_share WHERE run_id = %s AND amount > 0",
+            [run.pk],
+        )
+        things = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(*) FROM payouts_supporterline WHERE run_id = %s AND taken > 0",
+            [run.pk],
+        )
+        gave = cursor.fetchone()[0]
+    return {"things_flattred": things, "supporters_gave": gave}
+
+
+def run_commit(*, run: PayoutRun) -> RunCommitment:
+    """Compute and store the run's commitment (once; call inside posting)."""
+    existing = RunCommitment.objects.filter(run=run).first()
+    if existing is not None:
+        return existing
+    secret = secrets.token_hex(32)
+    lines, levels = _tree(run, secret)
+    previous = RunCommitment.objects.filter(period__lt=run.period).order_by("-period").first()
+    previous_root = previous.root if previous else GENESIS
+    merkle_root = levels[-1][0].hex()
+    return RunCommitment.objects.create(
+        run=run,
+        period=run.period,
+        leaves=len(lines),
+        merkle_root=merkle_root,
+        previous_root=previous_root,
+        root=chain_root(previous_root=previous_root, merkle_root=merkle_root),
+        secret=secret,
+        figures=_figures(run),
+    )
+
+
+def proof_for(*, commitment: RunCommitment, user_id: int) -> dict | None:
+    """The user's lines in the run with their salts and Merkle paths, or None
+    when the user has no line in it."""
+    run = commitment.run
+    lines, levels = _tree(run, commitment.secret)
+    if levels[-1][0].hex() != commitment.merkle_root:
+        raise RuntimeError(f"the lines of {run.label} no longer match their commitment")
+    mine = []
+    for index, (kind, line_user, amounts, salt) in enumerate(lines):
+        if line_user == user_id:
+            mine.append(
+                {
+                    "kind": kind,
+                    "user_id": user_id,
+                    "amounts": amounts,
+                    "salt": salt.hex(),
+                    "index": index,
+                    "path": merkle_path(levels, index),
+                }
+            )
+    if not mine:
+        return None
+    return {
+        "format": "open-flattr-statement-proof",
+        "version": 1,
+        "period": run.label,
+        "hash": "sha256",
+        "leaves": commitment.leaves,
+        "merkle_root": commitment.merkle_root,
+        "previous_root": commitment.previous_root,
+        "root": commitment.root,
+        "lines": mine,
+    }
+
+
+# --- Reads for /transparency/ --------------------------------------------
+
+MONTH_FIELDS = [
+    "period",
+    "supporters_gave",
+    "creators_paid",
+    "things_flattred",
+    "flattrs",
+    "taken",
+    "fee",
+    "paid_to_creators",
+    "held_unclaimed",
+    "returned",
+    "charity",
+    "withdrawals_paid",
+    "root",
+    "previous_root",
+    "merkle_root",
+    "leaves",
+]
+
+
+def _withdrawals_paid_by_month(timezone_name: str) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT to_char(t.created_at AT TIME ZONE %s, 'YYYY-MM'), sum(p.amount)::bigint
+              FROM ledger_transaction t
+              JOIN ledger_posting p ON p.transaction_id = t.id
+              JOIN ledger_account a ON a.id = p.account_id AND a.kind = 'outside'
+             WHERE t.kind = 'withdrawal_paid'
+             GROUP BY 1
+            """,
+            [timezone_name],
+        )
+        return dict(cursor.fetchall())
+
+
+def transparency_months() -> list[dict]:
+    """Platform totals per posted month, newest first (amounts in cents)."""
+    from django.conf import settings
+
+    from payouts.models import RunStatus
+
+    withdrawals = _withdrawals_paid_by_month(settings.PAYOUT_TIMEZONE)
+    commitments = {c.run_id: c for c in RunCommitment.objects.all()}
+    months = []
+    for run in PayoutRun.objects.filter(status=RunStatus.POSTED).order_by("-period"):
+        commitment = commitments.get(run.pk)
+        figures = commitment.figures if commitment else {}
+        months.append(
+            {
+                "period": run.label,
+                "supporters_gave": figures.get("supporters_gave", run.supporters),
+                "creators_paid": run.creators,
+                "things_flattred": figures.get("things_flattred"),
+                "flattrs": run.flattrs,
+                "taken": run.taken,
+                "fee": run.fee + run.claimed_fee,
+                "paid_to_creators": run.net + run.claimed_gross - run.claimed_fee,
+                "held_unclaimed": run.unclaimed,
+                "returned": run.returned,
+                "charity": run.charity,
+                "withdrawals_paid": withdrawals.get(run.label, 0),
+                "root": commitment.root if commitment else "",
+                "previous_root": commitment.previous_root if commitment else "",
+                "merkle_root": commitment.merkle_root if commitment else "",
+                "leaves": commitment.leaves if commitment else None,
+            }
+        )
+    return months
+
+
+def transparency_chart(*, months: list[dict], width: int = 640, height: int = 220) -> dict:
+    """Geometry of a stacked bar chart (paid to creators, fees, held,
+    charity) per month, oldest left, for a server-side SVG."""
+    shown = list(reversed(months[:12]))
+    top = max([m["taken"] for m in shown] + [1])
+    left, bottom = 8, 20
+    slot = (width - left) / max(len(shown), 1)
+    bar = max(min(slot * 0.6, 48), 4)
+    parts = [
+        ("paid_to_creators", "net"),
+        ("fee", "fee"),
+        ("held_unclaimed", "held"),
+        ("charity", "charity"),
+    ]
+    bars = []
+    for i, month in enumerate(shown):
+        x = left + i * slot + (slot - bar) / 2
+        y = height - bottom
+        rects = []
+        for field, css in parts:
+            h = (height - bottom - 8) * month[field] / top
+            if h > 0:
+                y -= h
+                rects.append({"y": round(y, 1), "h": round(h, 1), "css": css, "field": field})
+        bars.append(
+            {
+                "x": round(x, 1),
+                "w": round(bar, 1),
+                "label_x": round(x + bar / 2, 1),
+                "period": month["period"],
+                "rects": rects,
+                "taken": month["taken"],
+            }
+        )
+    return {"width": width, "height": height, "bars": bars, "baseline": height - bottom}

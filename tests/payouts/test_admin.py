@@ -1,0 +1,85 @@
+"""The payout run admin: review, approve, cancel, export."""
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from payouts.models import PayoutRun, RunStatus
+from tests.factories import UserFactory, balance
+
+pytestmark = pytest.mark.django_db
+
+
+class TestAdmin:
+    def test_review_page_shows_totals_and_the_check(self, client, month, admin_user):
+        call_command("payout_compute", "2026-09")
+        run = PayoutRun.objects.get()
+        client.force_login(admin_user)
+        listing = client.get(reverse("admin:payouts_payoutrun_changelist"))
+        assert listing.status_code == 200 and "2026-09" in listing.content.decode()
+        page = client.get(reverse("admin:payouts_payoutrun_change", args=[run.pk]))
+        body = page.content.decode()
+        assert page.status_code == 200
+        assert "balanced to the cent" in body
+        assert "claire" in body
+        lines = client.get(
+            reverse("admin:payouts_supporterline_changelist"),
+            {"run__id__exact": run.pk, "q": "SOPHIE@example.org"},
+        )
+        assert lines.status_code == 200 and "sophie" in lines.content.decode()
+
+    def test_approve_asks_for_confirmation_then_posts(
+        self, client, month, admin_user, django_capture_on_commit_callbacks
+    ):
+        creator, s = month
+        call_command("payout_compute", "2026-09")
+        run = PayoutRun.objects.get()
+        client.force_login(admin_user)
+        url = reverse("admin:payouts_payoutrun_action", args=[run.pk, "approve"])
+        confirm = client.get(url)
+        assert "Yes, I am sure" in confirm.content.decode()
+        run.refresh_from_db()
+        assert run.status == RunStatus.DRAFT
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(url)
+        run.refresh_from_db()
+        assert run.status == RunStatus.POSTED
+        assert balance(s) == 800
+
+    def test_approve_needs_the_permission(self, client, month):
+        call_command("payout_compute", "2026-09")
+        run = PayoutRun.objects.get()
+        staff = UserFactory(is_staff=True)
+        client.force_login(staff)
+        assert (
+            client.post(
+                reverse("admin:payouts_payoutrun_action", args=[run.pk, "approve"])
+            ).status_code
+            == 403
+        )
+        run.refresh_from_db()
+        assert run.status == RunStatus.DRAFT
+
+    def test_cancel_and_recompute_actions(self, client, month, admin_user):
+        call_command("payout_compute", "2026-09")
+        run = PayoutRun.objects.get()
+        client.force_login(admin_user)
+        client.post(reverse("admin:payouts_payoutrun_action", args=[run.pk, "recompute"]))
+        assert run.events.filter(action="recomputed").exists()
+        client.post(
+            reverse("admin:payouts_payoutrun_action", args=[run.pk, "cancel"]),
+            {"note": "duplicate"},
+        )
+        run.refresh_from_db()
+        assert run.status == RunStatus.CANCELLED
+
+    def test_csv_export(self, client, month, admin_user):
+        call_command("payout_compute", "2026-09")
+        run = PayoutRun.objects.get()
+        client.force_login(admin_user)
+        response = client.get(reverse("admin:payouts_payoutrun_export", args=[run.pk, "creators"]))
+        body = b"".join(response.streaming_content).decode()
+        assert body.splitlines() == [
+            "role,username,email,budget,balance,taken,charity,gross,fee,net,flattrs",
+            "creator,claire,claire@example.org,,,,,134,13,121,2",
+        ]

@@ -1,0 +1,166 @@
+import copy
+import csv
+import datetime as dt
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import IntegrityError, InternalError, ProgrammingError, transaction
+
+from payouts import services, transparency
+from payouts.models import RunCommitment
+from tests.factories import UserFactory
+from tests.payouts.helpers import flattr, supporter, thing
+
+pytestmark = pytest.mark.django_db
+AUG, SEP = dt.date(2026, 8, 1), dt.date(2026, 9, 1)
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "verify_statement.py"
+
+
+@pytest.fixture
+def boss():
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+def post_month(period, boss, *people):
+    run = services.payout_run_compute(period=period)
+    services.payout_run_approve(run=run, actor=boss, queue=False)
+    return services.payout_run_post(run_id=run.pk)
+
+
+@pytest.fixture
+def month(boss):
+    creator = UserFactory()
+    fans = [supporter(budget=200 + i, balance=1000) for i in range(5)]
+    song, post = thing(owner=creator), thing(owner=UserFactory())
+    for fan in fans:
+        flattr(fan, song, AUG, minute=1)
+        flattr(fan, post, AUG, minute=2)
+    run = post_month(AUG, boss)
+    return run, creator, fans
+
+
+def verify(proof: dict, tmp_path, *extra) -> subprocess.CompletedProcess:
+    path = tmp_path / "proof.json"
+    path.write_text(json.dumps(proof))
+    # -I -S: the standard library only, no site-packages.
+    return subprocess.run(
+        [sys.executable, "-I", "-S", str(SCRIPT), str(path), *extra],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_posting_publishes_a_root_over_every_line_chained_from_genesis(month):
+    run, creator, fans = month
+    commitment = RunCommitment.objects.get(run=run)
+    assert commitment.leaves == run.supporter_lines.count() + run.creator_lines.count() == 7
+    assert commitment.previous_root == transparency.GENESIS
+    assert commitment.root == transparency.chain_root(
+        previous_root=transparency.GENESIS, merkle_root=commitment.merkle_root
+    )
+
+
+def test_next_months_root_chains_the_previous_one(month, boss):
+    run, creator, fans = month
+    flattr(fans[0], thing(owner=creator), SEP)
+    september = post_month(SEP, boss)
+    first, second = RunCommitment.objects.get(run=run), RunCommitment.objects.get(run=september)
+    assert second.previous_root == first.root
+    assert second.root == transparency.chain_root(
+        previous_root=first.root, merkle_root=second.merkle_root
+    )
+
+
+def test_a_posted_commitment_cannot_be_changed_or_deleted(month):
+    run, *_ = month
+    for change in (
+        lambda: RunCommitment.objects.filter(run=run).update(root="0" * 64),
+        lambda: RunCommitment.objects.filter(run=run).delete(),
+    ):
+        with pytest.raises((InternalError, ProgrammingError, IntegrityError)):
+            with transaction.atomic():
+                change()
+    assert RunCommitment.objects.get(run=run).root != "0" * 64
+
+
+def test_a_downloaded_proof_verifies_with_the_script(month, client, tmp_path):
+    run, creator, fans = month
+    client.force_login(fans[2])
+    response = client.get("/months/2026-08/proof.json")
+    assert response.status_code == 200
+    proof = response.json()
+    [line] = proof["lines"]
+    assert line["kind"] == "supporter" and line["amounts"]["taken"] == 202
+    root = RunCommitment.objects.get(run=run).root
+    result = verify(proof, tmp_path, "--root", root)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith("OK: 2026-08")
+
+
+def test_a_creators_proof_verifies_too(month, client, tmp_path):
+    run, creator, fans = month
+    client.force_login(creator)
+    proof = client.get("/months/2026-08/proof.json").json()
+    assert [line["kind"] for line in proof["lines"]] == ["creator"]
+    assert verify(proof, tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda p: p["lines"][0]["amounts"].update(taken=p["lines"][0]["amounts"]["taken"] + 1),
+        lambda p: p["lines"][0]["amounts"].update(flattrs=3),
+        lambda p: p["lines"][0].update(user_id=p["lines"][0]["user_id"] + 1),
+        lambda p: p["lines"][0].update(salt="00" * 32),
+        lambda p: p["lines"][0]["path"].pop(),
+        lambda p: p["lines"][0]["path"][0].update(
+            side="left" if p["lines"][0]["path"][0]["side"] == "right" else "right"
+        ),
+        lambda p: p.update(previous_root="11" * 32),
+        lambda p: p.update(period="2026-07"),
+        lambda p: p.update(lines=[]),
+        lambda p: p.pop("merkle_root"),
+    ],
+)
+def test_any_edit_to_a_proof_breaks_it(month, client, tmp_path, edit):
+    run, creator, fans = month
+    client.force_login(fans[0])
+    proof = client.get("/months/2026-08/proof.json").json()
+    assert verify(proof, tmp_path).returncode == 0
+    edited = copy.deepcopy(proof)
+    edit(edited)
+    result = verify(edited, tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.startswith("FAILED: ") and result.stdout.count("\n") == 1
+
+
+def test_a_proof_against_another_root_fails(month, client, tmp_path):
+    run, creator, fans = month
+    client.force_login(fans[0])
+    proof = client.get("/months/2026-08/proof.json").json()
+    assert verify(proof, tmp_path, "--root", "ab" * 32).returncode == 1
+
+
+def test_proof_downloads_refuse_months_without_a_line(month, client):
+    client.force_login(UserFactory())
+    assert client.get("/months/2026-08/proof.json").status_code == 404
+    assert client.get("/months/2026-07/proof.json").status_code == 404
+    assert client.get("/months/not-a-month/proof.json").status_code == 404
+
+
+def test_transparency_page_shows_the_month_totals_and_root(month, client):
+    run, creator, fans = month
+    page = client.get("/transparency/").content.decode()
+    assert "2026-08" in page and RunCommitment.objects.get(run=run).root in page
+    assert "<svg" in page and "10%" in page
+    data = client.get("/transparency.json").json()
+    [august] = data["months"]
+    assert august["taken"] == run.taken == 200 + 201 + 202 + 203 + 204
+    assert august["supporters_gave"] == 5 and august["things_flattred"] == 2
+    assert august["fee"] + august["paid_to_creators"] == run.taken
+    rows = list(csv.DictReader(io.StringIO(client.get("/transparency.csv").content.decode())))
+    assert rows[0]["period"] == "2026-08" and rows[0]["root"] == august["root"]
