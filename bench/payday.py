@@ -102,11 +102,11 @@ def _load(url: str, *, supporters: int, per_supporter: int, things: int, creator
             SELECT i,
                    CASE WHEN i %% 50 = 0 THEN NULL ELSE 1 + (i * 31) %% %(creators)s END,
                    'https://bench.example/t/' || i, 'Thing ' || i, '', 'text', '', '',
-                   i %% 97 = 0, i %% 211 = 0, %(start)s::timestamptz - interval '120 days'
+                   i %% 97 = 0, i %% 211 = 0, %(start)s::timestamptz - interval '120 days', false
               FROM generate_series(1, %(things)s) i
             """,
             "buttons_thing (id, owner_id, url, title, description, category, tags, language,"
-            " hidden, removed, created_at)",
+            " hidden, removed, created_at, unlisted)",
             {"start": start, "creators": creators, "things": things},
         )
         flattr_indexes = target.execute(
@@ -132,10 +132,10 @@ def _load(url: str, *, supporters: int, per_supporter: int, things: int, creator
             """
             SELECT (s - 1) * %(k)s + j + 1, %(period)s::date,
                    %(start)s::timestamptz + make_interval(secs => (s * 13 + j * 3607) %% 2419200),
-                   s, 1 + (s * 7919 + j * 4729) %% %(things)s
+                   s, 1 + (s * 7919 + j * 4729) %% %(things)s, 'button'
               FROM generate_series(1::bigint, %(supporters)s) s, generate_series(0, %(k)s - 1) j
             """,
-            "buttons_flattr (id, period, created_at, supporter_id, thing_id)",
+            "buttons_flattr (id, period, created_at, supporter_id, thing_id, source)",
             {
                 "k": per_supporter,
                 "period": period,

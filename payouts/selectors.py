@@ -120,22 +120,25 @@ def top_creators(*, run: PayoutRun, limit: int = 10) -> QuerySet[CreatorLine]:
 
 
 def suspicious_creators(*, run: PayoutRun, limit: int = 10) -> list[dict]:
-    """Creators most of whose flattrs came from accounts created that month."""
+    """Creators most of whose flattrs came from accounts created that month.
+
+    Starts from the month's new accounts (few) and reads only their shares
+    through the (run, supporter) index; each creator's total is on their
+    line, so the run's millions of shares are never aggregated."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT s.creator_id, u.username, count(*) AS flattrs,
-                   count(*) FILTER (WHERE su.date_joined >= %(start)s) AS from_new
-              FROM payouts_share s
-              JOIN accounts_user su ON su.id = s.supporter_id
+            SELECT s.creator_id, u.username, cl.flattrs, count(*) AS from_new
+              FROM accounts_user su
+              JOIN payouts_share s ON s.run_id = %(run)s AND s.supporter_id = su.id
+              JOIN payouts_creatorline cl ON cl.run_id = %(run)s AND cl.creator_id = s.creator_id
               JOIN accounts_user u ON u.id = s.creator_id
-             WHERE s.run_id = %(run)s AND s.creator_id IS NOT NULL
-             GROUP BY s.creator_id, u.username
-            HAVING count(*) >= 3
-               AND count(*) FILTER (WHERE su.date_joined >= %(start)s) * 2 > count(*)
-             ORDER BY from_new DESC
+             WHERE su.date_joined >= %(start)s
+             GROUP BY s.creator_id, u.username, cl.flattrs
+            HAVING cl.flattrs >= 3 AND count(*) * 2 > cl.flattrs
+             ORDER BY from_new DESC, s.creator_id
              LIMIT %(limit)s
             """,
             {"run": run.pk, "start": run.period, "limit": limit},
