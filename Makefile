@@ -41,7 +41,7 @@ fmt: venv
 # Needs gettext (apt install gettext). The compiled .mo files are committed.
 # The project catalogue (locale/) covers templates/, flattr_site/ and accounts/;
 # every other app keeps its own catalogue in <app>/locale/.
-APP_CATALOGS := ledger payments payments/withdrawals buttons payouts api
+APP_CATALOGS := ledger payments payments/withdrawals buttons payouts api notifications claims
 MAKEMESSAGES := makemessages -l fr --no-obsolete -i '.venv/*' -i '.data/*' -i 'staticfiles/*' -i 'tests/*' -i 'bench/*'
 messages: venv
 	$(PY) manage.py $(MAKEMESSAGES) $(foreach app,$(APP_CATALOGS),-i '$(app)/*') -i 'scripts/*'

@@ -1,9 +1,29 @@
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
+from django.conf import settings
+from django.utils.encoding import force_str
 from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors
 from flattr_site.http import client_ip
+
+SITE_NAME = "Open Flattr"
+
+
+@dataclass(frozen=True)
+class PlatformSite:
+    """What allauth's e-mails call ``current_site``: the platform's name, not
+    the host and port the request happened to arrive on."""
+
+    name: str
+    domain: str
+
+
+def platform_site() -> PlatformSite:
+    return PlatformSite(name=SITE_NAME, domain=urlsplit(settings.SITE_URL).netloc)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -12,6 +32,12 @@ class AccountAdapter(DefaultAccountAdapter):
         if not shallow and selectors.username_taken(username=username):
             raise forms.ValidationError(_("This username is already taken."))
         return username
+
+    def format_email_subject(self, subject: str) -> str:
+        return f"[{SITE_NAME}] {force_str(subject)}"
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        super().send_mail(template_prefix, email, {**context, "current_site": platform_site()})
 
     def get_client_ip(self, request) -> str:
         # One reading of X-Forwarded-For (TRUSTED_PROXY_COUNT) for login

@@ -24,7 +24,7 @@ class SettingsForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["display_name", "bio", "website"]
+        fields = ["display_name", "bio", "website", "flattrs_public"]
         widgets = {"bio": forms.Textarea(attrs={"rows": 4, "maxlength": 1000})}
 
     def __init__(self, *args, **kwargs):

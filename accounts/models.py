@@ -50,6 +50,16 @@ class User(AbstractUser):
     website = models.URLField(_("website"), blank=True)
     # Monthly budget in cents, split at month end among what was flattred.
     monthly_budget_cents = models.BigIntegerField(_("monthly budget"), default=default_budget_cents)
+    # Privacy: shown as "flattred by" on thing pages and in the API only when
+    # the supporter chose it; anonymous by default.
+    flattrs_public = models.BooleanField(
+        _("show my flattrs publicly"),
+        default=False,
+        help_text=_("Your name appears as “flattred by” on the things you flattr."),
+    )
+    # Set when the person deleted their account: personal data erased, the
+    # row kept because the ledger and past flattrs point at it.
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
 
     objects = UserManager()
 

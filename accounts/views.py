@@ -1,7 +1,12 @@
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts import selectors, services
@@ -23,6 +28,7 @@ def settings_view(request):
             bio=form.cleaned_data["bio"],
             website=form.cleaned_data["website"],
             monthly_budget_cents=form.cleaned_data["monthly_budget"],
+            flattrs_public=form.cleaned_data["flattrs_public"],
         )
         messages.success(request, _("Your settings were saved."))
         return redirect("settings")
@@ -37,7 +43,34 @@ def profile(request, username: str):
         return redirect(user, permanent=True)
     # Accounts is a leaf app: the public things come through the reverse
     # relation, without importing buttons.
-    things = user.things.filter(hidden=False, removed=False, unlisted=False).order_by(
-        "-created_at"
-    )[:50]
-    return render(request, "accounts/profile.html", {"profile": user, "profile_things": things})
+    things = list(
+        user.things.filter(hidden=False, removed=False, unlisted=False)
+        .annotate(flattr_count=Count("flattrs"))
+        .order_by("-created_at")[:50]
+    )
+    profile_url = settings.SITE_URL + user.get_absolute_url()
+    # The creator as a thing of category "people": made by the auto-submit
+    # door on its first flattr, so nothing is created just by a visit.
+    flattr_url = (
+        reverse("auto_submit")
+        + "?"
+        + urlencode(
+            {
+                "user_id": user.username,
+                "url": profile_url,
+                "title": user.public_name,
+                "category": "people",
+                "description": user.bio[:2000],
+            }
+        )
+    )
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "profile": user,
+            "profile_things": [t for t in things if t.url != profile_url],
+            "total_flattrs": sum(t.flattr_count for t in things),
+            "flattr_url": flattr_url,
+        },
+    )

@@ -30,6 +30,7 @@ CODES = {
     "flattr_owner": 403,
     "thing_owner": 403,
     "subscribed": 403,
+    "auto_submit_refused": 403,
     "not_found": 404,
     "thing_unavailable": 404,
     "method_not_allowed": 405,

@@ -60,7 +60,9 @@ def thing_fields(data: dict, *, creating: bool) -> dict:
     if "tags" in data:
         fields["tags"] = tags_clean(data["tags"])
     if "hidden" in data:
-        fields["hidden"] = parse_bool(data["hidden"], name="hidden")
+        # Flattr's "hidden" is ours "unlisted": left out of listings and
+        # search, still flattrable.
+        fields["unlisted"] = parse_bool(data["hidden"], name="hidden")
     return fields
 
 

@@ -92,7 +92,7 @@ def thing_json(thing, urls: Urls, *, viewer=None, full: bool = False) -> dict:
         "category": thing.category,
         "created_at": unix(thing.created_at),
         "owner": owner_json(thing.owner, urls, full=full),
-        "hidden": thing.hidden,
+        "hidden": thing.hidden or thing.unlisted,
         "image": "",
     }
     if viewer is not None:

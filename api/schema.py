@@ -202,7 +202,7 @@ ERRORS = {
     401: "unauthorized (no, invalid, expired or revoked token); no_means (empty wallet)",
     402: "owes_balance (a refund or dispute left a debt)",
     403: "insufficient_scope, rate_limit_exceeded, forbidden, flattr_once, flattr_owner, "
-    "thing_owner, subscribed",
+    "thing_owner, subscribed, auto_submit_refused",
     404: "not_found, thing_unavailable",
     405: "method_not_allowed",
     415: "unsupported_media_type",

@@ -55,7 +55,7 @@ def things_get_many(*, ids: list[int], viewer=None) -> list[Thing]:
 def things_of_user(*, user, viewer=None) -> QuerySet[Thing]:
     qs = things_annotated(viewer=viewer, owner_fields=viewer is not None).filter(owner=user)
     if viewer is None or viewer.pk != user.pk:
-        qs = qs.filter(hidden=False)
+        qs = qs.filter(hidden=False, unlisted=False)
     return qs.order_by("-created_at", "-id")
 
 
@@ -139,7 +139,7 @@ def things_search(
     sort: str = "relevance",
     viewer=None,
 ) -> QuerySet[Thing]:
-    qs = things_annotated(viewer=viewer).filter(hidden=False)
+    qs = things_annotated(viewer=viewer).filter(hidden=False, unlisted=False)
     for word in query.split():
         qs = qs.filter(Q(title__icontains=word) | Q(description__icontains=word))
     if url:
@@ -194,9 +194,9 @@ def activities_of_user(*, user, incoming: bool, limit: int = 30) -> list[tuple]:
         )
         return [(f.supporter, "like", f.thing, f.created_at) for f in flattrs]
     flattrs = flattrs_of_user(user=user)[:limit]
-    things = Thing.objects.filter(owner=user, hidden=False, removed=False).order_by("-created_at")[
-        :limit
-    ]
+    things = Thing.objects.filter(owner=user, hidden=False, removed=False, unlisted=False).order_by(
+        "-created_at"
+    )[:limit]
     items = [(user, "like", f.thing, f.created_at) for f in flattrs]
     items += [(user, "post", t, t.created_at) for t in things]
     items.sort(key=lambda item: item[3], reverse=True)

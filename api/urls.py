@@ -56,7 +56,7 @@ rest_patterns = [
     re_path(r"^rest/v2/things/(?P<ids>[0-9,]+)$", things.ThingView.as_view(), name="api_thing"),
     path("rest/v2/flattr", flattrs.FlattrUrlView.as_view()),
     re_path(r"^rest/v2/(?P<rest>.*?)/$", tolerant),
-    re_path(r"^rest/v2/.*$", not_found_view),
+    re_path(r"^rest/v2[\s\S]*$", not_found_view),
 ]
 
 oauth_patterns = [

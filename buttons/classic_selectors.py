@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from buttons.addresses import url_normalize
 from buttons.models import Category, Thing, VerifiedSite
 
 CLASSIC_KEYS = frozenset(
@@ -120,6 +122,11 @@ def classic_button_resolve(*, params) -> ClassicButton:
         return button
     if not url.lower().startswith(("http://", "https://")) or not urlsplit(url).hostname:
         button.problem = str(_("Only http and https addresses can be flattred."))
+        return button
+    try:
+        button.url = url = url_normalize(url)
+    except ValidationError as exc:
+        button.problem = " ".join(exc.messages)
         return button
     if uid:
         button.owner = user_by_username(username=uid)

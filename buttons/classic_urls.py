@@ -6,7 +6,9 @@ from buttons.views import classic
 from buttons.views import funding as classic_funding
 
 urlpatterns = [
-    re_path(r"^js/(?P<version>0\.[56](?:\.[0-9]+)?)/load\.js$", classic.load_js, name="classic_load_js"),
+    re_path(
+        r"^js/(?P<version>0\.[56](?:\.[0-9]+)?)/load\.js$", classic.load_js, name="classic_load_js"
+    ),
     path("button/view/", classic.button_view, name="classic_button_view"),
     path("button/popout/", classic.button_popout, name="classic_button_popout"),
     path("button/flattr-badge-large.png", classic.badge_png, name="classic_badge"),

@@ -110,3 +110,9 @@ def forget_pages(*, thing_id: int) -> None:
         for lang, _ in settings.LANGUAGES
     ]
     cache.delete_many([page_key(thing_id, name) for name in names])
+
+
+def forget_counts(*, thing_id: int, period: dt.date) -> None:
+    """Called when a flattr is undone: the next read counts again."""
+    _forget_local(thing_id)
+    cache.delete_many(list(_keys(thing_id, period)))

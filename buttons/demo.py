@@ -68,9 +68,13 @@ def seed(*, users, stdout) -> None:
             (2, now),
         ],
         "supporter2": [(2, earlier_at), (1, last_month_at), (2, last_month_at), (1, now)],
+        # The patron's whole budget went to Claire's fonts two months ago.
+        "patron": [(0, earlier_at)],
     }
     created = 0
     for key, picks in plan.items():
+        if key not in users:
+            continue
         for index, when in picks:
             _flattr, made = Flattr.objects.get_or_create(
                 supporter=users[key],

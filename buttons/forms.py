@@ -23,10 +23,15 @@ def text_shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
+class HttpURLField(forms.URLField):
+    """A URL field with one validator: Django's default one and ours would
+    each report the same bad address ("Enter a valid URL." twice)."""
+
+    default_validators = [http_url]
+
+
 class ThingForm(forms.ModelForm):
-    url = forms.URLField(
-        label=_("URL"), max_length=1000, validators=[http_url], assume_scheme="https"
-    )
+    url = HttpURLField(label=_("URL"), max_length=1000, assume_scheme="https")
 
     class Meta:
         model = Thing
@@ -58,7 +63,7 @@ class AutoSubmitForm(forms.Form):
 
     user_id = forms.CharField(required=False, max_length=40)
     owner = forms.CharField(required=False, max_length=40)
-    url = forms.URLField(max_length=1000, validators=[http_url], assume_scheme="https")
+    url = HttpURLField(max_length=1000, assume_scheme="https")
     title = forms.CharField(required=False, max_length=200)
     # Real plugins send the whole post: cut to the limit, never refused.
     description = forms.CharField(required=False)

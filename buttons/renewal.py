@@ -2,10 +2,10 @@
 
 At the start of each month (in PAYOUT_TIMEZONE) every active subscription
 with months left that has not yet had this month gets its flattr, in one
-statement: a data-modifying CTE picks the due subscriptions, INSERTs their
-flattrs (ON CONFLICT DO NOTHING: a manual flattr this month simply counts)
-and UPDATEs the subscriptions (one month fewer, ``last_period`` = this
-month). Running it twice, or a day late, gives the same rows.
+statement: a data-modifying CTE UPDATEs the due subscriptions (one month
+fewer, ``last_period`` = this month) and INSERTs their flattrs from what it
+returned (ON CONFLICT DO NOTHING: a manual flattr this month simply
+counts). Running it twice, or a day late, gives the same rows.
 
 A supporter whose wallet is empty (or who owes a refunded payment) skips the
 month: ``last_period`` moves to this month so later runs leave it alone,
@@ -23,14 +23,14 @@ from django.utils import timezone
 from buttons.services import period_of
 from notifications.services import NewEvent, events_publish
 
-# Who may be renewed this month, whatever their wallet holds.
+# Due this month, whatever the wallet holds. Written as UPDATE conditions so
+# that a subscription paused or cancelled while the statement waits for its
+# row lock is re-checked on its new version (READ COMMITTED) and left alone.
 _DUE = """
-    FROM buttons_subscription s
-    JOIN buttons_thing t ON t.id = s.thing_id
-   WHERE s.status = 'active' AND s.months_remaining > 0
-     AND (s.last_period IS NULL OR s.last_period < %(period)s)
-     AND NOT t.hidden AND NOT t.removed
-     AND t.owner_id IS DISTINCT FROM s.supporter_id
+       t.id = s.thing_id AND s.status = 'active' AND s.months_remaining > 0
+   AND (s.last_period IS NULL OR s.last_period < %(period)s)
+   AND NOT t.hidden AND NOT t.removed
+   AND t.owner_id IS DISTINCT FROM s.supporter_id
 """
 _HAS_MEANS = """
     EXISTS (SELECT 1 FROM ledger_account w
@@ -39,19 +39,19 @@ _HAS_MEANS = """
                      WHERE r.user_id = s.supporter_id AND r.kind = 'receivable' AND r.balance < 0)
 """
 
+# One statement: the UPDATE picks and advances the due subscriptions, the
+# INSERT makes their flattrs (a manual flattr this month already counts).
 RENEW_SQL = f"""
-WITH due AS (
-    SELECT s.id, s.supporter_id, s.thing_id {_DUE} AND {_HAS_MEANS}
-    FOR UPDATE OF s SKIP LOCKED
-), flattrs AS (
-    INSERT INTO buttons_flattr (supporter_id, thing_id, period, created_at, source)
-    SELECT supporter_id, thing_id, %(period)s, %(at)s, 'subscription' FROM due
-    ON CONFLICT (supporter_id, thing_id, period) DO NOTHING
-    RETURNING 1
-), renewed AS (
+WITH renewed AS (
     UPDATE buttons_subscription s
        SET months_remaining = s.months_remaining - 1, last_period = %(period)s, updated_at = %(at)s
-      FROM due WHERE s.id = due.id
+      FROM buttons_thing t
+     WHERE {_DUE} AND {_HAS_MEANS}
+    RETURNING s.supporter_id, s.thing_id
+), flattrs AS (
+    INSERT INTO buttons_flattr (supporter_id, thing_id, period, created_at, source)
+    SELECT supporter_id, thing_id, %(period)s, %(at)s, 'subscription' FROM renewed
+    ON CONFLICT (supporter_id, thing_id, period) DO NOTHING
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM renewed), (SELECT count(*) FROM flattrs)
@@ -59,9 +59,9 @@ SELECT (SELECT count(*) FROM renewed), (SELECT count(*) FROM flattrs)
 
 SKIP_SQL = f"""
 UPDATE buttons_subscription s SET last_period = %(period)s, updated_at = %(at)s
-  FROM buttons_thing t2
- WHERE t2.id = s.thing_id AND s.id IN (SELECT s.id {_DUE} AND NOT ({_HAS_MEANS}))
-RETURNING s.id, s.supporter_id, t2.title, t2.url
+  FROM buttons_thing t
+ WHERE {_DUE} AND NOT ({_HAS_MEANS})
+RETURNING s.id, s.supporter_id, t.title, t.url
 """  # noqa: S608
 
 

@@ -47,6 +47,60 @@ def newest_things(*, category: str = "") -> QuerySet[Thing]:
     return qs.filter(category=category) if category else qs
 
 
+def flattr_this_month(*, supporter, thing_id: int):
+    """The supporter's flattr of ``thing_id`` in the current month, if any."""
+    from buttons.models import Flattr
+
+    if not getattr(supporter, "is_authenticated", False):
+        return None
+    return Flattr.objects.filter(
+        supporter=supporter, thing_id=thing_id, period=current_period()
+    ).first()
+
+
+def counted_flattrs(*, supporter, period=None) -> QuerySet:
+    """The supporter's flattrs of ``period`` (default: this month) that the
+    monthly split will count: never their own, hidden or removed things."""
+    from buttons.models import Flattr
+
+    return (
+        Flattr.objects.filter(supporter=supporter, period=period or current_period())
+        .exclude(thing__owner=supporter)
+        .exclude(thing__hidden=True)
+        .exclude(thing__removed=True)
+    )
+
+
+def public_supporters(*, thing, limit: int = 20) -> list:
+    """Supporters who chose to show their flattrs, newest first (distinct)."""
+    from accounts.models import User
+
+    ids = (
+        thing.flattrs.filter(supporter__flattrs_public=True, supporter__deleted_at__isnull=True)
+        .order_by("-created_at")
+        .values_list("supporter_id", flat=True)
+    )
+    seen: list[int] = []
+    for pk in ids[: limit * 4]:
+        if pk not in seen:
+            seen.append(pk)
+        if len(seen) >= limit:
+            break
+    people = User.objects.in_bulk(seen)
+    return [people[pk] for pk in seen if pk in people]
+
+
+def flattrs_of_supporter(*, supporter) -> QuerySet:
+    """All the supporter's flattrs, newest first, with their things."""
+    from buttons.models import Flattr
+
+    return (
+        Flattr.objects.filter(supporter=supporter)
+        .select_related("thing", "thing__owner")
+        .order_by("-period", "-created_at", "-id")
+    )
+
+
 def subscriptions_for(*, user) -> QuerySet[Subscription]:
     """The user's subscriptions that are not cancelled, newest first."""
     return (
@@ -55,3 +109,47 @@ def subscriptions_for(*, user) -> QuerySet[Subscription]:
         .select_related("thing", "thing__owner")
         .order_by("-created_at", "-id")
     )
+
+
+def flattr_counts(*, thing_ids: list[int], period) -> list[tuple[int, int]]:
+    """(thing id, flattrs in ``period``) for the given things, one query."""
+    from buttons.models import Flattr
+
+    return list(
+        Flattr.objects.filter(thing_id__in=thing_ids, period=period)
+        .values("thing_id")
+        .annotate(n=Count("id"))
+        .values_list("thing_id", "n")
+    )
+
+
+def things_search(*, words: str = "", category: str = "", language: str = "") -> QuerySet[Thing]:
+    """Visible things matching every word (in title, description or tags),
+    optionally of one category and language; newest first."""
+    qs = visible_things().select_related("owner")
+    for word in words.split()[:8]:
+        qs = qs.filter(
+            Q(title__icontains=word) | Q(description__icontains=word) | Q(tags__icontains=word)
+        )
+    if category:
+        qs = qs.filter(category=category)
+    if language:
+        qs = qs.filter(language__iexact=language)
+    return qs.order_by("-created_at", "-id")
+
+
+def thing_languages() -> list[str]:
+    """Languages visible things declare, for the explore filter (cached)."""
+    languages = cache.get("explore:languages")
+    if languages is None:
+        languages = sorted(
+            {
+                code.lower()
+                for code in visible_things()
+                .exclude(language="")
+                .values_list("language", flat=True)
+                .distinct()[:200]
+            }
+        )
+        cache.set("explore:languages", languages, 300)
+    return languages

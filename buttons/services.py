@@ -248,3 +248,35 @@ def flattr_create(
             key=f"flattr:{flattr.pk}",
         )
     return flattr
+
+
+def flattr_undo(*, supporter, flattr_id: int) -> Flattr:
+    """Take back one of this month's flattrs, while this month's payout run
+    is not computed. Raises FlattrRefused and changes nothing otherwise."""
+    # payouts sits above buttons (it imports us): its run table is looked up
+    # by name so the import graph keeps flowing one way.
+    from django.apps import apps
+
+    payout_run = apps.get_model("payouts", "PayoutRun")
+    with transaction.atomic():
+        flattr = (
+            Flattr.objects.select_for_update()
+            .filter(pk=flattr_id, supporter=supporter)
+            .select_related("thing")
+            .first()
+        )
+        if flattr is None:
+            raise FlattrRefused("not_found", str(_("No such flattr of yours.")), 404)
+        if (
+            flattr.period != current_period()
+            or payout_run.objects.filter(period=flattr.period).exists()
+        ):
+            raise FlattrRefused(
+                "flattr_final",
+                str(_("This month's payout is already computed: this flattr is final.")),
+                409,
+            )
+        thing_id, period = flattr.thing_id, flattr.period
+        flattr.delete()
+        transaction.on_commit(lambda: counters.forget_counts(thing_id=thing_id, period=period))
+    return flattr

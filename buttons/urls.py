@@ -21,6 +21,9 @@ urlpatterns = [
     path("things/<int:pk>/count.json", views.count_json, name="thing_count"),
     path("things/<int:pk>/badge.svg", views.badge_svg, name="thing_badge"),
     path("demo/publisher/", views.demo_publisher, name="demo_publisher"),
+    # Supporter pages (ux).
+    path("flattrs/", views.my_flattrs, name="my_flattrs"),
+    path("flattrs/<int:pk>/undo/", views.flattr_undo, name="flattr_undo"),
     # Subscriptions (notify helper)
     path("subscriptions/", subscription_views.subscription_list, name="subscription_list"),
     path(

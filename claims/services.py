@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from buttons import classic_services
+from buttons.addresses import url_normalize
 from buttons.classic_selectors import site_key
 from buttons.models import Thing, VerifiedSite
 from claims import checks
@@ -55,6 +56,11 @@ def claim_address_normalize(*, kind: str, url: str) -> tuple[str, str, str]:
         _port = parts.port
     except ValueError:
         raise ValidationError({"url": _("The port in this address is not valid.")})
+    if kind != ClaimKind.SITE:
+        try:
+            url = url_normalize(url)
+        except ValidationError as exc:
+            raise ValidationError({"url": exc.messages})
     host, path = site_key(url)
     prefix = ""
     if kind == ClaimKind.SITE:
@@ -230,8 +236,14 @@ def _verify(claim: Claim, *, now: dt.datetime, feed_urls: list[str]) -> None:
             owner=claim.creator, urls=[claim.url]
         )
     elif claim.kind == ClaimKind.FEED:
+        urls = [claim.url]
+        for url in feed_urls:
+            try:
+                urls.append(url_normalize(url))
+            except ValidationError:
+                continue  # an item link we could never have made a thing of
         claim.assigned_count = classic_services.unclaimed_things_assign(
-            owner=claim.creator, urls=[claim.url, *feed_urls]
+            owner=claim.creator, urls=urls
         )
     else:
         classic_services.verified_site_set(

@@ -70,3 +70,46 @@ class UserSearchMixin:
         if term.isdigit():
             condition |= Q(pk=int(term))
         return queryset.filter(condition), False
+
+
+class EuroFieldsMixin:
+    """Show cents fields in euros in lists and detail pages.
+
+    ``money_fields`` maps a cents field to its label; each becomes a
+    read-only ``<field>_eur`` column (sortable by the field) wherever the
+    field would have appeared, so staff never read raw cents."""
+
+    money_fields: dict = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from flattr_site.money import format_cents
+
+        for name, label in self.money_fields.items():
+
+            def show(obj, _name=name):
+                value = getattr(obj, _name)
+                return "—" if value is None else format_cents(value)
+
+            show.short_description = label
+            show.admin_order_field = name
+            setattr(self, f"{name}_eur", show)
+
+    def _euros(self, names):
+        return [f"{n}_eur" if n in self.money_fields else n for n in names]
+
+    def get_list_display(self, request):
+        return self._euros(super().get_list_display(request))
+
+    def get_fields(self, request, obj=None):
+        if self.fields:
+            return self._euros(self.fields)
+        names = [f.name for f in self.model._meta.fields if f.editable and not f.auto_created]
+        return self._euros(names)
+
+    def get_readonly_fields(self, request, obj=None):
+        names = list(super().get_readonly_fields(request, obj))
+        return self._euros(names) + [f"{n}_eur" for n in self.money_fields]
+
+    def get_exclude(self, request, obj=None):
+        return [*(super().get_exclude(request, obj) or []), *self.money_fields]

@@ -9,4 +9,7 @@ DEMO_USERS = [
     ("creator2", "david@example.com", "david", "David Martin", False, 200),
     ("supporter1", "sophie@example.com", "sophie", "Sophie Bernard", False, 1500),
     ("supporter2", "marc@example.com", "marc", "Marc Petit", False, 1000),
+    # A generous patron: their budget gives Claire more than the withdrawal
+    # review threshold, so a withdrawal can be tried through review.
+    ("patron", "patron@example.com", "patron", "Paula Patron", False, 25_000),
 ]

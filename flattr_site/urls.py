@@ -7,6 +7,7 @@ from flattr_site import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -17,6 +18,7 @@ urlpatterns = [
     path("", include("payments.withdrawals.urls")),
     path("", include("buttons.urls")),
     path("", include("payouts.urls")),
+    path("", include("yourdata.urls")),
     # Flattr REST API v2, OAuth2 and the developer pages (replaces /api/schema/).
     path("", include("api.urls")),
     # Classic Flattr doors, funding standards and claims (issue 12).

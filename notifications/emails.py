@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import smtplib
 from email.utils import formataddr, parseaddr
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -63,9 +64,9 @@ def email_render(*, email: Email) -> EmailMultiAlternatives:
         )
         text = render_to_string(f"notifications/email/{name}.txt", context)
         html = render_to_string(f"notifications/email/{name}.html", context)
-    headers = {
-        "Message-ID": f"<{event.pk}@{settings.SITE_URL.split('//')[-1].split(':')[0].split('/')[0]}>"
-    }
+    # One Message-ID per event: a resend (never expected) is the same message.
+    host = urlsplit(settings.SITE_URL).hostname or "localhost"
+    headers = {"Message-ID": f"<{event.pk}@{host}>"}
     if unsubscribe:
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

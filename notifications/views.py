@@ -39,7 +39,10 @@ def unsubscribe(request, token: str):
     except services.BadUnsubscribeLink:
         return render(request, "notifications/unsubscribe_bad.html", status=400)
     if request.method == "POST":
-        services.notification_unsubscribe(token=token)
+        try:
+            services.notification_unsubscribe(token=token)
+        except services.BadUnsubscribeLink:
+            return render(request, "notifications/unsubscribe_bad.html", status=400)
         return render(request, "notifications/unsubscribed.html", {"kind": kind.label})
     # A GET only asks: link scanners must not unsubscribe anybody.
     return render(

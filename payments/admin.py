@@ -4,12 +4,17 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin
+from flattr_site.admin_utils import EstimatedCountPaginator, EuroFieldsMixin, ReadOnlyAdminMixin
 from payments.models import TopUp, WebhookEvent
 
 
 @admin.register(TopUp)
-class TopUpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TopUpAdmin(EuroFieldsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    money_fields = {
+        "amount_cents": _("amount"),
+        "fee_cents": _("processor fee"),
+        "reversed_cents": _("refunded"),
+    }
     list_display = [
         "id",
         "user",

@@ -7,11 +7,11 @@ from payments.models import Gateway, TopUp
 
 
 def seed(*, users, stdout) -> None:
-    for key in ("supporter1", "supporter2"):
-        user = users[key]
-        if TopUp.objects.filter(user=user, gateway=Gateway.TEST).exists():
+    for key, cents in (("supporter1", 2000), ("supporter2", 2000), ("patron", 30_000)):
+        user = users.get(key)
+        if user is None or TopUp.objects.filter(user=user, gateway=Gateway.TEST).exists():
             continue
         with transaction.atomic():
-            topup = TopUp.objects.create(user=user, amount_cents=2000, gateway=Gateway.TEST)
+            topup = TopUp.objects.create(user=user, amount_cents=cents, gateway=Gateway.TEST)
         services.test_checkout_pay(topup=topup)
-        stdout.write(f"Funded {user.email}'s wallet with a 20.00 EUR test top-up.")
+        stdout.write(f"Funded {user.email}'s wallet with a {cents / 100:.2f} EUR test top-up.")

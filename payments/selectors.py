@@ -49,7 +49,9 @@ def statement_lines(*, postings: list) -> list[dict]:
             {
                 "date": posting.transaction.created_at,
                 "kind": posting.transaction.get_kind_display(),
-                "memo": _memo(posting.transaction),
+                # A top-up's memo ("Top-up #4") repeats the kind: its number
+                # is enough beside the kind's (translated) name.
+                "memo": f"#{topup.pk}" if topup else _memo(posting.transaction),
                 "amount": posting.amount,
                 "gross": topup.amount_cents if topup else None,
                 "fee": topup.fee_cents if topup else None,

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -9,11 +10,24 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from flattr_site import csv as safe_csv
-from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin, UserSearchMixin
+from flattr_site.admin_utils import (
+    EstimatedCountPaginator,
+    EuroFieldsMixin,
+    ReadOnlyAdminMixin,
+    UserSearchMixin,
+)
 from flattr_site.money import format_cents
 from payouts import selectors, services
-from payouts.models import COMPUTING_STAGES, POSTING_STAGES, CreatorLine, PayoutRun, SupporterLine
+from payouts.models import (
+    COMPUTING_STAGES,
+    POSTING_STAGES,
+    CreatorLine,
+    PayoutRun,
+    RunStatus,
+    SupporterLine,
+)
 from payouts.services.compute import progress_key
+from payouts.services.demo import payout_demo_close
 
 ACTIONS = {
     "recompute": (
@@ -28,16 +42,22 @@ ACTIONS = {
 }
 
 
+def _in_progress(run: PayoutRun) -> bool:
+    """Computing or posting, or approved and waiting for its posting task."""
+    return run.status == RunStatus.APPROVED or run.stage in (*COMPUTING_STAGES, *POSTING_STAGES)
+
+
 def _money(cents):
     return format_cents(cents)
 
 
 @admin.register(PayoutRun)
 class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Fits a 1280 px laptop beside the admin's menu: one run per month needs
+    # no status filter, and the stage shows in the status while work runs.
     list_display = [
         "label",
-        "status",
-        "stage",
+        "status_display",
         "supporters",
         "flattrs",
         "taken_display",
@@ -46,7 +66,6 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "unclaimed_display",
         "conservation_ok",
     ]
-    list_filter = ["status"]
     ordering = ["-period"]
     show_full_result_count = False
     change_form_template = "admin/payouts/payoutrun/review.html"
@@ -58,6 +77,12 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("taken"), ordering="taken")
     def taken_display(self, obj):
         return _money(obj.taken)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_display(self, obj):
+        if _in_progress(obj):
+            return f"{obj.get_status_display()} ({obj.stage})"
+        return obj.get_status_display()
 
     @admin.display(description=_("fees"), ordering="fee")
     def fee_display(self, obj):
@@ -79,12 +104,39 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 name="payouts_payoutrun_action",
             ),
             path(
+                "demo/",
+                self.admin_site.admin_view(self.demo_view),
+                name="payouts_payoutrun_demo",
+            ),
+            path(
                 "<int:pk>/export/<str:kind>.csv",
                 self.admin_site.admin_view(self.export_view),
                 name="payouts_payoutrun_export",
             ),
             *super().get_urls(),
         ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "demo_enabled": settings.DEBUG}
+        return super().changelist_view(request, extra_context)
+
+    def demo_view(self, request):
+        """DEBUG only: close a demo month and compute its run (payout_demo)."""
+        if not settings.DEBUG or request.method != "POST":
+            raise PermissionDenied
+        if not request.user.has_perm("payouts.change_payoutrun"):
+            raise PermissionDenied
+        try:
+            run = payout_demo_close(actor=request.user)
+        except services.PayoutError as exc:
+            messages.error(request, str(exc))
+            return redirect("admin:payouts_payoutrun_changelist")
+        messages.success(
+            request,
+            _("Demo month %(month)s closed and computed: review it, then approve.")
+            % {"month": run.label},
+        )
+        return redirect("admin:payouts_payoutrun_change", run.pk)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         run = get_object_or_404(PayoutRun, pk=object_id)
@@ -104,6 +156,9 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "creator_lines_url": reverse("admin:payouts_creatorline_changelist")
             + f"?run__id__exact={run.pk}",
             "conservation_sum": run.net + run.fee + run.unclaimed + run.charity,
+            # The page follows a job in progress by reloading itself (the
+            # admin base_site template turns this into a meta refresh).
+            "refresh_seconds": 3 if _in_progress(run) else None,
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -156,7 +211,7 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         writer = safe_csv.writer(Echo())
         if kind not in ("supporters", "creators"):
             raise PermissionDenied
-        rows = selectors.payout_report_rows(run=run, roles=(kind[:-1],))
+        rows = selectors.payout_report_rows(run=run, roles=(kind[:-1],), euros=True)
 
         def stream():
             for row in rows:
@@ -177,7 +232,13 @@ class LineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SupporterLine)
-class SupporterLineAdmin(UserSearchMixin, LineAdmin):
+class SupporterLineAdmin(EuroFieldsMixin, UserSearchMixin, LineAdmin):
+    money_fields = {
+        "budget": _("budget"),
+        "balance": _("wallet"),
+        "taken": _("taken"),
+        "charity": _("charity"),
+    }
     user_search_field = "supporter"
     list_display = [
         "run",
@@ -186,7 +247,7 @@ class SupporterLineAdmin(UserSearchMixin, LineAdmin):
         "balance_display",
         "taken_display",
         "flattrs",
-        "charity",
+        "charity_display",
     ]
     list_select_related = ["run", "supporter"]
     ordering = ["-taken", "id"]
@@ -203,9 +264,14 @@ class SupporterLineAdmin(UserSearchMixin, LineAdmin):
     def taken_display(self, obj):
         return _money(obj.taken)
 
+    @admin.display(description=_("charity"))
+    def charity_display(self, obj):
+        return _money(obj.charity)
+
 
 @admin.register(CreatorLine)
-class CreatorLineAdmin(UserSearchMixin, LineAdmin):
+class CreatorLineAdmin(EuroFieldsMixin, UserSearchMixin, LineAdmin):
+    money_fields = {"gross": _("gross"), "fee": _("fee"), "net": _("net")}
     user_search_field = "creator"
     list_display = [
         "run",

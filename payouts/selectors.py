@@ -1,8 +1,12 @@
 from collections.abc import Iterator
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import QuerySet, Sum
 
-from payouts.models import CreatorLine, PayoutRun
+from buttons import selectors as button_selectors
+from ledger import selectors as ledger_selectors
+from payouts.models import CreatorLine, PayoutRun, RunStatus, SupporterLine
+from payouts.services.compute import add_months, current_period
 from payouts.split import shares_cents
 
 
@@ -46,27 +50,23 @@ def payout_report_creators(*, run: PayoutRun) -> Iterator[dict]:
         yield {"username": username, "gross": gross, "fee": fee, "net": net, "flattrs": flattrs}
 
 
-CSV_HEADER = [
-    "role",
-    "username",
-    "email",
-    "budget",
-    "balance",
-    "taken",
-    "charity",
-    "gross",
-    "fee",
-    "net",
-    "flattrs",
-]
+CSV_HEADER = ["role", "username", "email"]
+CSV_MONEY = ["budget", "balance", "taken", "charity", "gross", "fee", "net"]
 
 
 def payout_report_rows(
-    *, run: PayoutRun, roles: tuple[str, ...] = ("supporter", "creator")
+    *, run: PayoutRun, roles: tuple[str, ...] = ("supporter", "creator"), euros: bool = False
 ) -> Iterator[list]:
     """The run's lines as CSV rows, header first, streamed: the one shape of
-    ``payout_report --format csv`` and the admin's exports."""
-    yield CSV_HEADER
+    ``payout_report --format csv`` (cents) and the admin's exports
+    (``euros``: amounts as decimals, the currency in the header)."""
+    from flattr_site.money import cents_to_decimal
+
+    def money(cents):
+        return cents_to_decimal(cents) if euros and cents != "" else cents
+
+    suffix = f" ({settings.CURRENCY})" if euros else ""
+    yield [*CSV_HEADER, *(f"{name}{suffix}" for name in CSV_MONEY), "flattrs"]
     if "supporter" in roles:
         rows = (
             run.supporter_lines.order_by("supporter__username")
@@ -82,19 +82,8 @@ def payout_report_rows(
             .iterator(chunk_size=10_000)
         )
         for username, email, budget, balance, taken, charity, flattrs in rows:
-            yield [
-                "supporter",
-                username,
-                email,
-                budget,
-                balance,
-                taken,
-                charity,
-                "",
-                "",
-                "",
-                flattrs,
-            ]
+            amounts = [budget, balance, taken, charity, "", "", ""]
+            yield ["supporter", username, email, *map(money, amounts), flattrs]
     if "creator" in roles:
         rows = (
             run.creator_lines.order_by("creator__username")
@@ -102,7 +91,8 @@ def payout_report_rows(
             .iterator(chunk_size=10_000)
         )
         for username, email, gross, fee, net, flattrs in rows:
-            yield ["creator", username, email, "", "", "", "", gross, fee, net, flattrs]
+            amounts = ["", "", "", "", gross, fee, net]
+            yield ["creator", username, email, *map(money, amounts), flattrs]
 
 
 def payout_report(*, run: PayoutRun) -> dict:
@@ -153,7 +143,8 @@ def supporter_months(*, user, limit: int = 12) -> list[dict]:
     """A supporter's posted months, newest first: amount taken and where
     each share went (thing, creator, cents)."""
     from buttons.models import Thing
-    from payouts.models import RunStatus, Share, SupporterLine
+    from payouts.models import RunStatus, Share, SupporterLine, UnclaimedLine
+    from payouts.services.compute import add_months
 
     lines = list(
         SupporterLine.objects.filter(supporter=user, run__status=RunStatus.POSTED)
@@ -166,13 +157,26 @@ def supporter_months(*, user, limit: int = 12) -> list[dict]:
             Share.objects.filter(run_id=line.run_id, supporter_id=user.pk).order_by("-amount")
         )
         things = Thing.objects.select_related("owner").in_bulk([s.thing_id for s in shares])
+        # Shares of unclaimed things: held, claimed since, or returned.
+        holdings = dict(
+            UnclaimedLine.objects.filter(
+                run_id=line.run_id, thing_id__in=[s.thing_id for s in shares if not s.creator_id]
+            ).values_list("thing_id", "status")
+        )
         months.append(
             {
                 "period": line.run.period,
                 "taken": line.taken,
                 "charity": line.charity,
+                # Held shares come back with the run of this month, if unclaimed.
+                "returns_after": add_months(line.run.period, settings.FLATTR_UNCLAIMED_MONTHS),
                 "shares": [
-                    {"thing": things.get(s.thing_id), "amount": s.amount, "claimed": s.creator_id}
+                    {
+                        "thing": things.get(s.thing_id),
+                        "amount": s.amount,
+                        "claimed": s.creator_id,
+                        "holding": holdings.get(s.thing_id, ""),
+                    }
                     for s in shares
                 ],
             }
@@ -209,3 +213,133 @@ def supporter_month_preview(*, user) -> dict:
             {"thing": f.thing, "amount": cents} for f, cents in zip(flattrs, shares, strict=True)
         ],
     }
+
+
+def supporter_committed(*, user) -> int:
+    """Cents already promised to computed runs that are not posted yet: they
+    are still in the wallet but will leave it when the run is posted."""
+    return (
+        SupporterLine.objects.filter(
+            supporter=user, run__status__in=[RunStatus.DRAFT, RunStatus.APPROVED]
+        ).aggregate(total=Sum("taken"))["total"]
+        or 0
+    )
+
+
+def supporter_outlook(*, user, adding: bool = False) -> dict:
+    """What this month's split will really take from ``user`` and share.
+
+    ``amount = min(budget, wallet - committed)``, where ``committed`` is what
+    a computed but unposted run will take, so it is not counted twice.
+    ``adding`` counts one more flattr (the one being confirmed).
+    """
+    balance = ledger_selectors.wallet_balance(user=user)
+    committed = supporter_committed(user=user)
+    available = max(balance - committed, 0)
+    budget = user.monthly_budget_cents
+    amount = min(budget, available)
+    count = button_selectors.counted_flattrs(supporter=user).count() + (1 if adding else 0)
+    period = current_period()
+    return {
+        "balance": balance,
+        "committed": committed,
+        "available": available,
+        "budget": budget,
+        "amount": amount,
+        "short": available < budget,
+        "flattrs": count,
+        "each": amount // count if count else 0,
+        "period": period,
+        "next_run": add_months(period, 1),
+    }
+
+
+def supporter_dashboard(*, user) -> dict:
+    """Everything the dashboard shows, in one place: this month's outlook and
+    flattrs, earnings if any, and the things that need the person's attention
+    (each a short code the template words)."""
+    from django.apps import apps
+    from django.conf import settings
+
+    outlook = supporter_outlook(user=user)
+    flattrs = list(
+        button_selectors.counted_flattrs(supporter=user)
+        .select_related("thing", "thing__owner")
+        .order_by("created_at", "id")[:50]
+    )
+    # The split's rule: amount // n each, the remainder to the earliest.
+    n, amount = outlook["flattrs"], outlook["amount"]
+    for index, flattr in enumerate(flattrs):
+        flattr.estimated_share = amount // n + (1 if index < amount % n else 0) if n else 0
+    earnings = ledger_selectors.earnings_balance(user=user)
+    owed = ledger_selectors.receivable_owed(user=user)
+    # payments is a sibling app: its rows are looked up by name.
+    payout_account = apps.get_model("withdrawals", "PayoutAccount")
+    topup = apps.get_model("payments", "TopUp")
+    withdrawal = apps.get_model("withdrawals", "Withdrawal")
+    attention = []
+    if owed:
+        attention.append("owes")
+    if outlook["flattrs"] and outlook["short"]:
+        attention.append("wallet_short")
+    if not outlook["balance"]:
+        attention.append("wallet_empty")
+    if topup.objects.filter(user=user, status="pending").exists():
+        attention.append("topup_pending")
+    has_account = payout_account.objects.filter(user=user, status="enabled").exists()
+    if earnings >= settings.FLATTR_MIN_WITHDRAWAL_CENTS and not has_account:
+        attention.append("connect_payout_account")
+    if withdrawal.objects.filter(user=user, status="awaiting_review").exists():
+        attention.append("withdrawal_in_review")
+    return {
+        "outlook": outlook,
+        "flattrs": flattrs,
+        "earnings": earnings,
+        "owed": owed,
+        "attention": attention,
+        "things": user.things.filter(removed=False).count(),
+    }
+
+
+def creator_thing_earnings(*, user, limit: int = 50) -> list[dict]:
+    """Per thing of ``user``: flattrs this month (not paid yet), and the gross
+    shares (before the platform fee) of last month's run and of every posted
+    run. Shares are read from posted runs only, one grouped query."""
+    from django.db import connection
+
+    from buttons.models import Thing
+
+    period = current_period()
+    last = add_months(period, -1)
+    things = list(Thing.objects.filter(owner=user, removed=False).order_by("-created_at")[:limit])
+    if not things:
+        return []
+    ids = [t.pk for t in things]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT s.thing_id,
+                   coalesce(sum(s.amount) FILTER (WHERE r.period = %(last)s), 0)::bigint,
+                   sum(s.amount)::bigint
+              FROM payouts_share s
+              JOIN payouts_payoutrun r ON r.id = s.run_id AND r.status = 'posted'
+             WHERE s.creator_id = %(user)s AND s.thing_id = ANY(%(ids)s)
+             GROUP BY s.thing_id
+            """,
+            {"last": last, "user": user.pk, "ids": ids},
+        )
+        money = {thing_id: (last_gross, total) for thing_id, last_gross, total in cursor}
+    month_counts = dict(button_selectors.flattr_counts(thing_ids=ids, period=period))
+    rows = []
+    for thing in things:
+        last_gross, total = money.get(thing.pk, (0, 0))
+        rows.append(
+            {
+                "thing": thing,
+                "month_flattrs": month_counts.get(thing.pk, 0),
+                "last_month": last_gross,
+                "all_time": total,
+                "supporters": button_selectors.public_supporters(thing=thing, limit=5),
+            }
+        )
+    return rows

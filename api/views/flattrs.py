@@ -82,18 +82,17 @@ class FlattrUrlView(ApiView):
             raise ApiError("invalid_parameters", " ".join(messages))
         owner, thing_url = form.cleaned_data["owner_user"], form.cleaned_data["url"]
         try:
-            flattr = button_services.flattr_create_auto(
+            thing = button_services.flattr_create_auto(
                 supporter=request.user,
                 owner=owner,
                 url=thing_url,
                 source=FlattrSource.API,
                 **form.thing_fields(),
-            )
+            ).thing
         except ValidationError as exc:
             raise api_input.validation_error(exc)
         except button_services.FlattrRefused as refusal:
             raise refused(refusal)
-        thing = flattr.thing
         return flattred_response(self, thing)
 
     def _flattr_thing_url(self, url: str) -> Response:

@@ -4,6 +4,7 @@
 - ``counts``: ``count.json`` and the SVG badge;
 - ``flattr``: the confirm popup (registered things and auto-submit);
 - ``pages``: a thing's page, explore and a creator's own things;
+- ``supporter``: a supporter's own flattrs ("My flattrs", undo);
 - ``classic``: the original Flattr's load.js, /button/* and old links;
 - ``funding``: oEmbed, funding.json and WebFinger
   (``classic`` and ``funding`` are routed by ``buttons/classic_urls.py``).
@@ -27,6 +28,7 @@ from buttons.views.pages import (
     thing_new,
     thing_toggle_hidden,
 )
+from buttons.views.supporter import flattr_undo, my_flattrs
 
 __all__ = [
     "auto_submit",
@@ -40,6 +42,8 @@ __all__ = [
     "embed_auto",
     "explore",
     "flattr_confirm",
+    "flattr_undo",
+    "my_flattrs",
     "my_things",
     "snippet",
     "thing_button",

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import get_usage
 
-from buttons import counters, services
+from buttons import counters, selectors, services
 from buttons.addresses import host_display
 from buttons.forms import AutoSubmitForm
 from buttons.models import Flattr, Thing
@@ -117,6 +117,10 @@ def confirm_context(request, thing: Thing | None, **extra) -> dict:
         if user.is_authenticated
         else None,
         "topup_url": reverse("topup") + "?" + urlencode({"next": request.get_full_path()}),
+        "my_flattr": selectors.flattr_this_month(supporter=user, thing_id=thing.pk)
+        if thing is not None
+        else None,
+        "my_flattrs_url": reverse("my_flattrs"),
         **extra,
     }
 

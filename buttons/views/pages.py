@@ -28,6 +28,9 @@ def thing_detail(request, pk: int):
         "buttons/thing_detail.html",
         {
             **confirm_context(request, thing),
+            # The thing page's button posts to the confirmation view.
+            "confirm_action": reverse("flattr_confirm", args=[thing.pk]),
+            "flattred_by": selectors.public_supporters(thing=thing),
             "count": total,
             "month_count": month,
             "button_js_version": assets.button_js_version(),
@@ -47,15 +50,25 @@ def explore(request):
     period = services.current_period()
     for thing in top:
         thing.month_count, thing.total_count = counters.counts(thing_id=thing.pk, period=period)
-    newest_page = Paginator(selectors.newest_things(category=category), 20).get_page(
-        request.GET.get("new")
+    words = request.GET.get("q", "").strip()[:200]
+    language = request.GET.get("lang", "").strip()[:16]
+    searching = bool(words or language)
+    newest = (
+        selectors.things_search(words=words, category=category, language=language)
+        if searching
+        else selectors.newest_things(category=category)
     )
+    newest_page = Paginator(newest, 20).get_page(request.GET.get("new"))
     return render(
         request,
         "buttons/explore.html",
         {
             "categories": Category.choices,
             "category": category,
+            "q": words,
+            "lang": language,
+            "languages": selectors.thing_languages(),
+            "searching": searching,
             "top": top,
             "top_page": top_page,
             "newest_page": newest_page,

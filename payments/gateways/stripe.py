@@ -63,7 +63,7 @@ class StripeGateway(PaymentGateway):
             raise GatewayUnreachable(str(exc)) from exc
         except stripe.StripeError as exc:
             raise _declined(exc) from exc
-        return Checkout(url=session.url, session_id=session.id)
+        return Checkout(url=session.url or "", session_id=session.id)
 
     def checkout_cancel(self, *, topup) -> None:
         if not topup.checkout_session_id:
@@ -88,12 +88,12 @@ class StripeGateway(PaymentGateway):
         except stripe.APIConnectionError as exc:
             raise GatewayUnreachable(str(exc)) from exc
         charge = intent.latest_charge
-        balance_transaction = charge.balance_transaction if charge else None
-        if balance_transaction is None:
+        fee = getattr(getattr(charge, "balance_transaction", None), "fee", None)
+        if charge is None or isinstance(charge, str) or fee is None:
             # Paid but not settled yet: answering 503 makes Stripe deliver the
             # event again later, rather than a paid top-up never credited.
             raise GatewayUnreachable(f"payment {payment_intent_id} has no balance transaction yet")
-        return PaymentFee(fee_cents=int(balance_transaction.fee), charge_id=charge.id)
+        return PaymentFee(fee_cents=int(fee), charge_id=charge.id)
 
     def payout_account_start(
         self, *, account, email: str, refresh_url: str, return_url: str
@@ -130,6 +130,8 @@ class StripeGateway(PaymentGateway):
         return Onboarding(url=link.url, remote_account_id=remote_id)
 
     def transfer_create(self, *, withdrawal, destination: str | None, currency: str) -> str:
+        if not destination:
+            raise GatewayDeclined("the payout account is not connected to Stripe")
         try:
             transfer = self._client().v1.transfers.create(
                 params={

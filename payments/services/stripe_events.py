@@ -138,7 +138,7 @@ def webhook_event_process(*, event: dict) -> str:
             fetched = fetch(event) or {}
     except WebhookRefused as exc:
         refusal = str(exc)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except WebhookMalformed as exc:
         return _malformed(event_id, event_type, payload, exc)
     with transaction.atomic(durable=True):
         row = _store(
@@ -164,9 +164,9 @@ def webhook_event_process(*, event: dict) -> str:
             )
             return WebhookEvent.Result.REFUSED
         except WebhookMalformed as exc:
+            # Only what the field readers below flag: any other exception is
+            # ours, so it answers 503 and Stripe delivers the event again.
             malformed = exc
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            malformed = WebhookMalformed(f"{type(exc).__name__}: {exc}")
         else:
             return WebhookEvent.Result.PROCESSED
         logger.warning("stripe event %s (%s) is malformed: %s", event_id, event_type, malformed)
@@ -176,27 +176,24 @@ def webhook_event_process(*, event: dict) -> str:
         return WebhookEvent.Result.MALFORMED
 
 
-def _malformed(event_id: str, event_type: str, payload: str, exc: Exception) -> str:
+def _malformed(event_id: str, event_type: str, payload: str, exc: WebhookMalformed) -> str:
     return webhook_malformed_record(
-        error=WebhookMalformed(
-            f"{type(exc).__name__}: {exc}",
-            event_id=event_id,
-            event_type=event_type,
-            payload=payload,
-        )
+        error=WebhookMalformed(str(exc), event_id=event_id, event_type=event_type, payload=payload)
     )
 
 
 # --- Reading fields safely -------------------------------------------------
 
 
-def _str(obj: Mapping, key: str, *, required: bool = True) -> str | None:
+def _str(obj: Mapping, key: str) -> str:
     value = obj.get(key)
-    if value is None and not required:
-        return None
     if not isinstance(value, str) or not value:
         raise WebhookMalformed(f"{key} missing or not a string")
     return value
+
+
+def _str_or_none(obj: Mapping, key: str) -> str | None:
+    return None if obj.get(key) is None else _str(obj, key)
 
 
 def _cents(obj: Mapping, key: str) -> int:
@@ -212,7 +209,10 @@ def _cents(obj: Mapping, key: str) -> int:
 
 
 def _topup_for_session(session: dict) -> TopUp:
-    ref = session.get("client_reference_id") or (session.get("metadata") or {}).get("topup_id")
+    metadata = session.get("metadata")
+    ref = session.get("client_reference_id") or (
+        metadata.get("topup_id") if isinstance(metadata, dict) else None
+    )
     topup = None
     if ref and str(ref).isdigit():
         topup = TopUp.objects.filter(pk=int(ref), gateway=Gateway.STRIPE).first()
@@ -281,16 +281,14 @@ def _topup_for_charge(charge_id: str | None, payment_intent_id: str | None) -> T
 @register("charge.refunded")
 def on_charge_refunded(event: dict) -> None:
     charge = event["data"]["object"]
-    topup = _topup_for_charge(_str(charge, "id"), _str(charge, "payment_intent", required=False))
+    topup = _topup_for_charge(_str(charge, "id"), _str_or_none(charge, "payment_intent"))
     topup_refund_to(topup_id=topup.pk, refunded_total_cents=_cents(charge, "amount_refunded"))
 
 
 @register("charge.dispute.created")
 def on_dispute_created(event: dict) -> None:
     dispute = event["data"]["object"]
-    topup = _topup_for_charge(
-        _str(dispute, "charge"), _str(dispute, "payment_intent", required=False)
-    )
+    topup = _topup_for_charge(_str(dispute, "charge"), _str_or_none(dispute, "payment_intent"))
     topup_reverse(
         topup=topup,
         amount_cents=_cents(dispute, "amount"),

@@ -4,7 +4,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from flattr_site.admin_utils import EstimatedCountPaginator
+from flattr_site.admin_utils import EstimatedCountPaginator, EuroFieldsMixin
 from flattr_site.money import format_cents
 from payments.withdrawals import services
 from payments.withdrawals.models import PayoutAccount, Withdrawal, WithdrawalStatus
@@ -17,11 +17,12 @@ class ReasonForm(forms.Form):
 
 
 @admin.register(Withdrawal)
-class WithdrawalAdmin(admin.ModelAdmin):
+class WithdrawalAdmin(EuroFieldsMixin, admin.ModelAdmin):
+    money_fields = {"amount_cents": _("amount")}
     list_display = [
         "id",
         "user",
-        "amount_display",
+        "amount_cents",
         "status",
         "created_at",
         "reviewed_by",
@@ -32,7 +33,11 @@ class WithdrawalAdmin(admin.ModelAdmin):
     list_select_related = ["user", "reviewed_by"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
-    ordering = ["-created_at"]
+    # Newest first through the primary key: "-created_at" has no index of
+    # its own and sorted the whole table on every visit. Fifty rows a page:
+    # rendering 100 rows of nine cells was most of the remaining time.
+    ordering = ["-id"]
+    list_per_page = 50
     actions = ["approve", "reject"]
     readonly_fields = [f.name for f in Withdrawal._meta.fields]
 
@@ -41,10 +46,6 @@ class WithdrawalAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    @admin.display(description=_("amount"), ordering="amount_cents")
-    def amount_display(self, obj):
-        return format_cents(obj.amount_cents)
 
     def _confirm(self, request, queryset, action, title):
         queryset = queryset.filter(status=WithdrawalStatus.AWAITING_REVIEW)

@@ -57,10 +57,12 @@ def monthly_earnings(*, user, months: int = 12, today: dt.date | None = None) ->
     ]
 
 
-def chart(*, rows: list[dict], width: int = 720, height: int = 220) -> dict:
-    """Bar geometry for the server-side SVG chart (gross = fee + net, stacked)."""
+def chart(*, rows: list[dict], width: int = 720, height: int = 240) -> dict:
+    """Bar geometry for the server-side SVG chart (gross = fee + net, stacked),
+    drawn at its own size (labels stay 12 px; a phone scrolls it sideways)
+    with each month's net written above its bar."""
     top = max([row["gross"] for row in rows] + [1])
-    plot_h = height - 40
+    plot_h = height - 60
     slot = width / max(len(rows), 1)
     bars = []
     for i, row in enumerate(rows):
@@ -72,9 +74,11 @@ def chart(*, rows: list[dict], width: int = 720, height: int = 220) -> dict:
                 **row,
                 "x": x,
                 "w": round(slot * 0.7),
-                "net_y": plot_h - net_h + 10,
+                "net_y": plot_h - net_h + 30,
                 "net_h": net_h,
-                "fee_y": plot_h - net_h - fee_h + 10,
+                "fee_y": plot_h - net_h - fee_h + 30,
+                "amount_y": plot_h - net_h - fee_h + 25,
+                "amount": f"{row['net'] // 100}.{row['net'] % 100:02d}" if row["net"] else "",
                 "fee_h": fee_h,
                 "label_x": round(i * slot + slot / 2),
                 "label": row["month"][2:],
@@ -84,6 +88,6 @@ def chart(*, rows: list[dict], width: int = 720, height: int = 220) -> dict:
         "bars": bars,
         "width": width,
         "height": height,
-        "base_y": plot_h + 10,
+        "base_y": plot_h + 30,
         "label_y": height - 8,
     }

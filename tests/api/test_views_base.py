@@ -176,7 +176,7 @@ class TestOldClientInput:
         assert response.status_code == 200, response.content
         assert response.json()["message"] == "ok"
         thing.refresh_from_db()
-        assert thing.title == "Renamed" and thing.hidden is True
+        assert thing.title == "Renamed" and thing.unlisted is True and not thing.hidden
 
     @pytest.mark.parametrize(
         ("value", "expected"),
@@ -185,7 +185,7 @@ class TestOldClientInput:
     def test_booleans_in_every_old_spelling(self, creator_api, value, expected):
         response = creator_api.post("/things", {"url": "https://b.example/x", "hidden": value})
         assert response.status_code == 201
-        assert Thing.objects.get(pk=response.json()["id"]).hidden is expected
+        assert Thing.objects.get(pk=response.json()["id"]).unlisted is expected
 
     def test_bad_boolean_is_invalid_parameters(self, creator_api):
         response = creator_api.post("/things", {"url": "https://b.example/x", "hidden": "maybe"})

@@ -92,10 +92,23 @@ class TestFlattrUrl:
         assert_error(broke.post("/flattr", {"url": auto}), 401, "no_means")
         assert not Thing.objects.exists()
 
-    def test_auto_submit_with_unknown_owner_is_invalid_parameters(self, api):
-        auto = "https://flattr.com/submit/auto?user_id=nobody&url=https://x.example/"
-        assert_error(api.post("/flattr", {"url": auto}), 400, "invalid_parameters")
+    def test_auto_submit_refused_by_the_creators_policy(self, api, creator):
+        from buttons.services import auto_submit_policy_update
+
+        auto_submit_policy_update(owner=creator, enabled=False, url_prefixes=[])
+        auto = "https://flattr.com/submit/auto?user_id=cleo&url=https://cleo.example/ep3"
+        assert_error(api.post("/flattr", {"url": auto}), 403, "auto_submit_refused")
         assert not Thing.objects.exists()
+
+    def test_auto_submit_with_unknown_owner_makes_an_unclaimed_thing(self, api):
+        # An old snippet whose creator has not joined yet: the shares wait in
+        # the unclaimed holding until the site is claimed.
+        auto = "https://flattr.com/submit/auto?user_id=nobody&url=https://x.example/"
+        response = api.post("/flattr", {"url": auto})
+        assert response.status_code == 200
+        thing = Thing.objects.get()
+        assert thing.owner is None
+        assert thing.url == "https://x.example/"
 
     def test_unknown_plain_url_is_not_found(self, api):
         assert_error(api.post("/flattr", {"url": "https://nowhere.example/"}), 404, "not_found")

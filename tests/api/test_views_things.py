@@ -130,13 +130,14 @@ class TestSearch:
                 owner=creator, title="Drawings", tags="photo, flickr, illustrations"
             ),
             "hidden": ThingFactory(owner=creator, title="Secret game", tags="game", hidden=True),
+            "unlisted": ThingFactory(owner=creator, title="Quiet game", tags="game", unlisted=True),
         }
 
     def ids(self, anon, **params):
         body = anon.get("/things/search", params).json()
         return {t["id"] for t in body["things"]}
 
-    def test_query_searches_titles_and_skips_hidden(self, anon, things):
+    def test_query_searches_titles_and_skips_hidden_and_unlisted(self, anon, things):
         assert self.ids(anon, query="game") == {things["game"].pk, things["games"].pk}
 
     def test_tags_or_and_not(self, anon, things):

@@ -179,3 +179,17 @@ class TestVerifiedSites:
             "/button/view/", {"uid": "someone-else", "url": "https://owned.example/p"}
         ).content.decode()
         assert "uid=owner" in html
+
+
+def test_auto_submit_for_a_creator_who_has_not_joined_makes_an_unclaimed_thing(client):
+    """Old static badges carry flattr.com user names: the flattr is kept and
+    its share waits for the creator to claim the site (issue 12)."""
+    supporter = UserFactory(wallet_cents=1000)
+    client.force_login(supporter)
+    response = client.post(
+        "/submit/auto?url=https://a.example.org/&user_id=nobody-here&title=A",
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 200, response.content
+    thing = Thing.objects.get(url="https://a.example.org/")
+    assert thing.owner is None and thing.flattrs.count() == 1

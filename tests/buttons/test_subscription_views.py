@@ -73,3 +73,9 @@ def test_pause_resume_and_cancel(client, fan):
 def test_unknown_actions_are_404(client, fan):
     thing = ThingFactory()
     assert client.post(f"/subscriptions/{thing.pk}/explode/").status_code == 404
+
+
+def test_subscriptions_page_speaks_french(client, fan):
+    client.cookies["django_language"] = "fr"
+    page = client.get("/subscriptions/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Abonnements" in page and "Vous n’avez aucun abonnement" in page

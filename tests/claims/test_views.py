@@ -6,9 +6,8 @@ import pytest
 from django.urls import reverse
 
 from claims.models import Claim, ClaimState
-from tests.factories import ThingFactory, UserFactory
+from tests.factories import ThingFactory, UserFactory, flattr, supporter
 from tests.localsite import LocalSite
-from tests.payouts.helpers import flattr, supporter
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +116,16 @@ def test_a_profile_shows_verified_links_with_rel_me(client):
     page = client.get("/u/ada/").content.decode()
     assert 'rel="me nofollow noopener" href="https://ada.example/"' in page
     assert "✓" in page
+
+
+def test_claim_pages_and_reasons_speak_french(client, creator):
+    page = client.get(reverse("unclaimed"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "De l’argent qui attend ses créateurs" in page
+    claim = Claim.objects.create(
+        creator=creator, kind="site", method="meta", url="https://ada.example/",
+        host="ada.example", token_hash="0" * 64, token_expires_at="2030-01-01T00:00Z",
+        state=ClaimState.FAILED, reason_code="dns", reason_params={"host": "ada.example"},
+    )  # fmt: skip
+    page = client.get(claim.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "L’hôte ada.example est introuvable" in page
+    assert "Non vérifiée" in page

@@ -187,7 +187,7 @@ SNIPPETS = [
     ("hyde", HYDE, "frame", "http://hyde.example.com/blog/2010/hyde_has_references.html", "hydeuser"),
     ("jekyll-badge", JEKYLL_BADGE, "link", "http://jekyll.example.net/2013/flattr-and-jekyll/", None),
     ("wp-piwik", WP_PIWIK, "frame", "https://www.braekling.de/wp-piwik-wpmu-piwik-wordpress", None),
-    ("developers-manual", DEVELOPERS_MANUAL, "frame", "http://wp.local", "flattr"),
+    ("developers-manual", DEVELOPERS_MANUAL, "frame", "http://wp.local/", "flattr"),
 ]  # fmt: skip
 
 
@@ -280,4 +280,28 @@ def test_a_snippet_without_uid_or_url_and_with_unknown_attributes_explains_itsel
     working = page_.frame_locator("iframe[src*='/button/view/'] >> nth=1")
     working.locator("#count", has_text="0").wait_for()
     assert "unknown=sparkle" in frames.nth(1).get_attribute("src")
+    assert errors == []
+
+
+def test_our_button_js_reads_the_classic_attributes(browser_context, platform_url, publisher):
+    UserFactory(username="mario")
+    html = page(
+        "",
+        f"""<a class="FlattrButton" style="display:none;" href="http://wp.local/?p=444"
+    title="This is my title" rev="flattr;uid:mario;category:text;tags:tag,tag2;button:compact;">
+    Lorem ipsum dolor sit amet.</a>
+<a class="FlattrButton" href="http://wp.local/?p=445" title="Second"
+    data-flattr-uid="mario" data-flattr-button="compact">Second</a>
+<script async src="{platform_url}/button.js"></script>""",
+    )
+    page_ = browser_context.new_page()
+    errors = watch_console(page_)
+    page_.goto(publisher(html, "/ours"))
+    frames = page_.locator("iframe[src*='/embed/auto/']")
+    frames.nth(1).wait_for()
+    for i in range(2):
+        src = frames.nth(i).get_attribute("src")
+        assert "owner=mario" in src and "style=compact" in src
+    assert "description=Lorem+ipsum" in frames.nth(0).get_attribute("src")
+    page_.frame_locator("iframe[src*='/embed/auto/'] >> nth=0").locator("#count").wait_for()
     assert errors == []

@@ -53,3 +53,9 @@ def test_a_bad_unsubscribe_signature_gets_a_clear_page_and_changes_nothing(clien
     assert response.status_code == 400
     assert "This link does not work" in response.content.decode()
     assert not NotificationSettings.objects.exists()
+
+
+def test_settings_page_speaks_french(client):
+    client.force_login(UserFactory())
+    page = client.get("/settings/notifications/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Langue des e-mails" in page and "Reçu de rechargement" in page

@@ -4,6 +4,20 @@
 // inline script without a per-response nonce.
 (function () {
   var a = document.getElementById("flattr");
+  // Remember a flattr made from this browser (this frame's storage, which
+  // the browser keeps per publisher site) so a reload still shows it.
+  var month = new Date().toISOString().slice(0, 7);
+  function markDone() {
+    a.classList.add("done");
+    a.setAttribute("data-flattred", "1");
+    try { if (a.dataset.thing) localStorage.setItem("flattred:" + a.dataset.thing, month); } catch (e) {}
+  }
+  try {
+    if (a.dataset.thing && localStorage.getItem("flattred:" + a.dataset.thing) === month) {
+      a.classList.add("done");
+      a.setAttribute("data-flattred", "1");
+    }
+  } catch (e) {}
   a.addEventListener("click", function (event) {
     event.preventDefault();
     if (a.getAttribute("aria-disabled")) { return; }
@@ -26,7 +40,7 @@
         .then(function (data) {
           if (data && data.count > start) {
             document.getElementById("count").textContent = data.count;
-            a.classList.add("done");
+            markDone();
           }
         }).catch(function () {});
     }, 2000);
@@ -38,7 +52,7 @@
     if (data.type !== "flattr:flattred") return;
     if (String(data.thing) !== a.dataset.thing && data.url !== a.dataset.url) return;
     document.getElementById("count").textContent = data.count;
-    a.classList.add("done");
     if (!a.dataset.thing) { a.dataset.thing = String(data.thing); }
+    markDone();
   });
 })();

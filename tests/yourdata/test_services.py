@@ -1,0 +1,65 @@
+"""Deleting an account erases the person and keeps every ledger row."""
+
+import pytest
+from allauth.account.models import EmailAddress
+
+from accounts.models import User
+from buttons.models import Thing
+from ledger.models import Posting
+from tests.factories import FlattrFactory, ThingFactory, UserFactory
+from tests.payouts.helpers import balance, fund
+from yourdata.services import DeletionRefused, WalletChoice, account_delete
+
+pytestmark = pytest.mark.django_db
+
+
+def test_delete_erases_personal_data_hides_things_and_keeps_postings():
+    user = UserFactory(display_name="Ada Lovelace", bio="Poet of science", flattrs_public=True)
+    ThingFactory(owner=user)
+    postings = Posting.objects.count()
+    account_delete(user=user)
+    user = User.objects.get(pk=user.pk)
+    assert user.email == f"deleted-{user.pk}@deleted.invalid"
+    assert user.username == f"deleted-{user.pk}"
+    assert (user.display_name, user.bio, user.website) == ("", "", "")
+    assert not user.is_active and not user.has_usable_password()
+    assert not user.flattrs_public and user.deleted_at is not None
+    assert not EmailAddress.objects.filter(user=user).exists()
+    assert list(Thing.objects.filter(owner=user).values_list("hidden", flat=True)) == [True]
+    assert Posting.objects.count() == postings
+
+
+def test_wallet_left_needs_a_choice_and_nothing_changes_without_one():
+    user = UserFactory(display_name="Ada")
+    fund(user, 700)
+    with pytest.raises(DeletionRefused, match="Choose what happens"):
+        account_delete(user=user)
+    user.refresh_from_db()
+    assert user.is_active and user.display_name == "Ada"
+
+
+def test_giving_the_wallet_makes_it_this_months_budget():
+    user = UserFactory(monthly_budget_cents=200)
+    fund(user, 700)
+    FlattrFactory(supporter=user)
+    account_delete(user=user, wallet_choice=WalletChoice.GIVE)
+    user.refresh_from_db()
+    assert user.monthly_budget_cents == 700
+    assert balance(user) == 700
+
+
+def test_giving_without_flattrs_this_month_is_refused():
+    user = UserFactory()
+    fund(user, 700)
+    with pytest.raises(DeletionRefused, match="nobody to give it to"):
+        account_delete(user=user, wallet_choice=WalletChoice.GIVE)
+    assert User.objects.get(pk=user.pk).deleted_at is None
+
+
+def test_asking_the_wallet_back_stops_month_end_taking():
+    user = UserFactory(monthly_budget_cents=200)
+    fund(user, 700)
+    account_delete(user=user, wallet_choice=WalletChoice.REFUND)
+    user.refresh_from_db()
+    assert user.monthly_budget_cents == 0
+    assert balance(user) == 700

@@ -1,0 +1,69 @@
+"""Deleting an account: personal data erased, every ledger row kept."""
+
+from __future__ import annotations
+
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from buttons import selectors as button_selectors
+from ledger import selectors as ledger_selectors
+
+
+class WalletChoice(models.TextChoices):
+    # The remaining wallet becomes this month's budget: the month-end split
+    # gives all of it to the creators of this month's flattrs.
+    GIVE = "give", _("Give it to the creators of this month's flattrs")
+    # Nothing is taken at month end; the money waits in the wallet for our
+    # team to pay it back.
+    REFUND = "refund", _("Ask for it back")
+
+
+class DeletionRefused(Exception):
+    """The account was not deleted; the message says why."""
+
+
+@transaction.atomic(durable=True)
+def account_delete(*, user: User, wallet_choice: str = "") -> User:
+    """Erase ``user``'s personal data. Ledger accounts, postings and flattrs
+    stay (pointing at an anonymous row), and the person's things are hidden.
+    A non-empty wallet needs a ``wallet_choice``. Raises DeletionRefused and
+    changes nothing otherwise."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.deleted_at is not None:
+        raise DeletionRefused(_("This account is already deleted."))
+    if ledger_selectors.receivable_owed(user=user) > 0:
+        raise DeletionRefused(
+            _("A payment of yours was refunded or disputed: settle it before deleting.")
+        )
+    balance = ledger_selectors.wallet_balance(user=user)
+    budget = 0
+    if balance > 0:
+        if wallet_choice not in WalletChoice.values:
+            raise DeletionRefused(_("Choose what happens to the money left in your wallet."))
+        if wallet_choice == WalletChoice.GIVE:
+            if not button_selectors.counted_flattrs(supporter=user).exists():
+                raise DeletionRefused(
+                    _("You flattred nothing this month: there is nobody to give it to.")
+                )
+            budget = balance
+    user.things.update(hidden=True)
+    user.emailaddress_set.all().delete()
+    label = f"deleted-{user.pk}"
+    user.email = f"{label}@deleted.invalid"
+    user.username = label
+    user.display_name = ""
+    user.bio = ""
+    user.website = ""
+    user.first_name = ""
+    user.last_name = ""
+    user.flattrs_public = False
+    user.monthly_budget_cents = budget
+    user.is_active = False
+    user.is_staff = False
+    user.is_superuser = False
+    user.deleted_at = timezone.now()
+    user.set_unusable_password()
+    user.save()
+    return user
