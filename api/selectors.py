@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -16,7 +18,7 @@ from buttons.models import Flattr, Subscription, SubscriptionStatus, Thing
 from buttons.services import current_period
 
 
-def things_annotated(*, viewer=None, owner_fields: bool = False) -> QuerySet[Thing]:
+def things_annotated(*, viewer: User | None = None, owner_fields: bool = False) -> QuerySet[Thing]:
     qs = (
         Thing.objects.filter(removed=False)
         .select_related("owner")
@@ -43,16 +45,16 @@ def things_annotated(*, viewer=None, owner_fields: bool = False) -> QuerySet[Thi
     return qs
 
 
-def thing_get(*, pk: int, viewer=None) -> Thing | None:
+def thing_get(*, pk: int, viewer: User | None = None) -> Thing | None:
     return things_annotated(viewer=viewer, owner_fields=viewer is not None).filter(pk=pk).first()
 
 
-def things_get_many(*, ids: list[int], viewer=None) -> list[Thing]:
+def things_get_many(*, ids: list[int], viewer: User | None = None) -> list[Thing]:
     found = {t.pk: t for t in things_annotated(viewer=viewer).filter(pk__in=ids)}
     return [found[i] for i in dict.fromkeys(ids) if i in found]
 
 
-def things_of_user(*, user, viewer=None) -> QuerySet[Thing]:
+def things_of_user(*, user: User, viewer: User | None = None) -> QuerySet[Thing]:
     qs = things_annotated(viewer=viewer, owner_fields=viewer is not None).filter(owner=user)
     if viewer is None or viewer.pk != user.pk:
         qs = qs.filter(hidden=False, unlisted=False)
@@ -63,7 +65,7 @@ def user_by_username(*, username: str) -> User | None:
     return User.objects.filter(username__iexact=username, is_active=True).first()
 
 
-def thing_by_url(*, url: str, owner=None, any_owner: bool = True) -> Thing | None:
+def thing_by_url(*, url: str, owner: User | None = None, any_owner: bool = True) -> Thing | None:
     """The thing registered for ``url``: the owner's when given, else the
     claimed one registered first, else the unclaimed one."""
     qs = Thing.objects.filter(removed=False, url=url)
@@ -72,7 +74,7 @@ def thing_by_url(*, url: str, owner=None, any_owner: bool = True) -> Thing | Non
     return qs.order_by(F("owner").asc(nulls_last=True), "id").first()
 
 
-def flattrs_of_user(*, user) -> QuerySet[Flattr]:
+def flattrs_of_user(*, user: User) -> QuerySet[Flattr]:
     return (
         Flattr.objects.filter(supporter=user, thing__removed=False, thing__hidden=False)
         .select_related("supporter", "thing", "thing__owner")
@@ -80,7 +82,7 @@ def flattrs_of_user(*, user) -> QuerySet[Flattr]:
     )
 
 
-def flattrs_of_thing(*, thing) -> QuerySet[Flattr]:
+def flattrs_of_thing(*, thing: Thing) -> QuerySet[Flattr]:
     return (
         Flattr.objects.filter(thing=thing)
         .select_related("supporter", "thing", "thing__owner")
@@ -137,7 +139,7 @@ def things_search(
     categories: list[str] | None = None,
     username: str = "",
     sort: str = "relevance",
-    viewer=None,
+    viewer: User | None = None,
 ) -> QuerySet[Thing]:
     qs = things_annotated(viewer=viewer).filter(hidden=False, unlisted=False)
     for word in query.split():
@@ -174,7 +176,7 @@ def things_search(
             recent_n=Count("flattrs", filter=Q(flattrs__created_at__gte=windows[sort]))
         ).order_by("-recent_n", "-created_at", "-id")
     elif sort == "flattrs":
-        qs = qs.order_by("-flattrs_n", "-created_at", "-id")
+        qs = qs.order_by("-flattrs_n", "-created_at", "-id")  # type: ignore[misc]  # annotated by the caller
     else:
         qs = qs.order_by("-created_at", "-id")
     return qs
@@ -183,7 +185,7 @@ def things_search(
 # --- Activities ----------------------------------------------------------------
 
 
-def activities_of_user(*, user, incoming: bool, limit: int = 30) -> list[tuple]:
+def activities_of_user(*, user: User, incoming: bool, limit: int = 30) -> list[tuple]:
     """(actor, verb, thing, when), newest first. Outgoing: what the user did
     (flattrs given, things added); incoming: flattrs on the user's things."""
     if incoming:
@@ -203,7 +205,7 @@ def activities_of_user(*, user, incoming: bool, limit: int = 30) -> list[tuple]:
     return items[:limit]
 
 
-def flattr_counts(*, thing_ids) -> dict[int, int]:
+def flattr_counts(*, thing_ids: Iterable[int]) -> dict[int, int]:
     rows = (
         Flattr.objects.filter(thing_id__in=set(thing_ids))
         .values("thing_id")
@@ -217,5 +219,89 @@ def with_thing_counts(flattrs: list[Flattr]) -> list[Flattr]:
     """Attach each flattred thing's all-time count (``flattrs_n``)."""
     counts = flattr_counts(thing_ids=[f.thing_id for f in flattrs])
     for flattr in flattrs:
-        flattr.thing.flattrs_n = counts.get(flattr.thing_id, 0)
+        flattr.thing.flattrs_n = counts.get(flattr.thing_id, 0)  # type: ignore[attr-defined]
     return flattrs
+
+
+# --- The public thing, cached ----------------------------------------------------
+
+PUBLIC_TTL = 30  # seconds, as the button's iframe
+
+
+def thing_public(*, pk: int):
+    """The thing as anyone sees it, for GET /things/:id without a token:
+    counts from buttons.counters (kept exact by the write path) and the rest
+    from a fragment cached for PUBLIC_TTL seconds (cleared when the thing
+    changes), in one cache round trip or none. None when there is no such
+    thing."""
+    from buttons import counters
+    from buttons.services import current_period
+
+    _month, total, fragment = counters.snapshot(thing_id=pk, period=current_period(), page="api")
+    if fragment is None:
+        thing = thing_get(pk=pk)
+        if thing is None:
+            return None
+        fragment = PublicThing.from_thing(thing)
+        cache.set(counters.page_key(pk, "api"), fragment, PUBLIC_TTL)
+    fragment.flattrs_n = total
+    return fragment
+
+
+@dataclass
+class PublicThing:
+    """What representations.thing_json reads from a thing, picklable."""
+
+    pk: int
+    url: str
+    title: str
+    description: str
+    tags: str
+    language: str
+    category: str
+    created_at: dt.datetime
+    hidden: bool
+    unlisted: bool
+    owner_id: int | None
+    owner: PublicOwner | None
+    users_n: int
+    flattrs_n: int = 0
+    updated_at: dt.datetime | None = None
+
+    @classmethod
+    def from_thing(cls, thing: Thing) -> PublicThing:
+        owner = thing.owner
+        return cls(
+            pk=thing.pk,
+            url=thing.url,
+            title=thing.title,
+            description=thing.description,
+            tags=thing.tags,
+            language=thing.language,
+            category=thing.category,
+            created_at=thing.created_at,
+            hidden=thing.hidden,
+            unlisted=thing.unlisted,
+            owner_id=thing.owner_id,
+            owner=PublicOwner.from_user(owner) if owner is not None else None,
+            users_n=thing.users_n,
+        )
+
+
+@dataclass
+class PublicOwner:
+    pk: int
+    username: str
+    website: str
+    display_name: str
+    bio: str
+
+    @classmethod
+    def from_user(cls, user) -> PublicOwner:
+        return cls(
+            pk=user.pk,
+            username=user.username,
+            website=user.website,
+            display_name=user.display_name,
+            bio=user.bio,
+        )

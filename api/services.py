@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -18,10 +20,12 @@ from oauth2_provider.models import (
     get_refresh_token_model,
 )
 
+from accounts.models import User
 from api.models import PERSONAL_TOKEN_PREFIX, PersonalToken
 from api.scopes import SCOPES, scopes_parse
 
 Application = get_application_model()
+LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
 def token_hash(raw: str) -> str:
@@ -41,7 +45,7 @@ def scopes_validate(value: str) -> list[str]:
 
 
 @transaction.atomic
-def personal_token_create(*, user, name: str, scopes: str) -> tuple[PersonalToken, str]:
+def personal_token_create(*, user: User, name: str, scopes: str) -> tuple[PersonalToken, str]:
     """A new personal access token; returns the row and the token, which is
     shown once and never stored."""
     name = name.strip()
@@ -61,7 +65,7 @@ def personal_token_create(*, user, name: str, scopes: str) -> tuple[PersonalToke
 
 
 @transaction.atomic
-def personal_token_revoke(*, user, token_id: int) -> bool:
+def personal_token_revoke(*, user: User, token_id: int) -> bool:
     updated = PersonalToken.objects.filter(user=user, pk=token_id, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
@@ -78,7 +82,7 @@ def personal_token_touch(*, token: PersonalToken) -> None:
 
 @transaction.atomic
 def application_register(
-    *, user, name: str, redirect_uris: str, client_type: str
+    *, user: User, name: str, redirect_uris: str, client_type: str
 ) -> tuple[object, str]:
     """Register a developer application (authorization code grant only: the
     implicit grant is refused, see docs/api.md). Returns the application and
@@ -101,13 +105,23 @@ def application_register(
         raise ValidationError({"name": _("Give the application a name.")})
     if not app.redirect_uris:
         raise ValidationError({"redirect_uris": _("Give at least one redirect URI.")})
+    for uri in app.redirect_uris.split():
+        parts = urlsplit(uri)
+        if parts.scheme == "http" and parts.hostname not in LOOPBACK and not settings.DEBUG:
+            raise ValidationError(
+                {
+                    "redirect_uris": _(
+                        "Use https, or http only for a loopback address (localhost, 127.0.0.1)."
+                    )
+                }
+            )
     app.full_clean(exclude=["client_id", "client_secret"])
     app.save()
     return app, secret
 
 
 @transaction.atomic
-def application_delete(*, user, application_id: int) -> bool:
+def application_delete(*, user: User, application_id: int) -> bool:
     app = Application.objects.filter(user=user, pk=application_id).first()
     if app is None:
         return False
@@ -116,7 +130,7 @@ def application_delete(*, user, application_id: int) -> bool:
 
 
 @transaction.atomic
-def authorised_app_revoke(*, user, application_id: int) -> int:
+def authorised_app_revoke(*, user: User, application_id: int) -> int:
     """Withdraw an application's access to ``user``: every access token,
     refresh token and pending grant goes. Returns the tokens removed."""
     AccessToken = get_access_token_model()

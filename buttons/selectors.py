@@ -1,7 +1,11 @@
+import datetime as dt
+
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 
-from buttons.models import Subscription, SubscriptionStatus, Thing
+from accounts.models import User
+from buttons.models import Flattr, Subscription, SubscriptionStatus, Thing
 from buttons.services import current_period
 
 
@@ -11,7 +15,7 @@ def visible_things() -> QuerySet[Thing]:
     return Thing.objects.filter(hidden=False, removed=False, unlisted=False)
 
 
-def things_of_owner(*, owner) -> QuerySet[Thing]:
+def things_of_owner(*, owner: User) -> QuerySet[Thing]:
     period = current_period()
     return (
         Thing.objects.filter(owner=owner, removed=False)
@@ -47,22 +51,18 @@ def newest_things(*, category: str = "") -> QuerySet[Thing]:
     return qs.filter(category=category) if category else qs
 
 
-def flattr_this_month(*, supporter, thing_id: int):
+def flattr_this_month(*, supporter: User | AnonymousUser, thing_id: int) -> Flattr | None:
     """The supporter's flattr of ``thing_id`` in the current month, if any."""
-    from buttons.models import Flattr
-
-    if not getattr(supporter, "is_authenticated", False):
+    if not isinstance(supporter, User):  # AnonymousUser
         return None
     return Flattr.objects.filter(
         supporter=supporter, thing_id=thing_id, period=current_period()
     ).first()
 
 
-def counted_flattrs(*, supporter, period=None) -> QuerySet:
+def counted_flattrs(*, supporter: User, period: dt.date | None = None) -> QuerySet:
     """The supporter's flattrs of ``period`` (default: this month) that the
     monthly split will count: never their own, hidden or removed things."""
-    from buttons.models import Flattr
-
     return (
         Flattr.objects.filter(supporter=supporter, period=period or current_period())
         .exclude(thing__owner=supporter)
@@ -71,7 +71,7 @@ def counted_flattrs(*, supporter, period=None) -> QuerySet:
     )
 
 
-def public_supporters(*, thing, limit: int = 20) -> list:
+def public_supporters(*, thing: Thing, limit: int = 20) -> list:
     """Supporters who chose to show their flattrs, newest first (distinct)."""
     from accounts.models import User
 
@@ -90,10 +90,8 @@ def public_supporters(*, thing, limit: int = 20) -> list:
     return [people[pk] for pk in seen if pk in people]
 
 
-def flattrs_of_supporter(*, supporter) -> QuerySet:
+def flattrs_of_supporter(*, supporter: User) -> QuerySet:
     """All the supporter's flattrs, newest first, with their things."""
-    from buttons.models import Flattr
-
     return (
         Flattr.objects.filter(supporter=supporter)
         .select_related("thing", "thing__owner")
@@ -101,7 +99,7 @@ def flattrs_of_supporter(*, supporter) -> QuerySet:
     )
 
 
-def subscriptions_for(*, user) -> QuerySet[Subscription]:
+def subscriptions_for(*, user: User) -> QuerySet[Subscription]:
     """The user's subscriptions that are not cancelled, newest first."""
     return (
         Subscription.objects.filter(supporter=user)
@@ -111,10 +109,8 @@ def subscriptions_for(*, user) -> QuerySet[Subscription]:
     )
 
 
-def flattr_counts(*, thing_ids: list[int], period) -> list[tuple[int, int]]:
+def flattr_counts(*, thing_ids: list[int], period: dt.date) -> list[tuple[int, int]]:
     """(thing id, flattrs in ``period``) for the given things, one query."""
-    from buttons.models import Flattr
-
     return list(
         Flattr.objects.filter(thing_id__in=thing_ids, period=period)
         .values("thing_id")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from buttons import counters
 from buttons.addresses import url_normalize
 from buttons.models import AutoSubmitPolicy, Category, Flattr, FlattrSource, Thing
@@ -62,7 +64,7 @@ def _clean_thing(thing: Thing) -> Thing:
 @transaction.atomic
 def thing_create(
     *,
-    owner,
+    owner: User,
     url: str,
     title: str,
     description: str = "",
@@ -71,7 +73,7 @@ def thing_create(
     language: str = "",
     hidden: bool = False,
     unlisted: bool = False,
-    submitted_by=None,
+    submitted_by: User | None = None,
 ) -> Thing:
     thing = Thing(
         owner=owner,
@@ -95,7 +97,7 @@ def thing_create(
 
 
 @transaction.atomic
-def thing_update(*, thing: Thing, **fields) -> Thing:
+def thing_update(*, thing: Thing, **fields: Any) -> Thing:
     for name, value in fields.items():
         setattr(thing, name, value.strip() if isinstance(value, str) else value)
     _clean_thing(thing)
@@ -122,17 +124,17 @@ def thing_remove(*, thing: Thing) -> bool:
     return False
 
 
-def thing_for_auto_submit(*, owner, url: str) -> Thing | None:
+def thing_for_auto_submit(*, owner: User, url: str) -> Thing | None:
     if owner is None:
         return Thing.objects.filter(owner__isnull=True, url=url).first()
     return Thing.objects.filter(owner=owner, url=url).first()
 
 
-def auto_submit_policy_for(*, owner) -> AutoSubmitPolicy | None:
+def auto_submit_policy_for(*, owner: User) -> AutoSubmitPolicy | None:
     return AutoSubmitPolicy.objects.filter(owner=owner).first()
 
 
-def auto_submit_allowed(*, owner, url: str) -> bool:
+def auto_submit_allowed(*, owner: User, url: str) -> bool:
     """May supporters create a thing at ``url`` under ``owner``'s name?"""
     if owner is None:
         return True
@@ -141,7 +143,9 @@ def auto_submit_allowed(*, owner, url: str) -> bool:
 
 
 @transaction.atomic
-def auto_submit_policy_update(*, owner, enabled: bool, url_prefixes: list[str]) -> AutoSubmitPolicy:
+def auto_submit_policy_update(
+    *, owner: User, enabled: bool, url_prefixes: list[str]
+) -> AutoSubmitPolicy:
     prefixes = [url_normalize(prefix) for prefix in url_prefixes if prefix.strip()]
     policy, _created = AutoSubmitPolicy.objects.update_or_create(
         owner=owner, defaults={"enabled": enabled, "url_prefixes": "\n".join(prefixes)}
@@ -152,8 +156,8 @@ def auto_submit_policy_update(*, owner, enabled: bool, url_prefixes: list[str]) 
 @transaction.atomic
 def flattr_create_auto(
     *,
-    supporter,
-    owner,
+    supporter: User,
+    owner: User,
     url: str,
     title: str,
     description: str = "",
@@ -200,7 +204,7 @@ def flattr_create_auto(
 
 def flattr_create(
     *,
-    supporter,
+    supporter: User,
     thing: Thing,
     now: dt.datetime | None = None,
     source: str = FlattrSource.BUTTON,
@@ -250,7 +254,7 @@ def flattr_create(
     return flattr
 
 
-def flattr_undo(*, supporter, flattr_id: int) -> Flattr:
+def flattr_undo(*, supporter: User, flattr_id: int) -> Flattr:
     """Take back one of this month's flattrs, while this month's payout run
     is not computed. Raises FlattrRefused and changes nothing otherwise."""
     # payouts sits above buttons (it imports us): its run table is looked up

@@ -9,14 +9,15 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
+from accounts.models import User
 from claims.models import Claim, ClaimState
 
 
-def claims_of_creator(*, creator) -> QuerySet[Claim]:
+def claims_of_creator(*, creator: User) -> QuerySet[Claim]:
     return Claim.objects.filter(creator=creator).order_by("-created_at")
 
 
-def verified_claims_of_creator(*, creator) -> QuerySet[Claim]:
+def verified_claims_of_creator(*, creator: User) -> QuerySet[Claim]:
     return Claim.objects.filter(creator=creator, state=ClaimState.VERIFIED).order_by("url")
 
 
@@ -40,7 +41,7 @@ def unclaimed_sites(*, query: str = "", limit: int = 100) -> list[UnclaimedSite]
     like = "%" + query.strip().lower().replace("\\", "").replace("%", "").replace("_", "\\_") + "%"
     sql = """
         WITH held AS (
-            SELECT t.id, lower(split_part(split_part(t.url, '://', 2), '/', 1)) AS host,
+            SELECT t.id, lower(substring(t.url from '^[A-Za-z]+://([^/?#]+)')) AS host,
                    a.balance
               FROM ledger_account a
               JOIN buttons_thing t ON a.ref = 'thing:' || t.id

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from buttons import classic_services
 from buttons.addresses import url_normalize
 from buttons.classic_selectors import site_key
@@ -70,7 +71,7 @@ def claim_address_normalize(*, kind: str, url: str) -> tuple[str, str, str]:
     return url, host, prefix
 
 
-def claim_create(*, creator, kind: str, url: str, method: str) -> tuple[Claim, str]:
+def claim_create(*, creator: User, kind: str, url: str, method: str) -> tuple[Claim, str]:
     """Start a claim; returns it and its token (shown once, never stored).
     Claiming the same address again gives the live claim a fresh token."""
     if kind not in ClaimKind.values:
@@ -166,7 +167,7 @@ def claim_check_request(*, claim: Claim, now: dt.datetime | None = None) -> Clai
     return claim
 
 
-def _profile_url(user) -> str:
+def creator_profile_url(*, user: User) -> str:
     return settings.SITE_URL + user.get_absolute_url()
 
 
@@ -182,11 +183,13 @@ def claim_check_run(*, claim_id: int) -> Claim | None:
     elif claim.method == ClaimMethod.PODCAST_TXT:
         result = checks.check_podcast_txt(url=claim.url, expected_hash=claim.token_hash)
     else:
-        result = checks.check_rel_me(url=claim.url, profile_url=_profile_url(claim.creator))
+        result = checks.check_rel_me(
+            url=claim.url, profile_url=creator_profile_url(user=claim.creator)
+        )
     return claim_check_record(claim_id=claim_id, result=result)
 
 
-def _overlapping_sites(claim: Claim):
+def _overlapping_sites(claim: Claim) -> list[VerifiedSite]:
     """Verified sites on the claim's host whose prefix contains or is inside
     the claim's, owned by someone else."""
     sites = VerifiedSite.objects.filter(host=claim.host).exclude(owner_id=claim.creator_id)
@@ -259,7 +262,7 @@ def _verify(claim: Claim, *, now: dt.datetime, feed_urls: list[str]) -> None:
 
 
 @transaction.atomic(durable=True)
-def claim_review_approve(*, claim: Claim, actor) -> Claim:
+def claim_review_approve(*, claim: Claim, actor: User) -> Claim:
     """Staff give a disputed site to this claim's creator: the competing
     verified claims are rejected and the site changes hands."""
     claim = Claim.objects.select_for_update().select_related("creator").get(pk=claim.pk)
@@ -285,7 +288,7 @@ def claim_review_approve(*, claim: Claim, actor) -> Claim:
 
 
 @transaction.atomic(durable=True)
-def claim_review_reject(*, claim: Claim, actor) -> Claim:
+def claim_review_reject(*, claim: Claim, actor: User) -> Claim:
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     if claim.state != ClaimState.REVIEW:
         raise ValidationError(_("Only a claim waiting for review can be rejected."))

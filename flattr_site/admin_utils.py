@@ -1,32 +1,51 @@
 """Admin helpers shared by the apps: fast lists on large tables."""
 
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
+from django.http import HttpRequest
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin
 
 
 class EstimatedCountPaginator(Paginator):
-    """Avoids ``SELECT count(*)`` over a whole large table.
+    """Never a ``SELECT count(*)`` over a large table.
 
-    For an unfiltered list the count comes from PostgreSQL's statistics
-    (``pg_class.reltuples``); filtered lists are counted exactly, as they
-    use indexes and are small.
+    Unfiltered lists take PostgreSQL's statistics (``pg_class.reltuples``),
+    filtered ones the planner's row estimate; a list estimated at
+    ``estimate_above`` rows or fewer is counted exactly.
     """
 
+    estimate_above = 10_000
+
     @cached_property
-    def count(self):
+    def count(self) -> int:
         query = getattr(self.object_list, "query", None)
-        if query is not None and not query.where:
-            table = self.object_list.model._meta.db_table
-            with connection.cursor() as cursor:
+        if query is None:
+            return super().count
+        with connection.cursor() as cursor:
+            if query.where:
+                sql, params = self.object_list.values("pk").query.sql_with_params()
+                cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+                plan = cursor.fetchone()[0]
+                plan = json.loads(plan) if isinstance(plan, str) else plan
+                estimate = int(plan[0]["Plan"]["Plan Rows"])
+            else:
+                table = self.object_list.model._meta.db_table
                 cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [table])
                 row = cursor.fetchone()
-            if row and row[0] > 10_000:
-                return row[0]
-        return super().count
+                estimate = int(row[0]) if row else 0
+        return estimate if estimate > self.estimate_above else super().count
 
 
 class ReadOnlyAdminMixin:
@@ -55,18 +74,39 @@ def user_ids_matching(term: str) -> list[int]:
     )
 
 
-class UserSearchMixin:
-    """Search a large list by its user's exact e-mail or username (indexed),
-    or by id; never a ``LIKE '%...%'`` scan."""
+if TYPE_CHECKING:
+    _ModelAdmin = ModelAdmin
+else:
+    _ModelAdmin = object
+
+
+class IndexedSearchMixin(_ModelAdmin):
+    """Exact, indexed searches only: no ``LIKE '%...%'`` over a large table.
+
+    A term naming a user (exact e-mail or username, any case) finds that
+    user's rows through ``owner_filter`` (by default ``user_search_field``);
+    otherwise ``key_filter`` matches the row's own key exactly (nothing by
+    default). A number also matches the id.
+    """
 
     user_search_field = "user"
     search_fields = ["=id"]  # shows the search box; the lookup is ours
+    search_help_text = _("Exact e-mail address or username, or an id.")
 
-    def get_search_results(self, request, queryset, search_term):
+    def owner_filter(self, user_ids: list[int]) -> Q:
+        return Q(**{f"{self.user_search_field}__in": user_ids})
+
+    def key_filter(self, term: str) -> Q:
+        return Q(pk__in=[])
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
         term = search_term.strip()
         if not term:
             return queryset, False
-        condition = Q(**{f"{self.user_search_field}_id__in": user_ids_matching(term)})
+        user_ids = user_ids_matching(term)
+        condition = self.owner_filter(user_ids) if user_ids else self.key_filter(term)
         if term.isdigit():
             condition |= Q(pk=int(term))
         return queryset.filter(condition), False

@@ -1,10 +1,24 @@
 """Small HTTP helpers shared by the apps."""
 
+from __future__ import annotations
+
 import ipaddress
 from functools import wraps
+from typing import TYPE_CHECKING
 
 from csp.decorators import csp_replace
+from django.http import HttpRequest
 from django.views.decorators.clickjacking import xframe_options_exempt
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request of a view behind ``login_required`` (or the admin): its
+    ``user`` is a real ``User``, never ``AnonymousUser``. For type checkers."""
+
+    user: User
 
 
 def frameable(view):

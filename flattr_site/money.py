@@ -6,6 +6,7 @@ here, where text becomes cents and cents become text.
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -62,14 +63,16 @@ def parse_euros(text: str, *, allow_negative: bool = False) -> int:
 class EuroAmountField(forms.DecimalField):
     """A form field typed in euros (``8.50`` or ``8,50``) that cleans to cents."""
 
-    def __init__(self, *, min_cents: int | None = None, max_cents: int | None = None, **kwargs):
+    def __init__(
+        self, *, min_cents: int | None = None, max_cents: int | None = None, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("max_digits", 12)
         kwargs.setdefault("decimal_places", 2)
         kwargs.setdefault("localize", True)
         self.min_cents, self.max_cents = min_cents, max_cents
         super().__init__(**kwargs)
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         if isinstance(value, str):
             value = value.strip().replace("\u00a0", "").replace(" ", "")
             if value.count(",") == 1 and "." not in value:
@@ -78,7 +81,7 @@ class EuroAmountField(forms.DecimalField):
                 raise ValidationError(self.error_messages["invalid"], code="invalid")
         return super().to_python(value)
 
-    def clean(self, value):
+    def clean(self, value: Any) -> int | None:  # cents
         amount = super().clean(value)
         if amount is None:
             return None
@@ -97,7 +100,7 @@ class EuroAmountField(forms.DecimalField):
             )
         return cents
 
-    def prepare_value(self, value):
+    def prepare_value(self, value: Any) -> Any:
         if isinstance(value, int):
             return cents_to_decimal(value)
         return super().prepare_value(value)

@@ -296,16 +296,47 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
 }
 
+# --- Observability (flattr_site/observability.py) ---------------------------
+# Every request has an id (X-Request-ID, honoured from a proxy), carried into
+# the Celery tasks it queues and into every log line. Production logs are one
+# JSON object a line; LOG_FORMAT=text gives plain lines (default with DEBUG).
+
+MIDDLEWARE.insert(0, "flattr_site.observability.RequestIdMiddleware")
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG or TESTING else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "flattr_site.observability.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "flattr_site.observability.JsonLogFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "stripe": {"level": "WARNING"},
     },
 }
+# The worker logs through LOGGING above instead of replacing the root logger.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Errors to Sentry only when SENTRY_DSN is set; without it nothing is sent.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from flattr_site.observability import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+    )
 
 # --- Money border (trust-money): gateway, sweepers, staff bounds ----------
 
@@ -427,13 +458,22 @@ OAUTH2_PROVIDER = {
     # The implicit grant (response_type=token) is refused: see docs/api.md.
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    # Tokens are stored as SHA-256 checksums only; bearer tokens are read
+    # from the Authorization header only; the authorization response names
+    # its issuer (RFC 9207).
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_SECONDS", default=30 * 24 * 3600),
     "REFRESH_TOKEN_EXPIRE_SECONDS": 365 * 24 * 3600,
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 120,
+    # http stays for native apps' loopback callbacks (RFC 8252): the
+    # registration service refuses http for any other host (api.services).
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
 }
+SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "oauth2_provider.W008"]
 SPECTACULAR_SETTINGS = {
     **SPECTACULAR_SETTINGS,  # noqa: F405
     "TITLE": "Open Flattr REST API v2",

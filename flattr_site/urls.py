@@ -13,7 +13,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("accounts.urls")),
-    path("", include("ledger.urls")),
     path("", include("payments.urls")),
     path("", include("payments.withdrawals.urls")),
     path("", include("buttons.urls")),

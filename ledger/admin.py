@@ -1,19 +1,19 @@
-import json
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.db.models import Q
+from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from flattr_site.admin_utils import EstimatedCountPaginator, ReadOnlyAdminMixin, user_ids_matching
+from accounts.models import User
+from flattr_site.admin_utils import EstimatedCountPaginator, IndexedSearchMixin, ReadOnlyAdminMixin
 from flattr_site.money import EuroAmountField, format_cents
 from ledger import selectors, services
 from ledger.models import Account, AccountKind, Posting, Transaction
@@ -23,51 +23,11 @@ def _money(cents):
     return format_cents(cents)
 
 
-class PlannerCountPaginator(EstimatedCountPaginator):
-    """Large filtered lists (e.g. every wallet) take the planner's row
-    estimate instead of an exact ``count(*)``; small ones are counted."""
-
-    estimate_above = 10_000
-
-    @cached_property
-    def count(self):
-        query = getattr(self.object_list, "query", None)
-        if query is None or not query.where:
-            return super().count
-        sql, params = self.object_list.values("pk").query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-            plan = cursor.fetchone()[0]
-        plan = json.loads(plan) if isinstance(plan, str) else plan
-        estimate = int(plan[0]["Plan"]["Plan Rows"])
-        return estimate if estimate > self.estimate_above else super().count
-
-
-class IndexedSearchMixin:
-    """Exact, indexed searches only: no ``LIKE '%...%'`` over a large table.
-    A term naming a user (e-mail or username) finds that user's rows;
-    otherwise it is matched exactly against the row's own key."""
-
+class LedgerSearchMixin(IndexedSearchMixin):
     search_help_text = _(
         "Exact e-mail address or username of the owner, account reference or"
         " idempotency key, or an id."
     )
-
-    def owner_filter(self, user_ids: list[int]) -> Q:
-        raise NotImplementedError
-
-    def key_filter(self, term: str) -> Q:
-        raise NotImplementedError
-
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        user_ids = user_ids_matching(term)
-        condition = self.owner_filter(user_ids) if user_ids else self.key_filter(term)
-        if term.isdigit():
-            condition |= Q(pk=int(term))
-        return queryset.filter(condition), False
 
 
 class PostingInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -81,40 +41,37 @@ class PostingInline(ReadOnlyAdminMixin, admin.TabularInline):
     def amount_display(self, obj):
         return _money(obj.amount)
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).select_related("account__user")
 
 
 @admin.register(Account)
-class AccountAdmin(IndexedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class AccountAdmin(LedgerSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "owner", "ref", "balance_display", "created_at", "adjust_link"]
     list_filter = ["kind"]
-    search_fields = ["user__email"]  # shows the box; see IndexedSearchMixin
+    search_fields = ["user__email"]  # shows the box; see LedgerSearchMixin
     list_select_related = ["user"]
     show_full_result_count = False
-    paginator = PlannerCountPaginator
+    paginator = EstimatedCountPaginator
     ordering = ["-id"]
     raw_id_fields = ["user"]
     readonly_fields = ["kind", "user", "ref", "balance_display", "created_at", "adjust_link"]
-    fields = readonly_fields
+    fields = (*readonly_fields,)
 
-    def get_list_display(self, request):
+    def get_list_display(self, request: HttpRequest):
         fields = super().get_list_display(request)
         return fields if self._may_adjust(request) else [f for f in fields if f != "adjust_link"]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
         fields = super().get_readonly_fields(request, obj)
         return fields if self._may_adjust(request) else [f for f in fields if f != "adjust_link"]
 
-    def get_fields(self, request, obj=None):
+    def get_fields(self, request: HttpRequest, obj=None):
         return self.get_readonly_fields(request, obj)
 
     @staticmethod
-    def _may_adjust(request) -> bool:
+    def _may_adjust(request: HttpRequest) -> bool:
         return request.user.has_perm("ledger.adjust_wallet")
-
-    def owner_filter(self, user_ids: list[int]) -> Q:
-        return Q(user__in=user_ids)
 
     def key_filter(self, term: str) -> Q:
         return Q(user__isnull=True, ref=term)
@@ -144,16 +101,19 @@ class AccountAdmin(IndexedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def adjust_view(self, request, pk: int):
+    def adjust_view(self, request: HttpRequest, pk: int):
         if not request.user.has_perm("ledger.adjust_wallet"):
             raise PermissionDenied
         account = get_object_or_404(
             Account.objects.select_related("user"), pk=pk, kind=AccountKind.WALLET
         )
+        user = account.user
+        if user is None:  # wallets always belong to a user
+            raise Http404
         form = AdjustForm(request.POST or None)
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Adjust the wallet of %(email)s") % {"email": account.user.email},
+            "title": _("Adjust the wallet of %(email)s") % {"email": user.email},
             "account": account,
             "balance": account.balance,
             "form": form,
@@ -170,10 +130,10 @@ class AccountAdmin(IndexedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                 return TemplateResponse(request, "admin/ledger/adjust.html", context)
             try:
                 txn = services.wallet_adjust(
-                    user=account.user,
+                    user=user,
                     amount_cents=amount,
                     reason=form.cleaned_data["reason"],
-                    staff=request.user,
+                    staff=cast(User, request.user),  # the admin: a staff user
                     idempotency_key=form.cleaned_data["idempotency_key"],
                 )
             except services.InsufficientFunds:
@@ -186,7 +146,7 @@ class AccountAdmin(IndexedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                     _("Posted transaction #%(id)s; the wallet now holds %(balance)s.")
                     % {
                         "id": txn.pk,
-                        "balance": _money(selectors.wallet_balance(user=account.user)),
+                        "balance": _money(selectors.wallet_balance(user=user)),
                     },
                 )
                 return redirect("admin:ledger_account_change", account.pk)
@@ -201,13 +161,13 @@ class AdjustForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=400)
     idempotency_key = forms.CharField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         import uuid
 
         super().__init__(*args, **kwargs)
         self.fields["idempotency_key"].initial = f"adjustment:{uuid.uuid4()}"
         # Signed amounts: EuroAmountField refuses negatives by default.
-        self.fields["amount"].clean = self._clean_signed_amount
+        self.fields["amount"].clean = self._clean_signed_amount  # type: ignore[method-assign]
 
     def clean_idempotency_key(self):
         # Only keys this form made: another transaction's key would "find"
@@ -238,18 +198,18 @@ class AdjustForm(forms.Form):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(IndexedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TransactionAdmin(LedgerSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "idempotency_key", "memo", "created_at", "created_by"]
     list_filter = ["kind"]
-    search_fields = ["idempotency_key"]  # shows the box; see IndexedSearchMixin
+    search_fields = ["idempotency_key"]  # shows the box; see LedgerSearchMixin
     list_select_related = ["created_by"]
     show_full_result_count = False
-    paginator = PlannerCountPaginator
+    paginator = EstimatedCountPaginator
     ordering = ["-id"]
     inlines = [PostingInline]
     raw_id_fields = ["created_by"]
     readonly_fields = ["kind", "idempotency_key", "memo", "created_at", "created_by"]
-    fields = readonly_fields
+    fields = (*readonly_fields,)
     date_hierarchy = None
 
     def owner_filter(self, user_ids: list[int]) -> Q:
@@ -262,12 +222,12 @@ class TransactionAdmin(IndexedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
 
 
 @admin.register(Posting)
-class PostingAdmin(IndexedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class PostingAdmin(LedgerSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "transaction", "account", "amount_display"]
-    search_fields = ["account__user__email"]  # shows the box; see IndexedSearchMixin
+    search_fields = ["account__user__email"]  # shows the box; see LedgerSearchMixin
     list_select_related = ["transaction", "account__user"]
     show_full_result_count = False
-    paginator = PlannerCountPaginator
+    paginator = EstimatedCountPaginator
     ordering = ["-id"]
     raw_id_fields = ["transaction", "account"]
 

@@ -99,7 +99,7 @@ class Account(models.Model):
         ]
 
     def __str__(self) -> str:
-        owner = self.user.email if self.user_id else (self.ref or "platform")
+        owner = self.user.email if self.user is not None else (self.ref or "platform")
         return f"{self.get_kind_display()} ({owner})"
 
 

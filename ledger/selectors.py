@@ -4,10 +4,14 @@ the account has."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from django.core.paginator import EmptyPage, Page, Paginator
 from django.db import connection
 from django.db.models import QuerySet
 
+from accounts.models import User
 from ledger.models import NON_NEGATIVE_KINDS, Account, AccountKind, Posting
 
 
@@ -15,21 +19,21 @@ def account_balance(*, account: Account) -> int:
     return Account.objects.values_list("balance", flat=True).get(pk=account.pk)
 
 
-def user_balance(*, user, kind: str) -> int:
+def user_balance(*, user: User, kind: str) -> int:
     """Balance in cents of ``user``'s account of ``kind`` (0 if never used)."""
     value = Account.objects.filter(user=user, kind=kind).values_list("balance", flat=True).first()
     return value or 0
 
 
-def wallet_balance(*, user) -> int:
+def wallet_balance(*, user: User) -> int:
     return user_balance(user=user, kind=AccountKind.WALLET)
 
 
-def earnings_balance(*, user) -> int:
+def earnings_balance(*, user: User) -> int:
     return user_balance(user=user, kind=AccountKind.EARNINGS)
 
 
-def receivable_owed(*, user) -> int:
+def receivable_owed(*, user: User) -> int:
     """Cents the user owes after a refund or dispute (0 or positive)."""
     return -user_balance(user=user, kind=AccountKind.RECEIVABLE)
 
@@ -41,7 +45,9 @@ def statement_queryset(*, account: Account) -> QuerySet[Posting]:
 class StatementPage(Page):
     """A page that knows whether an older page exists without counting."""
 
-    def __init__(self, object_list, number, paginator, *, more: bool):
+    def __init__(
+        self, object_list: Sequence[Any], number: int, paginator: Paginator, *, more: bool
+    ) -> None:
         super().__init__(object_list, number, paginator)
         self._more = more
 
@@ -65,7 +71,7 @@ class StatementPaginator(Paginator):
     Fetching ``per_page + 1`` rows tells whether an older page exists.
     ``count``/``num_pages`` still work (exact, computed only when asked)."""
 
-    def get_page(self, number) -> Page:
+    def get_page(self, number: Any) -> Page:
         try:
             number = max(int(number), 1)
         except (TypeError, ValueError):
@@ -98,7 +104,7 @@ def ledger_problems() -> list[str]:
     ``LIMIT_PER_CHECK`` per check, then a line saying more were left out); an
     empty list means the ledger is healthy.
     """
-    checks = [
+    checks: list[tuple[str, list[Any], Callable[[tuple], str]]] = [
         (
             # Zero-sum and at least two postings (transactions without any
             # posting show up through the LEFT JOIN).

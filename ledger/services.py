@@ -16,6 +16,7 @@ from django.db import DataError, IntegrityError, connection
 from django.db import models as db_models
 from django.db import transaction as db_transaction
 
+from accounts.models import User
 from ledger.models import USER_KINDS, Account, AccountKind, Posting, Transaction, TransactionKind
 
 
@@ -94,7 +95,7 @@ def _raise_ledger_error(exc: IntegrityError) -> None:
         raise InsufficientFunds(str(exc).splitlines()[0]) from exc
 
 
-def account_get(*, kind: str, user=None, ref: str = "") -> Account:
+def account_get(*, kind: str, user: User | None = None, ref: str = "") -> Account:
     """The account of ``kind`` for ``user`` (or the platform account ``ref``),
     created on first use."""
     if kind in USER_KINDS:
@@ -113,11 +114,11 @@ def account_get(*, kind: str, user=None, ref: str = "") -> Account:
     return Account.objects.get(kind=kind, user__isnull=True, ref=ref)
 
 
-def wallet_account(*, user) -> Account:
+def wallet_account(*, user: User) -> Account:
     return account_get(kind=AccountKind.WALLET, user=user)
 
 
-def earnings_account(*, user) -> Account:
+def earnings_account(*, user: User) -> Account:
     return account_get(kind=AccountKind.EARNINGS, user=user)
 
 
@@ -131,7 +132,7 @@ def transaction_post(
     idempotency_key: str,
     legs: Iterable[Leg | tuple[Account, int]],
     memo: str = "",
-    created_by=None,
+    created_by: User | None = None,
     reference: Reference | None = None,
 ) -> tuple[Transaction, bool]:
     """Post a balanced transaction once per ``idempotency_key``.
@@ -166,7 +167,7 @@ def transaction_post(
                         kind,
                         idempotency_key,
                         memo[:500],
-                        getattr(created_by, "pk", created_by),
+                        created_by.pk if created_by else None,
                         ref.source,
                         ref.object_id,
                         ref.period,
@@ -354,7 +355,7 @@ def transaction_reverse(
     transaction: Transaction,
     idempotency_key: str,
     memo: str = "",
-    created_by=None,
+    created_by: User | None = None,
     kind: str = TransactionKind.REVERSAL,
 ) -> tuple[Transaction, bool]:
     """Post the exact negation of ``transaction``'s postings.
@@ -380,10 +381,10 @@ def transaction_reverse(
 @db_transaction.atomic(durable=True)
 def wallet_adjust(
     *,
-    user,
+    user: User,
     amount_cents: int,
     reason: str,
-    staff,
+    staff: User,
     idempotency_key: str | None = None,
 ) -> Transaction:
     """A staff correction of ``user``'s wallet: ``amount_cents`` > 0 credits

@@ -17,6 +17,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from notifications.models import (
     EMAIL_TYPES,
     OPTIONAL_EMAIL_TYPES,
@@ -68,7 +69,16 @@ def events_publish(*, events: Iterable[NewEvent]) -> int:
     if new_keys:
         from notifications import tasks
 
-        transaction.on_commit(lambda: tasks.events_dispatch.delay(keys=new_keys))
+        # robust: with the broker (Redis) down the flattr or payment that
+        # published the event is committed and must still answer; the event
+        # stays undispatched in the database. No result is wanted, and asking
+        # for one makes Celery wait on the result store too.
+        transaction.on_commit(
+            lambda: tasks.events_dispatch.apply_async(
+                kwargs={"keys": new_keys}, ignore_result=True, retry=False
+            ),
+            robust=True,
+        )
     return len(new_keys)
 
 
@@ -107,14 +117,14 @@ def webhook_deliveries_create(*, event: Event) -> list[int]:
 # --- Preferences ----------------------------------------------------------
 
 
-def notification_settings_get(*, user) -> NotificationSettings:
+def notification_settings_get(*, user: User) -> NotificationSettings:
     found, _ = NotificationSettings.objects.get_or_create(user=user)
     return found
 
 
 @transaction.atomic
 def notification_settings_update(
-    *, user, language: str, digest: str, enabled_types: Iterable[str]
+    *, user: User, language: str, digest: str, enabled_types: Iterable[str]
 ) -> NotificationSettings:
     found = NotificationSettings.objects.select_for_update().get_or_create(user=user)[0]
     enabled = set(enabled_types)
@@ -125,7 +135,7 @@ def notification_settings_update(
     return found
 
 
-def notification_language_remember(*, user, language: str) -> None:
+def notification_language_remember(*, user: User, language: str) -> None:
     """First contact sets the language e-mails are written in; the person
     changes it on the Notifications page afterwards."""
     if language in Language.values:
@@ -140,7 +150,7 @@ def unsubscribe_token(*, user_id: int, type: str) -> str:
     return signing.dumps([user_id, str(type)], salt=UNSUBSCRIBE_SALT, compress=False)
 
 
-def unsubscribe_token_read(*, token: str):
+def unsubscribe_token_read(*, token: str) -> tuple[User, EventType]:
     try:
         user_id, type_ = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except (signing.BadSignature, ValueError, TypeError) as exc:
@@ -154,7 +164,7 @@ def unsubscribe_token_read(*, token: str):
 
 
 @transaction.atomic
-def notification_unsubscribe(*, token: str):
+def notification_unsubscribe(*, token: str) -> tuple[User, EventType]:
     """One-click unsubscribe (RFC 8058) from one kind of e-mail.
     Raises BadUnsubscribeLink and changes nothing if the link is bad."""
     user, type_ = unsubscribe_token_read(token=token)

@@ -6,11 +6,12 @@ import re
 
 from django.utils import timezone
 
-from ledger.models import TransactionKind
+from accounts.models import User
+from ledger.models import Transaction, TransactionKind
 from payments.models import PENDING_TOPUP_LIFETIME, TopUp, TopUpStatus
 
 
-def topups_pending(*, user, limit: int = 10) -> list[TopUp]:
+def topups_pending(*, user: User, limit: int = 10) -> list[TopUp]:
     """The supporter's pending top-ups still payable (younger than a day; the
     beat task marks older ones expired)."""
     return list(
@@ -27,7 +28,7 @@ def topups_pending(*, user, limit: int = 10) -> list[TopUp]:
 _STAFF_SUFFIX = re.compile(r"\s*\(by [^()\s]+@[^()\s]+\)$")
 
 
-def _memo(transaction) -> str:
+def _memo(transaction: Transaction) -> str:
     if transaction.kind == TransactionKind.ADJUSTMENT:
         return _STAFF_SUFFIX.sub("", transaction.memo)
     return transaction.memo

@@ -1,20 +1,23 @@
+from typing import cast
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.http import StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from flattr_site import csv as safe_csv
 from flattr_site.admin_utils import (
     EstimatedCountPaginator,
     EuroFieldsMixin,
+    IndexedSearchMixin,
     ReadOnlyAdminMixin,
-    UserSearchMixin,
 )
 from flattr_site.money import format_cents
 from payouts import selectors, services
@@ -127,7 +130,7 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not request.user.has_perm("payouts.change_payoutrun"):
             raise PermissionDenied
         try:
-            run = payout_demo_close(actor=request.user)
+            run = payout_demo_close(actor=cast(User, request.user))
         except services.PayoutError as exc:
             messages.error(request, str(exc))
             return redirect("admin:payouts_payoutrun_changelist")
@@ -162,7 +165,7 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def action_view(self, request, pk: int, action: str):
+    def action_view(self, request: HttpRequest, pk: int, action: str):
         run = get_object_or_404(PayoutRun, pk=pk)
         if action not in ACTIONS:
             raise PermissionDenied
@@ -176,13 +179,13 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             try:
                 if action == "recompute":
                     services.payout_run_compute(
-                        period=run.period, recompute=True, actor=request.user
+                        period=run.period, recompute=True, actor=cast(User, request.user)
                     )
                 elif action == "approve":
-                    services.payout_run_approve(run=run, actor=request.user)
+                    services.payout_run_approve(run=run, actor=cast(User, request.user))
                 else:
                     services.payout_run_cancel(
-                        run=run, actor=request.user, note=request.POST.get("note", "")
+                        run=run, actor=cast(User, request.user), note=request.POST.get("note", "")
                     )
             except services.PayoutError as exc:
                 messages.error(request, str(exc))
@@ -201,7 +204,7 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/payouts/payoutrun/confirm.html", context)
 
-    def export_view(self, request, pk: int, kind: str):
+    def export_view(self, request: HttpRequest, pk: int, kind: str):
         run = get_object_or_404(PayoutRun, pk=pk)
 
         class Echo:
@@ -232,7 +235,7 @@ class LineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SupporterLine)
-class SupporterLineAdmin(EuroFieldsMixin, UserSearchMixin, LineAdmin):
+class SupporterLineAdmin(EuroFieldsMixin, IndexedSearchMixin, LineAdmin):
     money_fields = {
         "budget": _("budget"),
         "balance": _("wallet"),
@@ -270,7 +273,7 @@ class SupporterLineAdmin(EuroFieldsMixin, UserSearchMixin, LineAdmin):
 
 
 @admin.register(CreatorLine)
-class CreatorLineAdmin(EuroFieldsMixin, UserSearchMixin, LineAdmin):
+class CreatorLineAdmin(EuroFieldsMixin, IndexedSearchMixin, LineAdmin):
     money_fields = {"gross": _("gross"), "fee": _("fee"), "net": _("net")}
     user_search_field = "creator"
     list_display = [

@@ -1,12 +1,15 @@
 """Two months ago: a posted run (the creators have earnings to withdraw).
 Last month: a draft run, ready to review in the admin."""
 
+from typing import TextIO
+
+from accounts.models import User
 from payouts import services
 from payouts.models import PayoutRun
 from payouts.services.compute import add_months
 
 
-def seed(*, users, stdout) -> None:
+def seed(*, users: dict[str, User], stdout: TextIO) -> None:
     last = services.last_closed_period()
     earlier = add_months(last, -1)
     if not PayoutRun.objects.filter(period=earlier).exists():

@@ -3,6 +3,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.db.models import QuerySet, Sum
 
+from accounts.models import User
 from buttons import selectors as button_selectors
 from ledger import selectors as ledger_selectors
 from payouts.models import CreatorLine, PayoutRun, RunStatus, SupporterLine
@@ -62,8 +63,8 @@ def payout_report_rows(
     (``euros``: amounts as decimals, the currency in the header)."""
     from flattr_site.money import cents_to_decimal
 
-    def money(cents):
-        return cents_to_decimal(cents) if euros and cents != "" else cents
+    def money(cents: object) -> object:
+        return cents_to_decimal(cents) if euros and isinstance(cents, int) else cents
 
     suffix = f" ({settings.CURRENCY})" if euros else ""
     yield [*CSV_HEADER, *(f"{name}{suffix}" for name in CSV_MONEY), "flattrs"]
@@ -85,12 +86,12 @@ def payout_report_rows(
             amounts = [budget, balance, taken, charity, "", "", ""]
             yield ["supporter", username, email, *map(money, amounts), flattrs]
     if "creator" in roles:
-        rows = (
+        creator_rows = (
             run.creator_lines.order_by("creator__username")
             .values_list("creator__username", "creator__email", "gross", "fee", "net", "flattrs")
             .iterator(chunk_size=10_000)
         )
-        for username, email, gross, fee, net, flattrs in rows:
+        for username, email, gross, fee, net, flattrs in creator_rows:
             amounts = ["", "", "", "", gross, fee, net]
             yield ["creator", username, email, *map(money, amounts), flattrs]
 
@@ -139,7 +140,7 @@ def suspicious_creators(*, run: PayoutRun, limit: int = 10) -> list[dict]:
         ]
 
 
-def supporter_months(*, user, limit: int = 12) -> list[dict]:
+def supporter_months(*, user: User, limit: int = 12) -> list[dict]:
     """A supporter's posted months, newest first: amount taken and where
     each share went (thing, creator, cents)."""
     from buttons.models import Thing
@@ -184,7 +185,7 @@ def supporter_months(*, user, limit: int = 12) -> list[dict]:
     return months
 
 
-def supporter_month_preview(*, user) -> dict:
+def supporter_month_preview(*, user: User) -> dict:
     """If the month ended now: the same rules as the split, for one person."""
     from buttons.models import Flattr
     from ledger import selectors as ledger_selectors
@@ -215,7 +216,7 @@ def supporter_month_preview(*, user) -> dict:
     }
 
 
-def supporter_committed(*, user) -> int:
+def supporter_committed(*, user: User) -> int:
     """Cents already promised to computed runs that are not posted yet: they
     are still in the wallet but will leave it when the run is posted."""
     return (
@@ -226,7 +227,7 @@ def supporter_committed(*, user) -> int:
     )
 
 
-def supporter_outlook(*, user, adding: bool = False) -> dict:
+def supporter_outlook(*, user: User, adding: bool = False) -> dict:
     """What this month's split will really take from ``user`` and share.
 
     ``amount = min(budget, wallet - committed)``, where ``committed`` is what
@@ -254,7 +255,7 @@ def supporter_outlook(*, user, adding: bool = False) -> dict:
     }
 
 
-def supporter_dashboard(*, user) -> dict:
+def supporter_dashboard(*, user: User) -> dict:
     """Everything the dashboard shows, in one place: this month's outlook and
     flattrs, earnings if any, and the things that need the person's attention
     (each a short code the template words)."""
@@ -301,7 +302,7 @@ def supporter_dashboard(*, user) -> dict:
     }
 
 
-def creator_thing_earnings(*, user, limit: int = 50) -> list[dict]:
+def creator_thing_earnings(*, user: User, limit: int = 50) -> list[dict]:
     """Per thing of ``user``: flattrs this month (not paid yet), and the gross
     shares (before the platform fee) of last month's run and of every posted
     run. Shares are read from posted runs only, one grouped query."""

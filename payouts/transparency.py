@@ -95,7 +95,9 @@ def _lines(run: PayoutRun) -> Iterator[tuple[str, int, dict[str, int]]]:
             yield "creator", user_id, dict(zip(CREATOR_FIELDS, values, strict=True))
 
 
-def _tree(run: PayoutRun, secret: str):
+def _tree(
+    run: PayoutRun, secret: str
+) -> tuple[list[tuple[str, int, dict[str, int], bytes]], list[list[bytes]]]:
     lines, leaves = [], []
     for kind, user_id, amounts in _lines(run):
         salt = line_salt(secret=secret, kind=kind, user_id=user_id)

@@ -6,15 +6,16 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from flattr_site.http import AuthenticatedHttpRequest
 from payouts import transparency
 from payouts.models import RunCommitment
 
 
-def transparency_page(request):
+def transparency_page(request: HttpRequest) -> HttpResponse:
     months = transparency.transparency_months()
     return render(
         request,
@@ -28,7 +29,7 @@ def transparency_page(request):
     )
 
 
-def transparency_json(request):
+def transparency_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "currency": settings.CURRENCY,
@@ -39,7 +40,7 @@ def transparency_json(request):
     )
 
 
-def transparency_csv(request):
+def transparency_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="open-flattr-transparency.csv"'
     writer = csv.DictWriter(response, fieldnames=transparency.MONTH_FIELDS)
@@ -50,7 +51,7 @@ def transparency_csv(request):
 
 
 @login_required
-def statement_proof(request, period: str):
+def statement_proof(request: AuthenticatedHttpRequest, period: str) -> JsonResponse:
     try:
         start = dt.datetime.strptime(period, "%Y-%m").date()
     except ValueError:

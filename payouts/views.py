@@ -1,11 +1,13 @@
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import render
 
+from flattr_site.http import AuthenticatedHttpRequest
 from payouts import selectors
 
 
 @login_required
-def my_months(request):
+def my_months(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "payouts/my_months.html",

@@ -20,6 +20,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# Importing flattr_site (its Celery app) sets a default DJANGO_SETTINGS_MODULE
+# in this process; children must not inherit it unless the caller set one
+# (pytest keeps its own, tests.settings, which the variable would override).
+_CALLER_SETTINGS = os.environ.get("DJANGO_SETTINGS_MODULE")
 
 from flattr_site import embedded  # noqa: E402
 from flattr_site.demo import DEMO_PASSWORD, DEMO_USERS  # noqa: E402
@@ -52,7 +56,8 @@ def _terminate(procs: list[subprocess.Popen], timeout: float = 15) -> None:
 
 def _env(data_dir: Path) -> dict[str, str]:
     env = embedded.ensure_env(data_dir)
-    env.setdefault("DJANGO_SETTINGS_MODULE", "flattr_site.settings")
+    if _CALLER_SETTINGS is None:
+        env.pop("DJANGO_SETTINGS_MODULE", None)
     env["FLATTR_DATA_DIR"] = str(data_dir)
     return env
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from accounts.models import User
 from buttons.models import Flattr, Thing
 from ledger.models import Posting
 from payments.models import TopUp
 from payments.withdrawals.models import Withdrawal
 
 
-def user_data_export(*, user) -> dict:
+def user_data_export(*, user: User) -> dict:
     """Profile, things, flattrs, ledger postings, top-ups and withdrawals.
     Amounts are integer cents, dates ISO 8601."""
     return {
@@ -85,7 +86,7 @@ def user_data_export(*, user) -> dict:
 CSV_HEADER = ["section", "id", "date", "what", "url", "amount_cents", "status"]
 
 
-def _safe(value) -> str:
+def _safe(value: object) -> str:
     """Spreadsheet-safe cell: a leading = + - @ (or tab/CR) would run as a
     formula in Excel or LibreOffice."""
     text = "" if value is None else str(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -49,7 +50,7 @@ def account_delete(*, user: User, wallet_choice: str = "") -> User:
                 )
             budget = balance
     user.things.update(hidden=True)
-    user.emailaddress_set.all().delete()
+    EmailAddress.objects.filter(user=user).delete()
     label = f"deleted-{user.pk}"
     user.email = f"{label}@deleted.invalid"
     user.username = label

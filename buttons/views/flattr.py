@@ -23,7 +23,7 @@ from flattr_site.http import client_ip
 from ledger import selectors as ledger_selectors
 
 
-def _refusal(request, thing, refusal: services.FlattrRefused, template_context: dict):
+def _refusal(request, refusal: services.FlattrRefused, template_context: dict):
     if wants_json(request):
         return JsonResponse(
             {"error": refusal.code, "message": refusal.message}, status=refusal.status
@@ -75,21 +75,21 @@ def _do_flattr(request, create: Callable[[], Flattr], context: dict):
     ``create`` records the flattr or raises FlattrRefused."""
     if not request.user.is_authenticated:
         refusal = services.FlattrRefused("not_logged_in", _("Log in to flattr."), 401)
-        return _refusal(request, context.get("thing"), refusal, context)
+        return _refusal(request, refusal, context)
     if _rate_limited(request):
         refusal = services.FlattrRefused(
             "rate_limited", _("Too many flattrs in a short time. Try again later."), 429
         )
-        return _refusal(request, context.get("thing"), refusal, context)
+        return _refusal(request, refusal, context)
     try:
         thing = create().thing
     except ValidationError as exc:
         _count(request, [_refused_limit(request)])
         refusal = services.FlattrRefused("invalid", " ".join(exc.messages), 400)
-        return _refusal(request, None, refusal, context)
+        return _refusal(request, refusal, context)
     except services.FlattrRefused as refusal:
         _count(request, [_refused_limit(request)])
-        return _refusal(request, context.get("thing"), refusal, context)
+        return _refusal(request, refusal, context)
     _count(request, _limits(request))
     _month, total = counters.counts(thing_id=thing.pk, period=services.current_period())
     if wants_json(request):
@@ -144,7 +144,7 @@ def flattr_confirm(request, pk: int):
 def auto_submit(request):
     """Classic ``/submit/auto?user_id=&url=&title=...``: the same confirm page;
     the thing is created on its first flattr."""
-    form = AutoSubmitForm(request.GET)
+    form = AutoSubmitForm(request.GET, unclaimed_if_unknown=True)
     if not form.is_valid():
         if wants_json(request):
             return JsonResponse(

@@ -74,7 +74,7 @@ def webhook_parse(*, payload: bytes, signature: str) -> dict:
     return event
 
 
-def _envelope_problem(event) -> str:
+def _envelope_problem(event: object) -> str:
     if not isinstance(event, dict):
         return "payload is not a JSON object"
     if not isinstance(event.get("id"), str) or not event["id"] or len(event["id"]) > 255:
@@ -87,7 +87,9 @@ def _envelope_problem(event) -> str:
     return ""
 
 
-def _store(*, event_id: str, event_type: str, payload: str, result: str, detail: str = ""):
+def _store(
+    *, event_id: str, event_type: str, payload: str, result: str, detail: str = ""
+) -> int | None:
     """Insert the event once; returns its row id, or None for a duplicate."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -242,7 +244,9 @@ def fetch_checkout_fee(event: dict) -> dict:
     "checkout.session.async_payment_succeeded",
     fetch=fetch_checkout_fee,
 )
-def on_checkout_paid(event: dict, fee_cents: int | None = None, charge_id=None) -> None:
+def on_checkout_paid(
+    event: dict, fee_cents: int | None = None, charge_id: str | None = None
+) -> None:
     session = event["data"]["object"]
     topup = _topup_for_session(session)
     if session.get("payment_status") != "paid":

@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from ledger import services as ledger
 from ledger.models import Account, AccountKind
 from notifications.services import event_publish
@@ -60,7 +61,7 @@ def site_url(path: str, query: dict | None = None) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
-def topup_create(*, user, amount_cents: int) -> tuple[TopUp, str]:
+def topup_create(*, user: User, amount_cents: int) -> tuple[TopUp, str]:
     """Record a top-up and start paying it. Returns the top-up and the URL to
     send the supporter to (Stripe Checkout or the test-mode page)."""
     gateway = gateway_current()
@@ -195,7 +196,7 @@ def topup_fail(*, topup_id: int, reason: str) -> TopUp:
     return topup
 
 
-def topup_cancel(*, topup: TopUp, user) -> TopUp:
+def topup_cancel(*, topup: TopUp, user: User) -> TopUp:
     """The owner gives up on a pending top-up. The gateway is told first
     (outside any transaction) so the checkout can no longer be paid; a
     checkout that was paid meanwhile is refused here and credited by its

@@ -13,7 +13,3 @@ class WithdrawForm(forms.Form):
         self.fields["amount"].min_cents = settings.FLATTR_MIN_WITHDRAWAL_CENTS
         self.fields["amount"].max_cents = balance
         self.fields["amount"].initial = balance
-
-
-class RejectForm(forms.Form):
-    reason = forms.CharField(label=_("Reason (sent to the creator)"), max_length=500)

@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.db import connection
 
+from accounts.models import User
 from ledger.models import Account, AccountKind, TransactionKind
 
 
@@ -12,7 +13,7 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def monthly_earnings(*, user, months: int = 12, today: dt.date | None = None) -> list[dict]:
+def monthly_earnings(*, user: User, months: int = 12, today: dt.date | None = None) -> list[dict]:
     """Gross, fee and net per month for the last ``months`` closed months.
 
     Each posted payout credits a creator in transactions whose typed

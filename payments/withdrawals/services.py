@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -26,15 +27,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from accounts.models import User
 from flattr_site.money import format_cents
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger
-from ledger.models import AccountKind
+from ledger.models import Account, AccountKind
 from notifications.services import event_publish
 from payments.gateways import (
     GatewayDeclined,
     GatewayError,
     GatewayUnavailable,
+    PaymentGateway,
     gateway_current,
     gateway_get,
 )
@@ -59,14 +62,14 @@ def test_gateway_available() -> bool:
     return gateway_get(Gateway.TEST).available()
 
 
-def _gateway_of(account: PayoutAccount):
+def _gateway_of(account: PayoutAccount) -> PaymentGateway:
     return gateway_get(Gateway.TEST if account.test_mode else Gateway.STRIPE)
 
 
 # --- Onboarding ---------------------------------------------------------------
 
 
-def payout_account_start(*, user) -> tuple[PayoutAccount, str]:
+def payout_account_start(*, user: User) -> tuple[PayoutAccount, str]:
     """Create (once) the creator's connected account and return where to
     send them to finish onboarding. Our row is committed before the gateway
     is called (keyed on ``payout-account:<id>``); its answer is recorded in
@@ -102,7 +105,7 @@ def payout_account_start(*, user) -> tuple[PayoutAccount, str]:
 
 
 @transaction.atomic(durable=True)
-def payout_account_test_set(*, user, status: str) -> PayoutAccount:
+def payout_account_test_set(*, user: User, status: str) -> PayoutAccount:
     """The test-mode gateway's stand-in for Stripe's onboarding."""
     if not test_gateway_available():
         raise WithdrawalRefused(_("The test-mode gateway is not available."))
@@ -139,12 +142,12 @@ def on_account_updated(event: dict) -> None:
 # --- Withdrawals --------------------------------------------------------------
 
 
-def _pending(user):
+def _pending(user: User) -> Account:
     return ledger.account_get(kind=AccountKind.PENDING_WITHDRAWAL, user=user)
 
 
 @transaction.atomic(durable=True)
-def withdrawal_request(*, user, amount_cents: int) -> Withdrawal:
+def withdrawal_request(*, user: User, amount_cents: int) -> Withdrawal:
     account = PayoutAccount.objects.filter(user=user).first()
     if account is None or account.status != PayoutAccountStatus.ENABLED:
         raise WithdrawalRefused(
@@ -222,14 +225,14 @@ def withdrawal_sweep_stuck(*, now: dt.datetime | None = None) -> list[int]:
         # Touched, so the next sweep waits for this attempt.
         Withdrawal.objects.filter(pk__in=ids).update(updated_at=now)
         for pk in ids:
-            transaction.on_commit(lambda pk=pk: _send_payment(pk))
+            transaction.on_commit(partial(_send_payment, pk))
     if ids:
         logger.info("withdrawal sweeper queued %s stuck withdrawals: %s", len(ids), ids)
     return ids
 
 
 @transaction.atomic(durable=True)
-def withdrawal_approve(*, withdrawal: Withdrawal, staff) -> Withdrawal:
+def withdrawal_approve(*, withdrawal: Withdrawal, staff: User) -> Withdrawal:
     withdrawal = Withdrawal.objects.select_for_update().get(pk=withdrawal.pk)
     if withdrawal.status != WithdrawalStatus.AWAITING_REVIEW:
         raise WithdrawalRefused(_("Only a withdrawal awaiting review can be approved."))
@@ -277,7 +280,7 @@ def _tell_creator(withdrawal: Withdrawal, message: str) -> None:
 
 
 @transaction.atomic(durable=True)
-def withdrawal_reject(*, withdrawal: Withdrawal, staff, reason: str) -> Withdrawal:
+def withdrawal_reject(*, withdrawal: Withdrawal, staff: User, reason: str) -> Withdrawal:
     withdrawal = Withdrawal.objects.select_for_update().select_related("user").get(pk=withdrawal.pk)
     if withdrawal.status != WithdrawalStatus.AWAITING_REVIEW:
         raise WithdrawalRefused(_("Only a withdrawal awaiting review can be rejected."))
@@ -409,5 +412,5 @@ def on_transfer_reversed(event: dict) -> None:
     _tell_creator(withdrawal, _("The transfer was reversed. The money is back in your earnings."))
 
 
-def open_withdrawal(*, user) -> Withdrawal | None:
+def open_withdrawal(*, user: User) -> Withdrawal | None:
     return Withdrawal.objects.filter(user=user, status__in=OPEN_STATUSES).first()

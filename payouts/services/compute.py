@@ -17,8 +17,10 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
+from accounts.models import User
 from payouts.models import EventAction, PayoutRun, RunStage, RunStatus
 from payouts.split import fee_sql, share_sql
 
@@ -85,7 +87,7 @@ def _stage(run: PayoutRun, stage: RunStage, progress: str = "") -> None:
     cache.set(progress_key(run.pk), f"{stage} {progress}".strip(), 3600)
 
 
-def _tune(cursor) -> None:
+def _tune(cursor: CursorWrapper) -> None:
     # Sorts and hashes of millions of rows fit in memory this way.
     cursor.execute("SET LOCAL work_mem = '512MB'")
     cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
@@ -238,7 +240,7 @@ def compute_lines(*, run: PayoutRun) -> None:
     refresh_totals(run=run)
 
 
-def aggregate_lines(*, cursor, params: dict) -> None:
+def aggregate_lines(*, cursor: CursorWrapper, params: dict) -> None:
     """Creator lines and unclaimed holdings from the shares."""
     cursor.execute("DELETE FROM payouts_creatorline WHERE run_id = %(run)s", params)
     cursor.execute(
@@ -329,7 +331,9 @@ def refresh_totals(*, run: PayoutRun) -> PayoutRun:
     return run
 
 
-def payout_run_compute(*, period: dt.date, recompute: bool = False, actor=None) -> PayoutRun:
+def payout_run_compute(
+    *, period: dt.date, recompute: bool = False, actor: User | None = None
+) -> PayoutRun:
     """Compute the run of a closed month (create it, or recompute a draft)."""
     if period.day != 1:
         raise PayoutError("a period is the first day of a month")

@@ -6,16 +6,17 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from payouts.models import POSTING_STAGES, EventAction, HoldingStatus, PayoutRun, RunStatus
 from payouts.services.compute import PayoutError, last_closed_period, payout_run_compute
 
 
-def _can_approve(user) -> bool:
+def _can_approve(user: User) -> bool:
     return bool(user) and user.is_active and user.has_perm("payouts.approve_payoutrun")
 
 
 @transaction.atomic(durable=True)
-def payout_run_approve(*, run: PayoutRun, actor, queue: bool = True) -> PayoutRun:
+def payout_run_approve(*, run: PayoutRun, actor: User | None, queue: bool = True) -> PayoutRun:
     """Approve a computed, balanced draft; posting is queued on commit."""
     if actor is not None and not _can_approve(actor):
         raise PayoutError(f"{actor.email} may not approve payout runs")
@@ -37,7 +38,7 @@ def payout_run_approve(*, run: PayoutRun, actor, queue: bool = True) -> PayoutRu
     return run
 
 
-def _check_four_eyes(*, run: PayoutRun, actor) -> None:
+def _check_four_eyes(*, run: PayoutRun, actor: User | None) -> None:
     """Four eyes: nobody approves a run that pays them more than the
     withdrawal review threshold; another staff member must."""
     if actor is None:
@@ -52,7 +53,7 @@ def _check_four_eyes(*, run: PayoutRun, actor) -> None:
 
 
 @transaction.atomic(durable=True)
-def payout_run_cancel(*, run: PayoutRun, actor, note: str = "") -> PayoutRun:
+def payout_run_cancel(*, run: PayoutRun, actor: User, note: str = "") -> PayoutRun:
     run = PayoutRun.objects.select_for_update().get(pk=run.pk)
     if run.status not in (RunStatus.DRAFT, RunStatus.APPROVED) or run.stage in POSTING_STAGES:
         raise PayoutError(f"the run of {run.label} is {run.status}; it can no longer be cancelled")

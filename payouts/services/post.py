@@ -31,9 +31,11 @@ Every ledger write goes through ``ledger.services.transactions_post_many``.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models.functions import Mod
 from django.utils import timezone
 
@@ -84,20 +86,27 @@ def _platform_ids() -> dict[str, int]:
     }
 
 
-def _payout(run: PayoutRun, key: str, legs: list[tuple[int, int]], **kwargs) -> NewTransaction:
+def _payout(
+    run: PayoutRun,
+    key: str,
+    legs: list[tuple[int, int]],
+    *,
+    kind: TransactionKind = TransactionKind.PAYOUT,
+    memo: str = "",
+) -> NewTransaction:
     return NewTransaction(
-        kind=kwargs.pop("kind", TransactionKind.PAYOUT),
+        kind=kind,
         idempotency_key=f"payout:{run.label}:{key}",
         legs=legs,
-        memo=kwargs.pop("memo", f"Payout {run.label}"),
+        memo=memo or f"Payout {run.label}",
         reference=Reference.of(run, period=run.period),
     )
 
 
-def _fix_shortfalls(cursor, run: PayoutRun, chunk: int, fixed: list[int]) -> None:
+def _fix_shortfalls(cursor: CursorWrapper, run: PayoutRun, chunk: int, fixed: list[int]) -> None:
     """Supporters whose wallet no longer covers their amount (spent or
     refunded since computing) give what the wallet holds, split again."""
-    params = {"run": run.pk, "chunk": chunk, "fixed": fixed, "period": run.period}
+    params: dict[str, Any] = {"run": run.pk, "chunk": chunk, "fixed": fixed, "period": run.period}
     cursor.execute(
         """
         UPDATE payouts_supporterline sl
@@ -134,7 +143,9 @@ def _fix_shortfalls(cursor, run: PayoutRun, chunk: int, fixed: list[int]) -> Non
     )
 
 
-def _post_supporters(cursor, run: PayoutRun, chunk: int, accounts: dict[str, int]) -> None:
+def _post_supporters(
+    cursor: CursorWrapper, run: PayoutRun, chunk: int, accounts: dict[str, int]
+) -> None:
     lines = list(
         SupporterLine.objects.filter(run=run, chunk=chunk).values_list("supporter_id", "taken")
     )
@@ -153,7 +164,9 @@ def _post_supporters(cursor, run: PayoutRun, chunk: int, accounts: dict[str, int
         transactions_post_many(transactions=[_payout(run, f"supporters:{chunk}", legs)])
 
 
-def _post_creators(cursor, run: PayoutRun, chunk: int, accounts: dict[str, int]) -> None:
+def _post_creators(
+    cursor: CursorWrapper, run: PayoutRun, chunk: int, accounts: dict[str, int]
+) -> None:
     chunks = PayoutChunk.objects.filter(run=run, stage=RunStage.POSTING_CREATORS).count() - 1
     if chunk < chunks:
         lines = list(
@@ -203,7 +216,9 @@ def _post_creators(cursor, run: PayoutRun, chunk: int, accounts: dict[str, int])
     transactions_post_many(transactions=items)
 
 
-def _post_settlements(cursor, run: PayoutRun, chunk: int, accounts: dict[str, int]) -> None:
+def _post_settlements(
+    cursor: CursorWrapper, run: PayoutRun, chunk: int, accounts: dict[str, int]
+) -> None:
     settled = UnclaimedLine.objects.filter(settled_by=run)
     claims = list(
         settled.filter(status=HoldingStatus.CLAIMED).values_list(
@@ -217,7 +232,8 @@ def _post_settlements(cursor, run: PayoutRun, chunk: int, accounts: dict[str, in
         kind=AccountKind.UNCLAIMED,
         refs=[f"thing:{row[1]}" for row in claims + returns],
     )
-    earnings = accounts_ensure(kind=AccountKind.EARNINGS, user_ids=[row[3] for row in claims])
+    owners = [row[3] for row in claims if row[3] is not None]
+    earnings = accounts_ensure(kind=AccountKind.EARNINGS, user_ids=owners)
     items = [
         _payout(
             run,

@@ -1,29 +1,33 @@
 """``{% supporter_outlook user as outlook %}``: what this month's split will
 really take and share, for pages of apps that must not import payouts."""
 
-from django import template
+from typing import Any
 
+from django import template
+from django.contrib.auth.models import AnonymousUser
+
+from accounts.models import User
 from payouts import selectors
 
 register = template.Library()
 
 
 @register.simple_tag
-def supporter_outlook(user, adding=False):
-    if not getattr(user, "is_authenticated", False):
+def supporter_outlook(user: User | AnonymousUser, adding: bool = False) -> Any:
+    if not isinstance(user, User):  # AnonymousUser
         return None
     return selectors.supporter_outlook(user=user, adding=bool(adding))
 
 
 @register.simple_tag
-def supporter_dashboard(user):
-    if not getattr(user, "is_authenticated", False):
+def supporter_dashboard(user: User | AnonymousUser) -> Any:
+    if not isinstance(user, User):  # AnonymousUser
         return None
     return selectors.supporter_dashboard(user=user)
 
 
 @register.simple_tag
-def creator_thing_earnings(user):
-    if not getattr(user, "is_authenticated", False):
+def creator_thing_earnings(user: User | AnonymousUser) -> Any:
+    if not isinstance(user, User):  # AnonymousUser
         return []
     return selectors.creator_thing_earnings(user=user)

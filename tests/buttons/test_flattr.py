@@ -1,10 +1,8 @@
 """Flattring a thing: the monthly rules, refusals, rate limits and the confirm page."""
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -13,6 +11,7 @@ from buttons.models import Flattr
 from ledger import services as ledger_services
 from ledger.models import AccountKind
 from tests.buttons.helpers import flattr_post
+from tests.concurrency import at_once
 from tests.factories import ThingFactory, UserFactory, fund
 
 
@@ -175,22 +174,9 @@ class TestFlattrRules:
 def test_twenty_concurrent_posts_make_one_flattr():
     supporter = UserFactory(wallet_cents=1000)
     thing = ThingFactory()
-    barrier = threading.Barrier(20)
-    statuses = []
-
-    def click():
-        try:
-            client = Client()
-            client.force_login(supporter)
-            barrier.wait()
-            statuses.append(flattr_post(client, thing).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=click) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    clients = [Client() for _ in range(20)]
+    for client in clients:
+        client.force_login(supporter)
+    statuses = at_once(20, lambda i: flattr_post(clients[i], thing).status_code)
     assert Flattr.objects.filter(thing=thing).count() == 1
     assert sorted(statuses) == [200] + [409] * 19

@@ -7,21 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from buttons.models import Flattr
-from ledger import services as ledger_services
-from ledger.models import AccountKind
 from tests.factories import ThingFactory, UserFactory
-
-
-def fund(user, cents=1000):
-    ledger_services.transaction_post(
-        kind="topup",
-        idempotency_key=f"fund:{user.pk}:{cents}",
-        legs=[
-            (ledger_services.platform_account(kind=AccountKind.OUTSIDE), -cents),
-            (ledger_services.wallet_account(user=user), cents),
-        ],
-    )
-    return user
 
 
 def flattr(user, thing, **extra):
@@ -38,7 +24,9 @@ class TestPerIpLimit:
         settings.FLATTR_CLICK_RATE_PER_IP = "2/h"
         broke = UserFactory()  # empty wallet: every attempt is refused
         assert [flattr(broke, ThingFactory()).status_code for _ in range(5)] == [402] * 5
-        statuses = [flattr(fund(UserFactory()), ThingFactory()).status_code for _ in range(3)]
+        statuses = [
+            flattr(UserFactory(wallet_cents=1000), ThingFactory()).status_code for _ in range(3)
+        ]
         assert statuses == [200, 200, 429]
         assert Flattr.objects.count() == 2
 
@@ -54,17 +42,20 @@ class TestPerIpLimit:
         settings.FLATTR_CLICK_RATE_PER_IP = "1/h"
         proxy = {"REMOTE_ADDR": "10.0.0.1"}
         first = flattr(
-            fund(UserFactory()), ThingFactory(), HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy
+            UserFactory(wallet_cents=1000),
+            ThingFactory(),
+            HTTP_X_FORWARDED_FOR="203.0.113.7",
+            **proxy,
         )
         # A forged entry before the one the proxy appended changes nothing.
         second = flattr(
-            fund(UserFactory()),
+            UserFactory(wallet_cents=1000),
             ThingFactory(),
             HTTP_X_FORWARDED_FOR="203.0.113.7, 198.51.100.9",
             **proxy,
         )
         same = flattr(
-            fund(UserFactory()),
+            UserFactory(wallet_cents=1000),
             ThingFactory(),
             HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.9",
             **proxy,
@@ -74,15 +65,19 @@ class TestPerIpLimit:
     def test_without_a_trusted_proxy_forwarded_for_is_ignored(self, settings):
         settings.TRUSTED_PROXY_COUNT = 0
         settings.FLATTR_CLICK_RATE_PER_IP = "1/h"
-        a = flattr(fund(UserFactory()), ThingFactory(), HTTP_X_FORWARDED_FOR="203.0.113.1")
-        b = flattr(fund(UserFactory()), ThingFactory(), HTTP_X_FORWARDED_FOR="203.0.113.2")
+        a = flattr(
+            UserFactory(wallet_cents=1000), ThingFactory(), HTTP_X_FORWARDED_FOR="203.0.113.1"
+        )
+        b = flattr(
+            UserFactory(wallet_cents=1000), ThingFactory(), HTTP_X_FORWARDED_FOR="203.0.113.2"
+        )
         assert (a.status_code, b.status_code) == (200, 429)
 
 
 @pytest.mark.django_db
 def test_per_user_limit_counts_accepted_flattrs(settings):
     settings.FLATTR_CLICK_RATE_PER_USER = "2/h"
-    supporter = fund(UserFactory())
+    supporter = UserFactory(wallet_cents=1000)
     thing = ThingFactory()
     assert flattr(supporter, thing).status_code == 200
     assert flattr(supporter, thing).status_code == 409  # refused: not counted

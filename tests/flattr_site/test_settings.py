@@ -130,3 +130,20 @@ def test_testing_comes_from_the_test_settings_not_from_imported_modules():
     assert settings.TESTING is True
     # A production process that happens to import pytest is not a test run.
     assert _settings_in_subprocess({}, "[__import__('pytest') and settings.TESTING]") == [False]
+
+
+def test_sentry_starts_only_with_a_dsn():
+    # Settings first (they start Sentry), then ask the SDK.
+    expr = "[settings.SENTRY_DSN, __import__('sentry_sdk').get_client().is_active()]"
+    assert _settings_in_subprocess({}, expr, drop=("SENTRY_DSN",)) == ["", False]
+    dsn = "https://public@sentry.example.org/1"
+    assert _settings_in_subprocess({"SENTRY_DSN": dsn}, expr) == [dsn, True]
+
+
+def test_production_logs_are_json_lines():
+    values = _settings_in_subprocess(
+        {"DEBUG": "0"},
+        "[settings.LOGGING['handlers']['console']['formatter'], settings.MIDDLEWARE[0]]",
+        drop=("LOG_FORMAT",),
+    )
+    assert values == ["json", "flattr_site.observability.RequestIdMiddleware"]

@@ -1,14 +1,12 @@
 """The ledger admin: read-only lists, search, the staff adjustment form."""
 
-import threading
-
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connection
 from django.urls import reverse
 
 from ledger import selectors, services
 from ledger.models import Posting, Transaction
+from tests.concurrency import at_once
 from tests.factories import UserFactory, fund, outside_account
 
 
@@ -175,9 +173,9 @@ class TestAdminSearch:
         assert "1.11" not in response.content.decode()
 
     def test_large_filtered_lists_use_the_planner_estimate(self, setup, monkeypatch):
-        from ledger.admin import PlannerCountPaginator
+        from flattr_site.admin_utils import EstimatedCountPaginator
 
-        monkeypatch.setattr(PlannerCountPaginator, "estimate_above", -1)
+        monkeypatch.setattr(EstimatedCountPaginator, "estimate_above", -1)
         response = setup.get(reverse("admin:ledger_account_changelist"), {"kind": "wallet"})
         assert response.status_code == 200
         assert response.context["cl"].paginator.count >= 1
@@ -213,24 +211,14 @@ def test_a_double_submitted_adjustment_posts_once_even_concurrently():
 
     staff = UserFactory(is_staff=True)
     user = UserFactory()
-    barrier = threading.Barrier(4)
-    results = []
-
-    def submit():
-        try:
-            barrier.wait()
-            txn = services.wallet_adjust(
+    results = at_once(
+        4,
+        lambda i: (
+            services.wallet_adjust(
                 user=user, amount_cents=500, reason="r", staff=staff, idempotency_key="form-x"
-            )
-            results.append(txn.pk)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=submit) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+            ).pk
+        ),
+    )
     assert len(results) == 4 and len(set(results)) == 1
     assert selectors.wallet_balance(user=user) == 500
     assert selectors.ledger_problems() == []

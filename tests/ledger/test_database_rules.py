@@ -1,7 +1,5 @@
 """The database itself refuses what would break the ledger (migrations 0002, 0007)."""
 
-import threading
-
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
@@ -9,6 +7,7 @@ from django.db.utils import DatabaseError
 
 from ledger import selectors, services
 from ledger.models import Posting, Transaction
+from tests.concurrency import at_once
 from tests.factories import UserFactory, fund, outside_account
 
 
@@ -93,24 +92,13 @@ class TestDatabaseRefusesRawWrites:
         user = UserFactory()
         wallet = services.wallet_account(user=user)
         outside = outside_account()
-        barrier = threading.Barrier(8)
-        results = []
-
-        def post():
-            try:
-                barrier.wait()
-                txn, created = services.transaction_post(
-                    kind="topup", idempotency_key="race", legs=[(outside, -700), (wallet, 700)]
-                )
-                results.append((txn.pk, created))
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=post) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        results = at_once(
+            8,
+            lambda i: services.transaction_post(
+                kind="topup", idempotency_key="race", legs=[(outside, -700), (wallet, 700)]
+            ),
+        )
+        results = [(txn.pk, created) for txn, created in results]
         assert len({pk for pk, _ in results}) == 1
         assert sum(created for _, created in results) == 1
         assert selectors.wallet_balance(user=user) == 700
@@ -120,29 +108,17 @@ class TestDatabaseRefusesRawWrites:
         user = UserFactory()
         wallet, _ = fund(user, 1000, key="fund")
         outside = outside_account()
-        barrier = threading.Barrier(6)
-        outcomes = []
-
-        def spend(i):
-            try:
-                barrier.wait()
-                services.transaction_post(
-                    kind="adjustment",
-                    idempotency_key=f"spend{i}",
-                    legs=[(wallet, -300), (outside, 300)],
-                )
-                outcomes.append("ok")
-            except services.InsufficientFunds:
-                outcomes.append("refused")
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=spend, args=(i,)) for i in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert outcomes.count("ok") == 3
+        results = at_once(
+            6,
+            lambda i: services.transaction_post(
+                kind="adjustment",
+                idempotency_key=f"spend{i}",
+                legs=[(wallet, -300), (outside, 300)],
+            ),
+        )
+        refused = [r for r in results if isinstance(r, services.InsufficientFunds)]
+        assert len(refused) == 3
+        assert all(isinstance(r, tuple) or r in refused for r in results)
         assert selectors.wallet_balance(user=user) == 100
         assert selectors.ledger_problems() == []
 

@@ -1,15 +1,13 @@
 """Stripe Checkout top-ups: sessions, webhooks, replays, outages."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from ledger import selectors as ledger_selectors
 from ledger.models import AccountKind, Transaction
 from payments.models import TopUpStatus, WebhookEvent
+from tests.concurrency import at_once
 from tests.factories import UserFactory, platform
 from tests.payments.helpers import start_topup
 from tests.stripe_fake import event_payload, payment_intent, post_event, session_obj, sign
@@ -158,27 +156,17 @@ def test_two_concurrent_deliveries_credit_once(stripe_fake):
         "get", f"/v1/payment_intents/pi_{topup.pk}", payment_intent(f"pi_{topup.pk}", 37)
     )
     payload = event_payload("checkout.session.completed", session_obj(topup), "evt_concurrent")
-    barrier = threading.Barrier(4)
-    results = []
 
-    def deliver():
-        try:
-            barrier.wait()
-            r = Client().post(
-                "/stripe/webhook/",
-                payload,
-                content_type="application/json",
-                HTTP_STRIPE_SIGNATURE=sign(payload),
-            )
-            results.append((r.status_code, r.json().get("result")))
-        finally:
-            connection.close()
+    def deliver(i):
+        r = Client().post(
+            "/stripe/webhook/",
+            payload,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=sign(payload),
+        )
+        return (r.status_code, r.json().get("result"))
 
-    threads = [threading.Thread(target=deliver) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = at_once(4, deliver)
     assert sorted(results) == [(200, "duplicate")] * 3 + [(200, "processed")]
     assert ledger_selectors.wallet_balance(user=user) == 763
     assert Transaction.objects.filter(kind="topup").count() == 1

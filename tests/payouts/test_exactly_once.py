@@ -4,17 +4,16 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from ledger import selectors as ledger_selectors
 from ledger.models import AccountKind, Transaction
 from payouts import services
 from payouts.models import PayoutRun, RunStage, RunStatus
 from payouts.services import compute as compute_module
+from tests.concurrency import at_once
 from tests.conftest import database_url_for_subprocess
 from tests.factories import UserFactory, balance, flattr, supporter, thing
 from tests.payouts.helpers import P
@@ -53,24 +52,8 @@ def test_two_workers_posting_at_once_post_once():
     admin = UserFactory(is_staff=True, is_superuser=True)
     run = services.payout_run_compute(period=P)
     services.payout_run_approve(run=run, actor=admin, queue=False)
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def work():
-        try:
-            barrier.wait()
-            services.payout_run_post(run_id=run.pk)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    results = at_once(2, lambda i: services.payout_run_post(run_id=run.pk))
+    assert [r for r in results if isinstance(r, Exception)] == []
     assert_posted_once(run, creator, supporters)
 
 

@@ -1,4 +1,5 @@
 import sys
+from typing import Any
 
 from django.core.management.base import BaseCommand
 
@@ -8,7 +9,7 @@ from ledger.selectors import ledger_counts, ledger_problems
 class Command(BaseCommand):
     help = "Verify every ledger invariant; exit non-zero naming what is wrong."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         problems = ledger_problems()
         if problems:
             for line in problems:

@@ -1,7 +1,10 @@
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from accounts.models import User
 from flattr_site.money import AmountTooLarge, format_cents, parse_euros
 from ledger import selectors, services
 
@@ -11,7 +14,7 @@ class Command(BaseCommand):
         "Credit (positive) or debit (negative) a wallet: wallet_adjust EMAIL AMOUNT --reason TEXT"
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email")
         parser.add_argument("amount", help="euros, signed, at most two decimals: 8.00, -2.5")
         # Checked in handle() rather than by argparse, so a missing reason is
@@ -19,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--reason", default="", help="why (recorded in the memo)")
         parser.add_argument("--by", help="e-mail of the staff member recording it")
 
-    def handle(self, *args, email, amount, reason, by=None, **options):
+    def handle(self, *args: Any, email, amount, reason, by: User | None = None, **options: Any):
         User = get_user_model()
         if not reason.strip():
             raise CommandError("a reason is required: --reason TEXT")

@@ -1,5 +1,7 @@
+from typing import Any
+
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from payouts import services
 from payouts.models import PayoutRun, RunStatus
@@ -8,11 +10,11 @@ from payouts.models import PayoutRun, RunStatus
 class Command(BaseCommand):
     help = "Approve a draft run and post it: payout_approve YYYY-MM --by EMAIL"
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("period", help="YYYY-MM")
         parser.add_argument("--by", required=True, help="e-mail of the staff member approving")
 
-    def handle(self, *args, period, by, **options):
+    def handle(self, *args: Any, period, by, **options: Any):
         try:
             day = services.parse_period(period)
             actor = get_user_model().objects.filter(email__iexact=by, is_active=True).first()

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from payouts import services
 
@@ -6,11 +8,11 @@ from payouts import services
 class Command(BaseCommand):
     help = "Compute the payout run of a closed month: payout_compute YYYY-MM [--recompute]"
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("period", help="YYYY-MM")
         parser.add_argument("--recompute", action="store_true", help="recompute an existing draft")
 
-    def handle(self, *args, period, recompute, **options):
+    def handle(self, *args: Any, period, recompute, **options: Any):
         try:
             run = services.payout_run_compute(
                 period=services.parse_period(period), recompute=recompute

@@ -1,6 +1,7 @@
 import json
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from flattr_site import csv as safe_csv
 from payouts import selectors, services
@@ -10,11 +11,11 @@ from payouts.models import PayoutRun
 class Command(BaseCommand):
     help = "Print a run's figures: payout_report YYYY-MM --format json|csv"
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("period", help="YYYY-MM")
         parser.add_argument("--format", choices=["json", "csv"], default="json")
 
-    def handle(self, *args, period, format, **options):
+    def handle(self, *args: Any, period, format, **options: Any):
         try:
             day = services.parse_period(period)
         except services.PayoutError as exc:

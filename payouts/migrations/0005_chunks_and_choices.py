@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payouts', '0003_run_commitment'),
+        ('payouts', '0004_verbose_names'),
         ('ledger', '0008_typed_references'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='payoutrunevent',
             name='action',
-            field=models.CharField(choices=[('computed', 'Computed'), ('recomputed', 'Recomputed'), ('approved', 'Approved'), ('cancelled', 'Cancelled'), ('shortfall', 'Shortfall recomputed'), ('posted', 'Posted')], max_length=32),
+            field=models.CharField(choices=[('computed', 'Computed'), ('recomputed', 'Recomputed'), ('approved', 'Approved'), ('cancelled', 'Cancelled'), ('shortfall', 'Shortfall recomputed'), ('posted', 'Posted')], max_length=32, verbose_name='action'),
         ),
         migrations.AddConstraint(
             model_name='payoutrun',
