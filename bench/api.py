@@ -184,7 +184,7 @@ def main() -> None:
             "DEBUG": "0",
             "SECRET_KEY": "bench-" + "x" * 50,
             "ALLOWED_HOSTS": "127.0.0.1",
-            "FLATTR_BENCH": "1",
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
             "CACHE_KEY_PREFIX": "flattr-bench-api",
             "LOG_LEVEL": "WARNING",
             "FLATTR_API_RATE_LIMIT": "100000000",
@@ -193,6 +193,9 @@ def main() -> None:
     connections = args.clients * args.connections
     py = sys.executable
     subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [py, "manage.py", "collectstatic", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
     setup = SETUP.replace("THINGS", str(args.things)).replace("SUPPORTERS", str(connections))
     out = (
         subprocess.run(
