@@ -102,11 +102,11 @@ def _load(url: str, *, supporters: int, per_supporter: int, things: int, creator
             SELECT i,
                    CASE WHEN i %% 50 = 0 THEN NULL ELSE 1 + (i * 31) %% %(creators)s END,
                    'https://bench.example/t/' || i, 'Thing ' || i, '', 'text', '', '',
-                   i %% 97 = 0, i %% 211 = 0, %(start)s::timestamptz - interval '120 days'
+                   i %% 97 = 0, i %% 211 = 0, %(start)s::timestamptz - interval '120 days', false
               FROM generate_series(1, %(things)s) i
             """,
             "buttons_thing (id, owner_id, url, title, description, category, tags, language,"
-            " hidden, removed, created_at)",
+            " hidden, removed, created_at, unlisted)",
             {"start": start, "creators": creators, "things": things},
         )
         flattr_indexes = target.execute(
@@ -132,10 +132,10 @@ def _load(url: str, *, supporters: int, per_supporter: int, things: int, creator
             """
             SELECT (s - 1) * %(k)s + j + 1, %(period)s::date,
                    %(start)s::timestamptz + make_interval(secs => (s * 13 + j * 3607) %% 2419200),
-                   s, 1 + (s * 7919 + j * 4729) %% %(things)s
+                   s, 1 + (s * 7919 + j * 4729) %% %(things)s, 'button'
               FROM generate_series(1::bigint, %(supporters)s) s, generate_series(0, %(k)s - 1) j
             """,
-            "buttons_flattr (id, period, created_at, supporter_id, thing_id)",
+            "buttons_flattr (id, period, created_at, supporter_id, thing_id, source)",
             {
                 "k": per_supporter,
                 "period": period,
@@ -248,6 +248,97 @@ def _record_stages():
     return seen_finish
 
 
+WORKER = """
+import os, sys
+sys.path.insert(0, {root!r})
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flattr_site.settings")
+import django
+django.setup()
+from payouts import services
+services.payout_run_post(run_id={run_id}, poll_seconds=0.05)
+"""
+
+
+def _post_with_workers(run_id: int, workers: int) -> None:
+    """Post with ``workers`` processes sharing the chunks (this one and
+    ``workers - 1`` children calling the same service)."""
+    import subprocess
+
+    from payouts import services
+
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER.format(root=str(ROOT), run_id=run_id)], env=os.environ
+        )
+        for _ in range(workers - 1)
+    ]
+    try:
+        services.payout_run_post(run_id=run_id, poll_seconds=0.05)
+    finally:
+        for child in children:
+            if child.wait(600) != 0:
+                raise RuntimeError(f"a posting worker exited with {child.returncode}")
+
+
+def _time_pages(run) -> dict[str, float]:
+    """Admin pages of the run and a supporter's My months, through the test
+    client, after one warm-up request each (seconds of the second)."""
+    from django.conf import settings
+    from django.test import Client, override_settings
+    from django.urls import reverse
+
+    from accounts.models import User
+    from payouts.models import SupporterLine
+
+    staff, _created = User.objects.get_or_create(
+        email="bench-admin@bench.example",
+        defaults={"username": "bench-admin", "is_staff": True, "is_superuser": True},
+    )
+    line = SupporterLine.objects.filter(run=run, flattrs__gt=0).order_by("supporter_id").first()
+    supporter = User.objects.get(pk=line.supporter_id)
+    admin = Client()
+    admin.force_login(staff)
+    me = Client()
+    me.force_login(supporter)
+    pages = {
+        "admin_run_s": (admin, reverse("admin:payouts_payoutrun_change", args=[run.pk]), {}),
+        "admin_supporter_lines_by_email_s": (
+            admin,
+            reverse("admin:payouts_supporterline_changelist"),
+            {"run__id__exact": run.pk, "q": supporter.email},
+        ),
+        "admin_creator_lines_by_gross_s": (
+            admin,
+            reverse("admin:payouts_creatorline_changelist"),
+            {"run__id__exact": run.pk, "o": "3"},
+        ),
+        "admin_csv_export_start_s": (
+            admin,
+            reverse("admin:payouts_payoutrun_export", args=[run.pk, "supporters"]),
+            {},
+        ),
+        "my_months_s": (me, reverse("my_months"), {}),
+    }
+    timings = {}
+    plain_static = override_settings(
+        STORAGES={
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+    )
+    plain_static.enable()
+    for name, (client, url, query) in pages.items():
+        for _attempt in range(2):
+            t0 = time.perf_counter()
+            response = client.get(url, query, HTTP_HOST="localhost")
+            if response.streaming:
+                next(iter(response.streaming_content))
+            timings[name] = round(time.perf_counter() - t0, 3)
+            if response.status_code != 200:
+                raise RuntimeError(f"{name}: {url} answered {response.status_code}")
+    return timings
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--supporters", type=int, default=1_000_000)
@@ -256,6 +347,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--creators", type=int, default=None, help="default 20,000 (capped)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--check", action="store_true", help="run ledger_problems() after posting")
+    parser.add_argument("--workers", type=int, default=1, help="posting processes (default 1)")
     args = parser.parse_args(argv)
     n, k = args.supporters, args.flattrs_per_supporter
     things = args.things or max(min(100_000, n // 10), k + 1)
@@ -314,7 +406,8 @@ def main(argv: list[str] | None = None) -> dict:
 
         t0 = time.perf_counter()
         run = services.payout_run_approve(run=run, actor=None, queue=False)
-        run = services.payout_run_post(run_id=run.pk)
+        _post_with_workers(run.pk, args.workers)
+        run.refresh_from_db()
         timings["post_s"] = time.perf_counter() - t0
         memory["post"] = _peak_mb()
         stage_end("posted")
@@ -325,6 +418,8 @@ def main(argv: list[str] | None = None) -> dict:
             call_command("payout_report", run.label, format="json", stdout=sink)
         timings["report_s"] = time.perf_counter() - t0
         memory["report"] = _peak_mb()
+
+        pages = _time_pages(run)
 
         clearing = (
             Account.objects.filter(kind=AccountKind.PAYOUT_CLEARING, user__isnull=True)
@@ -378,7 +473,9 @@ def main(argv: list[str] | None = None) -> dict:
             "ledger_problems": problems,
         },
         **{key: round(value, 2) for key, value in timings.items()},
+        "workers": args.workers,
         "stages_s": stages,
+        "pages_s": pages,
         "compute_post_s": round(compute_post, 2),
         "ratio_compute_post_to_lower_bound": round(compute_post / timings["lower_bound_s"], 2),
         "peak_memory_mb": _peak_mb(),

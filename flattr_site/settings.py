@@ -487,3 +487,21 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- Payday: posting across workers (payday branch) -------------------------
+# Posting is acknowledged late, so a task whose worker dies is delivered
+# again; Redis redelivers an unacknowledged task after visibility_timeout,
+# which must exceed the longest task (a compute of ten million flattrs takes
+# minutes; chunk tasks seconds). The sweeper below is what brings a killed
+# worker's chunks back within minutes; the redelivery is the second net.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 3600),
+}
+FLATTR_PAYOUT_SWEEP_SECONDS = env.int("FLATTR_PAYOUT_SWEEP_SECONDS", default=120)
+CELERY_BEAT_SCHEDULE["payout-sweep"] = {
+    # Queues the chunks of approved runs that no worker holds.
+    "task": "payouts.tasks.payout_sweep",
+    "schedule": FLATTR_PAYOUT_SWEEP_SECONDS,
+}

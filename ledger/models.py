@@ -89,6 +89,9 @@ class Account(models.Model):
                 name="receivable_is_owed_never_credit",
             ),
             models.CheckConstraint(
+                condition=models.Q(kind__in=AccountKind.values), name="account_kind_valid"
+            ),
+            models.CheckConstraint(
                 condition=models.Q(kind__in=USER_KINDS, user__isnull=False)
                 | (~models.Q(kind__in=USER_KINDS) & models.Q(user__isnull=True)),
                 name="user_accounts_have_user",
@@ -119,6 +122,13 @@ class Transaction(models.Model):
     kind = models.CharField(max_length=32, choices=TransactionKind.choices)
     idempotency_key = models.CharField(max_length=200, unique=True)
     memo = models.CharField(max_length=500, blank=True)
+    # A typed reference to what the transaction belongs to (see
+    # ``ledger.services.Reference``): the model's label, its id and the month,
+    # e.g. ("payouts.payoutrun", 7, 2026-09-01), so readers filter on columns
+    # instead of parsing idempotency keys.
+    source = models.CharField(max_length=64, blank=True, default="", db_default="")
+    source_id = models.BigIntegerField(null=True, blank=True)
+    period = models.DateField(null=True, blank=True, help_text=_("First day of the month."))
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -132,6 +142,22 @@ class Transaction(models.Model):
     class Meta:
         verbose_name = _("transaction")
         verbose_name_plural = _("transactions")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=TransactionKind.values), name="transaction_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period__isnull=True) | models.Q(period__day=1),
+                name="transaction_period_is_first_of_month",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["source", "source_id"],
+                name="transaction_source",
+                condition=~models.Q(source=""),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()} {self.idempotency_key}"

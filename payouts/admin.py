@@ -19,9 +19,16 @@ from flattr_site.admin_utils import (
     IndexedSearchMixin,
     ReadOnlyAdminMixin,
 )
-from flattr_site.money import cents_to_decimal, format_cents
+from flattr_site.money import format_cents
 from payouts import selectors, services
-from payouts.models import CreatorLine, PayoutRun, RunStatus, SupporterLine
+from payouts.models import (
+    COMPUTING_STAGES,
+    POSTING_STAGES,
+    CreatorLine,
+    PayoutRun,
+    RunStatus,
+    SupporterLine,
+)
 from payouts.services.compute import progress_key
 from payouts.services.demo import payout_demo_close
 
@@ -40,7 +47,7 @@ ACTIONS = {
 
 def _in_progress(run: PayoutRun) -> bool:
     """Computing or posting, or approved and waiting for its posting task."""
-    return run.status == RunStatus.APPROVED or run.stage.startswith(("computing", "posting"))
+    return run.status == RunStatus.APPROVED or run.stage in (*COMPUTING_STAGES, *POSTING_STAGES)
 
 
 def _money(cents):
@@ -139,8 +146,9 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "run": run,
+            "posting_started": run.stage in POSTING_STAGES,
             "live_progress": cache.get(progress_key(run.pk))
-            if run.stage.startswith(("computing", "posting"))
+            if run.stage in (*COMPUTING_STAGES, *POSTING_STAGES)
             else "",
             "top_creators": selectors.top_creators(run=run),
             "suspicious": selectors.suspicious_creators(run=run),
@@ -204,50 +212,11 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 return value
 
         writer = safe_csv.writer(Echo())
-        if kind == "supporters":
-            header = [
-                "username",
-                "email",
-                "budget (EUR)",
-                "wallet (EUR)",
-                "taken (EUR)",
-                "flattrs",
-                "charity (EUR)",
-            ]
-            rows = (
-                [
-                    line.supporter.username,
-                    line.supporter.email,
-                    cents_to_decimal(line.budget),
-                    cents_to_decimal(line.balance),
-                    cents_to_decimal(line.taken),
-                    line.flattrs,
-                    cents_to_decimal(line.charity),
-                ]
-                for line in run.supporter_lines.select_related("supporter")
-                .order_by("id")
-                .iterator(chunk_size=5000)
-            )
-        elif kind == "creators":
-            header = ["username", "email", "gross (EUR)", "fee (EUR)", "net (EUR)", "flattrs"]
-            rows = (
-                [
-                    line.creator.username,
-                    line.creator.email,
-                    cents_to_decimal(line.gross),
-                    cents_to_decimal(line.fee),
-                    cents_to_decimal(line.net),
-                    line.flattrs,
-                ]
-                for line in run.creator_lines.select_related("creator")
-                .order_by("id")
-                .iterator(chunk_size=5000)
-            )
-        else:
+        if kind not in ("supporters", "creators"):
             raise PermissionDenied
+        rows = selectors.payout_report_rows(run=run, roles=(kind[:-1],), euros=True)
 
         def stream():
-            yield writer.writerow(header)
             for row in rows:
                 yield writer.writerow(row)
 

@@ -15,14 +15,49 @@ class RunStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class RunStage(models.TextChoices):
+    """Where computing or posting stands, so a crash resumes."""
+
+    NEW = "", _("Not computed")
+    COMPUTING_SUPPORTERS = "computing:supporters", _("Computing: supporters")
+    COMPUTING_SHARES = "computing:shares", _("Computing: shares")
+    COMPUTING_INDEXES = "computing:indexes", _("Computing: indexes")
+    COMPUTING_HOLDINGS = "computing:holdings", _("Computing: holdings")
+    COMPUTED = "computed", _("Computed")
+    POSTING_SUPPORTERS = "posting:supporters", _("Posting: supporters")
+    POSTING_CREATORS = "posting:creators", _("Posting: creators and holdings")
+    POSTING_SETTLEMENTS = "posting:settlements", _("Posting: settlements")
+    DONE = "done", _("Done")
+
+
+COMPUTING_STAGES = (
+    RunStage.COMPUTING_SUPPORTERS,
+    RunStage.COMPUTING_SHARES,
+    RunStage.COMPUTING_INDEXES,
+    RunStage.COMPUTING_HOLDINGS,
+)
+POSTING_STAGES = (
+    RunStage.POSTING_SUPPORTERS,
+    RunStage.POSTING_CREATORS,
+    RunStage.POSTING_SETTLEMENTS,
+)
+
+
+class EventAction(models.TextChoices):
+    COMPUTED = "computed", _("Computed")
+    RECOMPUTED = "recomputed", _("Recomputed")
+    APPROVED = "approved", _("Approved")
+    CANCELLED = "cancelled", _("Cancelled")
+    SHORTFALL = "shortfall", _("Shortfall recomputed")
+    POSTED = "posted", _("Posted")
+
+
 class PayoutRun(models.Model):
     period = models.DateField(_("period"), unique=True, help_text=_("First day of the month."))
     status = models.CharField(
         _("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.DRAFT
     )
-    # Where computing or posting stands, so a crash resumes (e.g.
-    # "computing:shares", "posting:supporters:3", "done").
-    stage = models.CharField(max_length=64, blank=True)
+    stage = models.CharField(max_length=64, blank=True, choices=RunStage.choices)
     progress = models.CharField(_("progress"), max_length=200, blank=True)
     supporters = models.IntegerField(_("supporters"), default=0)
     flattrs = models.BigIntegerField(_("flattrs"), default=0)
@@ -69,6 +104,9 @@ class PayoutRun(models.Model):
                 condition=models.Q(status__in=RunStatus.values), name="payout_status_valid"
             ),
             models.CheckConstraint(
+                condition=models.Q(stage__in=RunStage.values), name="payout_stage_valid"
+            ),
+            models.CheckConstraint(
                 condition=~models.Q(status__in=["approved", "posted"])
                 | models.Q(conservation_ok=True),
                 name="payout_approved_only_when_conserved",
@@ -97,7 +135,7 @@ class PayoutRunEvent(models.Model):
     run = models.ForeignKey(
         PayoutRun, on_delete=models.CASCADE, related_name="events", verbose_name=_("run")
     )
-    action = models.CharField(_("action"), max_length=32)
+    action = models.CharField(_("action"), max_length=32, choices=EventAction.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -113,6 +151,11 @@ class PayoutRunEvent(models.Model):
         verbose_name = _("payout run event")
         verbose_name_plural = _("payout run events")
         ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(action__in=EventAction.values), name="payout_event_action_valid"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_id} at {self.at:%Y-%m-%d %H:%M}"
@@ -246,11 +289,39 @@ class UnclaimedLine(models.Model):
             models.UniqueConstraint(
                 fields=["run", "thing_id"], name="one_holding_per_thing_per_run"
             ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=HoldingStatus.values), name="holding_status_valid"
+            ),
         ]
         indexes = [models.Index(fields=["status", "thing_id"], name="unclaimed_status_thing")]
 
     def __str__(self) -> str:
         return f"thing {self.thing_id}: {self.amount} ({self.status})"
+
+
+class PayoutChunk(models.Model):
+    """One unit of posting work: a stage of a run is a set of chunks that any
+    number of workers take in parallel, each exactly once (a worker holds
+    the chunk's row lock while it posts; ``done_at`` is set in the same
+    database transaction as the chunk's ledger transactions)."""
+
+    run = models.ForeignKey(PayoutRun, on_delete=models.CASCADE, related_name="chunks")
+    stage = models.CharField(max_length=64, choices=RunStage.choices)
+    number = models.IntegerField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "stage", "number"], name="one_chunk_per_number_per_stage"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(stage__in=POSTING_STAGES), name="chunk_stage_is_posting"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.stage} #{self.number}"
 
 
 # --- Transparency (notify helper): the commitment published for a run ----

@@ -8,6 +8,7 @@ from buttons import selectors as button_selectors
 from ledger import selectors as ledger_selectors
 from payouts.models import CreatorLine, PayoutRun, RunStatus, SupporterLine
 from payouts.services.compute import add_months, current_period
+from payouts.split import shares_cents
 
 
 def payout_report_totals(*, run: PayoutRun) -> dict:
@@ -50,6 +51,51 @@ def payout_report_creators(*, run: PayoutRun) -> Iterator[dict]:
         yield {"username": username, "gross": gross, "fee": fee, "net": net, "flattrs": flattrs}
 
 
+CSV_HEADER = ["role", "username", "email"]
+CSV_MONEY = ["budget", "balance", "taken", "charity", "gross", "fee", "net"]
+
+
+def payout_report_rows(
+    *, run: PayoutRun, roles: tuple[str, ...] = ("supporter", "creator"), euros: bool = False
+) -> Iterator[list]:
+    """The run's lines as CSV rows, header first, streamed: the one shape of
+    ``payout_report --format csv`` (cents) and the admin's exports
+    (``euros``: amounts as decimals, the currency in the header)."""
+    from flattr_site.money import cents_to_decimal
+
+    def money(cents: object) -> object:
+        return cents_to_decimal(cents) if euros and isinstance(cents, int) else cents
+
+    suffix = f" ({settings.CURRENCY})" if euros else ""
+    yield [*CSV_HEADER, *(f"{name}{suffix}" for name in CSV_MONEY), "flattrs"]
+    if "supporter" in roles:
+        rows = (
+            run.supporter_lines.order_by("supporter__username")
+            .values_list(
+                "supporter__username",
+                "supporter__email",
+                "budget",
+                "balance",
+                "taken",
+                "charity",
+                "flattrs",
+            )
+            .iterator(chunk_size=10_000)
+        )
+        for username, email, budget, balance, taken, charity, flattrs in rows:
+            amounts = [budget, balance, taken, charity, "", "", ""]
+            yield ["supporter", username, email, *map(money, amounts), flattrs]
+    if "creator" in roles:
+        creator_rows = (
+            run.creator_lines.order_by("creator__username")
+            .values_list("creator__username", "creator__email", "gross", "fee", "net", "flattrs")
+            .iterator(chunk_size=10_000)
+        )
+        for username, email, gross, fee, net, flattrs in creator_rows:
+            amounts = ["", "", "", "", gross, fee, net]
+            yield ["creator", username, email, *map(money, amounts), flattrs]
+
+
 def payout_report(*, run: PayoutRun) -> dict:
     """The run's figures in the shape of ``payout_report --format json``
     (whole, for small runs and tests; the command streams the same shape)."""
@@ -65,22 +111,25 @@ def top_creators(*, run: PayoutRun, limit: int = 10) -> QuerySet[CreatorLine]:
 
 
 def suspicious_creators(*, run: PayoutRun, limit: int = 10) -> list[dict]:
-    """Creators most of whose flattrs came from accounts created that month."""
+    """Creators most of whose flattrs came from accounts created that month.
+
+    Starts from the month's new accounts (few) and reads only their shares
+    through the (run, supporter) index; each creator's total is on their
+    line, so the run's millions of shares are never aggregated."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT s.creator_id, u.username, count(*) AS flattrs,
-                   count(*) FILTER (WHERE su.date_joined >= %(start)s) AS from_new
-              FROM payouts_share s
-              JOIN accounts_user su ON su.id = s.supporter_id
+            SELECT s.creator_id, u.username, cl.flattrs, count(*) AS from_new
+              FROM accounts_user su
+              JOIN payouts_share s ON s.run_id = %(run)s AND s.supporter_id = su.id
+              JOIN payouts_creatorline cl ON cl.run_id = %(run)s AND cl.creator_id = s.creator_id
               JOIN accounts_user u ON u.id = s.creator_id
-             WHERE s.run_id = %(run)s AND s.creator_id IS NOT NULL
-             GROUP BY s.creator_id, u.username
-            HAVING count(*) >= 3
-               AND count(*) FILTER (WHERE su.date_joined >= %(start)s) * 2 > count(*)
-             ORDER BY from_new DESC
+             WHERE su.date_joined >= %(start)s
+             GROUP BY s.creator_id, u.username, cl.flattrs
+            HAVING cl.flattrs >= 3 AND count(*) * 2 > cl.flattrs
+             ORDER BY from_new DESC, s.creator_id
              LIMIT %(limit)s
             """,
             {"run": run.pk, "start": run.period, "limit": limit},
@@ -154,16 +203,15 @@ def supporter_month_preview(*, user: User) -> dict:
     wallet = ledger_selectors.wallet_balance(user=user)
     amount = 0 if owes else max(0, min(user.monthly_budget_cents, wallet))
     n = len(flattrs)
-    each, extra = (amount // n, amount % n) if n else (0, 0)
+    shares = shares_cents(amount=amount, n=n) if n else []
     return {
         "period": period,
         "amount": amount,
         "owes": owes,
         "count": n,
-        "each": each,
+        "each": amount // n if n else 0,
         "shares": [
-            {"thing": f.thing, "amount": each + (1 if index < extra else 0)}
-            for index, f in enumerate(flattrs)
+            {"thing": f.thing, "amount": cents} for f, cents in zip(flattrs, shares, strict=True)
         ],
     }
 

@@ -106,9 +106,13 @@ def owe(user: User, cents: int) -> None:
 def earn(user: User, net: int, month: str = "2026-08") -> None:
     """A payout-shaped credit to ``user``'s earnings, as the monthly run posts it."""
     fee = net // 9
+    year, number = month.split("-")
     ledger_services.transaction_post(
         kind="payout",
         idempotency_key=f"payout:{month}:creator:{user.pk}:{next(_keys)}",
+        reference=ledger_services.Reference(
+            source="payouts.payoutrun", period=dt.date(int(year), int(number), 1)
+        ),
         legs=[
             (ledger_services.platform_account(kind=AccountKind.PAYOUT_CLEARING), -(net + fee)),
             (ledger_services.earnings_account(user=user), net),

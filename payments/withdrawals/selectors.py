@@ -5,7 +5,7 @@ import datetime as dt
 from django.db import connection
 
 from accounts.models import User
-from ledger.models import Account, AccountKind
+from ledger.models import Account, AccountKind, TransactionKind
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
@@ -16,8 +16,9 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 def monthly_earnings(*, user: User, months: int = 12, today: dt.date | None = None) -> list[dict]:
     """Gross, fee and net per month for the last ``months`` closed months.
 
-    Each posted payout credits a creator in one transaction keyed
-    ``payout:<YYYY-MM>:creator:<id>`` (earnings +net, platform fees +fee).
+    Each posted payout credits a creator in transactions whose typed
+    reference is the payout run and its period (earnings +net, platform
+    fees +fee).
     """
     today = today or dt.date.today()
     last = _add_months(today.replace(day=1), -1)
@@ -29,17 +30,23 @@ def monthly_earnings(*, user: User, months: int = 12, today: dt.date | None = No
         with connection.cursor() as cursor:
             cursor.execute(
                 """
-                SELECT split_part(t.idempotency_key, ':', 2) AS month,
+                SELECT to_char(t.period, 'YYYY-MM') AS month,
                        sum(pe.amount)::bigint, coalesce(sum(pf.amount), 0)::bigint
                   FROM ledger_posting pe
                   JOIN ledger_transaction t ON t.id = pe.transaction_id
                   LEFT JOIN ledger_posting pf ON pf.transaction_id = t.id AND pf.account_id = %(fees)s
                  WHERE pe.account_id = %(earnings)s
-                   AND t.kind IN ('payout', 'unclaimed_claim')
-                   AND t.idempotency_key LIKE 'payout:%%'
+                   AND t.kind IN (%(payout)s, %(claim)s)
+                   AND t.source = %(source)s
                  GROUP BY 1
                 """,
-                {"earnings": earnings.pk, "fees": fees.pk if fees else None},
+                {
+                    "earnings": earnings.pk,
+                    "fees": fees.pk if fees else None,
+                    "payout": TransactionKind.PAYOUT,
+                    "claim": TransactionKind.UNCLAIMED_CLAIM,
+                    "source": "payouts.payoutrun",
+                },
             )
             for month, net, fee in cursor.fetchall():
                 if month in figures:

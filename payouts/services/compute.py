@@ -21,7 +21,8 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from accounts.models import User
-from payouts.models import PayoutRun, RunStatus
+from payouts.models import EventAction, PayoutRun, RunStage, RunStatus
+from payouts.split import fee_sql, share_sql
 
 CHUNK_SIZE = 50_000
 
@@ -76,7 +77,7 @@ def progress_key(run_id: int) -> str:
     return f"payout:{run_id}:progress"
 
 
-def _stage(run: PayoutRun, stage: str, progress: str = "") -> None:
+def _stage(run: PayoutRun, stage: RunStage, progress: str = "") -> None:
     """Record where the run stands: in the row (seen once committed) and in
     the cache, so the admin shows progress while a long transaction runs."""
     from django.core.cache import cache
@@ -127,7 +128,7 @@ def compute_lines(*, run: PayoutRun) -> None:
         # for ten million flattrs. In memory it is a quicksort; on disk an
         # external merge that costs more than the rest of the statement.
         cursor.execute("SET LOCAL work_mem = '2GB'")
-        _stage(run, "computing:supporters")
+        _stage(run, RunStage.COMPUTING_SUPPORTERS)
         # Who can give this month, and how much: one small table, analysed
         # so the planner hashes it instead of looping over it.
         cursor.execute("DROP TABLE IF EXISTS payout_eligible")
@@ -145,7 +146,7 @@ def compute_lines(*, run: PayoutRun) -> None:
         )
         cursor.execute("ANALYZE payout_eligible")
 
-        _stage(run, "computing:shares")
+        _stage(run, RunStage.COMPUTING_SHARES)
         # Filled bare, indexed once afterwards, then attached: maintaining
         # two B-trees row by row would cost more than the insert itself.
         cursor.execute(
@@ -162,7 +163,7 @@ def compute_lines(*, run: PayoutRun) -> None:
                 INSERT INTO {partition}
                     (flattr_id, run_id, supporter_id, thing_id, creator_id, amount)
                 SELECT id, %(run)s, supporter_id, thing_id, owner_id,
-                       amount / n + CASE WHEN rn <= amount %% n THEN 1 ELSE 0 END
+                       {share_sql(amount="amount", n="n", rank="rn")}
                   FROM (SELECT c.id, c.supporter_id, c.thing_id, c.owner_id, e.amount,
                                count(*) OVER (PARTITION BY c.supporter_id) AS n,
                                row_number() OVER (PARTITION BY c.supporter_id
@@ -175,7 +176,7 @@ def compute_lines(*, run: PayoutRun) -> None:
                 INSERT INTO payouts_creatorline (run_id, creator_id, gross, fee, net, flattrs)
                 SELECT %(run)s, creator_id, gross, fee, gross - fee, n
                   FROM (SELECT creator_id, sum(amount)::bigint AS gross,
-                               (sum(amount)::bigint * %(fee_percent)s + 50) / 100 AS fee,
+                               {fee_sql(gross="sum(amount)::bigint")} AS fee,
                                count(*) AS n
                           FROM shares WHERE creator_id IS NOT NULL
                          GROUP BY creator_id) g
@@ -202,7 +203,7 @@ def compute_lines(*, run: PayoutRun) -> None:
             """,  # noqa: S608 - only our own SQL fragments are interpolated
             params,
         )
-        _stage(run, "computing:indexes")
+        _stage(run, RunStage.COMPUTING_INDEXES)
         cursor.execute(f"ALTER TABLE {partition} ADD PRIMARY KEY (run_id, flattr_id)")
         cursor.execute(f"CREATE INDEX {partition}_supporter ON {partition} (run_id, supporter_id)")
         cursor.execute(
@@ -212,18 +213,18 @@ def compute_lines(*, run: PayoutRun) -> None:
         # Fresh statistics for the posting joins that read these lines.
         cursor.execute("ANALYZE payouts_supporterline, payouts_creatorline, payouts_unclaimedline")
 
-        _stage(run, "computing:holdings")
+        _stage(run, RunStage.COMPUTING_HOLDINGS)
         # Holdings whose thing now has an owner are paid to that owner;
         # holdings older than FLATTR_UNCLAIMED_MONTHS go back to supporters.
         cursor.execute(
-            """
+            f"""
             UPDATE payouts_unclaimedline h
                SET status = 'claimed', settled_by_id = %(run)s, claimed_by_id = t.owner_id,
-                   claim_fee = (h.amount * %(fee_percent)s + 50) / 100
+                   claim_fee = {fee_sql(gross="h.amount")}
               FROM buttons_thing t, payouts_payoutrun r
              WHERE h.status = 'held' AND t.id = h.thing_id AND t.owner_id IS NOT NULL
                AND r.id = h.run_id AND r.status = 'posted'
-            """,
+            """,  # noqa: S608 - only our own SQL fragment is interpolated
             params,
         )
         cursor.execute(
@@ -246,15 +247,15 @@ def aggregate_lines(*, cursor: CursorWrapper, params: dict) -> None:
         "DELETE FROM payouts_unclaimedline WHERE run_id = %(run)s AND status = 'held'", params
     )
     cursor.execute(
-        """
+        f"""
         INSERT INTO payouts_creatorline (run_id, creator_id, gross, fee, net, flattrs)
         SELECT %(run)s, creator_id, gross, fee, gross - fee, n
           FROM (SELECT creator_id, sum(amount)::bigint AS gross,
-                       (sum(amount)::bigint * %(fee_percent)s + 50) / 100 AS fee, count(*) AS n
+                       {fee_sql(gross="sum(amount)::bigint")} AS fee, count(*) AS n
                   FROM payouts_share
                  WHERE run_id = %(run)s AND creator_id IS NOT NULL
                  GROUP BY creator_id) g
-        """,
+        """,  # noqa: S608 - only our own SQL fragment is interpolated
         params,
     )
     cursor.execute(
@@ -351,8 +352,9 @@ def payout_run_compute(
                 )
         compute_lines(run=run)
         run.computed_at = timezone.now()
-        run.stage = "computed"
+        run.stage = RunStage.COMPUTED
         run.progress = ""
         run.save(update_fields=["computed_at", "stage", "progress"])
-        run.events.create(action="recomputed" if not created else "computed", actor=actor)
+        action = EventAction.COMPUTED if created else EventAction.RECOMPUTED
+        run.events.create(action=action, actor=actor)
     return run

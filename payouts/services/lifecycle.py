@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from payouts.models import PayoutRun, RunStatus
+from payouts.models import POSTING_STAGES, EventAction, HoldingStatus, PayoutRun, RunStatus
 from payouts.services.compute import PayoutError, last_closed_period, payout_run_compute
 
 
@@ -30,7 +30,7 @@ def payout_run_approve(*, run: PayoutRun, actor: User | None, queue: bool = True
     run.approved_by = actor
     run.approved_at = timezone.now()
     run.save(update_fields=["status", "approved_by", "approved_at"])
-    run.events.create(action="approved", actor=actor)
+    run.events.create(action=EventAction.APPROVED, actor=actor)
     if queue:
         from payouts.tasks import payout_post
 
@@ -55,13 +55,15 @@ def _check_four_eyes(*, run: PayoutRun, actor: User | None) -> None:
 @transaction.atomic(durable=True)
 def payout_run_cancel(*, run: PayoutRun, actor: User, note: str = "") -> PayoutRun:
     run = PayoutRun.objects.select_for_update().get(pk=run.pk)
-    if run.status not in (RunStatus.DRAFT, RunStatus.APPROVED) or run.stage.startswith("posting"):
+    if run.status not in (RunStatus.DRAFT, RunStatus.APPROVED) or run.stage in POSTING_STAGES:
         raise PayoutError(f"the run of {run.label} is {run.status}; it can no longer be cancelled")
     run.status = RunStatus.CANCELLED
     run.save(update_fields=["status"])
     # Holdings this run meant to settle stay held for a later run.
-    run.settled_holdings.update(status="held", settled_by=None, claimed_by_id=None, claim_fee=0)
-    run.events.create(action="cancelled", actor=actor, note=note[:500])
+    run.settled_holdings.update(
+        status=HoldingStatus.HELD, settled_by=None, claimed_by_id=None, claim_fee=0
+    )
+    run.events.create(action=EventAction.CANCELLED, actor=actor, note=note[:500])
     return run
 
 

@@ -1,120 +1,112 @@
-"""Posting an approved run to the ledger, exactly once.
+"""Posting an approved run to the ledger, exactly once, spread over workers.
 
-Money goes supporters -> payout clearing -> creators, in stages that each
-commit on their own and carry idempotency keys derived from the run:
+Money goes supporters -> payout clearing -> creators in three stages. Each
+stage is a set of chunks (``PayoutChunk`` rows) that any number of workers
+post in parallel; the run moves to the next stage when every chunk of the
+current one is done (``payout_run_advance``, under the run's row lock).
 
-- ``payout:<P>:supporters:<chunk>``: wallets -taken, clearing +sum (one
-  transaction per chunk of supporter lines; wallets are locked first and a
-  wallet that no longer covers its amount is recomputed, never overdrawn);
-- ``payout:<P>:creator:<user id>``: clearing -gross, earnings +net,
-  platform fees +fee (one per creator);
-- ``payout:<P>:unclaimed:<thing id>``: clearing -> the thing's holding;
-- ``payout:<P>:charity``: clearing -> charity;
-- ``payout:<P>:claim:<holding id>`` / ``payout:<P>:return:<holding id>``:
-  holdings paid to a thing's new owner or returned to its supporters.
+- ``posting:supporters``, one chunk per posting batch of supporter lines:
+  ``payout:<P>:supporters:<chunk>``, wallets -taken, clearing +sum (wallets
+  are locked first and a wallet that no longer covers its amount is
+  recomputed, never overdrawn);
+- ``posting:creators``, creator lines split by ``creator_id % n`` into ``n``
+  chunks, plus chunk ``n`` for the holdings and charity:
+  ``payout:<P>:creator:<user id>`` (clearing -gross, earnings +net, platform
+  fees +fee), ``payout:<P>:unclaimed:<thing id>``, ``payout:<P>:charity``;
+- ``posting:settlements``, one chunk: ``payout:<P>:claim:<holding id>`` and
+  ``payout:<P>:return:<holding id>`` (holdings paid to a thing's new owner
+  or returned to its supporters).
 
-A session advisory lock keeps two workers apart; whoever comes second finds
-the work done. A worker killed half-way leaves whole stages committed, and
-running it again skips every key already posted (ON CONFLICT DO NOTHING).
+Exactly once, twice over: a worker holds the chunk's row lock while it
+posts (``SKIP LOCKED``: another worker moves on to the next chunk) and marks
+it done in the same database transaction as its ledger transactions, whose
+idempotency keys the ledger posts once. A worker killed half-way loses only
+its open chunk (rolled back, lock released); the beat sweeper
+(``payout_runs_sweep``) queues the chunks nobody holds, so another worker
+finishes the run without a manual command.
+
+Every ledger write goes through ``ledger.services.transactions_post_many``.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
+from django.db.models.functions import Mod
 from django.utils import timezone
 
-from ledger.models import AccountKind
-from ledger.services import platform_account
-from payouts.models import PayoutRun, RunStatus
+from ledger.models import AccountKind, TransactionKind
+from ledger.services import (
+    NewTransaction,
+    Reference,
+    accounts_ensure,
+    accounts_lock,
+    platform_account,
+    transactions_post_many,
+)
+from payouts.models import (
+    POSTING_STAGES,
+    CreatorLine,
+    EventAction,
+    HoldingStatus,
+    PayoutChunk,
+    PayoutRun,
+    RunStage,
+    RunStatus,
+    SupporterLine,
+    UnclaimedLine,
+)
 from payouts.services.compute import (
     PayoutError,
     _counted_flattrs_sql,
     _stage,
     _tune,
     aggregate_lines,
+    progress_key,
     refresh_totals,
 )
+from payouts.split import share_sql
 
-LOCK_BASE = 0x5041_0000  # "PA": payout advisory locks
+# Creators per chunk of the creators' stage (each creator is one ledger
+# transaction of up to three postings).
+CREATOR_CHUNK_SIZE = 10_000
 
-
-def _pause_for_tests(stage: str) -> None:
-    """Crash tests set FLATTR_TEST_POST_PAUSE to widen the window between
-    committed stages, so a process can be killed half-way on purpose."""
-    delay = os.environ.get("FLATTR_TEST_POST_PAUSE")
-    if delay:
-        print(f"stage {stage} committed", flush=True)  # noqa: T201
-        time.sleep(float(delay))
+Chunk = tuple[str, int]
 
 
-def _key_exists(cursor: CursorWrapper, key: str) -> bool:
-    cursor.execute("SELECT 1 FROM ledger_transaction WHERE idempotency_key = %s", [key])
-    return cursor.fetchone() is not None
-
-
-def _ensure_accounts(cursor: CursorWrapper, run: PayoutRun) -> None:
-    """Earnings accounts for every creator and holdings for every thing."""
-    cursor.execute(
-        """
-        INSERT INTO ledger_account (kind, user_id, ref, balance, created_at)
-        SELECT 'earnings', creator_id, '', 0, now() FROM payouts_creatorline WHERE run_id = %(run)s
-        UNION
-        SELECT 'earnings', claimed_by_id, '', 0, now() FROM payouts_unclaimedline
-         WHERE settled_by_id = %(run)s AND status = 'claimed'
-        ON CONFLICT DO NOTHING
-        """,
-        {"run": run.pk},
-    )
-    cursor.execute(
-        """
-        INSERT INTO ledger_account (kind, user_id, ref, balance, created_at)
-        SELECT DISTINCT 'unclaimed', NULL::bigint, 'thing:' || thing_id, 0, now()
-          FROM payouts_unclaimedline WHERE run_id = %(run)s OR settled_by_id = %(run)s
-        ON CONFLICT DO NOTHING
-        """,
-        {"run": run.pk},
-    )
-    cursor.execute(
-        """
-        INSERT INTO ledger_account (kind, user_id, ref, balance, created_at)
-        SELECT 'wallet', s.supporter_id, '', 0, now()
-          FROM payouts_unclaimedline h JOIN payouts_share s ON s.run_id = h.run_id AND s.thing_id = h.thing_id
-         WHERE h.settled_by_id = %(run)s AND h.status = 'returned'
-        ON CONFLICT DO NOTHING
-        """,
-        {"run": run.pk},
-    )
-
-
-def _post_supporter_chunk(
-    cursor: CursorWrapper, run: PayoutRun, chunk: int, clearing_id: int
-) -> None:
-    key = f"payout:{run.label}:supporters:{chunk}"
-    if _key_exists(cursor, key):
-        return
-    params: dict[str, Any] = {
-        "run": run.pk,
-        "chunk": chunk,
-        "key": key,
-        "memo": f"Payout {run.label}",
-        "clearing": clearing_id,
+def _platform_ids() -> dict[str, int]:
+    return {
+        "clearing": platform_account(kind=AccountKind.PAYOUT_CLEARING).pk,
+        "fees": platform_account(kind=AccountKind.PLATFORM_FEES).pk,
+        "charity": platform_account(kind=AccountKind.CHARITY).pk,
     }
-    # Lock this chunk's wallets in id order, then fix any that no longer
-    # cover their amount (spent or refunded since computing).
-    cursor.execute(
-        """
-        SELECT w.id FROM ledger_account w
-          JOIN payouts_supporterline sl ON sl.supporter_id = w.user_id AND w.kind = 'wallet'
-         WHERE sl.run_id = %(run)s AND sl.chunk = %(chunk)s
-         ORDER BY w.id FOR UPDATE OF w
-        """,
-        params,
+
+
+def _payout(
+    run: PayoutRun,
+    key: str,
+    legs: list[tuple[int, int]],
+    *,
+    kind: TransactionKind = TransactionKind.PAYOUT,
+    memo: str = "",
+) -> NewTransaction:
+    return NewTransaction(
+        kind=kind,
+        idempotency_key=f"payout:{run.label}:{key}",
+        legs=legs,
+        memo=memo or f"Payout {run.label}",
+        reference=Reference.of(run, period=run.period),
     )
+
+
+def _fix_shortfalls(cursor: CursorWrapper, run: PayoutRun, chunk: int, fixed: list[int]) -> None:
+    """Supporters whose wallet no longer covers their amount (spent or
+    refunded since computing) give what the wallet holds, split again."""
+    params: dict[str, Any] = {"run": run.pk, "chunk": chunk, "fixed": fixed, "period": run.period}
     cursor.execute(
         """
         UPDATE payouts_supporterline sl
@@ -123,238 +115,332 @@ def _post_supporter_chunk(
                charity = CASE WHEN sl.flattrs = 0 THEN least(sl.budget, greatest(w.balance, 0)) ELSE 0 END
           FROM ledger_account w
          WHERE w.user_id = sl.supporter_id AND w.kind = 'wallet'
-           AND sl.run_id = %(run)s AND sl.chunk = %(chunk)s AND w.balance < sl.taken
-        RETURNING sl.supporter_id
+           AND sl.run_id = %(run)s AND sl.supporter_id = ANY(%(fixed)s)
         """,
         params,
     )
-    fixed = [row[0] for row in cursor.fetchall()]
+    cursor.execute(
+        "DELETE FROM payouts_share WHERE run_id = %(run)s AND supporter_id = ANY(%(fixed)s)",
+        params,
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO payouts_share (flattr_id, run_id, supporter_id, thing_id, creator_id, amount)
+        SELECT id, %(run)s, supporter_id, thing_id, owner_id,
+               {share_sql(amount="taken", n="flattrs", rank="rank")}
+          FROM (SELECT c.id, c.supporter_id, c.thing_id, c.owner_id, s.taken, s.flattrs,
+                       row_number() OVER (PARTITION BY c.supporter_id
+                                          ORDER BY c.created_at, c.id) AS rank
+          FROM ({_counted_flattrs_sql()}) c
+          JOIN payouts_supporterline s ON s.run_id = %(run)s AND s.supporter_id = c.supporter_id
+         WHERE s.flattrs > 0 AND s.taken > 0 AND c.supporter_id = ANY(%(fixed)s)) x
+        """,  # noqa: S608 - only our own SQL fragments are interpolated
+        params,
+    )
+    run.events.create(
+        action=EventAction.SHORTFALL,
+        note=f"{len(fixed)} supporters recomputed (wallet changed)",
+    )
+
+
+def _post_supporters(
+    cursor: CursorWrapper, run: PayoutRun, chunk: int, accounts: dict[str, int]
+) -> None:
+    lines = list(
+        SupporterLine.objects.filter(run=run, chunk=chunk).values_list("supporter_id", "taken")
+    )
+    wallets = accounts_ensure(kind=AccountKind.WALLET, user_ids=[s for s, _taken in lines])
+    balances = accounts_lock(account_ids=wallets.values())
+    fixed = [s for s, taken in lines if balances[wallets[s]] < taken]
     if fixed:
-        params["fixed"] = fixed
-        cursor.execute(
-            "DELETE FROM payouts_share WHERE run_id = %(run)s AND supporter_id = ANY(%(fixed)s)",
-            params,
+        _fix_shortfalls(cursor, run, chunk, fixed)
+        lines = list(
+            SupporterLine.objects.filter(run=run, chunk=chunk).values_list("supporter_id", "taken")
         )
-        cursor.execute(
-            f"""
-            INSERT INTO payouts_share (flattr_id, run_id, supporter_id, thing_id, creator_id, amount)
-            SELECT c.id, %(run)s, c.supporter_id, c.thing_id, c.owner_id,
-                   s.taken / s.flattrs
-                   + CASE WHEN row_number() OVER (PARTITION BY c.supporter_id ORDER BY c.created_at, c.id)
-                               <= s.taken %% s.flattrs THEN 1 ELSE 0 END
-              FROM ({_counted_flattrs_sql()}) c
-              JOIN payouts_supporterline s ON s.run_id = %(run)s AND s.supporter_id = c.supporter_id
-             WHERE s.flattrs > 0 AND s.taken > 0 AND c.supporter_id = ANY(%(fixed)s)
-            """,  # noqa: S608
-            {**params, "period": run.period},
+    total = sum(taken for _s, taken in lines)
+    if total:
+        legs = [(wallets[s], -taken) for s, taken in lines if taken]
+        legs.append((accounts["clearing"], total))
+        transactions_post_many(transactions=[_payout(run, f"supporters:{chunk}", legs)])
+
+
+def _post_creators(
+    cursor: CursorWrapper, run: PayoutRun, chunk: int, accounts: dict[str, int]
+) -> None:
+    chunks = PayoutChunk.objects.filter(run=run, stage=RunStage.POSTING_CREATORS).count() - 1
+    if chunk < chunks:
+        lines = list(
+            CreatorLine.objects.filter(run=run, gross__gt=0)
+            .alias(part=Mod("creator_id", chunks))
+            .filter(part=chunk)
+            .values_list("creator_id", "gross", "fee", "net")
         )
-        run.events.create(
-            action="shortfall", note=f"{len(fixed)} supporters recomputed (wallet changed)"
+        earnings = accounts_ensure(kind=AccountKind.EARNINGS, user_ids=[c for c, *_ in lines])
+        transactions_post_many(
+            transactions=[
+                _payout(
+                    run,
+                    f"creator:{creator}",
+                    [
+                        (accounts["clearing"], -gross),
+                        (earnings[creator], net),
+                        (accounts["fees"], fee),
+                    ],
+                )
+                for creator, gross, fee, net in lines
+            ]
         )
-    cursor.execute(
-        "SELECT coalesce(sum(taken), 0) FROM payouts_supporterline WHERE run_id = %(run)s AND chunk = %(chunk)s",
-        params,
-    )
-    if cursor.fetchone()[0] == 0:
         return
-    cursor.execute(
-        """
-        WITH new AS (
-            INSERT INTO ledger_transaction (kind, idempotency_key, memo, created_at)
-            VALUES ('payout', %(key)s, %(memo)s, now())
-            ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
-        )
-        INSERT INTO ledger_posting (transaction_id, account_id, amount)
-        SELECT new.id, w.id, -sl.taken
-          FROM new, payouts_supporterline sl
-          JOIN ledger_account w ON w.user_id = sl.supporter_id AND w.kind = 'wallet'
-         WHERE sl.run_id = %(run)s AND sl.chunk = %(chunk)s AND sl.taken > 0
-        UNION ALL
-        SELECT new.id, %(clearing)s, (SELECT sum(taken) FROM payouts_supporterline
-                                       WHERE run_id = %(run)s AND chunk = %(chunk)s)
-          FROM new
-        """,
-        params,
+    holdings = list(
+        UnclaimedLine.objects.filter(run=run, amount__gt=0).values_list("thing_id", "amount")
     )
-
-
-def _post_creators_and_holdings(cursor: CursorWrapper, run: PayoutRun, accounts: dict) -> None:
-    params = {"run": run.pk, "label": run.label, "memo": f"Payout {run.label}", **accounts}
-    cursor.execute(
-        """
-        WITH new AS (
-            INSERT INTO ledger_transaction (kind, idempotency_key, memo, created_at)
-            SELECT 'payout', 'payout:' || %(label)s || ':creator:' || creator_id, %(memo)s, now()
-              FROM payouts_creatorline WHERE run_id = %(run)s AND gross > 0
-            ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key
-        )
-        INSERT INTO ledger_posting (transaction_id, account_id, amount)
-        SELECT new.id, x.account_id, x.amount
-          FROM new
-          JOIN payouts_creatorline cl
-            ON cl.run_id = %(run)s AND new.idempotency_key = 'payout:' || %(label)s || ':creator:' || cl.creator_id
-          JOIN ledger_account e ON e.user_id = cl.creator_id AND e.kind = 'earnings'
-          CROSS JOIN LATERAL (VALUES (%(clearing)s::bigint, -cl.gross), (e.id, cl.net), (%(fees)s::bigint, cl.fee))
-                AS x(account_id, amount)
-         WHERE x.amount <> 0
-        """,
-        params,
+    refs = accounts_ensure(
+        kind=AccountKind.UNCLAIMED, refs=[f"thing:{thing}" for thing, _ in holdings]
     )
-    cursor.execute(
-        """
-        WITH new AS (
-            INSERT INTO ledger_transaction (kind, idempotency_key, memo, created_at)
-            SELECT 'payout', 'payout:' || %(label)s || ':unclaimed:' || thing_id, %(memo)s, now()
-              FROM payouts_unclaimedline WHERE run_id = %(run)s AND amount > 0
-            ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key
+    items = [
+        _payout(
+            run,
+            f"unclaimed:{thing}",
+            [(accounts["clearing"], -amount), (refs[f"thing:{thing}"], amount)],
         )
-        INSERT INTO ledger_posting (transaction_id, account_id, amount)
-        SELECT new.id, x.account_id, x.amount
-          FROM new
-          JOIN payouts_unclaimedline h
-            ON h.run_id = %(run)s AND new.idempotency_key = 'payout:' || %(label)s || ':unclaimed:' || h.thing_id
-          JOIN ledger_account a ON a.kind = 'unclaimed' AND a.user_id IS NULL AND a.ref = 'thing:' || h.thing_id
-          CROSS JOIN LATERAL (VALUES (%(clearing)s::bigint, -h.amount), (a.id, h.amount)) AS x(account_id, amount)
-        """,
-        params,
-    )
+        for thing, amount in holdings
+    ]
     if run.charity:
+        items.append(
+            _payout(
+                run,
+                "charity",
+                [(accounts["clearing"], -run.charity), (accounts["charity"], run.charity)],
+            )
+        )
+    transactions_post_many(transactions=items)
+
+
+def _post_settlements(
+    cursor: CursorWrapper, run: PayoutRun, chunk: int, accounts: dict[str, int]
+) -> None:
+    settled = UnclaimedLine.objects.filter(settled_by=run)
+    claims = list(
+        settled.filter(status=HoldingStatus.CLAIMED).values_list(
+            "id", "thing_id", "amount", "claimed_by_id", "claim_fee"
+        )
+    )
+    returns = list(
+        settled.filter(status=HoldingStatus.RETURNED).values_list("id", "thing_id", "amount")
+    )
+    refs = accounts_ensure(
+        kind=AccountKind.UNCLAIMED,
+        refs=[f"thing:{row[1]}" for row in claims + returns],
+    )
+    owners = [row[3] for row in claims if row[3] is not None]
+    earnings = accounts_ensure(kind=AccountKind.EARNINGS, user_ids=owners)
+    items = [
+        _payout(
+            run,
+            f"claim:{holding}",
+            [
+                (refs[f"thing:{thing}"], -amount),
+                (earnings[owner], amount - fee),
+                (accounts["fees"], fee),
+            ],
+            kind=TransactionKind.UNCLAIMED_CLAIM,
+            memo=f"Claimed holding of thing {thing}",
+        )
+        for holding, thing, amount, owner, fee in claims
+    ]
+    if returns:
+        # Who gave to each returned holding, from the shares of its run.
         cursor.execute(
             """
-            WITH new AS (
-                INSERT INTO ledger_transaction (kind, idempotency_key, memo, created_at)
-                VALUES ('payout', 'payout:' || %(label)s || ':charity', %(memo)s, now())
-                ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
-            )
-            INSERT INTO ledger_posting (transaction_id, account_id, amount)
-            SELECT new.id, x.account_id, x.amount FROM new
-             CROSS JOIN (VALUES (%(clearing)s::bigint, -%(charity)s::bigint), (%(charity_account)s::bigint, %(charity)s::bigint))
-                   AS x(account_id, amount)
+            SELECT h.id, s.supporter_id, sum(s.amount)::bigint
+              FROM payouts_unclaimedline h
+              JOIN payouts_share s ON s.run_id = h.run_id AND s.thing_id = h.thing_id
+             WHERE h.settled_by_id = %s AND h.status = %s
+             GROUP BY h.id, s.supporter_id
+            HAVING sum(s.amount) <> 0
             """,
-            {**params, "charity": run.charity},
+            [run.pk, HoldingStatus.RETURNED],
         )
+        given = cursor.fetchall()
+        wallets = accounts_ensure(kind=AccountKind.WALLET, user_ids=[row[1] for row in given])
+        back: dict[int, list[tuple[int, int]]] = {}
+        for holding, supporter, amount in given:
+            back.setdefault(holding, []).append((wallets[supporter], amount))
+        items += [
+            _payout(
+                run,
+                f"return:{holding}",
+                [(refs[f"thing:{thing}"], -amount), *back.get(holding, [])],
+                kind=TransactionKind.UNCLAIMED_RETURN,
+                memo=f"Unclaimed holding of thing {thing} returned",
+            )
+            for holding, thing, amount in returns
+        ]
+    transactions_post_many(transactions=items)
 
 
-def _post_settlements(cursor: CursorWrapper, run: PayoutRun, accounts: dict) -> None:
-    params = {"run": run.pk, "label": run.label, **accounts}
-    cursor.execute(
-        """
-        WITH new AS (
-            INSERT INTO ledger_transaction (kind, idempotency_key, memo, created_at)
-            SELECT 'unclaimed_claim', 'payout:' || %(label)s || ':claim:' || id,
-                   'Claimed holding of thing ' || thing_id, now()
-              FROM payouts_unclaimedline WHERE settled_by_id = %(run)s AND status = 'claimed'
-            ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key
+POSTERS = {
+    RunStage.POSTING_SUPPORTERS: _post_supporters,
+    RunStage.POSTING_CREATORS: _post_creators,
+    RunStage.POSTING_SETTLEMENTS: _post_settlements,
+}
+
+
+def _plan(run: PayoutRun, stage: RunStage) -> list[int]:
+    """The chunk numbers of ``stage``, recorded as rows to be done."""
+    if stage == RunStage.POSTING_SUPPORTERS:
+        numbers = list(
+            run.supporter_lines.order_by("chunk").values_list("chunk", flat=True).distinct()
         )
-        INSERT INTO ledger_posting (transaction_id, account_id, amount)
-        SELECT new.id, x.account_id, x.amount
-          FROM new
-          JOIN payouts_unclaimedline h ON new.idempotency_key = 'payout:' || %(label)s || ':claim:' || h.id
-          JOIN ledger_account a ON a.kind = 'unclaimed' AND a.user_id IS NULL AND a.ref = 'thing:' || h.thing_id
-          JOIN ledger_account e ON e.kind = 'earnings' AND e.user_id = h.claimed_by_id
-          CROSS JOIN LATERAL (VALUES (a.id, -h.amount), (e.id, h.amount - h.claim_fee), (%(fees)s::bigint, h.claim_fee))
-                AS x(account_id, amount)
-         WHERE x.amount <> 0
-        """,
-        params,
+    elif stage == RunStage.POSTING_CREATORS:
+        creators = run.creator_lines.filter(gross__gt=0).count()
+        numbers = list(range(max(1, -(-creators // CREATOR_CHUNK_SIZE)) + 1))
+    else:
+        numbers = [0]
+    PayoutChunk.objects.bulk_create(
+        [PayoutChunk(run=run, stage=stage, number=n) for n in numbers], ignore_conflicts=True
     )
-    cursor.execute(
-        """
-        WITH new AS (
-            INSERT INTO ledger_transaction (kind, idempotency_key, memo, created_at)
-            SELECT 'unclaimed_return', 'payout:' || %(label)s || ':return:' || id,
-                   'Unclaimed holding of thing ' || thing_id || ' returned', now()
-              FROM payouts_unclaimedline WHERE settled_by_id = %(run)s AND status = 'returned'
-            ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key
-        ),
-        holdings AS (
-            SELECT new.id AS txn, h.* FROM new
-              JOIN payouts_unclaimedline h ON new.idempotency_key = 'payout:' || %(label)s || ':return:' || h.id
-        )
-        INSERT INTO ledger_posting (transaction_id, account_id, amount)
-        SELECT holdings.txn, a.id, -holdings.amount
-          FROM holdings JOIN ledger_account a ON a.kind = 'unclaimed' AND a.user_id IS NULL AND a.ref = 'thing:' || holdings.thing_id
-        UNION ALL
-        SELECT holdings.txn, w.id, sum(s.amount)
-          FROM holdings
-          JOIN payouts_share s ON s.run_id = holdings.run_id AND s.thing_id = holdings.thing_id
-          JOIN ledger_account w ON w.kind = 'wallet' AND w.user_id = s.supporter_id
-         GROUP BY holdings.txn, w.id
-        HAVING sum(s.amount) <> 0
-        """,
-        params,
-    )
+    return numbers
 
 
-def payout_run_post(*, run_id: int) -> PayoutRun:
-    """Post an approved run. Safe to call any number of times, concurrently."""
-    lock = LOCK_BASE + run_id
+def _finish_supporters(run: PayoutRun) -> PayoutRun:
+    """Wallets changed since computing: creators get what was really taken."""
+    if not run.events.filter(action=EventAction.SHORTFALL).exists():
+        return run
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [lock])
-    try:
+        _tune(cursor)
+        aggregate_lines(
+            cursor=cursor, params={"run": run.pk, "fee_percent": settings.FLATTR_FEE_PERCENT}
+        )
+    run = refresh_totals(run=run)
+    if not run.conservation_ok:
+        raise PayoutError(f"the run of {run.label} no longer balances after recomputing")
+    return run
+
+
+def _queue(chunks: list[Chunk], run_id: int) -> None:
+    from payouts.tasks import payout_post_chunk
+
+    for stage, number in chunks:
+        payout_post_chunk.delay(run_id, stage, number)
+
+
+def payout_run_advance(*, run_id: int, queue: bool = True) -> list[Chunk]:
+    """Move an approved run to its next stage once every chunk of the current
+    stage is done; returns the chunks still to post. With ``queue``, the
+    chunks of a stage just entered are queued for the workers on commit.
+    Safe to call any number of times, concurrently (the run row is locked)."""
+    with transaction.atomic():
+        run = PayoutRun.objects.select_for_update().get(pk=run_id)
+        if run.status != RunStatus.APPROVED:
+            return []
+        entered = False
+        while True:
+            if run.stage in POSTING_STAGES:
+                pending = list(
+                    run.chunks.filter(stage=run.stage, done_at__isnull=True)
+                    .order_by("number")
+                    .values_list("stage", "number")
+                )
+                if pending:
+                    break
+            if run.stage == RunStage.POSTING_SETTLEMENTS:
+                run.status = RunStatus.POSTED
+                run.stage = RunStage.DONE
+                run.progress = ""
+                run.posted_at = timezone.now()
+                run.save(update_fields=["status", "stage", "progress", "posted_at"])
+                run.events.create(action=EventAction.POSTED)
+                _after_posting(run)
+                return []
+            if run.stage == RunStage.POSTING_SUPPORTERS:
+                run = _finish_supporters(run)
+                following = RunStage.POSTING_CREATORS
+            elif run.stage == RunStage.POSTING_CREATORS:
+                following = RunStage.POSTING_SETTLEMENTS
+            else:
+                following = RunStage.POSTING_SUPPORTERS
+            _plan(run, following)
+            _stage(run, following)
+            entered = True
+        if queue and entered:
+            transaction.on_commit(lambda: _queue(pending, run_id))
+        return pending
+
+
+def payout_chunk_post(*, run_id: int, stage: str, number: int) -> bool:
+    """Post one chunk, once. False when it is done already, being posted by
+    another worker, or not of an approved run."""
+    with transaction.atomic():
+        chunk = (
+            PayoutChunk.objects.select_for_update(skip_locked=True)
+            .filter(run_id=run_id, stage=stage, number=number, done_at__isnull=True)
+            .first()
+        )
+        if chunk is None:
+            return False
+        run = PayoutRun.objects.get(pk=run_id)
+        if run.status != RunStatus.APPROVED or run.stage != stage:
+            return False
+        with connection.cursor() as cursor:
+            _tune(cursor)
+            POSTERS[RunStage(stage)](cursor, run, number, _platform_ids())
+        chunk.done_at = timezone.now()
+        chunk.save(update_fields=["done_at"])
+    _progress(run_id=run_id, stage=stage)
+    return True
+
+
+def _progress(*, run_id: int, stage: str) -> None:
+    """Chunks done, for the admin's live view (the cache, not the run row,
+    which chunk workers never lock)."""
+    from django.core.cache import cache
+
+    chunks = PayoutChunk.objects.filter(run_id=run_id, stage=stage)
+    done, total = chunks.filter(done_at__isnull=False).count(), chunks.count()
+    cache.set(progress_key(run_id), f"{stage} {done}/{total}", 3600)
+
+
+def payout_run_post(*, run_id: int, poll_seconds: float = 0.5) -> PayoutRun:
+    """Post an approved run in this process (the command and tests), taking
+    whatever chunks no worker holds; returns once the run is posted. Safe to
+    call any number of times, concurrently, beside any number of workers."""
+    run = PayoutRun.objects.get(pk=run_id)
+    if run.status not in (RunStatus.APPROVED, RunStatus.POSTED):
+        raise PayoutError(
+            f"the run of {run.label} is {run.status}; only an approved run can be posted"
+        )
+    while True:
+        pending = payout_run_advance(run_id=run_id, queue=False)
         run = PayoutRun.objects.get(pk=run_id)
         if run.status == RunStatus.POSTED:
             return run
         if run.status != RunStatus.APPROVED:
-            raise PayoutError(
-                f"the run of {run.label} is {run.status}; only an approved run can be posted"
+            raise PayoutError(f"the run of {run.label} is {run.status}; posting stopped")
+        posted = [payout_chunk_post(run_id=run_id, stage=s, number=n) for s, n in pending]
+        if pending and not any(posted):
+            # Other workers hold the remaining chunks: wait for them.
+            time.sleep(poll_seconds)
+
+
+def payout_runs_sweep() -> list[Chunk]:
+    """Beat: queue every chunk of an approved run that nobody is posting
+    (its worker died, or the broker lost the message). Chunks a live worker
+    holds are skipped; queueing a chunk twice posts it once."""
+    queued: list[Chunk] = []
+    for run_id in PayoutRun.objects.filter(status=RunStatus.APPROVED).values_list("pk", flat=True):
+        payout_run_advance(run_id=run_id)
+        with transaction.atomic():
+            free = list(
+                PayoutChunk.objects.select_for_update(skip_locked=True)
+                .filter(run_id=run_id, done_at__isnull=True)
+                .filter(stage=PayoutRun.objects.filter(pk=run_id).values("stage")[:1])
+                .values_list("stage", "number")
             )
-        accounts = {
-            "clearing": platform_account(kind=AccountKind.PAYOUT_CLEARING).pk,
-            "fees": platform_account(kind=AccountKind.PLATFORM_FEES).pk,
-            "charity_account": platform_account(kind=AccountKind.CHARITY).pk,
-        }
-        with transaction.atomic(), connection.cursor() as cursor:
-            _ensure_accounts(cursor, run)
-        chunks = list(
-            run.supporter_lines.order_by("chunk").values_list("chunk", flat=True).distinct()
-        )
-        for index, chunk in enumerate(chunks):
-            with transaction.atomic(), connection.cursor() as cursor:
-                _tune(cursor)
-                _post_supporter_chunk(cursor, run, chunk, accounts["clearing"])
-                _stage(run, "posting:supporters", f"{index + 1}/{len(chunks)}")
-            _pause_for_tests(f"supporters:{chunk}")
-        with transaction.atomic(), connection.cursor() as cursor:
-            _tune(cursor)
-            run = PayoutRun.objects.select_for_update().get(pk=run_id)
-            if (
-                run.stage.startswith("posting:supporters")
-                and run.events.filter(action="shortfall").exists()
-            ):
-                # Wallets changed since computing: creators get what was really taken.
-                aggregate_lines(
-                    cursor=cursor, params={"run": run.pk, "fee_percent": _fee_percent()}
-                )
-                refresh_totals(run=run)
-                if not run.conservation_ok:
-                    raise PayoutError(
-                        f"the run of {run.label} no longer balances after recomputing"
-                    )
-                _ensure_accounts(cursor, run)
-            _stage(run, "posting:creators")
-        with transaction.atomic(), connection.cursor() as cursor:
-            _tune(cursor)
-            # Keys are matched to lines by an expression: a hash join, not a
-            # 20,000 x 20,000 loop.
-            cursor.execute("SET LOCAL enable_nestloop = off")
-            _post_creators_and_holdings(cursor, run, accounts)
-            _stage(run, "posting:settlements")
-        _pause_for_tests("creators")
-        with transaction.atomic(), connection.cursor() as cursor:
-            _post_settlements(cursor, run, accounts)
-            run = PayoutRun.objects.select_for_update().get(pk=run_id)
-            run.status = RunStatus.POSTED
-            run.stage = "done"
-            run.progress = ""
-            run.posted_at = timezone.now()
-            run.save(update_fields=["status", "stage", "progress", "posted_at"])
-            run.events.create(action="posted")
-            _after_posting(run)
-        return run
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock])
+        if free:
+            _queue(free, run_id)
+            queued += free
+    return queued
 
 
 def _after_posting(run: PayoutRun) -> None:
@@ -364,9 +450,3 @@ def _after_posting(run: PayoutRun) -> None:
 
     transparency.run_commit(run=run)
     transaction.on_commit(lambda: tasks.payout_statements_publish.delay(run.pk))
-
-
-def _fee_percent() -> int:
-    from django.conf import settings
-
-    return settings.FLATTR_FEE_PERCENT

@@ -80,6 +80,7 @@ class TestAdmin:
         response = client.get(reverse("admin:payouts_payoutrun_export", args=[run.pk, "creators"]))
         body = b"".join(response.streaming_content).decode()
         assert body.splitlines() == [
-            "username,email,gross (EUR),fee (EUR),net (EUR),flattrs",
-            "claire,claire@example.org,1.34,0.13,1.21,2",
+            "role,username,email,budget (EUR),balance (EUR),taken (EUR),charity (EUR),"
+            "gross (EUR),fee (EUR),net (EUR),flattrs",
+            "creator,claire,claire@example.org,,,,,1.34,0.13,1.21,2",
         ]

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
     [
         (RunStatus.APPROVED, "computed", True),
         (RunStatus.DRAFT, "computing:shares", True),
-        (RunStatus.APPROVED, "posting:supporters:3", True),
+        (RunStatus.APPROVED, "posting:supporters", True),
         (RunStatus.DRAFT, "computed", False),
         (RunStatus.POSTED, "done", False),
     ],

@@ -42,8 +42,10 @@ class TestCommands:
         }
         call_command("payout_report", "2026-09", "--format", "csv")
         csv_out = capsys.readouterr().out.splitlines()
-        assert csv_out[0] == "role,username,email,taken,gross,fee,net,flattrs"
-        assert "creator,claire,,,134,13,121,2" in csv_out
+        assert (
+            csv_out[0] == "role,username,email,budget,balance,taken,charity,gross,fee,net,flattrs"
+        )
+        assert "creator,claire,claire@example.org,,,,,134,13,121,2" in csv_out
 
     @pytest.mark.parametrize(
         "args, message",

@@ -11,7 +11,7 @@ import pytest
 from ledger import selectors as ledger_selectors
 from ledger.models import AccountKind, Transaction
 from payouts import services
-from payouts.models import PayoutRun, RunStatus
+from payouts.models import PayoutRun, RunStage, RunStatus
 from payouts.services import compute as compute_module
 from tests.concurrency import at_once
 from tests.conftest import database_url_for_subprocess
@@ -78,11 +78,20 @@ def test_a_worker_killed_half_way_is_finished_by_the_next(monkeypatch):
     env = {
         **os.environ,
         "DATABASE_URL": database_url_for_subprocess(),
-        "FLATTR_TEST_POST_PAUSE": "30",
+        "CRASH_HOLD_CHUNK": "posting:supporters:1",
         "PYTHONUNBUFFERED": "1",
     }
     proc = subprocess.Popen(
-        [sys.executable, "manage.py", "payout_approve", "2026-09", "--by", "boss@example.org"],
+        [
+            sys.executable,
+            "-m",
+            "tests.payouts.crash_worker",
+            "command",
+            "payout_approve",
+            "2026-09",
+            "--by",
+            "boss@example.org",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -91,9 +100,9 @@ def test_a_worker_killed_half_way_is_finished_by_the_next(monkeypatch):
     )
     try:
         line = proc.stdout.readline()
-        while line and "stage supporters:0 committed" not in line:
+        while line and "holding" not in line:
             line = proc.stdout.readline()
-        assert "stage supporters:0 committed" in line, "the worker never reached the first stage"
+        assert "holding posting:supporters:1" in line, "the worker never reached the chunk"
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     finally:
@@ -101,8 +110,9 @@ def test_a_worker_killed_half_way_is_finished_by_the_next(monkeypatch):
             proc.kill()
     run.refresh_from_db()
     assert run.status == RunStatus.APPROVED
-    assert run.stage == "posting:supporters"
-    # Half-way: one chunk posted, the rest not; the books still balance.
+    assert run.stage == RunStage.POSTING_SUPPORTERS
+    # Half-way: one chunk posted, the one being posted rolled back; the
+    # books still balance.
     assert (
         Transaction.objects.filter(idempotency_key__startswith="payout:2026-09:supporters:").count()
         == 1
@@ -110,4 +120,4 @@ def test_a_worker_killed_half_way_is_finished_by_the_next(monkeypatch):
     assert ledger_selectors.ledger_problems() == []
     services.payout_run_post(run_id=run.pk)
     assert_posted_once(run, creator, supporters)
-    assert PayoutRun.objects.get(pk=run.pk).stage == "done"
+    assert PayoutRun.objects.get(pk=run.pk).stage == RunStage.DONE

@@ -27,33 +27,7 @@ class Command(BaseCommand):
             self._write_json(run)
             return
         writer = safe_csv.writer(self.stdout)
-        writer.writerow(["role", "username", "email", "taken", "gross", "fee", "net", "flattrs"])
-        for line in selectors.payout_report_supporters(run=run):
-            writer.writerow(
-                [
-                    "supporter",
-                    line["username"],
-                    line["email"],
-                    line["taken"],
-                    "",
-                    "",
-                    "",
-                    line["flattrs"],
-                ]
-            )
-        for line in selectors.payout_report_creators(run=run):
-            writer.writerow(
-                [
-                    "creator",
-                    line["username"],
-                    "",
-                    "",
-                    line["gross"],
-                    line["fee"],
-                    line["net"],
-                    line["flattrs"],
-                ]
-            )
+        writer.writerows(selectors.payout_report_rows(run=run))
 
     def _write_json(self, run) -> None:
         """The JSON document, written line by line: a million supporters
