@@ -73,14 +73,6 @@ class AutoSubmitForm(forms.Form):
     # Classic ``hidden=1``: unlisted, still flattrable.
     hidden = forms.CharField(required=False, max_length=5)
 
-    def __init__(self, *args, unclaimed_if_unknown: bool = False, **kwargs):
-        # The web door of old snippets (/submit/auto) passes True: a name
-        # nobody has here (a creator who has not joined yet) then makes an
-        # unclaimed thing whose shares wait for a claim (issue 12). The API
-        # keeps refusing it.
-        super().__init__(*args, **kwargs)
-        self.unclaimed_if_unknown = unclaimed_if_unknown
-
     def clean_url(self):
         return url_normalize(self.cleaned_data["url"])
 
@@ -93,14 +85,11 @@ class AutoSubmitForm(forms.Form):
         data = super().clean()
         name = (data.get("owner") or data.get("user_id") or "").strip()
         data["owner_user"] = None
+        # A name nobody has here (an old snippet whose creator has not joined
+        # yet) makes an unclaimed thing: its shares wait for a claim (issue 12).
         data["named_owner"] = name
         if name:
             data["owner_user"] = user_by_username(username=name)
-            if data["owner_user"] is None and not self.unclaimed_if_unknown:
-                raise forms.ValidationError(
-                    _("No creator called %(name)s is registered here.") % {"name": name},
-                    code="unknown_owner",
-                )
         if data.get("url"):
             self._apply_verified_site(data)
         data["title"] = (data.get("title") or data.get("url") or "")[:200]

@@ -144,7 +144,7 @@ def flattr_confirm(request, pk: int):
 def auto_submit(request):
     """Classic ``/submit/auto?user_id=&url=&title=...``: the same confirm page;
     the thing is created on its first flattr."""
-    form = AutoSubmitForm(request.GET, unclaimed_if_unknown=True)
+    form = AutoSubmitForm(request.GET)
     if not form.is_valid():
         if wants_json(request):
             return JsonResponse(
