@@ -100,12 +100,15 @@ class TestFlattrUrl:
         assert_error(api.post("/flattr", {"url": auto}), 403, "auto_submit_refused")
         assert not Thing.objects.exists()
 
-    def test_auto_submit_with_unknown_owner_is_invalid_parameters(self, api):
-        # Only the web door of old snippets (/submit/auto) turns an unknown
-        # owner into an unclaimed thing; the API refuses (buttons.forms).
+    def test_auto_submit_with_unknown_owner_makes_an_unclaimed_thing(self, api):
+        # An old snippet whose creator has not joined yet: the shares wait in
+        # the unclaimed holding until the site is claimed.
         auto = "https://flattr.com/submit/auto?user_id=nobody&url=https://x.example/"
-        assert_error(api.post("/flattr", {"url": auto}), 400, "invalid_parameters")
-        assert not Thing.objects.exists()
+        response = api.post("/flattr", {"url": auto})
+        assert response.status_code == 200
+        thing = Thing.objects.get()
+        assert thing.owner is None
+        assert thing.url == "https://x.example/"
 
     def test_unknown_plain_url_is_not_found(self, api):
         assert_error(api.post("/flattr", {"url": "https://nowhere.example/"}), 404, "not_found")
