@@ -13,7 +13,6 @@ from django.test import Client
 
 from api import services as api_services
 from buttons.models import Flattr, Subscription, Thing
-from tests.api.conftest import fund
 from tests.factories import ThingFactory, UserFactory
 
 REDIRECT = "http://localhost:8080/callback"
@@ -42,7 +41,7 @@ def call(method, url, *, form=None, headers=None):
 @pytest.mark.django_db(transaction=True)
 def test_an_old_client_does_everything_over_http(live_server):
     base = live_server.url
-    writer = fund(UserFactory(username="blogger"))
+    writer = UserFactory(username="blogger", wallet_cents=1000)
     other = UserFactory(username="musician")
     song = ThingFactory(owner=other, url="https://music.example/song", title="A song")
 

@@ -16,7 +16,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api.conftest import fund, token_for
+from tests.api.conftest import token_for
 from tests.factories import FlattrFactory, ThingFactory, UserFactory
 
 CHECKS = [
@@ -41,7 +41,7 @@ def api_schema(db, settings):
 @pytest.fixture
 def bearer(db, settings):
     settings.FLATTR_API_RATE_LIMIT = 1_000_000
-    supporter = fund(UserFactory(username="fuzzer"), 100_000)
+    supporter = UserFactory(username="fuzzer", wallet_cents=100_000)
     thing = ThingFactory(owner=UserFactory(username="maker"), tags="a, b")
     FlattrFactory(thing=thing)
     ThingFactory(owner=supporter)
