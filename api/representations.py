@@ -4,10 +4,16 @@ built as plain dicts: the read path stays cheap."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django.urls import reverse
 
 from api.scopes import EMAIL, EXTENDEDREAD
+
+
+@functools.cache
+def _profile_path() -> str:
+    return reverse("profile", kwargs={"username": "__username__"})
 
 
 def unix(when: dt.datetime | None) -> int:
@@ -31,7 +37,7 @@ class Urls:
         return f"{self.api}/users/{username}"
 
     def user_link(self, username: str) -> str:
-        return self.base + reverse("profile", kwargs={"username": username})
+        return self.base + _profile_path().replace("__username__", username)
 
 
 def mini_user(user, urls: Urls) -> dict:

@@ -8,7 +8,9 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -220,3 +222,87 @@ def with_thing_counts(flattrs: list[Flattr]) -> list[Flattr]:
     for flattr in flattrs:
         flattr.thing.flattrs_n = counts.get(flattr.thing_id, 0)  # type: ignore[attr-defined]
     return flattrs
+
+
+# --- The public thing, cached ----------------------------------------------------
+
+PUBLIC_TTL = 30  # seconds, as the button's iframe
+
+
+def thing_public(*, pk: int) -> Any:
+    """The thing as anyone sees it, for GET /things/:id without a token:
+    counts from buttons.counters (kept exact by the write path) and the rest
+    from a fragment cached for PUBLIC_TTL seconds (cleared when the thing
+    changes), in one cache round trip or none. None when there is no such
+    thing."""
+    from buttons import counters
+    from buttons.services import current_period
+
+    _month, total, fragment = counters.snapshot(thing_id=pk, period=current_period(), page="api")
+    if fragment is None:
+        thing = thing_get(pk=pk)
+        if thing is None:
+            return None
+        fragment = PublicThing.from_thing(thing)
+        cache.set(counters.page_key(pk, "api"), fragment, PUBLIC_TTL)
+    fragment.flattrs_n = total  # type: ignore[attr-defined]  # a cached PublicThing
+    return fragment
+
+
+@dataclass
+class PublicThing:
+    """What representations.thing_json reads from a thing, picklable."""
+
+    pk: int
+    url: str
+    title: str
+    description: str
+    tags: str
+    language: str
+    category: str
+    created_at: dt.datetime
+    hidden: bool
+    unlisted: bool
+    owner_id: int | None
+    owner: PublicOwner | None
+    users_n: int
+    flattrs_n: int = 0
+    updated_at: dt.datetime | None = None
+
+    @classmethod
+    def from_thing(cls, thing: Thing) -> PublicThing:
+        owner = thing.owner
+        return cls(
+            pk=thing.pk,
+            url=thing.url,
+            title=thing.title,
+            description=thing.description,
+            tags=thing.tags,
+            language=thing.language,
+            category=thing.category,
+            created_at=thing.created_at,
+            hidden=thing.hidden,
+            unlisted=thing.unlisted,
+            owner_id=thing.owner_id,
+            owner=PublicOwner.from_user(owner) if owner is not None else None,
+            users_n=thing.users_n,  # type: ignore[attr-defined]  # annotated by thing_get
+        )
+
+
+@dataclass
+class PublicOwner:
+    pk: int
+    username: str
+    website: str
+    display_name: str
+    bio: str
+
+    @classmethod
+    def from_user(cls, user: User) -> PublicOwner:
+        return cls(
+            pk=user.pk,
+            username=user.username,
+            website=user.website,
+            display_name=user.display_name,
+            bio=user.bio,
+        )

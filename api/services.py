@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -23,6 +25,7 @@ from api.models import PERSONAL_TOKEN_PREFIX, PersonalToken
 from api.scopes import SCOPES, scopes_parse
 
 Application = get_application_model()
+LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
 def token_hash(raw: str) -> str:
@@ -102,6 +105,16 @@ def application_register(
         raise ValidationError({"name": _("Give the application a name.")})
     if not app.redirect_uris:
         raise ValidationError({"redirect_uris": _("Give at least one redirect URI.")})
+    for uri in app.redirect_uris.split():
+        parts = urlsplit(uri)
+        if parts.scheme == "http" and parts.hostname not in LOOPBACK and not settings.DEBUG:
+            raise ValidationError(
+                {
+                    "redirect_uris": _(
+                        "Use https, or http only for a loopback address (localhost, 127.0.0.1)."
+                    )
+                }
+            )
     app.full_clean(exclude=["client_id", "client_secret"])
     app.save()
     return app, secret

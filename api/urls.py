@@ -1,7 +1,7 @@
 """Routes of the API app: /rest/v2 (Flattr's REST API v2), /oauth (OAuth2),
 and the developer pages."""
 
-from django.urls import path, re_path, resolve
+from django.urls import include, path, re_path, resolve
 from django.urls.exceptions import Resolver404
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularJSONAPIView
@@ -30,33 +30,40 @@ def tolerant(request, rest: str, suffix: str = ""):
     return match.func(request, *match.args, **match.kwargs)
 
 
+# Under /rest/v2/, relative: one prefix check keeps the rest of the site's
+# routes off the API's path and the API's off the site's.
+rest_inner = [
+    path("", tolerant, {"rest": ""}),
+    path("openapi.json", OpenApiView.as_view(), name="api_openapi"),
+    re_path(r"^(?P<rest>.*?)(?P<suffix>\.json|\.as)/?$", tolerant),
+    path("categories", meta.CategoriesView.as_view()),
+    path("languages", meta.LanguagesView.as_view()),
+    path("rate_limit", meta.RateLimitView.as_view()),
+    path("user", users.MeView.as_view()),
+    path("user/things", users.MyThingsView.as_view()),
+    path("user/flattrs", flattrs.MyFlattrsView.as_view()),
+    path("user/subscriptions", subscriptions.MySubscriptionsView.as_view()),
+    path("user/activities", activities.MyActivitiesView.as_view()),
+    path("users/<str:username>", users.UserView.as_view()),
+    path("users/<str:username>/things", users.UserThingsView.as_view()),
+    path("users/<str:username>/flattrs", flattrs.UserFlattrsView.as_view()),
+    path("users/<str:username>/activities", activities.UserActivitiesView.as_view()),
+    path("things", things.ThingsView.as_view()),
+    path("things/lookup", things.LookupView.as_view()),
+    path("things/search", things.SearchView.as_view()),
+    path("things/<int:pk>/flattr", flattrs.ThingFlattrView.as_view()),
+    path("things/<int:pk>/flattrs", things.ThingFlattrsView.as_view()),
+    path("things/<int:pk>/subscriptions", subscriptions.ThingSubscriptionView.as_view()),
+    re_path(r"^things/(?P<ids>[0-9,]+)$", things.ThingView.as_view(), name="api_thing"),
+    path("flattr", flattrs.FlattrUrlView.as_view()),
+    re_path(r"^(?P<rest>.*?)/$", tolerant),
+    re_path(r"^[\s\S]*$", not_found_view),
+]
+
 rest_patterns = [
     path("rest/v2", meta.RootView.as_view(), name="api_root"),
-    re_path(r"^rest/v2(?:/|\.json)$", tolerant, {"rest": ""}),
-    path("rest/v2/openapi.json", OpenApiView.as_view(), name="api_openapi"),
-    re_path(r"^rest/v2/(?P<rest>.*?)(?P<suffix>\.json|\.as)/?$", tolerant),
-    path("rest/v2/categories", meta.CategoriesView.as_view()),
-    path("rest/v2/languages", meta.LanguagesView.as_view()),
-    path("rest/v2/rate_limit", meta.RateLimitView.as_view()),
-    path("rest/v2/user", users.MeView.as_view()),
-    path("rest/v2/user/things", users.MyThingsView.as_view()),
-    path("rest/v2/user/flattrs", flattrs.MyFlattrsView.as_view()),
-    path("rest/v2/user/subscriptions", subscriptions.MySubscriptionsView.as_view()),
-    path("rest/v2/user/activities", activities.MyActivitiesView.as_view()),
-    path("rest/v2/users/<str:username>", users.UserView.as_view()),
-    path("rest/v2/users/<str:username>/things", users.UserThingsView.as_view()),
-    path("rest/v2/users/<str:username>/flattrs", flattrs.UserFlattrsView.as_view()),
-    path("rest/v2/users/<str:username>/activities", activities.UserActivitiesView.as_view()),
-    path("rest/v2/things", things.ThingsView.as_view()),
-    path("rest/v2/things/lookup", things.LookupView.as_view()),
-    path("rest/v2/things/search", things.SearchView.as_view()),
-    path("rest/v2/things/<int:pk>/flattr", flattrs.ThingFlattrView.as_view()),
-    path("rest/v2/things/<int:pk>/flattrs", things.ThingFlattrsView.as_view()),
-    path("rest/v2/things/<int:pk>/subscriptions", subscriptions.ThingSubscriptionView.as_view()),
-    re_path(r"^rest/v2/things/(?P<ids>[0-9,]+)$", things.ThingView.as_view(), name="api_thing"),
-    path("rest/v2/flattr", flattrs.FlattrUrlView.as_view()),
-    re_path(r"^rest/v2/(?P<rest>.*?)/$", tolerant),
-    re_path(r"^rest/v2[\s\S]*$", not_found_view),
+    path("rest/v2.json", tolerant, {"rest": ""}),
+    path("rest/v2/", include(rest_inner)),
 ]
 
 oauth_patterns = [

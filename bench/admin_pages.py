@@ -19,6 +19,9 @@ import sys
 import time
 from pathlib import Path
 
+# bench/http.py is named like the standard library's http package: take this
+# folder off the import path, put the project on it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flattr_site.settings")
 

@@ -214,8 +214,9 @@ class Load:
         return out
 
 
-def flattr(port: int, thing_id: str, session_key: str) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+def flattr(port: int, thing_id: str, session_key: str) -> tuple[int, float]:
+    start = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.request(
         "POST",
         f"/things/{thing_id}/flattr/",
@@ -231,7 +232,7 @@ def flattr(port: int, thing_id: str, session_key: str) -> int:
     response = conn.getresponse()
     response.read()
     conn.close()
-    return response.status
+    return response.status, round(time.perf_counter() - start, 2)
 
 
 def get_count(port: int, thing_id: str) -> tuple[int, int]:
@@ -315,6 +316,9 @@ def main() -> None:
             start_new_session=True,
         )
         wait_for_port(port, 30)
+        # Warm up every worker (imports, connections) before measuring.
+        for _ in range(20 * args.workers):
+            get_count(port, thing_id)
         load = Load(
             port, [f"/embed/{thing_id}/", f"/things/{thing_id}/count.json"], args.connections
         )
@@ -325,7 +329,7 @@ def main() -> None:
         redis.send_signal(signal.SIGKILL)
         redis.wait(10)
         time.sleep(args.seconds / 2)
-        flattr_status = flattr(port, thing_id, session_key)
+        flattr_status, flattr_seconds = flattr(port, thing_id, session_key)
         time.sleep(args.seconds / 2)
 
         load.phase = "recovered"
@@ -357,7 +361,10 @@ def main() -> None:
                     "load": f"{args.connections} keep-alive clients on embed and count.json, "
                     f"phases of {args.seconds}s",
                     "phases": phases,
-                    "flattr_while_redis_down": flattr_status,
+                    "flattr_while_redis_down": {
+                        "status": flattr_status,
+                        "seconds": flattr_seconds,
+                    },
                     "count_right_after_recovery": {
                         "status": count_status,
                         "count": count_after,

@@ -104,7 +104,8 @@ def forget_pages(*, thing_id: int) -> None:
     """Called when a thing changes: its cached embed and card go."""
     _forget_local(thing_id)
     version = embed_template_version()
-    names = ["card"] + [
+    # "api": the REST API's public thing (api.selectors.thing_public).
+    names = ["card", "api"] + [
         f"embed:{style}:{lang}:{version}"
         for style in ("default", "compact")
         for lang, _ in settings.LANGUAGES

@@ -86,7 +86,7 @@ class AutoSubmitForm(forms.Form):
         name = (data.get("owner") or data.get("user_id") or "").strip()
         data["owner_user"] = None
         # A name nobody has here (an old snippet whose creator has not joined
-        # yet) makes an unclaimed thing: its shares wait for a claim.
+        # yet) makes an unclaimed thing: its shares wait for a claim (issue 12).
         data["named_owner"] = name
         if name:
             data["owner_user"] = user_by_username(username=name)

@@ -41,7 +41,7 @@ def unclaimed_sites(*, query: str = "", limit: int = 100) -> list[UnclaimedSite]
     like = "%" + query.strip().lower().replace("\\", "").replace("%", "").replace("_", "\\_") + "%"
     sql = """
         WITH held AS (
-            SELECT t.id, lower(split_part(split_part(t.url, '://', 2), '/', 1)) AS host,
+            SELECT t.id, lower(substring(t.url from '^[A-Za-z]+://([^/?#]+)')) AS host,
                    a.balance
               FROM ledger_account a
               JOIN buttons_thing t ON a.ref = 'thing:' || t.id

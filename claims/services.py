@@ -167,7 +167,7 @@ def claim_check_request(*, claim: Claim, now: dt.datetime | None = None) -> Clai
     return claim
 
 
-def _profile_url(user: User) -> str:
+def creator_profile_url(*, user: User) -> str:
     return settings.SITE_URL + user.get_absolute_url()
 
 
@@ -183,7 +183,9 @@ def claim_check_run(*, claim_id: int) -> Claim | None:
     elif claim.method == ClaimMethod.PODCAST_TXT:
         result = checks.check_podcast_txt(url=claim.url, expected_hash=claim.token_hash)
     else:
-        result = checks.check_rel_me(url=claim.url, profile_url=_profile_url(claim.creator))
+        result = checks.check_rel_me(
+            url=claim.url, profile_url=creator_profile_url(user=claim.creator)
+        )
     return claim_check_record(claim_id=claim_id, result=result)
 
 

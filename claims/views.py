@@ -52,7 +52,7 @@ def claim_detail(request, pk: int):
             if claim.reason_code
             else "",
             "well_known_path": checks.WELL_KNOWN_PATH,
-            "profile_url": services._profile_url(request.user),
+            "profile_url": services.creator_profile_url(user=request.user),
             "checking": claim.state == ClaimState.CHECKING,
         },
     )

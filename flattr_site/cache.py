@@ -20,8 +20,10 @@ import time
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,11 @@ class FailSoftRedisCache(RedisCache):
         params = dict(params)
         options = dict(params.get("OPTIONS") or {})
         self.retry_after = float(options.pop("RETRY_AFTER", 5))
+        # redis-py retries a failed command three times with a backoff of
+        # seconds; one immediate retry is enough to replace a pooled
+        # connection that died with a restarted Redis, and a page must not
+        # wait seconds for a cache.
+        options.setdefault("retry", Retry(NoBackoff(), 1))
         params["OPTIONS"] = options
         super().__init__(server, params)
         self._location = server if isinstance(server, str) else ",".join(server)

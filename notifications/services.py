@@ -69,7 +69,16 @@ def events_publish(*, events: Iterable[NewEvent]) -> int:
     if new_keys:
         from notifications import tasks
 
-        transaction.on_commit(lambda: tasks.events_dispatch.delay(keys=new_keys))
+        # robust: with the broker (Redis) down the flattr or payment that
+        # published the event is committed and must still answer; the event
+        # stays undispatched in the database. No result is wanted, and asking
+        # for one makes Celery wait on the result store too.
+        transaction.on_commit(
+            lambda: tasks.events_dispatch.apply_async(
+                kwargs={"keys": new_keys}, ignore_result=True, retry=False
+            ),
+            robust=True,
+        )
     return len(new_keys)
 
 

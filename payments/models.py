@@ -28,27 +28,38 @@ class Gateway(models.TextChoices):
 
 class TopUp(models.Model):
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="topups"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="topups",
+        verbose_name=_("user"),
     )
     # Cents the supporter pays (gross), before the processor's fee.
-    amount_cents = models.BigIntegerField()
-    currency = models.CharField(max_length=3, default="eur")
+    amount_cents = models.BigIntegerField(_("amount"))
+    currency = models.CharField(_("currency"), max_length=3, default="eur")
     # Cents the processor kept; known once the payment succeeded.
-    fee_cents = models.BigIntegerField(null=True, blank=True)
+    fee_cents = models.BigIntegerField(_("fee"), null=True, blank=True)
     # Cents refunded or disputed so far (cumulative).
-    reversed_cents = models.BigIntegerField(default=0)
+    reversed_cents = models.BigIntegerField(_("reversed"), default=0)
     status = models.CharField(
-        max_length=16, choices=TopUpStatus.choices, default=TopUpStatus.PENDING
+        _("status"), max_length=16, choices=TopUpStatus.choices, default=TopUpStatus.PENDING
     )
-    gateway = models.CharField(max_length=16, choices=Gateway.choices)
-    checkout_session_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
-    payment_intent_id = models.CharField(max_length=255, null=True, blank=True, db_index=True)
-    charge_id = models.CharField(max_length=255, null=True, blank=True, db_index=True)
-    failure_reason = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    gateway = models.CharField(_("gateway"), max_length=16, choices=Gateway.choices)
+    checkout_session_id = models.CharField(
+        _("checkout session id"), max_length=255, null=True, blank=True, unique=True
+    )
+    payment_intent_id = models.CharField(
+        _("payment intent id"), max_length=255, null=True, blank=True, db_index=True
+    )
+    charge_id = models.CharField(
+        _("charge id"), max_length=255, null=True, blank=True, db_index=True
+    )
+    failure_reason = models.CharField(_("failure reason"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("top-up")
+        verbose_name_plural = _("top-ups")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["user", "status", "-created_at"], name="topup_user_status")]
         constraints = [
@@ -99,15 +110,19 @@ class WebhookEvent(models.Model):
 
     Result = WebhookResult
 
-    event_id = models.CharField(max_length=255, unique=True)
-    type = models.CharField(max_length=100)
-    result = models.CharField(max_length=16, choices=Result.choices, default=Result.PROCESSED)
-    detail = models.CharField(max_length=500, blank=True)
+    event_id = models.CharField(_("event id"), max_length=255, unique=True)
+    type = models.CharField(_("type"), max_length=100)
+    result = models.CharField(
+        _("result"), max_length=16, choices=Result.choices, default=Result.PROCESSED
+    )
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
     # The signed body exactly as Stripe sent it (events before 0002: empty).
-    payload = models.TextField(blank=True, default="")
-    received_at = models.DateTimeField(auto_now_add=True)
+    payload = models.TextField(_("payload"), blank=True, default="")
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
         ordering = ["-received_at"]
         constraints = [
             models.CheckConstraint(

@@ -16,34 +16,49 @@ class RunStatus(models.TextChoices):
 
 
 class PayoutRun(models.Model):
-    period = models.DateField(unique=True, help_text=_("First day of the month."))
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.DRAFT)
+    period = models.DateField(_("period"), unique=True, help_text=_("First day of the month."))
+    status = models.CharField(
+        _("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.DRAFT
+    )
     # Where computing or posting stands, so a crash resumes (e.g.
     # "computing:shares", "posting:supporters:3", "done").
     stage = models.CharField(max_length=64, blank=True)
-    progress = models.CharField(max_length=200, blank=True)
-    supporters = models.IntegerField(default=0)
-    flattrs = models.BigIntegerField(default=0)
-    creators = models.IntegerField(default=0)
-    taken = models.BigIntegerField(default=0)  # cents taken from wallets
-    gross = models.BigIntegerField(default=0)  # cents shared to registered creators
-    fee = models.BigIntegerField(default=0)  # cents kept by the platform
-    net = models.BigIntegerField(default=0)  # cents credited to creators
-    unclaimed = models.BigIntegerField(default=0)  # cents held for unclaimed things
-    charity = models.BigIntegerField(default=0)  # cents of unspent budgets given to charity
-    returned = models.BigIntegerField(default=0)  # cents of expired holdings returned
-    claimed_gross = models.BigIntegerField(default=0)  # cents of holdings paid to new owners
-    claimed_fee = models.BigIntegerField(default=0)
-    conservation_ok = models.BooleanField(default=False)
-    computed_at = models.DateTimeField(null=True, blank=True)
+    progress = models.CharField(_("progress"), max_length=200, blank=True)
+    supporters = models.IntegerField(_("supporters"), default=0)
+    flattrs = models.BigIntegerField(_("flattrs"), default=0)
+    creators = models.IntegerField(_("creators"), default=0)
+    taken = models.BigIntegerField(_("taken"), default=0)  # cents taken from wallets
+    gross = models.BigIntegerField(_("gross"), default=0)  # cents shared to registered creators
+    fee = models.BigIntegerField(_("fee"), default=0)  # cents kept by the platform
+    net = models.BigIntegerField(_("net"), default=0)  # cents credited to creators
+    unclaimed = models.BigIntegerField(_("unclaimed"), default=0)  # cents held for unclaimed things
+    charity = models.BigIntegerField(
+        _("charity"), default=0
+    )  # cents of unspent budgets given to charity
+    returned = models.BigIntegerField(
+        _("returned"), default=0
+    )  # cents of expired holdings returned
+    claimed_gross = models.BigIntegerField(
+        _("claimed gross"), default=0
+    )  # cents of holdings paid to new owners
+    claimed_fee = models.BigIntegerField(_("claimed fee"), default=0)
+    conservation_ok = models.BooleanField(_("conservation ok"), default=False)
+    computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("approved by"),
     )
-    approved_at = models.DateTimeField(null=True, blank=True)
-    posted_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("payout run")
+        verbose_name_plural = _("payout runs")
         ordering = ["-period"]
         permissions = [("approve_payoutrun", "Can approve a monthly payout run")]
         constraints = [
@@ -79,15 +94,24 @@ class PayoutRun(models.Model):
 
 
 class PayoutRunEvent(models.Model):
-    run = models.ForeignKey(PayoutRun, on_delete=models.CASCADE, related_name="events")
-    action = models.CharField(max_length=32)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    run = models.ForeignKey(
+        PayoutRun, on_delete=models.CASCADE, related_name="events", verbose_name=_("run")
     )
-    note = models.CharField(max_length=500, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(_("action"), max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("payout run event")
+        verbose_name_plural = _("payout run events")
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
@@ -95,18 +119,27 @@ class PayoutRunEvent(models.Model):
 
 
 class SupporterLine(models.Model):
-    run = models.ForeignKey(PayoutRun, on_delete=models.CASCADE, related_name="supporter_lines")
-    supporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    run = models.ForeignKey(
+        PayoutRun, on_delete=models.CASCADE, related_name="supporter_lines", verbose_name=_("run")
     )
-    budget = models.BigIntegerField()  # cents
-    balance = models.BigIntegerField()  # cents in the wallet at computation time
-    taken = models.BigIntegerField()  # cents: min(budget, balance)
-    flattrs = models.IntegerField()
-    charity = models.BigIntegerField(default=0)  # cents (unspent budget, charity mode)
-    chunk = models.IntegerField(default=0)  # posting batch
+    supporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("supporter"),
+    )
+    budget = models.BigIntegerField(_("budget"))  # cents
+    balance = models.BigIntegerField(_("balance"))  # cents in the wallet at computation time
+    taken = models.BigIntegerField(_("taken"))  # cents: min(budget, balance)
+    flattrs = models.IntegerField(_("flattrs"))
+    charity = models.BigIntegerField(
+        _("charity"), default=0
+    )  # cents (unspent budget, charity mode)
+    chunk = models.IntegerField(_("chunk"), default=0)  # posting batch
 
     class Meta:
+        verbose_name = _("supporter line")
+        verbose_name_plural = _("supporter lines")
         constraints = [
             models.UniqueConstraint(
                 fields=["run", "supporter"], name="one_line_per_supporter_per_run"
@@ -122,16 +155,23 @@ class SupporterLine(models.Model):
 
 
 class CreatorLine(models.Model):
-    run = models.ForeignKey(PayoutRun, on_delete=models.CASCADE, related_name="creator_lines")
-    creator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    run = models.ForeignKey(
+        PayoutRun, on_delete=models.CASCADE, related_name="creator_lines", verbose_name=_("run")
     )
-    gross = models.BigIntegerField()  # cents
-    fee = models.BigIntegerField()  # cents
-    net = models.BigIntegerField()  # cents
-    flattrs = models.IntegerField()
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("creator"),
+    )
+    gross = models.BigIntegerField(_("gross"))  # cents
+    fee = models.BigIntegerField(_("fee"))  # cents
+    net = models.BigIntegerField(_("net"))  # cents
+    flattrs = models.IntegerField(_("flattrs"))
 
     class Meta:
+        verbose_name = _("creator line")
+        verbose_name_plural = _("creator lines")
         constraints = [
             models.UniqueConstraint(fields=["run", "creator"], name="one_line_per_creator_per_run"),
             models.CheckConstraint(
@@ -153,14 +193,16 @@ class Share(models.Model):
     bulk insert stays fast.
     """
 
-    flattr_id = models.BigIntegerField(primary_key=True)
-    run_id = models.BigIntegerField()
-    supporter_id = models.BigIntegerField()
-    thing_id = models.BigIntegerField()
-    creator_id = models.BigIntegerField(null=True)  # empty: unclaimed thing
-    amount = models.BigIntegerField()  # cents
+    flattr_id = models.BigIntegerField(_("flattr id"), primary_key=True)
+    run_id = models.BigIntegerField(_("run id"))
+    supporter_id = models.BigIntegerField(_("supporter id"))
+    thing_id = models.BigIntegerField(_("thing id"))
+    creator_id = models.BigIntegerField(_("creator id"), null=True)  # empty: unclaimed thing
+    amount = models.BigIntegerField(_("amount"))  # cents
 
     class Meta:
+        verbose_name = _("share")
+        verbose_name_plural = _("shares")
         indexes = [models.Index(fields=["run_id", "supporter_id"], name="share_run_supporter")]
 
     def __str__(self) -> str:
@@ -176,21 +218,30 @@ class HoldingStatus(models.TextChoices):
 class UnclaimedLine(models.Model):
     """Money a run put aside for a thing nobody owned yet."""
 
-    run = models.ForeignKey(PayoutRun, on_delete=models.CASCADE, related_name="unclaimed_lines")
-    thing_id = models.BigIntegerField()
-    amount = models.BigIntegerField()  # cents
-    flattrs = models.IntegerField()
+    run = models.ForeignKey(
+        PayoutRun, on_delete=models.CASCADE, related_name="unclaimed_lines", verbose_name=_("run")
+    )
+    thing_id = models.BigIntegerField(_("thing id"))
+    amount = models.BigIntegerField(_("amount"))  # cents
+    flattrs = models.IntegerField(_("flattrs"))
     status = models.CharField(
-        max_length=16, choices=HoldingStatus.choices, default=HoldingStatus.HELD
+        _("status"), max_length=16, choices=HoldingStatus.choices, default=HoldingStatus.HELD
     )
     settled_by = models.ForeignKey(
-        PayoutRun, null=True, blank=True, on_delete=models.PROTECT, related_name="settled_holdings"
+        PayoutRun,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="settled_holdings",
+        verbose_name=_("settled by"),
     )
     # When claimed: who got it and the fee taken (cents).
-    claimed_by_id = models.BigIntegerField(null=True, blank=True)
-    claim_fee = models.BigIntegerField(default=0)
+    claimed_by_id = models.BigIntegerField(_("claimed by id"), null=True, blank=True)
+    claim_fee = models.BigIntegerField(_("claim fee"), default=0)
 
     class Meta:
+        verbose_name = _("unclaimed line")
+        verbose_name_plural = _("unclaimed lines")
         constraints = [
             models.UniqueConstraint(
                 fields=["run", "thing_id"], name="one_holding_per_thing_per_run"
@@ -210,17 +261,23 @@ class RunCommitment(models.Model):
     chained with the previous month's. Written once, at posting, inside the
     posting transaction; the database refuses to change or delete it."""
 
-    run = models.OneToOneField(PayoutRun, on_delete=models.PROTECT, related_name="commitment")
-    period = models.DateField(unique=True)
-    leaves = models.IntegerField()
-    merkle_root = models.CharField(max_length=64)  # hex SHA-256
-    previous_root = models.CharField(max_length=64)  # hex; 64 zeros for the first month
-    root = models.CharField(max_length=64)  # hex SHA-256(prefix, previous_root, merkle_root)
+    run = models.OneToOneField(
+        PayoutRun, on_delete=models.PROTECT, related_name="commitment", verbose_name=_("run")
+    )
+    period = models.DateField(_("period"), unique=True)
+    leaves = models.IntegerField(_("leaves"))
+    merkle_root = models.CharField(_("merkle root"), max_length=64)  # hex SHA-256
+    previous_root = models.CharField(
+        _("previous root"), max_length=64
+    )  # hex; 64 zeros for the first month
+    root = models.CharField(
+        _("root"), max_length=64
+    )  # hex SHA-256(prefix, previous_root, merkle_root)
     # Keys the per-line salts; never published (each proof carries its own salts).
-    secret = models.CharField(max_length=64)
+    secret = models.CharField(_("secret"), max_length=64)
     # Month figures frozen at posting (counts that would be costly to redo).
-    figures = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
+    figures = models.JSONField(_("figures"), default=dict)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-period"]

@@ -34,3 +34,25 @@ def test_outlook_in_french(client):
     client.force_login(user)
     page = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "À la fin du mois, 7,63\xa0€ de votre budget de 10,00\xa0€" in page
+
+
+def test_admin_models_fields_and_statuses_in_french(client, staff):
+    from payments.withdrawals.models import Withdrawal, WithdrawalStatus
+
+    withdrawal = Withdrawal.objects.create(
+        user=UserFactory(), amount_cents=1234, status=WithdrawalStatus.PAID
+    )
+    client.force_login(staff)
+    listing = client.get(
+        reverse("admin:withdrawals_withdrawal_changelist"), HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+    assert "Montant" in listing and "12,34\xa0€" in listing
+    detail = client.get(
+        reverse("admin:withdrawals_withdrawal_change", args=[withdrawal.pk]),
+        HTTP_ACCEPT_LANGUAGE="fr",
+    ).content.decode()
+    assert "Vérifié par" in detail and "Payé" in detail
+    runs = client.get(
+        reverse("admin:payouts_payoutrun_changelist"), HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+    assert "répartitions" in runs.lower()

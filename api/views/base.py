@@ -162,6 +162,9 @@ class ApiView(APIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        return self.finish_headers(request, response)
+
+    def finish_headers(self, request, response):
         rate = getattr(self, "rate", None)
         if rate is not None:
             for name, value in rate.headers().items():

@@ -28,7 +28,8 @@ def refused(refusal: button_services.FlattrRefused) -> ApiError:
 
 
 def flattred_response(view: ApiView, thing) -> Response:
-    thing = selectors.thing_get(pk=thing.pk) or thing
+    # The cached public thing: its count already holds this flattr.
+    thing = selectors.thing_public(pk=thing.pk) or thing
     return Response(
         {
             "message": "ok",

@@ -13,17 +13,27 @@ class PayoutAccountStatus(models.TextChoices):
 
 class PayoutAccount(models.Model):
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payout_account"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="payout_account",
+        verbose_name=_("user"),
     )
-    stripe_account_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    stripe_account_id = models.CharField(
+        _("stripe account id"), max_length=255, null=True, blank=True, unique=True
+    )
     status = models.CharField(
-        max_length=16, choices=PayoutAccountStatus.choices, default=PayoutAccountStatus.PENDING
+        _("status"),
+        max_length=16,
+        choices=PayoutAccountStatus.choices,
+        default=PayoutAccountStatus.PENDING,
     )
-    test_mode = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    test_mode = models.BooleanField(_("test mode"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("payout account")
+        verbose_name_plural = _("payout accounts")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=PayoutAccountStatus.values),
@@ -49,22 +59,37 @@ OPEN_STATUSES = [WithdrawalStatus.AWAITING_REVIEW, WithdrawalStatus.PROCESSING]
 
 class Withdrawal(models.Model):
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="withdrawals"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="withdrawals",
+        verbose_name=_("user"),
     )
-    amount_cents = models.BigIntegerField()  # cents moved out of earnings
-    status = models.CharField(max_length=16, choices=WithdrawalStatus.choices)
-    stripe_transfer_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    amount_cents = models.BigIntegerField(_("amount"))  # cents moved out of earnings
+    status = models.CharField(_("status"), max_length=16, choices=WithdrawalStatus.choices)
+    stripe_transfer_id = models.CharField(
+        _("stripe transfer id"), max_length=255, null=True, blank=True, unique=True
+    )
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reviewed by"),
     )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     reason = models.CharField(
-        max_length=500, blank=True, help_text=_("Why it was rejected, failed or reversed.")
+        _("reason"),
+        max_length=500,
+        blank=True,
+        help_text=_("Why it was rejected, failed or reversed."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("withdrawal")
+        verbose_name_plural = _("withdrawals")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "-created_at"], name="withdrawal_status_created")]
         constraints = [

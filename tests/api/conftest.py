@@ -97,3 +97,12 @@ def assert_error(response, status: int, code: str):
     assert body["error_description"]
     assert body["error_uri"].startswith("http")
     return body
+
+
+@pytest.fixture(autouse=True)
+def forget_rate_limit_counts():
+    from api import ratelimit
+
+    ratelimit.forget_local()
+    yield
+    ratelimit.forget_local()

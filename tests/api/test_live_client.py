@@ -13,7 +13,7 @@ from django.test import Client
 
 from api import services as api_services
 from buttons.models import Flattr, Subscription, Thing
-from tests.factories import ThingFactory, UserFactory
+from tests.factories import ThingFactory, UserFactory, fund
 
 REDIRECT = "http://localhost:8080/callback"
 
@@ -41,7 +41,8 @@ def call(method, url, *, form=None, headers=None):
 @pytest.mark.django_db(transaction=True)
 def test_an_old_client_does_everything_over_http(live_server):
     base = live_server.url
-    writer = UserFactory(username="blogger", wallet_cents=1000)
+    writer = UserFactory(username="blogger")
+    fund(writer)
     other = UserFactory(username="musician")
     song = ThingFactory(owner=other, url="https://music.example/song", title="A song")
 

@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.api.conftest import token_for
-from tests.factories import FlattrFactory, ThingFactory, UserFactory
+from tests.factories import FlattrFactory, ThingFactory, UserFactory, fund
 
 CHECKS = [
     not_a_server_error,
@@ -41,7 +41,8 @@ def api_schema(db, settings):
 @pytest.fixture
 def bearer(db, settings):
     settings.FLATTR_API_RATE_LIMIT = 1_000_000
-    supporter = UserFactory(username="fuzzer", wallet_cents=100_000)
+    supporter = UserFactory(username="fuzzer")
+    fund(supporter, 100_000)
     thing = ThingFactory(owner=UserFactory(username="maker"), tags="a, b")
     FlattrFactory(thing=thing)
     ThingFactory(owner=supporter)

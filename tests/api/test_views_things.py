@@ -245,3 +245,39 @@ class TestWriteThings:
 
     def test_delete_without_token_is_unauthorized(self, thing):
         assert_error(ApiClient().delete(f"/things/{thing.pk}"), 401, "unauthorized")
+
+
+@pytest.mark.django_db
+class TestPublicReadCache:
+    def test_fast_and_general_paths_answer_the_same(self, anon, thing):
+        fast = anon.get(f"/things/{thing.pk}")
+        general = anon.get(f"/things/{thing.pk}", {"full": "0"})
+        assert fast.json() == general.json()
+        assert fast["X-RateLimit-Current"] == "1" and general["X-RateLimit-Current"] == "2"
+        assert fast["Access-Control-Allow-Origin"] == "*"
+
+    # The write paths refresh the cache on commit: the callbacks are run here
+    # as a commit would.
+    def test_a_new_flattr_shows_at_once_in_the_cached_read(
+        self, anon, api, thing, django_capture_on_commit_callbacks
+    ):
+        assert anon.get(f"/things/{thing.pk}").json()["flattrs"] == 0
+        with django_capture_on_commit_callbacks(execute=True):
+            api.post(f"/things/{thing.pk}/flattr")
+        assert anon.get(f"/things/{thing.pk}").json()["flattrs"] == 1
+
+    def test_an_edit_shows_at_once_in_the_cached_read(
+        self, anon, creator_api, thing, django_capture_on_commit_callbacks
+    ):
+        assert anon.get(f"/things/{thing.pk}").json()["title"] == thing.title
+        with django_capture_on_commit_callbacks(execute=True):
+            creator_api.patch(f"/things/{thing.pk}", {"title": "Edited"})
+        assert anon.get(f"/things/{thing.pk}").json()["title"] == "Edited"
+
+    def test_a_deleted_thing_is_gone_at_once(
+        self, anon, creator_api, thing, django_capture_on_commit_callbacks
+    ):
+        anon.get(f"/things/{thing.pk}")
+        with django_capture_on_commit_callbacks(execute=True):
+            creator_api.delete(f"/things/{thing.pk}")
+        assert_error(anon.get(f"/things/{thing.pk}"), 404, "not_found")

@@ -91,6 +91,7 @@ class TestDeveloperApps:
             {"name": "x", "redirect_uris": "not a uri", "client_type": "public"},
             {"name": "x", "redirect_uris": "https://a.example/cb", "client_type": "other"},
             {"name": "x", "redirect_uris": "https://a.example/cb#frag", "client_type": "public"},
+            {"name": "x", "redirect_uris": "http://a.example/cb", "client_type": "public"},
         ],
     )
     def test_invalid_registration_changes_nothing(self, browser, data):
@@ -171,3 +172,11 @@ class TestPersonalTokens:
         response = browser.post("/settings/tokens/", {"name": "", "scopes": ["thing"]})
         assert response.status_code == 400
         assert not PersonalToken.objects.exists()
+
+
+@pytest.mark.django_db
+def test_settings_page_links_to_the_api_pages(browser):
+    html = browser.get("/settings/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    for path in ["/settings/authorised-apps/", "/settings/tokens/", "/settings/apps/"]:
+        assert path in html
+    assert "Applications autorisées" in html

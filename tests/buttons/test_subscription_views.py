@@ -79,3 +79,13 @@ def test_subscriptions_page_speaks_french(client, fan):
     client.cookies["django_language"] = "fr"
     page = client.get("/subscriptions/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Abonnements" in page and "Vous n’avez aucun abonnement" in page
+
+
+def test_after_a_manual_flattr_subscribing_counts_it_as_the_first_month(client, fan):
+    thing = ThingFactory()
+    client.post(f"/things/{thing.pk}/flattr/")
+    page = client.get(f"/things/{thing.pk}/").content.decode()
+    assert f'action="/things/{thing.pk}/subscribe/"' in page
+    client.post(f"/things/{thing.pk}/subscribe/", {"months": "3"})
+    assert Flattr.objects.count() == 1
+    assert Subscription.objects.get().months_remaining == 2

@@ -108,3 +108,26 @@ def test_cache_works_normally_when_redis_is_up():
     assert cache.get("answer") == 42
     assert cache.incr("answer") == 43
     assert cache.is_available()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flattr_answers_200_when_redis_is_also_the_dead_broker(client, redis_down, monkeypatch):
+    """Redis is the cache *and* Celery's broker: the event of a committed
+    flattr cannot be queued, and the supporter still gets their answer."""
+    from flattr_site.celery import app as celery_app
+
+    for name, value in [
+        ("task_always_eager", False),
+        ("broker_url", CLOSED_PORT),
+        ("result_backend", CLOSED_PORT),
+    ]:
+        monkeypatch.setitem(celery_app.conf, name, value)
+    monkeypatch.setattr(celery_app, "_pool", None)
+    supporter = UserFactory(wallet_cents=1000)
+    thing = ThingFactory()
+    client.force_login(supporter)
+    response = client.post(
+        reverse("flattr_confirm", args=[thing.pk]), HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 200
+    assert Flattr.objects.filter(thing=thing, supporter=supporter).count() == 1
