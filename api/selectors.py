@@ -8,6 +8,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
@@ -228,7 +229,7 @@ def with_thing_counts(flattrs: list[Flattr]) -> list[Flattr]:
 PUBLIC_TTL = 30  # seconds, as the button's iframe
 
 
-def thing_public(*, pk: int):
+def thing_public(*, pk: int) -> Any:
     """The thing as anyone sees it, for GET /things/:id without a token:
     counts from buttons.counters (kept exact by the write path) and the rest
     from a fragment cached for PUBLIC_TTL seconds (cleared when the thing
@@ -244,7 +245,7 @@ def thing_public(*, pk: int):
             return None
         fragment = PublicThing.from_thing(thing)
         cache.set(counters.page_key(pk, "api"), fragment, PUBLIC_TTL)
-    fragment.flattrs_n = total
+    fragment.flattrs_n = total  # type: ignore[attr-defined]  # a cached PublicThing
     return fragment
 
 
@@ -284,7 +285,7 @@ class PublicThing:
             unlisted=thing.unlisted,
             owner_id=thing.owner_id,
             owner=PublicOwner.from_user(owner) if owner is not None else None,
-            users_n=thing.users_n,
+            users_n=thing.users_n,  # type: ignore[attr-defined]  # annotated by thing_get
         )
 
 
@@ -297,7 +298,7 @@ class PublicOwner:
     bio: str
 
     @classmethod
-    def from_user(cls, user) -> PublicOwner:
+    def from_user(cls, user: User) -> PublicOwner:
         return cls(
             pk=user.pk,
             username=user.username,
