@@ -185,6 +185,10 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "notifications.tasks.webhook_retry_due",
         "schedule": crontab(minute="*"),
     },
+    "notifications-sweep": {
+        "task": "notifications.tasks.notifications_sweep",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # --- Accounts -------------------------------------------------------------

@@ -8,6 +8,7 @@ transaction tells nobody anything.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from notifications.models import (
     WEBHOOK_TYPES,
     DigestFrequency,
     Email,
+    EmailStatus,
     Event,
     EventType,
     Language,
@@ -99,6 +101,31 @@ def event_dispatch(*, key: str) -> tuple[list[int], list[int]]:
         event.dispatched_at = timezone.now()
         event.save(update_fields=["dispatched_at"])
         return emails, deliveries
+
+
+def events_undispatched(*, older_than: dt.timedelta, limit: int = 1000) -> list[str]:
+    """Keys of events whose dispatch never ran (the broker was away when
+    their transaction committed), oldest first."""
+    cutoff = timezone.now() - older_than
+    return list(
+        Event.objects.filter(dispatched_at__isnull=True, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("key", flat=True)[:limit]
+    )
+
+
+def emails_never_tried(*, older_than: dt.timedelta, limit: int = 1000) -> list[int]:
+    """E-mails dispatched long ago but never claimed by a sender: their
+    queue message was lost. Sending is claimed in the database, so queueing
+    one again can never send it twice."""
+    cutoff = timezone.now() - older_than
+    return list(
+        Email.objects.filter(
+            status=EmailStatus.PENDING, attempts=0, event__dispatched_at__lt=cutoff
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def webhook_deliveries_create(*, event: Event) -> list[int]:

@@ -3,6 +3,7 @@ modules, and retry what the outside world refused for now."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from celery import shared_task
@@ -64,3 +65,19 @@ def digests_send() -> int:
     from notifications import digests
 
     return digests.digests_publish()
+
+
+@shared_task
+def notifications_sweep() -> int:
+    """Beat: heal what a broker outage left behind. Events whose dispatch
+    was never queued are dispatched, e-mails whose send message was lost are
+    queued again; both steps are idempotent in the database."""
+    queued = 0
+    keys = services.events_undispatched(older_than=dt.timedelta(minutes=2))
+    if keys:
+        queued += len(keys)
+        events_dispatch(keys)
+    for email_id in services.emails_never_tried(older_than=dt.timedelta(minutes=10)):
+        email_send.delay(email_id)
+        queued += 1
+    return queued
