@@ -50,6 +50,23 @@ def thing_get(*, pk: int, viewer: User | None = None) -> Thing | None:
     return things_annotated(viewer=viewer, owner_fields=viewer is not None).filter(pk=pk).first()
 
 
+def viewer_marks(*, thing_id: int, viewer: User) -> tuple[bool, bool]:
+    """Whether ``viewer`` flattred the thing this month and is subscribed to
+    it: one query of two index probes."""
+    row = Thing.objects.filter(pk=thing_id).values_list(
+        Exists(
+            Flattr.objects.filter(thing_id=thing_id, supporter=viewer, period=current_period())
+        ),
+        Exists(
+            Subscription.objects.filter(thing_id=thing_id, supporter=viewer).exclude(
+                status=SubscriptionStatus.CANCELLED
+            )
+        ),
+    )
+    found = row.first()
+    return (bool(found[0]), bool(found[1])) if found else (False, False)
+
+
 def things_get_many(*, ids: list[int], viewer: User | None = None) -> list[Thing]:
     found = {t.pk: t for t in things_annotated(viewer=viewer).filter(pk__in=ids)}
     return [found[i] for i in dict.fromkeys(ids) if i in found]

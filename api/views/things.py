@@ -108,11 +108,19 @@ class ThingView(ApiView):
         id_list = parse_ids(ids)
         viewer, full = self.viewer(), self.full()
         if "," not in ids:
+            # Counts and fields come from the cached public fragment (no
+            # aggregate over the thing's flattrs); a signed-in caller adds
+            # one query for its own marks, the owner takes the full path.
+            thing = selectors.thing_public(pk=id_list[0])
+            if thing is None:
+                raise ApiError("not_found", _("No thing with this id."))
             if viewer is None:
-                thing = selectors.thing_public(pk=id_list[0])
-                if thing is None:
-                    raise ApiError("not_found", _("No thing with this id."))
                 return Response(rep.thing_json(thing, self.urls, full=full))
+            if thing.owner_id != viewer.pk:
+                thing.flattred_now, thing.subscribed_now = selectors.viewer_marks(
+                    thing_id=thing.pk, viewer=viewer
+                )
+                return Response(rep.thing_json(thing, self.urls, viewer=viewer, full=full))
             thing = thing_or_404(id_list[0], viewer)
             return Response(rep.thing_json(thing, self.urls, viewer=viewer, full=full))
         things = selectors.things_get_many(ids=id_list, viewer=viewer)

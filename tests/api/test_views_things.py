@@ -49,6 +49,18 @@ class TestGetThing:
         api.post(f"/things/{thing.pk}/flattr")
         assert api.get(f"/things/{thing.pk}").json()["flattred"] is True
 
+    def test_token_read_takes_counts_from_the_counters_not_an_aggregate(
+        self, api, thing, django_assert_max_num_queries
+    ):
+        FlattrFactory(thing=thing)
+        FlattrFactory(thing=thing)
+        api.get(f"/things/{thing.pk}")  # warm the cached fragment
+        with django_assert_max_num_queries(3) as ctx:
+            body = api.get(f"/things/{thing.pk}").json()
+        assert body["flattrs"] == 2 and body["flattrs_user_count"] == 2
+        assert body["flattred"] is False and body["subscribed"] is False
+        assert not any("COUNT(DISTINCT" in q["sql"] for q in ctx.captured_queries)
+
     def test_owner_sees_last_flattr_and_updated_at(self, creator_api, thing):
         body = creator_api.get(f"/things/{thing.pk}").json()
         assert body["last_flattr_at"] == 0
