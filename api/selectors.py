@@ -54,9 +54,7 @@ def viewer_marks(*, thing_id: int, viewer: User) -> tuple[bool, bool]:
     """Whether ``viewer`` flattred the thing this month and is subscribed to
     it: one query of two index probes."""
     row = Thing.objects.filter(pk=thing_id).values_list(
-        Exists(
-            Flattr.objects.filter(thing_id=thing_id, supporter=viewer, period=current_period())
-        ),
+        Exists(Flattr.objects.filter(thing_id=thing_id, supporter=viewer, period=current_period())),
         Exists(
             Subscription.objects.filter(thing_id=thing_id, supporter=viewer).exclude(
                 status=SubscriptionStatus.CANCELLED
