@@ -34,17 +34,7 @@ import os  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import (  # noqa: E402
-    Connection,
-    measure,
-    medians,
-    prepare,
-    production_env,
-    recreate_database,
-    start_gunicorn,
-    stop,
-    worker,
-)
+from bench import _common as common  # noqa: E402
 
 SCRATCH = "flattr_bench_api"
 
@@ -86,17 +76,17 @@ def main() -> None:
     parser.add_argument("--things", type=int, default=4000, help="things to flattr")
     args = parser.parse_args()
 
-    env, base_url = production_env(
+    env, base_url = common.production_env(
         SCRATCH, CACHE_KEY_PREFIX="flattr-bench-api", FLATTR_API_RATE_LIMIT="100000000"
     )
     connections = args.clients * args.connections
     setup = SETUP.replace("THINGS", str(args.things)).replace("SUPPORTERS", str(connections))
-    out = prepare(env, setup)
+    out = common.prepare(env, setup)
     first, last, tokens = int(out[0]), int(out[1]), out[2:]
-    server, port = start_gunicorn(env, workers=args.workers, threads=args.threads)
+    server, port = common.start_gunicorn(env, workers=args.workers, threads=args.threads)
     try:
 
-        def same(path: str, with_token: bool = False) -> list[list[Connection]]:
+        def same(path: str, with_token: bool = False) -> list[list[common.Connection]]:
             return [
                 [
                     (
@@ -127,7 +117,7 @@ def main() -> None:
             return jobs
 
         thing = f"/rest/v2/things/{first}"
-        worker((port, "GET", [("/bench/ok", {}), (thing, {})], 0.5))  # warm up
+        common.worker((port, "GET", [("/bench/ok", {}), (thing, {})], 0.5))  # warm up
         rounds: dict[str, list[dict]] = {
             "bare_view": [],
             "thing_get": [],
@@ -135,19 +125,19 @@ def main() -> None:
             "flattr_post": [],
         }
         for _ in range(args.rounds):
-            rounds["bare_view"].append(measure(port, "GET", same("/bench/ok"), args.seconds))
-            rounds["thing_get"].append(measure(port, "GET", same(thing), args.seconds))
+            rounds["bare_view"].append(common.measure(port, "GET", same("/bench/ok"), args.seconds))
+            rounds["thing_get"].append(common.measure(port, "GET", same(thing), args.seconds))
             rounds["thing_get_token"].append(
-                measure(port, "GET", same(thing, with_token=True), args.seconds)
+                common.measure(port, "GET", same(thing, with_token=True), args.seconds)
             )
-            figures = measure(port, "POST", flattrs(), args.seconds)
+            figures = common.measure(port, "POST", flattrs(), args.seconds)
             rounds["flattr_post"].append(figures)
             # Later rounds start after the things this round may have used.
             flattr_cursor["next"] += figures["requests"] + figures["errors"]
-        results = medians(rounds)
+        results = common.medians(rounds)
     finally:
-        stop(server)
-        recreate_database(base_url, SCRATCH, drop_only=True)
+        common.stop(server)
+        common.recreate_database(base_url, SCRATCH, drop_only=True)
     print(
         json.dumps(
             {

@@ -45,16 +45,7 @@ from collections import Counter  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import (  # noqa: E402
-    free_port,
-    percentiles,
-    prepare,
-    production_env,
-    recreate_database,
-    start_gunicorn,
-    stop,
-    wait_for_port,
-)
+from bench import _common as common  # noqa: E402
 
 SCRATCH = "flattr_bench_faults"
 CSRF = "b" * 32
@@ -88,7 +79,7 @@ def start_redis(port: int, workdir: str) -> subprocess.Popen:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    wait_for_port(port)
+    common.wait_for_port(port)
     return process
 
 
@@ -179,7 +170,7 @@ class Load:
             lat = sorted(self.latencies[phase])
             out[phase] = {
                 "responses": dict(sorted(counter.items())),
-                **percentiles(lat, digits=1),
+                **common.percentiles(lat, digits=1),
                 "max_ms": round(lat[-1] * 1000, 1),
             }
         return out
@@ -226,9 +217,9 @@ def main() -> None:
     args = parser.parse_args()
 
     redis_dir = tempfile.mkdtemp(prefix="flattr-bench-redis-")
-    redis_port = free_port()
+    redis_port = common.free_port()
     redis = start_redis(redis_port, redis_dir)
-    env, base_url = production_env(
+    env, base_url = common.production_env(
         SCRATCH,
         REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
         CACHE_KEY_PREFIX="flattr-bench-faults",
@@ -236,8 +227,8 @@ def main() -> None:
     )
     server = None
     try:
-        thing_id, session_key = prepare(env, SETUP)[-2:]
-        server, port = start_gunicorn(
+        thing_id, session_key = common.prepare(env, SETUP)[-2:]
+        server, port = common.start_gunicorn(
             env, workers=args.workers, threads=args.threads, log_level="error"
         )
         # Warm up every worker (imports, connections) before measuring.
@@ -306,12 +297,12 @@ def main() -> None:
         )
     finally:
         if server is not None:
-            stop(server)
+            common.stop(server)
         if redis.poll() is None:
             redis.send_signal(signal.SIGKILL)
             redis.wait(10)
         shutil.rmtree(redis_dir, ignore_errors=True)
-        recreate_database(base_url, SCRATCH, drop_only=True)
+        common.recreate_database(base_url, SCRATCH, drop_only=True)
 
 
 if __name__ == "__main__":

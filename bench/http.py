@@ -36,17 +36,7 @@ import os  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import (  # noqa: E402
-    Connection,
-    measure,
-    medians,
-    prepare,
-    production_env,
-    recreate_database,
-    start_gunicorn,
-    stop,
-    worker,
-)
+from bench import _common as common  # noqa: E402
 
 SCRATCH = "flattr_bench_http"
 
@@ -82,9 +72,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     args = parser.parse_args()
 
-    env, base_url = production_env(SCRATCH, CACHE_KEY_PREFIX="flattr-bench")
-    thing_id, version = prepare(env, SETUP)[-2:]
-    server, port = start_gunicorn(env, workers=args.workers, threads=args.threads)
+    env, base_url = common.production_env(SCRATCH, CACHE_KEY_PREFIX="flattr-bench")
+    thing_id, version = common.prepare(env, SETUP)[-2:]
+    server, port = common.start_gunicorn(env, workers=args.workers, threads=args.threads)
     try:
         paths = {
             "bare_view": "/bench/ok",
@@ -98,15 +88,15 @@ def main() -> None:
         for _ in range(args.rounds):
             for name, path in paths.items():
                 # Warm up: templates, connections, caches.
-                worker((port, "GET", [(path, {})] * 2, 0.5))
-                connections: list[Connection] = [(path, {})] * args.connections
+                common.worker((port, "GET", [(path, {})] * 2, 0.5))
+                connections: list[common.Connection] = [(path, {})] * args.connections
                 rounds[name].append(
-                    measure(port, "GET", [connections] * args.clients, args.seconds)
+                    common.measure(port, "GET", [connections] * args.clients, args.seconds)
                 )
-        results = medians(rounds)
+        results = common.medians(rounds)
     finally:
-        stop(server)
-        recreate_database(base_url, SCRATCH, drop_only=True)
+        common.stop(server)
+        common.recreate_database(base_url, SCRATCH, drop_only=True)
     print(
         json.dumps(
             {

@@ -47,9 +47,9 @@ def _load(cursor, *, subscriptions: int, things: int, period: dt.date) -> None:
         """
         INSERT INTO accounts_user (id, password, is_superuser, first_name, last_name, is_staff,
                is_active, date_joined, email, username, display_name, bio, website,
-               monthly_budget_cents)
+               monthly_budget_cents, flattrs_public)
         SELECT i, '!', false, '', '', false, true, now(), 'u' || i || '@bench.example',
-               'u' || i, '', '', '', 200
+               'u' || i, '', '', '', 200, false
           FROM generate_series(1, %(users)s) i
         """,
         {"users": users},
