@@ -87,6 +87,22 @@ def prepare(env: dict[str, str], setup: str) -> list[str]:
     return manage(env, "shell", "-c", setup).strip().splitlines()[-1].split()
 
 
+# Code for ``prepare``: a creator's thing flattred by five supporters this
+# month (``owner``, ``thing`` and ``now`` stay defined for what follows).
+THING_WITH_FIVE_FLATTRS = """
+from django.utils import timezone
+from accounts.models import User
+from buttons.models import Flattr, Thing
+from buttons.services import period_of
+owner = User.objects.create_user(email="bench@example.org", username="bench", password="x")
+thing = Thing.objects.create(owner=owner, url="https://bench.example.org/post", title="Bench post")
+now = timezone.now()
+for i in range(5):
+    fan = User.objects.create_user(email=f"fan{i}@example.org", username=f"fan{i}", password="x")
+    Flattr.objects.create(supporter=fan, thing=thing, period=period_of(now), created_at=now)
+"""
+
+
 # --- server -----------------------------------------------------------------
 
 

@@ -25,14 +25,12 @@ from pathlib import Path
 
 # bench/http.py is named like the standard library's http package: take our
 # own folder off the import path before importing it.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from bench import _common as common  # noqa: E402
 

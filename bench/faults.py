@@ -29,7 +29,8 @@ from pathlib import Path
 
 # bench/http.py shadows the standard library's http package: take our own
 # folder off the import path first.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
 import argparse  # noqa: E402
 import http.client  # noqa: E402
@@ -41,9 +42,6 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from bench import _common as common  # noqa: E402
 
@@ -83,21 +81,13 @@ def start_redis(port: int, workdir: str) -> subprocess.Popen:
     return process
 
 
-SETUP = """
+SETUP = (
+    common.THING_WITH_FIVE_FLATTRS
+    + """
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
-from django.utils import timezone
-from accounts.models import User
-from buttons.models import Flattr, Thing
-from buttons.services import period_of
 from ledger import services as ledger
 from ledger.models import AccountKind
-owner = User.objects.create_user(email="bench@example.org", username="bench", password="x")
-thing = Thing.objects.create(owner=owner, url="https://bench.example.org/post", title="Bench post")
-now = timezone.now()
-for i in range(5):
-    fan = User.objects.create_user(email=f"fan{i}@example.org", username=f"fan{i}", password="x")
-    Flattr.objects.create(supporter=fan, thing=thing, period=period_of(now), created_at=now)
 supporter = User.objects.create_user(email="late@example.org", username="late", password="x")
 ledger.transaction_post(
     kind="topup",
@@ -114,6 +104,7 @@ session[HASH_SESSION_KEY] = supporter.get_session_auth_hash()
 session.create()
 print(thing.pk, session.session_key)
 """
+)
 
 COUNT_SQL = "SELECT count(*) FROM buttons_flattr WHERE thing_id = %s"
 

@@ -27,35 +27,25 @@ from pathlib import Path
 
 # This file is named like the standard library's http package: take our
 # own folder off the import path before importing it.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from bench import _common as common  # noqa: E402
 
 SCRATCH = "flattr_bench_http"
 
 
-SETUP = """
-import datetime as dt
-from django.utils import timezone
-from accounts.models import User
-from buttons.models import Flattr, Thing
-from buttons.services import period_of
+SETUP = (
+    common.THING_WITH_FIVE_FLATTRS
+    + """
 from buttons.assets import button_js_version
-owner = User.objects.create_user(email="bench@example.org", username="bench", password="x")
-thing = Thing.objects.create(owner=owner, url="https://bench.example.org/post", title="Bench post")
-now = timezone.now()
-for i in range(5):
-    fan = User.objects.create_user(email=f"fan{i}@example.org", username=f"fan{i}", password="x")
-    Flattr.objects.create(supporter=fan, thing=thing, period=period_of(now), created_at=now)
 print(thing.pk, button_js_version())
 """
+)
 
 
 def main() -> None:
