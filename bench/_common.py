@@ -8,8 +8,10 @@ the standard library's ``http``). Never run as a test.
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import itertools
+import json
 import multiprocessing
 import os
 import signal
@@ -246,3 +248,42 @@ def medians(rounds: dict[str, list[dict]]) -> dict[str, dict]:
     for figures in results.values():
         figures["vs_bare"] = round(figures["rps"] / bare, 3)
     return results
+
+
+# --- the command line and the report ----------------------------------------
+
+
+def load_parser(doc: str, *, seconds: float, connections: int) -> argparse.ArgumentParser:
+    """The options every load benchmark takes: its own can be added."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=seconds, help="per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=connections,
+        help="keep-alive connections per client process",
+    )
+    parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    return parser
+
+
+def print_report(args: argparse.Namespace, results: dict[str, dict], *, target_met: bool) -> None:
+    """One JSON object: the server, the load, the figures per endpoint."""
+    print(
+        json.dumps(
+            {
+                "server": f"gunicorn gthread {args.workers}x{args.threads}",
+                "load": f"{args.clients} processes x {args.connections} keep-alive connections,"
+                f" {args.rounds} interleaved rounds of {args.seconds}s, median",
+                "cpus": os.cpu_count(),
+                "results": results,
+                "target_met": target_met,
+            },
+            indent=2,
+        )
+    )

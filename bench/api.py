@@ -28,10 +28,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-
 from bench import _common as common  # noqa: E402
 
 SCRATCH = "flattr_bench_api"
@@ -62,15 +58,7 @@ print(ids[0], ids[-1], " ".join(tokens))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--seconds", type=float, default=3, help="per endpoint and round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=4, help="per client process")
-    parser.add_argument("--clients", type=int, default=2, help="client processes")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser = common.load_parser(__doc__, seconds=3, connections=4)
     parser.add_argument("--things", type=int, default=4000, help="things to flattr")
     args = parser.parse_args()
 
@@ -136,18 +124,7 @@ def main() -> None:
     finally:
         common.stop(server)
         common.recreate_database(base_url, SCRATCH, drop_only=True)
-    print(
-        json.dumps(
-            {
-                "server": f"gunicorn gthread {args.workers}x{args.threads}",
-                "load": f"{args.clients} processes x {args.connections} keep-alive connections, {args.rounds} interleaved rounds of {args.seconds}s, median",
-                "cpus": os.cpu_count(),
-                "results": results,
-                "target_met": results["thing_get"]["vs_bare"] >= 0.5,
-            },
-            indent=2,
-        )
-    )
+    common.print_report(args, results, target_met=results["thing_get"]["vs_bare"] >= 0.5)
 
 
 if __name__ == "__main__":

@@ -30,10 +30,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-
 from bench import _common as common  # noqa: E402
 
 SCRATCH = "flattr_bench_http"
@@ -49,17 +45,7 @@ print(thing.pk, button_js_version())
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--seconds", type=float, default=4, help="per endpoint and round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--connections", type=int, default=8, help="keep-alive connections per client process"
-    )
-    parser.add_argument("--clients", type=int, default=2, help="client processes")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser = common.load_parser(__doc__, seconds=4, connections=8)
     args = parser.parse_args()
 
     env, base_url = common.production_env(SCRATCH, CACHE_KEY_PREFIX="flattr-bench")
@@ -87,17 +73,8 @@ def main() -> None:
     finally:
         common.stop(server)
         common.recreate_database(base_url, SCRATCH, drop_only=True)
-    print(
-        json.dumps(
-            {
-                "server": f"gunicorn gthread {args.workers}x{args.threads}",
-                "load": f"{args.clients} processes x {args.connections} keep-alive connections, {args.rounds} interleaved rounds of {args.seconds}s, median",
-                "cpus": os.cpu_count(),
-                "results": results,
-                "target_met": all(results[k]["vs_bare"] >= 0.8 for k in ("embed", "count_json")),
-            },
-            indent=2,
-        )
+    common.print_report(
+        args, results, target_met=all(results[k]["vs_bare"] >= 0.8 for k in ("embed", "count_json"))
     )
 
 
