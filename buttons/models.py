@@ -79,6 +79,11 @@ class Thing(models.Model):
         return reverse("thing_detail", kwargs={"pk": self.pk})
 
 
+# The fields that describe a thing, named alike in our forms, the API and the
+# classic Flattr button parameters.
+THING_DESCRIPTION = ("url", "title", "description", "category", "tags", "language")
+
+
 class FlattrSource(models.TextChoices):
     BUTTON = "button", _("Button")
     API = "api", _("API")
