@@ -79,3 +79,11 @@ def test_every_model_field_and_choice_has_a_french_name():
                 if _untranslated(label):
                     missing.append(f"{opts.label}.{field.name} choice: {label}")
     assert missing == [], "\n".join(missing)
+
+
+def test_indexed_search_help_is_french(client, staff):
+    client.force_login(staff)
+    page = client.get(
+        reverse("admin:payouts_creatorline_changelist"), HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+    assert "Adresse e-mail ou nom d’utilisateur exact, ou un identifiant." in page
