@@ -78,6 +78,14 @@ def staff(db):
     return UserFactory(is_staff=True, is_superuser=True)
 
 
+@pytest.fixture
+def test_mode(settings):
+    """No Stripe keys, DEBUG on: top-ups and payouts go through the test-mode
+    stand-in gateway."""
+    settings.DEBUG = True
+    settings.STRIPE_SECRET_KEY = ""
+
+
 def _fake_stripe(settings, fake_class):
     """The real ``stripe`` library talking to a ``FakeStripe`` (or subclass)
     instead of the network, with the routes top-ups and withdrawals use."""

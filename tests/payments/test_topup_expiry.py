@@ -14,12 +14,6 @@ from tests.factories import UserFactory
 from tests.stripe_fake import payment_intent, post_event
 
 
-@pytest.fixture
-def test_mode(settings):
-    settings.DEBUG = True
-    settings.STRIPE_SECRET_KEY = ""
-
-
 def pending_topup(user, hours_ago=0, amount=800):
     topup = TopUp.objects.create(user=user, amount_cents=amount, gateway="test")
     TopUp.objects.filter(pk=topup.pk).update(
