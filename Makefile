@@ -55,9 +55,12 @@ MAKEMESSAGES := makemessages -l fr --no-obsolete -i '.venv/*' -i '.data/*' -i 's
 messages: venv
 	$(PY) manage.py $(MAKEMESSAGES) $(foreach app,$(APP_CATALOGS),-i '$(app)/*') -i 'scripts/*'
 	$(PY) manage.py compilemessages -l fr -i '.venv' $(foreach app,$(APP_CATALOGS),-i '$(notdir $(app))')
+	# payments/ leaves payments/withdrawals/ to its own catalogue; only there:
+	# withdrawals/ also names template folders (templates/withdrawals/).
 	for app in $(APP_CATALOGS); do \
+	  skip=""; [ "$$app" = payments ] && skip='withdrawals/*'; \
 	  (cd $$app && mkdir -p locale && DJANGO_SETTINGS_MODULE=flattr_site.settings PYTHONPATH=$(CURDIR) \
-	    $(CURDIR)/$(VENV)/bin/django-admin $(MAKEMESSAGES) -i 'withdrawals/*' && \
+	    $(CURDIR)/$(VENV)/bin/django-admin $(MAKEMESSAGES) $${skip:+-i "$$skip"} && \
 	   DJANGO_SETTINGS_MODULE=flattr_site.settings PYTHONPATH=$(CURDIR) \
 	    $(CURDIR)/$(VENV)/bin/django-admin compilemessages -l fr) || exit 1; \
 	done

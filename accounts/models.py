@@ -18,6 +18,19 @@ username_validator = RegexValidator(
 )
 
 
+def reviewer_field() -> models.ForeignKey:
+    """The staff member who reviewed a row (a claim, a withdrawal), empty
+    until then; a reviewer is never deleted from under their decisions."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+
+
 def default_budget_cents() -> int:
     return settings.FLATTR_DEFAULT_BUDGET_CENTS
 

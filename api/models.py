@@ -15,19 +15,24 @@ PERSONAL_TOKEN_PREFIX = "flattr_pat_"
 
 class PersonalToken(models.Model):
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_tokens"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="personal_tokens",
+        verbose_name=_("user"),
     )
     name = models.CharField(_("name"), max_length=80)
     # hex SHA-256 of the whole token; the token is never stored.
-    token_hash = models.CharField(max_length=64, unique=True)
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
     # The first characters after the prefix, to tell tokens apart in lists.
-    token_hint = models.CharField(max_length=12)
+    token_hint = models.CharField(_("token hint"), max_length=12)
     scope = models.CharField(_("scopes"), max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("personal access token")
+        verbose_name_plural = _("personal access tokens")
         indexes = [models.Index(fields=["user", "-created_at"], name="personal_token_user")]
 
     def __str__(self) -> str:

@@ -26,9 +26,16 @@ class Hello(serializers.Serializer):
     message = serializers.CharField()
 
 
-class Message(serializers.Serializer):
-    message = serializers.CharField()
+class Message(Hello):
     description = serializers.CharField()
+
+
+class Resource(serializers.Serializer):
+    """What every object the API describes starts with."""
+
+    type = serializers.CharField()
+    resource = serializers.CharField()
+    link = serializers.CharField()
 
 
 class IdText(serializers.Serializer):
@@ -44,12 +51,9 @@ class RateLimit(serializers.Serializer):
     reset_time = serializers.CharField()
 
 
-class User(serializers.Serializer):
+class User(Resource):
     """A user; a "mini user" has only type, resource, link and username."""
 
-    type = serializers.CharField()
-    resource = serializers.CharField()
-    link = serializers.CharField()
     username = serializers.CharField()
     url = serializers.CharField(required=False)
     firstname = serializers.CharField(required=False)
@@ -62,10 +66,7 @@ class User(serializers.Serializer):
     registered_at = serializers.IntegerField(required=False, help_text="scope extendedread")
 
 
-class MiniThing(serializers.Serializer):
-    type = serializers.CharField()
-    resource = serializers.CharField()
-    link = serializers.CharField()
+class MiniThing(Resource):
     id = serializers.IntegerField()
     url = serializers.CharField()
     title = serializers.CharField()
@@ -74,23 +75,14 @@ class MiniThing(serializers.Serializer):
     owner = User(allow_null=True, help_text="null while the thing is unclaimed")
 
 
-class Thing(serializers.Serializer):
-    type = serializers.CharField()
-    resource = serializers.CharField()
-    link = serializers.CharField()
-    id = serializers.IntegerField()
-    url = serializers.CharField()
-    flattrs = serializers.IntegerField()
+class Thing(MiniThing):
     flattrs_user_count = serializers.IntegerField()
-    title = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
     tags = serializers.ListField(child=serializers.CharField())
     language = serializers.CharField(allow_blank=True)
     category = serializers.CharField()
     created_at = serializers.IntegerField(help_text="Unix time")
-    owner = User(allow_null=True, help_text="null while the thing is unclaimed")
     hidden = serializers.BooleanField()
-    image = serializers.CharField(allow_blank=True)
     flattred = serializers.BooleanField(required=False, help_text="authenticated callers")
     subscribed = serializers.BooleanField(required=False, help_text="authenticated callers")
     last_flattr_at = serializers.IntegerField(required=False, help_text="the owner only")
@@ -104,21 +96,16 @@ class Flattr(serializers.Serializer):
     created_at = serializers.IntegerField()
 
 
-class FlattrCreated(serializers.Serializer):
-    message = serializers.CharField()
-    description = serializers.CharField()
+class FlattrCreated(Message):
     thing = MiniThing()
 
 
-class ThingCreated(serializers.Serializer):
+class ThingCreated(Message):
     id = serializers.IntegerField()
     link = serializers.CharField()
-    message = serializers.CharField()
-    description = serializers.CharField()
 
 
-class LookupFound(serializers.Serializer):
-    message = serializers.CharField()
+class LookupFound(Hello):
     location = serializers.CharField()
 
 
@@ -139,10 +126,8 @@ class Subscription(serializers.Serializer):
     thing = Thing()
 
 
-class SubscriptionCreated(serializers.Serializer):
-    message = serializers.CharField()
-    description = serializers.CharField()
-    thing = MiniThing()
+class SubscriptionCreated(FlattrCreated):
+    pass
 
 
 class ActivityPart(serializers.Serializer):
@@ -167,8 +152,9 @@ class Activities(serializers.Serializer):
 # --- request bodies -------------------------------------------------------------
 
 
-class ThingCreate(serializers.Serializer):
-    url = serializers.CharField(help_text="http(s) URL of the thing")
+class ThingFields(serializers.Serializer):
+    """What a creator may set on a thing, each optional."""
+
     title = serializers.CharField(required=False)
     description = serializers.CharField(required=False)
     category = serializers.CharField(required=False, help_text="see /categories")
@@ -177,13 +163,11 @@ class ThingCreate(serializers.Serializer):
     hidden = serializers.BooleanField(required=False)
 
 
-class ThingUpdate(serializers.Serializer):
-    title = serializers.CharField(required=False)
-    description = serializers.CharField(required=False)
-    category = serializers.CharField(required=False)
-    language = serializers.CharField(required=False)
-    tags = serializers.CharField(required=False)
-    hidden = serializers.BooleanField(required=False)
+class ThingCreate(ThingFields):
+    url = serializers.CharField(help_text="http(s) URL of the thing")
+
+
+class ThingUpdate(ThingFields):
     _method = serializers.CharField(required=False, help_text="patch, with POST")
 
 

@@ -3,6 +3,9 @@ applications, authorised applications and personal access tokens."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -48,31 +51,46 @@ class ApiReference(SpectacularSwaggerSplitView):
 api_reference = ApiReference.as_view()
 
 
-@login_required
-def developer_apps(request):
-    Application = get_application_model()
-    form = ApplicationForm(request.POST or None)
+def _create_once(request, form_class: type[forms.Form], create: Callable[[dict], dict]):
+    """A form that makes something shown once (a client secret, a token):
+    a valid POST calls ``create`` with the cleaned data; what it refuses
+    lands on the form. The form (blank after a success), what ``create``
+    returned (None before or on failure), and the page's status: 400 for a
+    refused POST."""
+    form = form_class(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
         try:
-            app, secret = services.application_register(
-                user=request.user,
-                name=form.cleaned_data["name"],
-                redirect_uris=form.cleaned_data["redirect_uris"],
-                client_type=form.cleaned_data["client_type"],
-            )
+            created = create(form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc)
         else:
-            created = {"app": app, "secret": secret}
-            form = ApplicationForm()
-    apps = Application.objects.filter(user=request.user).order_by("-created")
+            form = form_class()
+    return form, created, 400 if request.method == "POST" and created is None else 200
+
+
+@login_required
+def developer_apps(request):
+    def register(data: dict) -> dict:
+        app, secret = services.application_register(
+            user=request.user,
+            name=data["name"],
+            redirect_uris=data["redirect_uris"],
+            client_type=data["client_type"],
+        )
+        return {"app": app, "secret": secret}
+
+    form, created, status = _create_once(request, ApplicationForm, register)
+    apps = get_application_model().objects.filter(user=request.user).order_by("-created")
     return render(
         request,
         "api/developer_apps.html",
         {"form": form, "apps": apps, "created": created},
-        status=400 if request.method == "POST" and created is None else 200,
+        status=status,
     )
 
 
@@ -106,20 +124,13 @@ def authorised_app_revoke(request, pk: int):
 
 @login_required
 def personal_tokens(request):
-    form = PersonalTokenForm(request.POST or None)
-    created = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            token, raw = services.personal_token_create(
-                user=request.user,
-                name=form.cleaned_data["name"],
-                scopes=" ".join(form.cleaned_data["scopes"]),
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            created = {"token": token, "raw": raw}
-            form = PersonalTokenForm()
+    def create(data: dict) -> dict:
+        token, raw = services.personal_token_create(
+            user=request.user, name=data["name"], scopes=" ".join(data["scopes"])
+        )
+        return {"token": token, "raw": raw}
+
+    form, created, status = _create_once(request, PersonalTokenForm, create)
     tokens = PersonalToken.objects.filter(user=request.user, revoked_at__isnull=True).order_by(
         "-created_at"
     )
@@ -127,7 +138,7 @@ def personal_tokens(request):
         request,
         "api/personal_tokens.html",
         {"form": form, "tokens": tokens, "created": created},
-        status=400 if request.method == "POST" and created is None else 200,
+        status=status,
     )
 
 

@@ -29,62 +29,24 @@ from pathlib import Path
 
 # bench/http.py shadows the standard library's http package: take our own
 # folder off the import path first.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
 import argparse  # noqa: E402
 import http.client  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench import _common as common  # noqa: E402
+
 SCRATCH = "flattr_bench_faults"
 CSRF = "b" * 32
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port}")
-
-
-def admin_url(url: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url(url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{SCRATCH}"')
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url(url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
 
 
 def redis_binary() -> str:
@@ -115,25 +77,17 @@ def start_redis(port: int, workdir: str) -> subprocess.Popen:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    wait_for_port(port)
+    common.wait_for_port(port)
     return process
 
 
-SETUP = """
+SETUP = (
+    common.THING_WITH_FIVE_FLATTRS
+    + """
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
-from django.utils import timezone
-from accounts.models import User
-from buttons.models import Flattr, Thing
-from buttons.services import period_of
 from ledger import services as ledger
 from ledger.models import AccountKind
-owner = User.objects.create_user(email="bench@example.org", username="bench", password="x")
-thing = Thing.objects.create(owner=owner, url="https://bench.example.org/post", title="Bench post")
-now = timezone.now()
-for i in range(5):
-    fan = User.objects.create_user(email=f"fan{i}@example.org", username=f"fan{i}", password="x")
-    Flattr.objects.create(supporter=fan, thing=thing, period=period_of(now), created_at=now)
 supporter = User.objects.create_user(email="late@example.org", username="late", password="x")
 ledger.transaction_post(
     kind="topup",
@@ -150,6 +104,7 @@ session[HASH_SESSION_KEY] = supporter.get_session_auth_hash()
 session.create()
 print(thing.pk, session.session_key)
 """
+)
 
 COUNT_SQL = "SELECT count(*) FROM buttons_flattr WHERE thing_id = %s"
 
@@ -204,11 +159,9 @@ class Load:
         out = {}
         for phase, counter in self.statuses.items():
             lat = sorted(self.latencies[phase])
-            n = len(lat)
             out[phase] = {
                 "responses": dict(sorted(counter.items())),
-                "p50_ms": round(lat[n // 2] * 1000, 1),
-                "p99_ms": round(lat[min(n - 1, int(n * 0.99))] * 1000, 1),
+                **common.percentiles(lat, digits=1),
                 "max_ms": round(lat[-1] * 1000, 1),
             }
         return out
@@ -254,68 +207,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     args = parser.parse_args()
 
-    from flattr_site import embedded
-
-    env = embedded.ensure_env(ROOT / ".data")
-    base_url = env["DATABASE_URL"]
     redis_dir = tempfile.mkdtemp(prefix="flattr-bench-redis-")
-    redis_port = free_port()
+    redis_port = common.free_port()
     redis = start_redis(redis_port, redis_dir)
-    recreate_database(base_url)
-    env.update(
-        {
-            "DATABASE_URL": urlunsplit(urlsplit(base_url)._replace(path="/" + SCRATCH)),
-            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-            "DEBUG": "0",
-            "SECRET_KEY": "bench-" + "x" * 50,
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "CACHE_KEY_PREFIX": "flattr-bench-faults",
-            "LOG_LEVEL": "ERROR",
-        }
+    env, base_url = common.production_env(
+        SCRATCH,
+        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        CACHE_KEY_PREFIX="flattr-bench-faults",
+        LOG_LEVEL="ERROR",
     )
-    py = sys.executable
     server = None
     try:
-        subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-        subprocess.run(
-            [py, "manage.py", "collectstatic", "--no-input", "-v", "0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
+        thing_id, session_key = common.prepare(env, SETUP)[-2:]
+        server, port = common.start_gunicorn(
+            env, workers=args.workers, threads=args.threads, log_level="error"
         )
-        out = subprocess.run(
-            [py, "manage.py", "shell", "-c", SETUP],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.split()
-        thing_id, session_key = out[-2], out[-1]
-
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                py,
-                "-m",
-                "gunicorn",
-                "flattr_site.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                str(args.threads),
-                "--log-level",
-                "error",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
-        wait_for_port(port, 30)
         # Warm up every worker (imports, connections) before measuring.
         for _ in range(20 * args.workers):
             get_count(port, thing_id)
@@ -382,13 +288,12 @@ def main() -> None:
         )
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(15)
+            common.stop(server)
         if redis.poll() is None:
             redis.send_signal(signal.SIGKILL)
             redis.wait(10)
         shutil.rmtree(redis_dir, ignore_errors=True)
-        drop_database(base_url)
+        common.recreate_database(base_url, SCRATCH, drop_only=True)
 
 
 if __name__ == "__main__":

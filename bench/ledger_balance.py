@@ -34,26 +34,15 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 # Run as a script, this folder comes first on sys.path; other benchmarks here
 # (bench/http.py) must not shadow the standard library.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 SCRATCH = os.environ.get("BENCH_DATABASE_NAME", "flattr_bench_ledger")
+sys.path.insert(0, str(ROOT))
 
-
-def _with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
-def _recreate_database(url: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(_with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{SCRATCH}"')
+from bench._common import recreate_database, with_database  # noqa: E402
 
 
 def _timed(fn, repeat: int) -> dict[str, float]:
@@ -75,10 +64,9 @@ def main(argv: list[str] | None = None) -> dict:
     n = args.postings
 
     base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flattr")
-    _recreate_database(base_url)
-    os.environ["DATABASE_URL"] = _with_database(base_url, SCRATCH)
+    recreate_database(base_url, SCRATCH)
+    os.environ["DATABASE_URL"] = with_database(base_url, SCRATCH)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flattr_site.settings")
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -160,7 +148,7 @@ def main(argv: list[str] | None = None) -> dict:
     finally:
         connection.close()
         if not args.keep:
-            _recreate_database(base_url, drop_only=True)
+            recreate_database(base_url, SCRATCH, drop_only=True)
     print(json.dumps(result, indent=2))
     return result
 

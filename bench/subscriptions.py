@@ -29,25 +29,14 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 # bench/ holds scripts named like stdlib modules (http.py): keep it off the path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 SCRATCH = os.environ.get("BENCH_DATABASE_NAME", "flattr_bench_subscriptions")
+sys.path.insert(0, str(ROOT))
 
-
-def _with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
-def _recreate_database(url: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(_with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{SCRATCH}"')
+from bench._common import recreate_database, with_database  # noqa: E402
 
 
 def _load(cursor, *, subscriptions: int, things: int, period: dt.date) -> None:
@@ -58,9 +47,9 @@ def _load(cursor, *, subscriptions: int, things: int, period: dt.date) -> None:
         """
         INSERT INTO accounts_user (id, password, is_superuser, first_name, last_name, is_staff,
                is_active, date_joined, email, username, display_name, bio, website,
-               monthly_budget_cents)
+               monthly_budget_cents, flattrs_public)
         SELECT i, '!', false, '', '', false, true, now(), 'u' || i || '@bench.example',
-               'u' || i, '', '', '', 200
+               'u' || i, '', '', '', 200, false
           FROM generate_series(1, %(users)s) i
         """,
         {"users": users},
@@ -131,14 +120,13 @@ def main(argv: list[str] | None = None) -> dict:
     things = args.things or max(min(100_000, n // 10), 3)
 
     base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flattr")
-    url = _with_database(base_url, SCRATCH)
-    _recreate_database(base_url)
+    url = with_database(base_url, SCRATCH)
+    recreate_database(base_url, SCRATCH)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flattr_site.settings")
     # A scratch database on a developer machine: no production SECRET_KEY.
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -199,7 +187,7 @@ def main(argv: list[str] | None = None) -> dict:
 
         connections.close_all()
         if not args.keep:
-            _recreate_database(base_url, drop_only=True)
+            recreate_database(base_url, SCRATCH, drop_only=True)
     result = {
         "subscriptions": n,
         "things": things,

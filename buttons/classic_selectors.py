@@ -11,19 +11,14 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from buttons.addresses import url_normalize
-from buttons.models import Category, Thing, VerifiedSite
+from buttons.models import THING_DESCRIPTION, Category, Thing, VerifiedSite
 
 CLASSIC_KEYS = frozenset(
     {
+        *THING_DESCRIPTION,
         "uid",
         "owner",
         "user_id",
-        "url",
-        "title",
-        "description",
-        "category",
-        "tags",
-        "language",
         "button",
         "hidden",
         "popout",

@@ -3,7 +3,7 @@ from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from buttons.addresses import url_normalize
-from buttons.models import Category, Thing
+from buttons.models import THING_DESCRIPTION, Category, Thing
 
 http_url = URLValidator(schemes=["http", "https"], message=_("Enter an http or https address."))
 
@@ -35,16 +35,7 @@ class ThingForm(forms.ModelForm):
 
     class Meta:
         model = Thing
-        fields = [
-            "url",
-            "title",
-            "description",
-            "category",
-            "tags",
-            "language",
-            "hidden",
-            "unlisted",
-        ]
+        fields = [*THING_DESCRIPTION, "hidden", "unlisted"]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
         help_texts = {
             "tags": _("Comma-separated."),

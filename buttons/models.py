@@ -26,6 +26,7 @@ class Thing(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="things",
+        verbose_name=_("owner"),
     )
     url = models.URLField(_("URL"), max_length=1000)
     title = models.CharField(_("title"), max_length=200)
@@ -51,11 +52,13 @@ class Thing(models.Model):
         related_name="+",
         verbose_name=_("submitted by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     # Null for things last changed before this field existed.
-    updated_at = models.DateTimeField(auto_now=True, null=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, null=True)
 
     class Meta:
+        verbose_name = _("thing")
+        verbose_name_plural = _("things")
         constraints = [
             models.UniqueConstraint(fields=["owner", "url"], name="one_thing_per_owner_and_url"),
             models.UniqueConstraint(
@@ -76,6 +79,11 @@ class Thing(models.Model):
         return reverse("thing_detail", kwargs={"pk": self.pk})
 
 
+# The fields that describe a thing, named alike in our forms, the API and the
+# classic Flattr button parameters.
+THING_DESCRIPTION = ("url", "title", "description", "category", "tags", "language")
+
+
 class FlattrSource(models.TextChoices):
     BUTTON = "button", _("Button")
     API = "api", _("API")
@@ -91,6 +99,7 @@ class AutoSubmitPolicy(models.Model):
         primary_key=True,
         on_delete=models.CASCADE,
         related_name="auto_submit_policy",
+        verbose_name=_("owner"),
     )
     enabled = models.BooleanField(_("accept auto-submitted things"), default=True)
     # One normalised address prefix a line; empty: any address.
@@ -115,18 +124,25 @@ class AutoSubmitPolicy(models.Model):
 
 class Flattr(models.Model):
     supporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="flattrs"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="flattrs",
+        verbose_name=_("supporter"),
     )
-    thing = models.ForeignKey(Thing, on_delete=models.PROTECT, related_name="flattrs")
+    thing = models.ForeignKey(
+        Thing, on_delete=models.PROTECT, related_name="flattrs", verbose_name=_("thing")
+    )
     # First day of the month of created_at in PAYOUT_TIMEZONE.
-    period = models.DateField()
-    created_at = models.DateTimeField(db_index=True)
+    period = models.DateField(_("period"))
+    created_at = models.DateTimeField(_("created at"), db_index=True)
     # Which door it came through: a subscription's monthly flattrs are marked.
     source = models.CharField(
         _("source"), max_length=16, choices=FlattrSource.choices, default=FlattrSource.BUTTON
     )
 
     class Meta:
+        verbose_name = _("flattr")
+        verbose_name_plural = _("flattrs")
         constraints = [
             models.UniqueConstraint(
                 fields=["supporter", "thing", "period"], name="one_flattr_per_thing_per_month"
@@ -162,24 +178,31 @@ class Subscription(models.Model):
     """A thing flattred automatically once in each month for ``months`` months."""
 
     supporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="subscriptions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        verbose_name=_("supporter"),
     )
-    thing = models.ForeignKey(Thing, on_delete=models.PROTECT, related_name="subscriptions")
+    thing = models.ForeignKey(
+        Thing, on_delete=models.PROTECT, related_name="subscriptions", verbose_name=_("thing")
+    )
     months = models.PositiveSmallIntegerField(_("months"))
     # Monthly flattrs still to make; the month it was created counts as the first.
     months_remaining = models.PositiveSmallIntegerField(_("months remaining"))
     # First day of the last month this subscription flattred (null before).
-    last_period = models.DateField(null=True, blank=True)
+    last_period = models.DateField(_("last month flattred"), null=True, blank=True)
     status = models.CharField(
         _("status"),
         max_length=16,
         choices=SubscriptionStatus.choices,
         default=SubscriptionStatus.ACTIVE,
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(months__in=SUBSCRIPTION_MONTHS),
@@ -221,14 +244,21 @@ class VerifiedSite(models.Model):
     Written by the claims app; read by the buttons."""
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verified_sites"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="verified_sites",
+        verbose_name=_("owner"),
     )
-    scheme = models.CharField(max_length=5, default="https")  # as proven; both schemes are covered
-    host = models.CharField(max_length=255)  # lower case, with ":port" when not default
-    path_prefix = models.CharField(max_length=500, blank=True, default="")
-    verified_at = models.DateTimeField()
+    # As proven; both schemes are covered.
+    scheme = models.CharField(_("scheme"), max_length=5, default="https")
+    # Lower case, with ":port" when not default.
+    host = models.CharField(_("host"), max_length=255)
+    path_prefix = models.CharField(_("path prefix"), max_length=500, blank=True, default="")
+    verified_at = models.DateTimeField(_("verified at"))
 
     class Meta:
+        verbose_name = _("verified site")
+        verbose_name_plural = _("verified sites")
         constraints = [
             models.UniqueConstraint(fields=["host", "path_prefix"], name="one_owner_per_site"),
             models.CheckConstraint(

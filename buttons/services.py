@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -153,6 +153,17 @@ def auto_submit_policy_update(
     return policy
 
 
+class AutoSubmitDetails(TypedDict, total=False):
+    """What an auto-submit button may say about the thing it creates, beside
+    its address and title (``thing_create``'s defaults for the rest)."""
+
+    description: str
+    category: str
+    tags: str
+    language: str
+    unlisted: bool
+
+
 @transaction.atomic
 def flattr_create_auto(
     *,
@@ -160,12 +171,8 @@ def flattr_create_auto(
     owner: User,
     url: str,
     title: str,
-    description: str = "",
-    category: str = Category.REST,
-    tags: str = "",
-    language: str = "",
-    unlisted: bool = False,
     source: str = FlattrSource.BUTTON,
+    **details: Unpack[AutoSubmitDetails],
 ) -> Flattr:
     """A flattr from an auto-submit button. The thing behind it is created in
     the same transaction as the flattr, so a refused flattr (empty wallet,
@@ -184,15 +191,7 @@ def flattr_create_auto(
         try:
             with transaction.atomic():
                 thing = thing_create(
-                    owner=owner,
-                    url=url,
-                    title=title,
-                    description=description,
-                    category=category,
-                    tags=tags,
-                    language=language,
-                    unlisted=unlisted,
-                    submitted_by=supporter,
+                    owner=owner, url=url, title=title, submitted_by=supporter, **details
                 )
         except ValidationError:
             # Created meanwhile by a concurrent first flattr.

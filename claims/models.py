@@ -5,6 +5,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import reviewer_field
+
 
 class ClaimKind(models.TextChoices):
     THING = "thing", _("A thing")
@@ -30,38 +32,40 @@ class ClaimState(models.TextChoices):
 
 class Claim(models.Model):
     creator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="claims"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="claims",
+        verbose_name=_("creator"),
     )
     kind = models.CharField(_("what"), max_length=8, choices=ClaimKind.choices)
     method = models.CharField(_("proof"), max_length=16, choices=ClaimMethod.choices)
     # The claimed address: a thing's URL, a site's root (scheme, host and an
     # optional path prefix) or a feed's URL.
     url = models.URLField(_("address"), max_length=1000)
-    host = models.CharField(max_length=255)  # lower case, ":port" when not default
-    path_prefix = models.CharField(max_length=500, blank=True, default="")
+    # Lower case, ":port" when not default.
+    host = models.CharField(_("host"), max_length=255)
+    path_prefix = models.CharField(_("path prefix"), max_length=500, blank=True, default="")
     # Only a hash is kept: the token is shown once, when it is made.
-    token_hash = models.CharField(max_length=64)
-    token_expires_at = models.DateTimeField()
-    state = models.CharField(max_length=12, choices=ClaimState.choices, default=ClaimState.PENDING)
+    token_hash = models.CharField(_("token hash"), max_length=64)
+    token_expires_at = models.DateTimeField(_("token expires at"))
+    state = models.CharField(
+        _("state"), max_length=12, choices=ClaimState.choices, default=ClaimState.PENDING
+    )
     # Why it is not verified: a stable code (see claims/reasons.py) and the
     # values its message needs.
-    reason_code = models.CharField(max_length=32, blank=True, default="")
-    reason_params = models.JSONField(default=dict, blank=True)
+    reason_code = models.CharField(_("reason"), max_length=32, blank=True, default="")
+    reason_params = models.JSONField(_("reason details"), default=dict, blank=True)
     # Things that became the creator's when the claim was verified.
-    assigned_count = models.PositiveIntegerField(default=0)
-    checks = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    checked_at = models.DateTimeField(null=True, blank=True)
-    verified_at = models.DateTimeField(null=True, blank=True)
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    assigned_count = models.PositiveIntegerField(_("things assigned"), default=0)
+    checks = models.PositiveIntegerField(_("checks"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    reviewed_by = reviewer_field()
 
     class Meta:
+        verbose_name = _("claim")
+        verbose_name_plural = _("claims")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(kind__in=ClaimKind.values), name="claim_kind_valid"

@@ -80,6 +80,15 @@ else:
     _ModelAdmin = object
 
 
+class LargeTableMixin(_ModelAdmin):
+    """Lists of a table that grows without bound: newest first, and no
+    exact count of all its rows on every page."""
+
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    ordering = ["-id"]
+
+
 class IndexedSearchMixin(_ModelAdmin):
     """Exact, indexed searches only: no ``LIKE '%...%'`` over a large table.
 

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from flattr_site.admin_utils import EstimatedCountPaginator, IndexedSearchMixin, ReadOnlyAdminMixin
+from flattr_site.admin_utils import IndexedSearchMixin, LargeTableMixin, ReadOnlyAdminMixin
 from flattr_site.money import EuroAmountField, format_cents
 from ledger import selectors, services
 from ledger.models import Account, AccountKind, Posting, Transaction
@@ -46,14 +46,11 @@ class PostingInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Account)
-class AccountAdmin(LedgerSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class AccountAdmin(LargeTableMixin, LedgerSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "owner", "ref", "balance_display", "created_at", "adjust_link"]
     list_filter = ["kind"]
     search_fields = ["user__email"]  # shows the box; see LedgerSearchMixin
     list_select_related = ["user"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
-    ordering = ["-id"]
     raw_id_fields = ["user"]
     readonly_fields = ["kind", "user", "ref", "balance_display", "created_at", "adjust_link"]
     fields = (*readonly_fields,)
@@ -198,14 +195,11 @@ class AdjustForm(forms.Form):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(LedgerSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TransactionAdmin(LargeTableMixin, LedgerSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "idempotency_key", "memo", "created_at", "created_by"]
     list_filter = ["kind"]
     search_fields = ["idempotency_key"]  # shows the box; see LedgerSearchMixin
     list_select_related = ["created_by"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
-    ordering = ["-id"]
     inlines = [PostingInline]
     raw_id_fields = ["created_by"]
     readonly_fields = ["kind", "idempotency_key", "memo", "created_at", "created_by"]
@@ -222,13 +216,10 @@ class TransactionAdmin(LedgerSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Posting)
-class PostingAdmin(LedgerSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class PostingAdmin(LargeTableMixin, LedgerSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "transaction", "account", "amount_display"]
     search_fields = ["account__user__email"]  # shows the box; see LedgerSearchMixin
     list_select_related = ["transaction", "account__user"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
-    ordering = ["-id"]
     raw_id_fields = ["transaction", "account"]
 
     def owner_filter(self, user_ids: list[int]) -> Q:

@@ -50,20 +50,21 @@ USER_KINDS = (
 
 
 class Account(models.Model):
-    kind = models.CharField(max_length=32, choices=AccountKind.choices)
+    kind = models.CharField(_("kind"), max_length=32, choices=AccountKind.choices)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="ledger_accounts",
+        verbose_name=_("user"),
     )
     # Distinguishes platform accounts of one kind, e.g. "thing:42" for the
     # unclaimed holding of one thing. Empty for user accounts.
-    ref = models.CharField(max_length=100, blank=True, default="")
+    ref = models.CharField(_("reference"), max_length=100, blank=True, default="")
     # Cents; maintained by the database from postings, never written by Python.
-    balance = models.BigIntegerField(default=0, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    balance = models.BigIntegerField(_("balance"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("account")
@@ -119,23 +120,26 @@ class TransactionKind(models.TextChoices):
 
 
 class Transaction(models.Model):
-    kind = models.CharField(max_length=32, choices=TransactionKind.choices)
-    idempotency_key = models.CharField(max_length=200, unique=True)
-    memo = models.CharField(max_length=500, blank=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=TransactionKind.choices)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    memo = models.CharField(_("memo"), max_length=500, blank=True)
     # A typed reference to what the transaction belongs to (see
     # ``ledger.services.Reference``): the model's label, its id and the month,
     # e.g. ("payouts.payoutrun", 7, 2026-09-01), so readers filter on columns
     # instead of parsing idempotency keys.
-    source = models.CharField(max_length=64, blank=True, default="", db_default="")
-    source_id = models.BigIntegerField(null=True, blank=True)
-    period = models.DateField(null=True, blank=True, help_text=_("First day of the month."))
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    source = models.CharField(_("source"), max_length=64, blank=True, default="", db_default="")
+    source_id = models.BigIntegerField(_("source id"), null=True, blank=True)
+    period = models.DateField(
+        _("period"), null=True, blank=True, help_text=_("First day of the month.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        verbose_name=_("created by"),
         help_text=_("The staff member, for manual transactions."),
     )
 
@@ -164,10 +168,17 @@ class Transaction(models.Model):
 
 
 class Posting(models.Model):
-    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="postings")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    transaction = models.ForeignKey(
+        Transaction,
+        on_delete=models.PROTECT,
+        related_name="postings",
+        verbose_name=_("transaction"),
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="postings", verbose_name=_("account")
+    )
     # Signed cents: positive raises the account's balance.
-    amount = models.BigIntegerField()
+    amount = models.BigIntegerField(_("amount"))
 
     class Meta:
         verbose_name = _("posting")

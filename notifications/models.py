@@ -64,15 +64,18 @@ class DigestFrequency(models.TextChoices):
 
 class NotificationSettings(models.Model):
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_settings",
+        verbose_name=_("user"),
     )
     language = models.CharField(_("language"), max_length=8, choices=Language.choices, default="en")
     digest = models.CharField(
         _("digest"), max_length=8, choices=DigestFrequency.choices, default=DigestFrequency.OFF
     )
     # Event types the person switched off.
-    muted = models.JSONField(default=list, blank=True)
-    last_digest_at = models.DateTimeField(null=True, blank=True)
+    muted = models.JSONField(_("switched off"), default=list, blank=True)
+    last_digest_at = models.DateTimeField(_("last digest at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("notification settings")
@@ -92,17 +95,22 @@ class NotificationSettings(models.Model):
 
 class Event(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    type = models.CharField(max_length=40, choices=EventType.choices)
+    type = models.CharField(_("type"), max_length=40, choices=EventType.choices)
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("recipient"),
     )
-    data = models.JSONField(default=dict)
+    data = models.JSONField(_("data"), default=dict)
     # The publisher's idempotency key: publishing twice stores one event.
-    key = models.CharField(max_length=200, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
+    key = models.CharField(_("key"), max_length=200, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
         indexes = [models.Index(fields=["recipient", "type", "created_at"], name="event_recipient")]
         constraints = [
             models.CheckConstraint(
@@ -125,18 +133,22 @@ class EmailStatus(models.TextChoices):
 class Email(models.Model):
     """One e-mail per event: the row is the guard that it goes out once."""
 
-    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="email")
-    status = models.CharField(
-        max_length=16, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    event = models.OneToOneField(
+        Event, on_delete=models.CASCADE, related_name="email", verbose_name=_("event")
     )
-    to = models.CharField(max_length=254, blank=True)
-    subject = models.CharField(max_length=300, blank=True)
-    attempts = models.IntegerField(default=0)
-    last_error = models.CharField(max_length=500, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    to = models.CharField(_("to"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    attempts = models.IntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("e-mail")
+        verbose_name_plural = _("e-mails")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=EmailStatus.values), name="email_status_valid"
@@ -156,20 +168,25 @@ def new_webhook_secret() -> str:
 
 class WebhookEndpoint(models.Model):
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_endpoints"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="webhook_endpoints",
+        verbose_name=_("owner"),
     )
     url = models.URLField(_("URL"), max_length=1000)
     description = models.CharField(_("description"), max_length=200, blank=True)
     types = models.JSONField(_("events"), default=list)
-    secret = models.CharField(max_length=100, default=new_webhook_secret)
+    secret = models.CharField(_("secret"), max_length=100, default=new_webhook_secret)
     # After a rotation the old secret also signs, until it expires.
-    previous_secret = models.CharField(max_length=100, blank=True)
-    previous_secret_until = models.DateTimeField(null=True, blank=True)
+    previous_secret = models.CharField(_("previous secret"), max_length=100, blank=True)
+    previous_secret_until = models.DateTimeField(
+        _("previous secret valid until"), null=True, blank=True
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
-    disabled_reason = models.CharField(max_length=300, blank=True)
+    disabled_reason = models.CharField(_("why disabled"), max_length=300, blank=True)
     # First failure of the current streak; cleared by any success.
-    failing_since = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("webhook endpoint")
@@ -196,16 +213,21 @@ class WebhookDelivery(models.Model):
     """One event for one endpoint; attempts are logged below it."""
 
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("webhook endpoint"),
     )
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("event")
+    )
     status = models.CharField(
-        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+        _("status"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
-    attempts = models.IntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.IntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("webhook delivery")
@@ -225,14 +247,19 @@ class WebhookDelivery(models.Model):
 
 class WebhookAttempt(models.Model):
     delivery = models.ForeignKey(
-        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+        WebhookDelivery,
+        on_delete=models.CASCADE,
+        related_name="attempt_log",
+        verbose_name=_("webhook delivery"),
     )
-    at = models.DateTimeField(auto_now_add=True)
-    status_code = models.IntegerField(null=True, blank=True)
-    response_body = models.CharField(max_length=2000, blank=True)  # truncated
-    error = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    status_code = models.IntegerField(_("status code"), null=True, blank=True)
+    response_body = models.CharField(_("response body"), max_length=2000, blank=True)  # truncated
+    error = models.CharField(_("error"), max_length=500, blank=True)
 
     class Meta:
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:

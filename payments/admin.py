@@ -4,12 +4,12 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from flattr_site.admin_utils import EstimatedCountPaginator, EuroFieldsMixin, ReadOnlyAdminMixin
+from flattr_site.admin_utils import EuroFieldsMixin, LargeTableMixin, ReadOnlyAdminMixin
 from payments.models import TopUp, WebhookEvent
 
 
 @admin.register(TopUp)
-class TopUpAdmin(EuroFieldsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TopUpAdmin(LargeTableMixin, EuroFieldsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     money_fields = {
         "amount_cents": _("amount"),
         "fee_cents": _("processor fee"),
@@ -33,19 +33,13 @@ class TopUpAdmin(EuroFieldsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "charge_id__exact",
     ]
     list_select_related = ["user"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
-    ordering = ["-id"]
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class WebhookEventAdmin(LargeTableMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["event_id", "type", "result", "detail", "received_at"]
     list_filter = ["result", "type"]
     search_fields = ["event_id__exact"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
-    ordering = ["-id"]
     fields = ["event_id", "type", "result", "detail", "received_at", "payload_display"]
     readonly_fields = fields
 

@@ -79,16 +79,23 @@ def staff(db):
 
 
 @pytest.fixture
-def stripe_fake(settings):
-    """The real ``stripe`` library talking to ``FakeStripe`` instead of the network,
-    with the routes top-ups and withdrawals use. Tests add or override routes."""
+def test_mode(settings):
+    """No Stripe keys, DEBUG on: top-ups and payouts go through the test-mode
+    stand-in gateway."""
+    settings.DEBUG = True
+    settings.STRIPE_SECRET_KEY = ""
+
+
+def _fake_stripe(settings, fake_class):
+    """The real ``stripe`` library talking to a ``FakeStripe`` (or subclass)
+    instead of the network, with the routes top-ups and withdrawals use."""
     from payments import stripe_client
-    from tests.stripe_fake import WEBHOOK_SECRET, FakeStripe
+    from tests.stripe_fake import WEBHOOK_SECRET
 
     settings.STRIPE_SECRET_KEY = "sk_test_fake"
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.SITE_URL = "http://testserver"
-    fake = FakeStripe()
+    fake = fake_class()
     stripe_client.HTTP_CLIENT_FACTORY = lambda: fake
     sessions = itertools.count(1)
     transfers = itertools.count(1)
@@ -118,7 +125,27 @@ def stripe_fake(settings):
         "/v1/account_links",
         {"object": "account_link", "url": "https://connect.stripe.com/setup/e/acct_1/xyz"},
     )
-    yield fake
+    return fake
+
+
+@pytest.fixture
+def stripe_fake(settings):
+    """A ``FakeStripe`` in place of the network. Tests add or override routes."""
+    from payments import stripe_client
+    from tests.stripe_fake import FakeStripe
+
+    yield _fake_stripe(settings, FakeStripe)
+    stripe_client.HTTP_CLIENT_FACTORY = None
+
+
+@pytest.fixture
+def watching_stripe(settings):
+    """The same routes through a ``WatchingStripe``: it notes whether a
+    database transaction was open at each call, and can lose answers."""
+    from payments import stripe_client
+    from tests.stripe_fake import WatchingStripe
+
+    yield _fake_stripe(settings, WatchingStripe)
     stripe_client.HTTP_CLIENT_FACTORY = None
 
 

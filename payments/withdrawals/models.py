@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import reviewer_field
+
 
 class PayoutAccountStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
@@ -69,14 +71,7 @@ class Withdrawal(models.Model):
     stripe_transfer_id = models.CharField(
         _("stripe transfer id"), max_length=255, null=True, blank=True, unique=True
     )
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("reviewed by"),
-    )
+    reviewed_by = reviewer_field()
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     reason = models.CharField(
         _("reason"),

@@ -37,16 +37,15 @@ def person(db):
     return user, client
 
 
+def consent_page(client, app, headers=None, **params):
+    """The consent page for ``app`` in the code flow; ``params`` add to or
+    replace the query."""
+    query = {"response_type": "code", "client_id": app.client_id, "redirect_uri": REDIRECT}
+    return client.get("/oauth/authorize", {**query, **params}, headers=headers)
+
+
 def authorize(client, app, *, scope="flattr thing", extra=None):
-    params = {
-        "response_type": "code",
-        "client_id": app.client_id,
-        "redirect_uri": REDIRECT,
-        "scope": scope,
-        "state": "s1",
-        **(extra or {}),
-    }
-    page = client.get("/oauth/authorize", params)
+    page = consent_page(client, app, scope=scope, state="s1", **(extra or {}))
     assert page.status_code == 200, page.content
     form = page.context["form"]
     data = {name: form[name].value() or "" for name in form.fields}
@@ -174,10 +173,7 @@ class TestCodeFlow:
     def test_refusing_consent_sends_access_denied(self, person):
         _user, browser = person
         app, _secret = register(UserFactory())
-        page = browser.get(
-            "/oauth/authorize",
-            {"response_type": "code", "client_id": app.client_id, "redirect_uri": REDIRECT},
-        )
+        page = consent_page(browser, app)
         form = page.context["form"]
         data = {name: form[name].value() or "" for name in form.fields if name != "allow"}
         answer = browser.post("/oauth/authorize", data)
@@ -187,26 +183,14 @@ class TestCodeFlow:
     def test_consent_page_speaks_french(self, person):
         _user, browser = person
         app, _secret = register(UserFactory())
-        page = browser.get(
-            "/oauth/authorize",
-            {
-                "response_type": "code",
-                "client_id": app.client_id,
-                "redirect_uri": REDIRECT,
-                "scope": "flattr",
-            },
-            HTTP_ACCEPT_LANGUAGE="fr",
-        )
+        page = consent_page(browser, app, scope="flattr", headers={"accept-language": "fr"})
         html = page.content.decode()
         assert "Autoriser" in html
         assert "Flattrer des créations" in html
 
     def test_logged_out_person_is_sent_to_log_in(self, db):
         app, _secret = register(UserFactory())
-        page = Client().get(
-            "/oauth/authorize",
-            {"response_type": "code", "client_id": app.client_id, "redirect_uri": REDIRECT},
-        )
+        page = consent_page(Client(), app)
         assert page.status_code == 302
         assert "/accounts/login/" in page["Location"]
 
@@ -216,14 +200,7 @@ class TestRefusals:
     def test_unregistered_redirect_uri_is_refused_without_redirecting(self, person):
         _user, browser = person
         app, _secret = register(UserFactory())
-        page = browser.get(
-            "/oauth/authorize",
-            {
-                "response_type": "code",
-                "client_id": app.client_id,
-                "redirect_uri": "https://evil.example/steal",
-            },
-        )
+        page = consent_page(browser, app, redirect_uri="https://evil.example/steal")
         assert page.status_code == 400
         assert "Location" not in page
         assert "evil.example" not in page.get("Location", "")
@@ -232,15 +209,7 @@ class TestRefusals:
     def test_unknown_scope_is_refused(self, person):
         _user, browser = person
         app, _secret = register(UserFactory())
-        page = browser.get(
-            "/oauth/authorize",
-            {
-                "response_type": "code",
-                "client_id": app.client_id,
-                "redirect_uri": REDIRECT,
-                "scope": "flattr admin",
-            },
-        )
+        page = consent_page(browser, app, scope="flattr admin")
         assert page.status_code == 302
         assert "error=invalid_scope" in page["Location"]
         assert not Grant.objects.exists()
@@ -248,10 +217,7 @@ class TestRefusals:
     def test_implicit_flow_is_refused(self, person):
         _user, browser = person
         app, _secret = register(UserFactory())
-        page = browser.get(
-            "/oauth/authorize",
-            {"response_type": "token", "client_id": app.client_id, "redirect_uri": REDIRECT},
-        )
+        page = consent_page(browser, app, response_type="token")
         location = page.get("Location", "")
         assert "access_token" not in location
         assert page.status_code in (302, 400)
@@ -260,10 +226,7 @@ class TestRefusals:
     def test_public_client_needs_pkce(self, person):
         _user, browser = person
         app, _secret = register(UserFactory(), client_type="public")
-        page = browser.get(
-            "/oauth/authorize",
-            {"response_type": "code", "client_id": app.client_id, "redirect_uri": REDIRECT},
-        )
+        page = consent_page(browser, app)
         assert page.status_code == 302
         assert "error=invalid_request" in page["Location"]
 
@@ -278,28 +241,20 @@ class TestRefusals:
         )
         extra = {"code_challenge": challenge, "code_challenge_method": "S256"}
         code = code_from(authorize(browser, app, extra=extra)[1])
-        response = Client().post(
-            "/oauth/token",
-            {
+
+        def exchange(code_verifier):
+            data = {
                 "grant_type": "authorization_code",
                 "code": code,
                 "redirect_uri": REDIRECT,
                 "client_id": app.client_id,
-                "code_verifier": verifier,
-            },
-        )
+                "code_verifier": code_verifier,
+            }
+            return Client().post("/oauth/token", data)
+
+        response = exchange(verifier)
         assert response.status_code == 200, response.content
-        wrong = Client().post(
-            "/oauth/token",
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": REDIRECT,
-                "client_id": app.client_id,
-                "code_verifier": "x" * 50,
-            },
-        )
-        assert wrong.status_code == 400
+        assert exchange("x" * 50).status_code == 400
 
     def test_client_secrets_are_stored_hashed(self, db):
         app, secret = register(UserFactory())

@@ -134,32 +134,9 @@ JEKYLL_BADGE = page(
 </a>""",
 )
 
-WP_PIWIK = page(
-    "<script type=\"text/javascript\">/* <![CDATA[ */(function() {var s = document.createElement('script');"
-    "var t = document.getElementsByTagName('script')[0];s.type = 'text/javascript';s.async = true;"
-    "s.src = '//api.flattr.com/js/0.6/load.js?mode=auto';t.parentNode.insertBefore(s, t);})();/* ]]> */</script>",
-    """<div class="wp-piwik-donate">
-	<script type="text/javascript">
-	/* <![CDATA[ */
-	window.onload = function() {
-		FlattrLoader.render({
-            'uid': 'flattr',
-            'url': 'http://wp.local',
-            'title': 'Title of the thing',
-            'description': 'Description of the thing'
-		}, 'element_id', 'replace');
-	}
-	/* ]]> */
-	</script>
-	<div>
-		<a class="FlattrButton" style="display:none;" title="WordPress Plugin WP-Piwik" rel="flattr;uid:braekling;category:software;tags:wordpress,piwik,plugin,statistics;" href="https://www.braekling.de/wp-piwik-wpmu-piwik-wordpress">This WordPress plugin adds a Piwik stats site to your WordPress dashboard.</a>
-	</div>
-</div>""",
-)
-
-DEVELOPERS_MANUAL = page(
-    """<script type="text/javascript" src="http://api.flattr.com/js/0.6/load.js"></script>
-<script type="text/javascript">
+# The developers manual's FlattrLoader.render example, which WP-Piwik pasted
+# as it was into its donate box.
+MANUAL_RENDER_EXAMPLE = """<script type="text/javascript">
 /* <![CDATA[ */
     window.onload = function() {
         FlattrLoader.render({
@@ -170,7 +147,25 @@ DEVELOPERS_MANUAL = page(
         }, 'element_id', 'replace');
     }
 /* ]]> */
-</script>""",
+</script>
+"""
+
+WP_PIWIK = page(
+    "<script type=\"text/javascript\">/* <![CDATA[ */(function() {var s = document.createElement('script');"
+    "var t = document.getElementsByTagName('script')[0];s.type = 'text/javascript';s.async = true;"
+    "s.src = '//api.flattr.com/js/0.6/load.js?mode=auto';t.parentNode.insertBefore(s, t);})();/* ]]> */</script>",
+    """<div class="wp-piwik-donate">
+"""
+    + MANUAL_RENDER_EXAMPLE
+    + """	<div>
+		<a class="FlattrButton" style="display:none;" title="WordPress Plugin WP-Piwik" rel="flattr;uid:braekling;category:software;tags:wordpress,piwik,plugin,statistics;" href="https://www.braekling.de/wp-piwik-wpmu-piwik-wordpress">This WordPress plugin adds a Piwik stats site to your WordPress dashboard.</a>
+	</div>
+</div>""",
+)
+
+DEVELOPERS_MANUAL = page(
+    '<script type="text/javascript" src="http://api.flattr.com/js/0.6/load.js"></script>\n'
+    + MANUAL_RENDER_EXAMPLE,
     '<div id="element_id"></div>',
 )
 

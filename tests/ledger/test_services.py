@@ -7,6 +7,16 @@ from ledger.models import Account, AccountKind, Posting, Transaction, Transactio
 from tests.factories import UserFactory, fund, outside_account
 
 
+def _top_up_1_to_n_cents(wallet: Account, n: int) -> None:
+    """``n`` top-ups of ``wallet``: 1 cent, 2 cents, ... ``n`` cents."""
+    for cents in range(1, n + 1):
+        services.transaction_post(
+            kind="topup",
+            idempotency_key=f"topup:{wallet.pk}:{cents}",
+            legs=[(outside_account(), -cents), (wallet, cents)],
+        )
+
+
 @pytest.mark.django_db
 class TestTransactionPost:
     def test_same_key_twice_posts_once_and_returns_the_first(self):
@@ -56,25 +66,14 @@ class TestTransactionPost:
 
     def test_balance_follows_many_postings(self):
         user = UserFactory()
-        wallet = services.wallet_account(user=user)
-        for i in range(50):
-            services.transaction_post(
-                kind="topup",
-                idempotency_key=f"m{i}",
-                legs=[(outside_account(), -(i + 1)), (wallet, i + 1)],
-            )
+        _top_up_1_to_n_cents(services.wallet_account(user=user), 50)
         assert selectors.wallet_balance(user=user) == sum(range(1, 51))
         assert selectors.ledger_problems() == []
 
     def test_statement_is_newest_first_and_paginated(self):
         user = UserFactory()
         wallet = services.wallet_account(user=user)
-        for i in range(30):
-            services.transaction_post(
-                kind="topup",
-                idempotency_key=f"s{i}",
-                legs=[(outside_account(), -(i + 1)), (wallet, i + 1)],
-            )
+        _top_up_1_to_n_cents(wallet, 30)
         page = selectors.statement_page(account=wallet, page=1, per_page=25)
         assert [p.amount for p in page][:3] == [30, 29, 28]
         assert page.paginator.num_pages == 2

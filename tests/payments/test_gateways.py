@@ -7,21 +7,17 @@ from django.urls import reverse
 
 from ledger import selectors as ledger_selectors
 from ledger.models import Transaction
-from payments import services, stripe_client
+from payments import services
 from payments.gateways import GatewayUnreachable, gateway_current
 from payments.models import Gateway, TopUp, TopUpStatus
 from tests.factories import UserFactory
-from tests.stripe_fake import WEBHOOK_SECRET, WatchingStripe, payment_intent, post_event
+from tests.stripe_fake import payment_intent, post_event
 
 
 @pytest.fixture
-def watching_stripe(settings):
-    settings.STRIPE_SECRET_KEY = "sk_test_fake"
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.SITE_URL = "http://testserver"
-    fake = WatchingStripe()
-    stripe_client.HTTP_CLIENT_FACTORY = lambda: fake
-    fake.route(
+def watching_stripe(watching_stripe):
+    """Checkout sessions named after their top-up (``cs_<id>``)."""
+    watching_stripe.route(
         "post",
         "/v1/checkout/sessions",
         lambda params, call: {
@@ -30,8 +26,7 @@ def watching_stripe(settings):
             "url": f"https://checkout.stripe.com/c/pay/cs_{params['client_reference_id']}",
         },
     )
-    yield fake
-    stripe_client.HTTP_CLIENT_FACTORY = None
+    return watching_stripe
 
 
 def completed_session(topup: TopUp) -> dict:

@@ -10,6 +10,20 @@ from tests.payments.helpers import start_topup
 from tests.stripe_fake import payment_intent, post_event, session_obj
 
 
+def _spend(user, cents: int) -> None:
+    """``cents`` of the supporter's wallet gone to creators in a payout."""
+    from ledger import services as ledger_services
+
+    ledger_services.transaction_post(
+        kind="payout",
+        idempotency_key=f"spent:{user.pk}:{cents}",
+        legs=[
+            (ledger_services.wallet_account(user=user), -cents),
+            (ledger_services.platform_account(kind=AccountKind.PAYOUT_CLEARING), cents),
+        ],
+    )
+
+
 @pytest.mark.django_db
 class TestRefundsAndDisputes:
     def test_full_refund_takes_back_the_net_and_the_platform_eats_the_fee(self, client, paid_topup):
@@ -40,18 +54,9 @@ class TestRefundsAndDisputes:
         assert ledger_selectors.ledger_problems() == []
 
     def test_refund_after_spending_records_a_receivable_and_blocks(self, client, paid_topup):
-        from ledger import services as ledger_services
-
         user, topup = paid_topup
         # The supporter's money went to creators in a payout meanwhile.
-        ledger_services.transaction_post(
-            kind="payout",
-            idempotency_key="spent",
-            legs=[
-                (ledger_services.wallet_account(user=user), -700),
-                (ledger_services.platform_account(kind=AccountKind.PAYOUT_CLEARING), 700),
-            ],
-        )
+        _spend(user, 700)
         post_event(
             client,
             "charge.dispute.created",
@@ -64,17 +69,8 @@ class TestRefundsAndDisputes:
         assert "You owe" in page.content.decode()
 
     def test_a_later_topup_settles_the_receivable_first(self, client, paid_topup, stripe_fake):
-        from ledger import services as ledger_services
-
         user, topup = paid_topup
-        ledger_services.transaction_post(
-            kind="payout",
-            idempotency_key="spent2",
-            legs=[
-                (ledger_services.wallet_account(user=user), -763),
-                (ledger_services.platform_account(kind=AccountKind.PAYOUT_CLEARING), 763),
-            ],
-        )
+        _spend(user, 763)
         post_event(client, "charge.refunded", {"id": topup.charge_id, "amount_refunded": 800})
         assert ledger_selectors.receivable_owed(user=user) == 763
         _, second = start_topup(client, user, "20")

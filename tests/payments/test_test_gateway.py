@@ -8,13 +8,18 @@ from payments.models import TopUp, TopUpStatus
 from tests.factories import UserFactory
 
 
+@pytest.fixture
+def supporter(client, test_mode):
+    """A supporter logged in to ``client``, in test mode."""
+    user = UserFactory()
+    client.force_login(user)
+    return user
+
+
 @pytest.mark.django_db
 class TestTestModeGateway:
-    def test_pay_credits_net_of_the_simulated_fee(self, client, settings):
-        settings.DEBUG = True
-        settings.STRIPE_SECRET_KEY = ""
-        user = UserFactory()
-        client.force_login(user)
+    def test_pay_credits_net_of_the_simulated_fee(self, client, supporter):
+        user = supporter
         response = client.post(reverse("topup"), {"amount": "8"})
         checkout = client.get(response["Location"])
         body = checkout.content.decode()
@@ -31,11 +36,8 @@ class TestTestModeGateway:
         client.post(response["Location"], {"action": "pay"})
         assert ledger_selectors.wallet_balance(user=user) == 763
 
-    def test_fail_credits_nothing(self, client, settings):
-        settings.DEBUG = True
-        settings.STRIPE_SECRET_KEY = ""
-        user = UserFactory()
-        client.force_login(user)
+    def test_fail_credits_nothing(self, client, supporter):
+        user = supporter
         response = client.post(reverse("topup"), {"amount": "20"})
         client.post(response["Location"], {"action": "fail"})
         assert TopUp.objects.get().status == TopUpStatus.FAILED
@@ -49,19 +51,15 @@ class TestTestModeGateway:
         assert test_gateway_fee(2000) == 55
         assert test_gateway_fee(50000) == 775
 
-    def test_someone_elses_topup_is_404(self, client, settings):
-        settings.DEBUG = True
-        owner = UserFactory()
-        client.force_login(owner)
+    def test_someone_elses_topup_is_404(self, client, supporter):
+        owner = supporter
         url = client.post(reverse("topup"), {"amount": "8"})["Location"]
         client.force_login(UserFactory())
         assert client.post(url, {"action": "pay"}).status_code == 404
         assert ledger_selectors.wallet_balance(user=owner) == 0
 
-    def test_gateway_refused_when_debug_is_off(self, client, settings):
-        settings.DEBUG = True
-        user = UserFactory()
-        client.force_login(user)
+    def test_gateway_refused_when_debug_is_off(self, client, settings, supporter):
+        user = supporter
         url = client.post(reverse("topup"), {"amount": "8"})["Location"]
         settings.DEBUG = False
         assert client.post(url, {"action": "pay"}).status_code == 404

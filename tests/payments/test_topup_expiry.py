@@ -14,12 +14,6 @@ from tests.factories import UserFactory
 from tests.stripe_fake import payment_intent, post_event
 
 
-@pytest.fixture
-def test_mode(settings):
-    settings.DEBUG = True
-    settings.STRIPE_SECRET_KEY = ""
-
-
 def pending_topup(user, hours_ago=0, amount=800):
     topup = TopUp.objects.create(user=user, amount_cents=amount, gateway="test")
     TopUp.objects.filter(pk=topup.pk).update(
@@ -100,17 +94,23 @@ class TestCancel:
         assert topup.status == TopUpStatus.SUCCEEDED
         assert ledger_selectors.wallet_balance(user=user) == 763
 
-    def test_cancelling_a_stripe_topup_expires_its_checkout_session(self, client, stripe_fake):
-        user = UserFactory()
-        client.force_login(user)
+    @staticmethod
+    def _stripe_topup(client, stripe_fake, *, session_status):
+        """A pending Stripe top-up of 8 EUR, its user logged in; Stripe says
+        its checkout session is ``session_status``."""
+        client.force_login(UserFactory())
         client.post(reverse("topup"), {"amount": "8"})
         topup = TopUp.objects.get()
         session = topup.checkout_session_id
         stripe_fake.route(
             "get",
             f"/v1/checkout/sessions/{session}",
-            {"id": session, "object": "checkout.session", "status": "open"},
+            {"id": session, "object": "checkout.session", "status": session_status},
         )
+        return topup, session
+
+    def test_cancelling_a_stripe_topup_expires_its_checkout_session(self, client, stripe_fake):
+        topup, session = self._stripe_topup(client, stripe_fake, session_status="open")
         stripe_fake.route(
             "post",
             f"/v1/checkout/sessions/{session}/expire",
@@ -122,16 +122,7 @@ class TestCancel:
         assert any(c["path"].endswith("/expire") for c in stripe_fake.calls)
 
     def test_a_checkout_already_paid_at_stripe_is_not_cancelled(self, client, stripe_fake):
-        user = UserFactory()
-        client.force_login(user)
-        client.post(reverse("topup"), {"amount": "8"})
-        topup = TopUp.objects.get()
-        session = topup.checkout_session_id
-        stripe_fake.route(
-            "get",
-            f"/v1/checkout/sessions/{session}",
-            {"id": session, "object": "checkout.session", "status": "complete"},
-        )
+        topup, _session = self._stripe_topup(client, stripe_fake, session_status="complete")
         response = client.post(reverse("topup_cancel", args=[topup.pk]), follow=True)
         assert "did not confirm the cancellation" in response.content.decode()
         topup.refresh_from_db()

@@ -2,7 +2,6 @@
 by the sweeper, four eyes on approval."""
 
 import datetime as dt
-import itertools
 
 import pytest
 from django.urls import reverse
@@ -11,36 +10,11 @@ from kombu.exceptions import OperationalError
 
 from ledger import selectors as ledger_selectors
 from ledger.models import AccountKind, Transaction
-from payments import stripe_client
 from payments.gateways import GatewayUnreachable
 from payments.withdrawals import services, tasks
 from payments.withdrawals.models import Withdrawal, WithdrawalStatus
 from tests.factories import UserFactory
-from tests.stripe_fake import WEBHOOK_SECRET, WatchingStripe
 from tests.withdrawals.helpers import creator_with
-
-
-@pytest.fixture
-def watching_stripe(settings):
-    settings.STRIPE_SECRET_KEY = "sk_test_fake"
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.SITE_URL = "http://testserver"
-    fake = WatchingStripe()
-    stripe_client.HTTP_CLIENT_FACTORY = lambda: fake
-    transfers = itertools.count(1)
-    fake.route(
-        "post",
-        "/v1/transfers",
-        lambda params, call: {"id": f"tr_{next(transfers)}", "object": "transfer"},
-    )
-    fake.route("post", "/v1/accounts", {"id": "acct_new", "object": "account"})
-    fake.route(
-        "post",
-        "/v1/account_links",
-        {"object": "account_link", "url": "https://connect.stripe.com/setup/e/acct_new/x"},
-    )
-    yield fake
-    stripe_client.HTTP_CLIENT_FACTORY = None
 
 
 def transfers(fake):
@@ -74,7 +48,7 @@ def test_payout_account_onboarding_calls_stripe_with_no_transaction_open(watchin
     assert url.startswith("https://connect.stripe.com/")
     assert [c["in_atomic"] for c in watching_stripe.calls] == [False, False]
     account.refresh_from_db()
-    assert (account.stripe_account_id, account.test_mode) == ("acct_new", False)
+    assert (account.stripe_account_id, account.test_mode) == ("acct_1", False)
 
 
 @pytest.mark.django_db(transaction=True)
