@@ -5,7 +5,8 @@ from allauth.account.models import EmailAddress
 
 from accounts.models import User
 from buttons.models import Thing
-from ledger.models import Posting
+from ledger.models import AccountKind, Posting
+from payments.services import topups
 from tests.factories import FlattrFactory, ThingFactory, UserFactory
 from tests.payouts.helpers import balance, fund
 from yourdata.services import DeletionRefused, WalletChoice, account_delete
@@ -56,10 +57,15 @@ def test_giving_without_flattrs_this_month_is_refused():
     assert User.objects.get(pk=user.pk).deleted_at is None
 
 
-def test_asking_the_wallet_back_stops_month_end_taking():
+def test_asking_the_wallet_back_stops_month_end_taking(settings):
+    # The refund itself (review, payment, ledger) is in tests/withdrawals/test_wallet_refunds.py.
+    settings.DEBUG = True
+    settings.STRIPE_SECRET_KEY = ""
     user = UserFactory(monthly_budget_cents=200)
-    fund(user, 700)
+    topup, _url = topups.topup_create(user=user, amount_cents=1000)
+    topups.test_checkout_pay(topup=topup)  # fee 0.40: 9.60 in the wallet
     account_delete(user=user, wallet_choice=WalletChoice.REFUND)
     user.refresh_from_db()
     assert user.monthly_budget_cents == 0
-    assert balance(user) == 700
+    assert balance(user) == 0
+    assert balance(user, AccountKind.PENDING_WITHDRAWAL) == 960
