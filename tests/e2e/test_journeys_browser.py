@@ -30,6 +30,7 @@ def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
+
 ANONYMOUS_PAGES = ["/", "/explore/", "/accounts/login/", "/accounts/signup/"]
 SUPPORTER_PAGES = [
     "/dashboard/",
@@ -124,11 +125,14 @@ def test_main_pages_fit_the_screen_and_pass_axe(chromium, platform_url, demo, si
     last_label = page.locator("svg.earnings-chart g text").last.bounding_box()
     assert last_label["x"] >= 0
     assert last_label["x"] + last_label["width"] <= viewport["width"]
-    assert page.evaluate(
-        "[...document.querySelectorAll('.table-scroll')]"
-        ".filter(b => !b.classList.contains('chart-scroll'))"
-        ".every(b => b.scrollWidth <= b.clientWidth)"
-    ) or size == "phone"
+    assert (
+        page.evaluate(
+            "[...document.querySelectorAll('.table-scroll')]"
+            ".filter(b => !b.classList.contains('chart-scroll'))"
+            ".every(b => b.scrollWidth <= b.clientWidth)"
+        )
+        or size == "phone"
+    )
     context.close()
     assert problems == [], "\n".join(problems)
 
