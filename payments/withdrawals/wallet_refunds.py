@@ -18,7 +18,10 @@ cents of the charges costs the platform nothing: the processor's fee was
 never in the wallet.
 
 Each refund is made outside any database transaction with the key
-``withdrawal:<id>:topup:<topup id>``, so a retry refunds once.
+``withdrawal:<id>:topup:<topup id>``, so a retry refunds once. A refund the
+processor fails later (``charge.refund.updated`` with status ``failed``)
+comes back: outside -> wallet, ``withdrawal:<id>:refund-failed:<refund id>``,
+and the withdrawal is marked reversed.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from ledger import services as ledger
 from ledger.models import Account, AccountKind
 from payments.gateways import GatewayDeclined, GatewayUnavailable, gateway_get
 from payments.models import TopUp, TopUpStatus
+from payments.webhooks import register
 from payments.withdrawals.models import Withdrawal, WithdrawalKind, WithdrawalStatus
 
 logger = logging.getLogger(__name__)
@@ -219,3 +223,45 @@ def _record(*, withdrawal_id: int, results: list[dict]) -> Withdrawal:
             withdrawal.status = WithdrawalStatus.PAID
         withdrawal.save(update_fields=fields)
         return withdrawal
+
+
+@register("charge.refund.updated", "refund.updated", "refund.failed")
+def on_refund_failed(event: dict) -> None:
+    """A refund the processor accepted and later failed (card closed, for
+    example): its cents came back to us, so they go back to the wallet,
+    once, and the top-up's reservation is released."""
+    remote = event["data"]["object"]
+    if remote.get("status") != "failed":
+        return
+    refund_id = remote.get("id")
+    withdrawal = (
+        Withdrawal.objects.select_for_update()
+        .select_related("user")
+        .filter(kind=WithdrawalKind.WALLET_REFUND, refunds__contains=[{"refund_id": refund_id}])
+        .first()
+    )
+    if withdrawal is None:
+        return  # not one of our wallet refunds (made from the dashboard)
+    item = next(i for i in withdrawal.refunds if i.get("refund_id") == refund_id)
+    if item.get("failed"):
+        return
+    cents = item["amount_cents"]
+    ledger.transaction_post(
+        kind="withdrawal_returned",
+        idempotency_key=f"withdrawal:{withdrawal.pk}:refund-failed:{refund_id}",
+        legs=[
+            (ledger.platform_account(kind=AccountKind.OUTSIDE), -cents),
+            (ledger.wallet_account(user=withdrawal.user), cents),
+        ],
+        memo=f"Wallet refund #{withdrawal.pk}: refund {refund_id} failed",
+        reference=ledger.Reference.of(withdrawal),
+    )
+    _release(withdrawal, [item])
+    item["failed"] = True
+    item["error"] = str(remote.get("failure_reason") or "failed")[:200]
+    withdrawal.status = WithdrawalStatus.REVERSED
+    withdrawal.reason = (
+        f"{withdrawal.reason}; " if withdrawal.reason else ""
+    ) + f"refund {refund_id} of {format_cents(cents)} failed ({item['error']}); back in the wallet"
+    withdrawal.reason = withdrawal.reason[:500]
+    withdrawal.save(update_fields=["refunds", "status", "reason", "updated_at"])

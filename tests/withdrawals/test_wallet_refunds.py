@@ -260,3 +260,37 @@ def test_admin_page_of_a_wallet_refund_shows_its_charges_in_euros(client, staff,
     assert "Wallet refund" in content
     assert f"#{newer.pk}: 5.00" in content and f"#{older.pk}: 9.27" in content
     assert 'name="refunds"' not in content  # the plan cannot be edited
+
+
+def test_a_refund_that_fails_later_comes_back_to_the_wallet_once(client, staff, stripe_fake):
+    user = UserFactory()
+    _response, topup = start_topup(client, user)
+    stripe_fake.route(
+        "get",
+        f"/v1/payment_intents/pi_{topup.pk}",
+        payment_intent(f"pi_{topup.pk}", 37, f"ch_{topup.pk}"),
+    )
+    post_event(client, "checkout.session.completed", session_obj(topup))
+    stripe_fake.route("post", "/v1/refunds", {"id": "re_1", "object": "refund"})
+    client.logout()
+    account_delete(user=user, wallet_choice=WalletChoice.REFUND)
+    refund = Withdrawal.objects.get(user=user)
+    admin_action(client, staff, refund, "approve")
+    services.withdrawal_pay(withdrawal_id=refund.pk)
+    refund.refresh_from_db()
+    assert refund.status == WithdrawalStatus.PAID and wallet(user) == 0
+    outside_before = outside()
+
+    failed = {"id": "re_1", "object": "refund", "status": "failed", "amount": 763}
+    failed["failure_reason"] = "expired_or_canceled_card"
+    assert post_event(client, "charge.refund.updated", failed).status_code == 200
+    assert post_event(client, "refund.failed", failed).status_code == 200  # same news again
+
+    refund.refresh_from_db()
+    assert refund.status == WithdrawalStatus.REVERSED
+    assert "expired_or_canceled_card" in refund.reason
+    assert (wallet(user), pending(user)) == (763, 0)
+    assert outside() - outside_before == -763
+    topup.refresh_from_db()
+    assert topup.reversed_cents == 0
+    assert ledger_selectors.ledger_problems() == []
