@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from allauth.account.models import EmailAddress
+from django.apps import apps
 from django.db import models, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,13 +28,25 @@ class DeletionRefused(Exception):
     """The account was not deleted; the message says why."""
 
 
+def _committed(*, user: User) -> int:
+    """Cents of the wallet promised to a computed month that is not posted
+    yet: they belong to last month's creators and stay for that run.
+    payouts is looked up by name (nothing imports it)."""
+    line = apps.get_model("payouts", "SupporterLine")
+    total = line.objects.filter(supporter=user, run__status__in=["draft", "approved"]).aggregate(
+        total=Sum("taken")
+    )["total"]
+    return int(total or 0)
+
+
 @transaction.atomic(durable=True)
 def account_delete(*, user: User, wallet_choice: str = "") -> User:
     """Erase ``user``'s personal data. Ledger accounts, postings and flattrs
     stay (pointing at an anonymous row), and the person's things are hidden.
     A non-empty wallet needs a ``wallet_choice``: given to this month's
     creators (it becomes the month's budget), or refunded to the cards it
-    came from through a wallet refund that staff review in the admin.
+    came from through a wallet refund that staff review in the admin (less
+    what a computed, unposted run will still take for last month).
     Raises DeletionRefused and changes nothing otherwise."""
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.deleted_at is not None:
@@ -52,9 +66,9 @@ def account_delete(*, user: User, wallet_choice: str = "") -> User:
                     _("You flattred nothing this month: there is nobody to give it to.")
                 )
             budget = balance
-        else:
+        elif (refundable := balance - _committed(user=user)) > 0:
             try:
-                wallet_refunds.wallet_refund_request(user=user, amount_cents=balance)
+                wallet_refunds.wallet_refund_request(user=user, amount_cents=refundable)
             except wallet_refunds.WalletRefundRefused as exc:
                 raise DeletionRefused(str(exc)) from exc
     user.things.update(hidden=True)

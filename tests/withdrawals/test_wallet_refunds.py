@@ -1,8 +1,11 @@
 """Deleting an account with "refund it": the wallet leaves through a wallet
 refund that staff review, paid back to the top-ups' cards exactly once."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from ledger import selectors as ledger_selectors
@@ -12,9 +15,10 @@ from payments.models import TopUp
 from payments.services import topups as topup_services
 from payments.withdrawals import services
 from payments.withdrawals.models import Withdrawal, WithdrawalKind, WithdrawalStatus
+from payouts.models import SupporterLine
 from tests.factories import UserFactory
 from tests.payments.helpers import start_topup
-from tests.payouts.helpers import fund
+from tests.payouts.helpers import compute, flattr, fund, post, thing
 from tests.stripe_fake import payment_intent, post_event, session_obj
 from yourdata.services import DeletionRefused, WalletChoice, account_delete
 
@@ -293,4 +297,21 @@ def test_a_refund_that_fails_later_comes_back_to_the_wallet_once(client, staff, 
     assert outside() - outside_before == -763
     topup.refresh_from_db()
     assert topup.reversed_cents == 0
+    assert ledger_selectors.ledger_problems() == []
+
+
+def test_what_last_months_computed_run_takes_stays_for_that_run(refunding, staff):
+    user, older, newer = refunding
+    period = (timezone.now().date().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    flattr(user, thing(), period)
+    run = compute(period)
+    taken = SupporterLine.objects.get(run=run, supporter=user).taken
+    assert taken == 200  # the budget
+
+    account_delete(user=user, wallet_choice=WalletChoice.REFUND)
+    assert Withdrawal.objects.get(user=user).amount_cents == 1427 - 200
+    assert (wallet(user), pending(user)) == (200, 1227)
+    post(run, staff)
+    assert wallet(user) == 0
+    assert SupporterLine.objects.get(run=run, supporter=user).taken == 200
     assert ledger_selectors.ledger_problems() == []
