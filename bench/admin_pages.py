@@ -4,9 +4,10 @@ data, as a logged-in superuser.
 
     DEBUG=1 DATABASE_URL=postgres://... .venv/bin/python bench/admin_pages.py [--rounds 3]
 
-Creates a scratch database (``flattr_bench_admin`` on DATABASE_URL's server,
-or ``BENCH_DATABASE_NAME``), migrates it and runs ``seed_demo`` into it,
-logs in through Django's test client as the demo superuser (``--email``),
+Creates a scratch database (``flattr_bench_admin``, or
+``BENCH_DATABASE_NAME``, on DATABASE_URL's server or the embedded one),
+migrates it and runs ``seed_demo`` into it, logs in through Django's test
+client as the demo superuser (``--email``),
 then fetches each page once to warm templates and ``--rounds`` times more.
 Prints one JSON object: the best time in milliseconds and the query count
 per page, slowest first, and whether all are under the 300 ms target. The
@@ -57,11 +58,14 @@ def main() -> None:
         "--current", action="store_true", help="time DATABASE_URL's data, no scratch database"
     )
     args = parser.parse_args()
-    base_url = os.environ.get("DATABASE_URL", "")
     scratch = not args.current
+    base_url = os.environ.get("DATABASE_URL", "")
     if scratch:
-        if not base_url:
-            sys.exit("DATABASE_URL is needed: the scratch database is made on its server")
+        from flattr_site import embedded
+
+        # DATABASE_URL's server, or the embedded PostgreSQL (and Redis).
+        os.environ.update(embedded.ensure_env(Path(__file__).resolve().parent.parent / ".data"))
+        base_url = os.environ["DATABASE_URL"]
         _recreate_database(base_url)
         os.environ["DATABASE_URL"] = _with_database(base_url, SCRATCH)
     try:
