@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from flattr_site.money import format_cents
+
 
 class PayoutAccountStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
@@ -128,7 +130,8 @@ class Withdrawal(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Withdrawal #{self.pk} ({self.amount_cents} cents, {self.status})"
+        # Shown by the admin (titles, breadcrumbs, links): euros, not cents.
+        return f"#{self.pk} {self.get_kind_display()} ({format_cents(self.amount_cents)}, {self.get_status_display()})"
 
     @property
     def is_wallet_refund(self) -> bool:

@@ -315,3 +315,8 @@ def test_what_last_months_computed_run_takes_stays_for_that_run(refunding, staff
     assert wallet(user) == 0
     assert SupporterLine.objects.get(run=run, supporter=user).taken == 200
     assert ledger_selectors.ledger_problems() == []
+
+
+def test_a_withdrawal_names_itself_in_euros():
+    refund = Withdrawal(pk=7, kind=WithdrawalKind.WALLET_REFUND, amount_cents=1427, status="paid")
+    assert str(refund) == "#7 Wallet refund (14.27\u00a0€, Paid)"
