@@ -188,6 +188,9 @@ def _record(*, withdrawal_id: int, results: list[dict]) -> Withdrawal:
             Withdrawal.objects.select_for_update().select_related("user").get(pk=withdrawal_id)
         )
         if withdrawal.status != WithdrawalStatus.PROCESSING:
+            made = {r.get("refund_id") for r in results} - {None}
+            if made <= {r.get("refund_id") for r in withdrawal.refunds}:
+                return withdrawal  # a concurrent attempt recorded the same refunds
             logger.error(
                 "wallet refund %s is %s but refunds were made: %s; check it by hand",
                 withdrawal.pk,

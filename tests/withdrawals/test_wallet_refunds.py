@@ -13,7 +13,7 @@ from ledger import services as ledger
 from ledger.models import AccountKind, Transaction
 from payments.models import TopUp
 from payments.services import topups as topup_services
-from payments.withdrawals import services
+from payments.withdrawals import services, wallet_refunds
 from payments.withdrawals.models import Withdrawal, WithdrawalKind, WithdrawalStatus
 from payouts.models import SupporterLine
 from tests.factories import UserFactory
@@ -320,3 +320,22 @@ def test_what_last_months_computed_run_takes_stays_for_that_run(refunding, staff
 def test_a_withdrawal_names_itself_in_euros():
     refund = Withdrawal(pk=7, kind=WithdrawalKind.WALLET_REFUND, amount_cents=1427, status="paid")
     assert str(refund) == "#7 Wallet refund (14.27\u00a0€, Paid)"
+
+
+def test_two_payment_attempts_at_once_record_the_refunds_once(client, staff, refunding, caplog):
+    user, older, newer = refunding
+    account_delete(user=user, wallet_choice=WalletChoice.REFUND)
+    refund = Withdrawal.objects.get(user=user)
+    admin_action(client, staff, refund, "approve")
+    # The sweeper's attempt got the same answers from the gateway (same keys)
+    # while the task's attempt was recording them.
+    results = [
+        {**item, "refund_id": f"test_re_withdrawal_{refund.pk}_topup_{item['topup_id']}"}
+        for item in refund.refunds
+    ]
+    wallet_refunds._record(withdrawal_id=refund.pk, results=results)
+    with caplog.at_level("ERROR"):
+        wallet_refunds._record(withdrawal_id=refund.pk, results=results)
+    assert "check it by hand" not in caplog.text
+    assert Transaction.objects.filter(idempotency_key=f"withdrawal:{refund.pk}:paid").count() == 1
+    assert (wallet(user), pending(user)) == (0, 0)
