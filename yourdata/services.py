@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from allauth.account.models import EmailAddress
-from django.apps import apps
 from django.db import models, transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +11,7 @@ from accounts.models import User
 from buttons import selectors as button_selectors
 from ledger import selectors as ledger_selectors
 from payments.withdrawals import wallet_refunds
+from yourdata import selectors
 
 
 class WalletChoice(models.TextChoices):
@@ -26,17 +25,6 @@ class WalletChoice(models.TextChoices):
 
 class DeletionRefused(Exception):
     """The account was not deleted; the message says why."""
-
-
-def _committed(*, user: User) -> int:
-    """Cents of the wallet promised to a computed month that is not posted
-    yet: they belong to last month's creators and stay for that run.
-    payouts is looked up by name (nothing imports it)."""
-    line = apps.get_model("payouts", "SupporterLine")
-    total = line.objects.filter(supporter=user, run__status__in=["draft", "approved"]).aggregate(
-        total=Sum("taken")
-    )["total"]
-    return int(total or 0)
 
 
 @transaction.atomic(durable=True)
@@ -66,7 +54,7 @@ def account_delete(*, user: User, wallet_choice: str = "") -> User:
                     _("You flattred nothing this month: there is nobody to give it to.")
                 )
             budget = balance
-        elif (refundable := balance - _committed(user=user)) > 0:
+        elif (refundable := balance - selectors.wallet_committed(user=user)) > 0:
             try:
                 wallet_refunds.wallet_refund_request(user=user, amount_cents=refundable)
             except wallet_refunds.WalletRefundRefused as exc:

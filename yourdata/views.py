@@ -60,6 +60,7 @@ def your_data(request):
         {
             "form": form,
             "balance": ledger_selectors.wallet_balance(user=user),
+            "committed": selectors.wallet_committed(user=user),
             "has_flattrs": button_selectors.counted_flattrs(supporter=user).exists(),
         },
         status=status,
