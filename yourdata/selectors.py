@@ -7,6 +7,7 @@ from django.db.models import Sum
 
 from accounts.models import User
 from buttons.models import Flattr, Thing
+from ledger import selectors as ledger_selectors
 from ledger.models import Posting
 from payments.models import TopUp
 from payments.withdrawals.models import Withdrawal
@@ -134,3 +135,12 @@ def wallet_committed(*, user: User) -> int:
         total=Sum("taken")
     )["total"]
     return int(total or 0)
+
+
+def wallet_left(*, user: User) -> dict:
+    """For the delete form: the wallet's ``balance``, the part ``committed``
+    to last month's run and the ``available`` rest the person decides about
+    (cents)."""
+    balance = ledger_selectors.wallet_balance(user=user)
+    committed = wallet_committed(user=user)
+    return {"balance": balance, "committed": committed, "available": balance - committed}

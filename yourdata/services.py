@@ -43,9 +43,11 @@ def account_delete(*, user: User, wallet_choice: str = "") -> User:
         raise DeletionRefused(
             _("A payment of yours was refunded or disputed: settle it before deleting.")
         )
-    balance = ledger_selectors.wallet_balance(user=user)
+    # What a computed, unposted run takes stays for last month's creators:
+    # the choice is about the rest.
+    available = ledger_selectors.wallet_balance(user=user) - selectors.wallet_committed(user=user)
     budget = 0
-    if balance > 0:
+    if available > 0:
         if wallet_choice not in WalletChoice.values:
             raise DeletionRefused(_("Choose what happens to the money left in your wallet."))
         if wallet_choice == WalletChoice.GIVE:
@@ -53,10 +55,10 @@ def account_delete(*, user: User, wallet_choice: str = "") -> User:
                 raise DeletionRefused(
                     _("You flattred nothing this month: there is nobody to give it to.")
                 )
-            budget = balance
-        elif (refundable := balance - selectors.wallet_committed(user=user)) > 0:
+            budget = available
+        else:
             try:
-                wallet_refunds.wallet_refund_request(user=user, amount_cents=refundable)
+                wallet_refunds.wallet_refund_request(user=user, amount_cents=available)
             except wallet_refunds.WalletRefundRefused as exc:
                 raise DeletionRefused(str(exc)) from exc
     user.things.update(hidden=True)

@@ -1,14 +1,18 @@
 """Deleting an account erases the person and keeps every ledger row."""
 
+import datetime as dt
+
 import pytest
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from accounts.models import User
 from buttons.models import Thing
 from ledger.models import AccountKind, Posting
 from payments.services import topups
+from payments.withdrawals.models import Withdrawal
 from tests.factories import FlattrFactory, ThingFactory, UserFactory
-from tests.payouts.helpers import balance, fund
+from tests.payouts.helpers import balance, compute, flattr, fund, thing
 from yourdata.services import DeletionRefused, WalletChoice, account_delete
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +73,16 @@ def test_asking_the_wallet_back_stops_month_end_taking(settings):
     assert user.monthly_budget_cents == 0
     assert balance(user) == 0
     assert balance(user, AccountKind.PENDING_WITHDRAWAL) == 960
+
+
+def test_a_wallet_wholly_set_aside_for_last_months_run_needs_no_choice():
+    user = UserFactory(monthly_budget_cents=500)
+    fund(user, 500)
+    period = (timezone.now().date().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    flattr(user, thing(), period)
+    compute(period)
+    account_delete(user=user)  # no wallet_choice: nothing is left to decide
+    user.refresh_from_db()
+    assert user.deleted_at is not None and user.monthly_budget_cents == 0
+    assert balance(user) == 500  # still there for the run
+    assert not Withdrawal.objects.filter(user=user).exists()

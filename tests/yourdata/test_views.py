@@ -75,3 +75,18 @@ def test_delete_form_says_what_last_months_run_still_takes(client):
     assert "2.50\xa0€ of it is already set aside for last month's payout" in page
     french = client.get(reverse("your_data"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "2,50\xa0€ en sont déjà réservés pour le versement du mois dernier" in french
+
+
+def test_delete_form_asks_nothing_about_a_wallet_wholly_set_aside(client):
+    user = UserFactory(monthly_budget_cents=500)
+    fund(user, 500)
+    period = (timezone.now().date().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    flattr(user, thing(), period)
+    compute(period)
+    client.force_login(user)
+    page = html.unescape(client.get(reverse("your_data")).content.decode())
+    assert "5.00\xa0€ of your wallet is already set aside for last month's payout." in page
+    assert 'name="wallet_choice"' not in page
+    response = client.post(reverse("your_data"), {"confirm": user.username})
+    assert response.status_code == 302
+    assert User.objects.get(pk=user.pk).deleted_at is not None
