@@ -34,7 +34,8 @@ test-deep: venv
 # selector modules are covered without editing this line. $(sort) de-duplicates.
 TYPED = $(sort $(wildcard */services.py */services_*.py */services/*.py */*/services.py \
 	*/selectors.py */selectors_*.py */*/selectors.py ledger/*.py ledger/*/*.py ledger/*/*/*.py \
-	payouts/*.py payouts/*/*.py payouts/*/*/*.py flattr_site/money.py))
+	payouts/*.py payouts/*/*.py payouts/*/*/*.py flattr_site/money.py \
+	payments/withdrawals/wallet_refunds.py))
 
 typecheck: venv
 	$(VENV)/bin/mypy $(foreach f,$(TYPED),$(if $(findstring /migrations/,$(f)),,$(f)))

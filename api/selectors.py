@@ -1,6 +1,8 @@
 """Reads behind the API: things with their counts, search, flattr lists,
 activities. Visibility follows the web pages: removed things are gone,
-hidden things are left out of listings and search."""
+hidden things are left out of listings and search, and a supporter's
+flattrs and name are shown only when they chose to make their flattrs
+public (``flattrs_public``; anonymous by default) or to themselves."""
 
 from __future__ import annotations
 
@@ -90,17 +92,25 @@ def thing_by_url(*, url: str, owner: User | None = None, any_owner: bool = True)
     return qs.order_by(F("owner").asc(nulls_last=True), "id").first()
 
 
-def flattrs_of_user(*, user: User) -> QuerySet[Flattr]:
-    return (
+def _shown_to(viewer_id: int | None) -> Q:
+    """Flattrs whose supporter may be named to ``viewer_id``."""
+    public = Q(supporter__flattrs_public=True, supporter__deleted_at__isnull=True)
+    return public | Q(supporter_id=viewer_id) if viewer_id else public
+
+
+def flattrs_of_user(*, user: User, viewer_id: int | None = None) -> QuerySet[Flattr]:
+    flattrs = (
         Flattr.objects.filter(supporter=user, thing__removed=False, thing__hidden=False)
         .select_related("supporter", "thing", "thing__owner")
         .order_by("-created_at", "-id")
     )
+    return flattrs.filter(_shown_to(viewer_id))
 
 
-def flattrs_of_thing(*, thing: Thing) -> QuerySet[Flattr]:
+def flattrs_of_thing(*, thing: Thing, viewer_id: int | None = None) -> QuerySet[Flattr]:
     return (
         Flattr.objects.filter(thing=thing)
+        .filter(_shown_to(viewer_id))
         .select_related("supporter", "thing", "thing__owner")
         .order_by("-created_at", "-id")
     )
@@ -201,17 +211,21 @@ def things_search(
 # --- Activities ----------------------------------------------------------------
 
 
-def activities_of_user(*, user: User, incoming: bool, limit: int = 30) -> list[tuple]:
+def activities_of_user(
+    *, user: User, incoming: bool, viewer_id: int | None = None, limit: int = 30
+) -> list[tuple]:
     """(actor, verb, thing, when), newest first. Outgoing: what the user did
-    (flattrs given, things added); incoming: flattrs on the user's things."""
+    (flattrs given, things added); incoming: flattrs on the user's things.
+    Flattrs of anonymous supporters are left out (see ``_shown_to``)."""
     if incoming:
         flattrs = (
             Flattr.objects.filter(thing__owner=user, thing__removed=False)
+            .filter(_shown_to(viewer_id))
             .select_related("supporter", "thing")
             .order_by("-created_at")[:limit]
         )
         return [(f.supporter, "like", f.thing, f.created_at) for f in flattrs]
-    flattrs = flattrs_of_user(user=user)[:limit]
+    flattrs = flattrs_of_user(user=user, viewer_id=viewer_id)[:limit]
     things = Thing.objects.filter(owner=user, hidden=False, removed=False, unlisted=False).order_by(
         "-created_at"
     )[:limit]

@@ -1,13 +1,19 @@
 #!/usr/bin/env python
-"""Time every admin list and one detail page of each model on the current
-database (run ``manage.py seed_demo`` first), as a logged-in superuser.
+"""Time every admin list and one detail page of each model on the demo
+data, as a logged-in superuser.
 
-    DEBUG=1 .venv/bin/python bench/admin_pages.py [--rounds 3] [--email admin@example.com]
+    DEBUG=1 DATABASE_URL=postgres://... .venv/bin/python bench/admin_pages.py [--rounds 3]
 
-Each page is fetched once to warm templates, then ``--rounds`` times; prints
-one JSON object: the best time in milliseconds and the query count per page,
-slowest first, and whether all are under the 300 ms target. Never run as a
-test.
+Creates a scratch database (``flattr_bench_admin``, or
+``BENCH_DATABASE_NAME``, on DATABASE_URL's server or the embedded one),
+migrates it and runs ``seed_demo`` into it, logs in through Django's test
+client as the demo superuser (``--email``),
+then fetches each page once to warm templates and ``--rounds`` times more.
+Prints one JSON object: the best time in milliseconds and the query count
+per page, slowest first, and whether all are under the 300 ms target. The
+scratch database is dropped at the end unless ``--keep`` is given; with
+``--current`` the pages are timed on DATABASE_URL's own data instead. Never
+run as a test.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 # bench/http.py is named like the standard library's http package: take this
 # folder off the import path, put the project on it.
@@ -26,17 +33,60 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flattr_site.settings")
 
 TARGET_MS = 300
+SCRATCH = os.environ.get("BENCH_DATABASE_NAME", "flattr_bench_admin")
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def _recreate_database(url: str, *, drop_only: bool = False) -> None:
+    import psycopg
+
+    with psycopg.connect(_with_database(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{SCRATCH}"')
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--email", default="admin@example.com")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--current", action="store_true", help="time DATABASE_URL's data, no scratch database"
+    )
     args = parser.parse_args()
+    scratch = not args.current
+    base_url = os.environ.get("DATABASE_URL", "")
+    if scratch:
+        from flattr_site import embedded
 
+        # DATABASE_URL's server, or the embedded PostgreSQL (and Redis).
+        os.environ.update(embedded.ensure_env(Path(__file__).resolve().parent.parent / ".data"))
+        base_url = os.environ["DATABASE_URL"]
+        _recreate_database(base_url)
+        os.environ["DATABASE_URL"] = _with_database(base_url, SCRATCH)
+    try:
+        _run(args, seed=scratch)
+    finally:
+        if scratch and not args.keep:
+            from django.db import connections
+
+            connections.close_all()
+            _recreate_database(base_url, drop_only=True)
+
+
+def _run(args: argparse.Namespace, *, seed: bool) -> None:
     import django
 
     django.setup()
+    from django.core.management import call_command
+
+    if seed:
+        call_command("migrate", verbosity=0)
+        call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     from django.conf import settings
     from django.contrib import admin
     from django.db import connection
@@ -72,6 +122,7 @@ def main() -> None:
     print(
         json.dumps(
             {
+                "database": "scratch, seed_demo" if seed else "DATABASE_URL as is",
                 "target_ms": TARGET_MS,
                 "all_under_target": all(p["ms"] < TARGET_MS for p in pages.values()),
                 "pages": ordered,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from django.apps import apps
+from django.db.models import Sum
+
 from accounts.models import User
 from buttons.models import Flattr, Thing
+from ledger import selectors as ledger_selectors
 from ledger.models import Posting
 from payments.models import TopUp
 from payments.withdrawals.models import Withdrawal
@@ -119,3 +123,24 @@ def user_data_rows(*, data: dict) -> list[list[str]]:
         for w in data["withdrawals"]
     ]
     return [[_safe(cell) for cell in row] for row in rows]
+
+
+def wallet_committed(*, user: User) -> int:
+    """Cents of the wallet promised to a computed month that is not posted
+    yet: they belong to last month's creators and stay for that run when
+    the account is deleted. payouts is looked up by name (nothing imports
+    it)."""
+    line = apps.get_model("payouts", "SupporterLine")
+    total = line.objects.filter(supporter=user, run__status__in=["draft", "approved"]).aggregate(
+        total=Sum("taken")
+    )["total"]
+    return int(total or 0)
+
+
+def wallet_left(*, user: User) -> dict:
+    """For the delete form: the wallet's ``balance``, the part ``committed``
+    to last month's run and the ``available`` rest the person decides about
+    (cents)."""
+    balance = ledger_selectors.wallet_balance(user=user)
+    committed = wallet_committed(user=user)
+    return {"balance": balance, "committed": committed, "available": balance - committed}

@@ -10,15 +10,17 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from buttons import selectors as button_selectors
 from ledger import selectors as ledger_selectors
+from payments.withdrawals import wallet_refunds
+from yourdata import selectors
 
 
 class WalletChoice(models.TextChoices):
     # The remaining wallet becomes this month's budget: the month-end split
     # gives all of it to the creators of this month's flattrs.
     GIVE = "give", _("Give it to the creators of this month's flattrs")
-    # Nothing is taken at month end; the money waits in the wallet for our
-    # team to pay it back.
-    REFUND = "refund", _("Ask for it back")
+    # The wallet is emptied into a wallet refund (a withdrawal staff
+    # review) that pays it back to the cards of the person's top-ups.
+    REFUND = "refund", _("Refund it to the cards I paid with")
 
 
 class DeletionRefused(Exception):
@@ -29,8 +31,11 @@ class DeletionRefused(Exception):
 def account_delete(*, user: User, wallet_choice: str = "") -> User:
     """Erase ``user``'s personal data. Ledger accounts, postings and flattrs
     stay (pointing at an anonymous row), and the person's things are hidden.
-    A non-empty wallet needs a ``wallet_choice``. Raises DeletionRefused and
-    changes nothing otherwise."""
+    A non-empty wallet needs a ``wallet_choice``: given to this month's
+    creators (it becomes the month's budget), or refunded to the cards it
+    came from through a wallet refund that staff review in the admin (less
+    what a computed, unposted run will still take for last month).
+    Raises DeletionRefused and changes nothing otherwise."""
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.deleted_at is not None:
         raise DeletionRefused(_("This account is already deleted."))
@@ -38,9 +43,11 @@ def account_delete(*, user: User, wallet_choice: str = "") -> User:
         raise DeletionRefused(
             _("A payment of yours was refunded or disputed: settle it before deleting.")
         )
-    balance = ledger_selectors.wallet_balance(user=user)
+    # What a computed, unposted run takes stays for last month's creators:
+    # the choice is about the rest.
+    available = ledger_selectors.wallet_balance(user=user) - selectors.wallet_committed(user=user)
     budget = 0
-    if balance > 0:
+    if available > 0:
         if wallet_choice not in WalletChoice.values:
             raise DeletionRefused(_("Choose what happens to the money left in your wallet."))
         if wallet_choice == WalletChoice.GIVE:
@@ -48,7 +55,12 @@ def account_delete(*, user: User, wallet_choice: str = "") -> User:
                 raise DeletionRefused(
                     _("You flattred nothing this month: there is nobody to give it to.")
                 )
-            budget = balance
+            budget = available
+        else:
+            try:
+                wallet_refunds.wallet_refund_request(user=user, amount_cents=available)
+            except wallet_refunds.WalletRefundRefused as exc:
+                raise DeletionRefused(str(exc)) from exc
     user.things.update(hidden=True)
     EmailAddress.objects.filter(user=user).delete()
     label = f"deleted-{user.pk}"

@@ -12,7 +12,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from buttons import selectors as button_selectors
-from ledger import selectors as ledger_selectors
 from yourdata import selectors, services
 
 
@@ -59,7 +58,7 @@ def your_data(request):
         "yourdata/your_data.html",
         {
             "form": form,
-            "balance": ledger_selectors.wallet_balance(user=user),
+            **selectors.wallet_left(user=user),
             "has_flattrs": button_selectors.counted_flattrs(supporter=user).exists(),
         },
         status=status,

@@ -30,7 +30,9 @@ class UserActivitiesView(ApiView):
         if kind not in ("outgoing", "incoming"):
             raise ApiError("invalid_parameters", _("type is incoming or outgoing."))
         host = self.request.get_host().split(":")[0]
-        items = selectors.activities_of_user(user=user, incoming=kind == "incoming")
+        items = selectors.activities_of_user(
+            user=user, incoming=kind == "incoming", viewer_id=self.request.user.pk
+        )
         return Response(
             {
                 "items": [

@@ -131,7 +131,11 @@ class UserFlattrsView(ApiView):
         page, count = self.page_and_count()
         full = self.full()
         flattrs = selectors.with_thing_counts(
-            paginate(selectors.flattrs_of_user(user=user), page, count)
+            paginate(
+                selectors.flattrs_of_user(user=user, viewer_id=self.request.user.pk),
+                page,
+                count,
+            )
         )
         return Response([rep.flattr_json(f, self.urls, full=full) for f in flattrs])
 

@@ -304,6 +304,8 @@ class ThingFlattrsView(ApiView):
         page, count = self.page_and_count()
         full = self.full()
         flattrs = selectors.with_thing_counts(
-            paginate(selectors.flattrs_of_thing(thing=thing), page, count)
+            paginate(
+                selectors.flattrs_of_thing(thing=thing, viewer_id=request.user.pk), page, count
+            )
         )
         return Response([rep.flattr_json(f, self.urls, full=full) for f in flattrs])

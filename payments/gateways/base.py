@@ -80,3 +80,9 @@ class PaymentGateway(ABC):
     def transfer_create(self, *, withdrawal, destination: str | None, currency: str) -> str:
         """Pay ``withdrawal`` (idempotency key ``withdrawal:<id>``); returns
         the transfer id. GatewayDeclined or GatewayUnreachable on failure."""
+
+    @abstractmethod
+    def refund_create(self, *, topup, amount_cents: int, idempotency_key: str) -> str:
+        """Refund ``amount_cents`` of ``topup``'s payment to the card it came
+        from; returns the refund id. The same ``idempotency_key`` refunds
+        once. GatewayDeclined or GatewayUnreachable on failure."""

@@ -148,3 +148,26 @@ class StripeGateway(PaymentGateway):
             logger.warning("withdrawal %s refused by Stripe: %s", withdrawal.pk, exc)
             raise _declined(exc) from exc
         return transfer.id
+
+    def refund_create(self, *, topup, amount_cents: int, idempotency_key: str) -> str:
+        if topup.payment_intent_id:
+            source = {"payment_intent": topup.payment_intent_id}
+        elif topup.charge_id:
+            source = {"charge": topup.charge_id}
+        else:
+            raise GatewayDeclined("this top-up has no payment to refund")
+        try:
+            refund = self._client().v1.refunds.create(
+                params={
+                    **source,
+                    "amount": amount_cents,
+                    "metadata": {"topup_id": str(topup.pk)},
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.APIConnectionError as exc:
+            raise GatewayUnreachable(str(exc)) from exc
+        except stripe.StripeError as exc:
+            logger.warning("refund %s refused by Stripe: %s", idempotency_key, exc)
+            raise _declined(exc) from exc
+        return refund.id

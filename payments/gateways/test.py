@@ -47,3 +47,7 @@ class TestModeGateway(PaymentGateway):
     def transfer_create(self, *, withdrawal, destination: str | None, currency: str) -> str:
         self.ensure_available()
         return f"test_tr_{withdrawal.pk}"
+
+    def refund_create(self, *, topup, amount_cents: int, idempotency_key: str) -> str:
+        self.ensure_available()
+        return f"test_re_{idempotency_key.replace(':', '_')}"

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from flattr_site.admin_utils import EstimatedCountPaginator, EuroFieldsMixin
@@ -22,13 +23,14 @@ class WithdrawalAdmin(EuroFieldsMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "user",
+        "kind",
         "amount_cents",
         "status",
         "created_at",
         "reviewed_by",
         "stripe_transfer_id",
     ]
-    list_filter = ["status"]
+    list_filter = ["status", "kind"]
     search_fields = ["user__email__iexact", "stripe_transfer_id__exact"]
     list_select_related = ["user", "reviewed_by"]
     show_full_result_count = False
@@ -39,7 +41,41 @@ class WithdrawalAdmin(EuroFieldsMixin, admin.ModelAdmin):
     ordering = ["-id"]
     list_per_page = 50
     actions = ["approve", "reject"]
-    readonly_fields = [f.name for f in Withdrawal._meta.fields]
+    fields = [
+        "user",
+        "kind",
+        "amount_cents",
+        "status",
+        "refund_plan",
+        "stripe_transfer_id",
+        "reviewed_by",
+        "reviewed_at",
+        "reason",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = [f.name for f in Withdrawal._meta.fields if f.name != "refunds"] + [
+        "refund_plan"
+    ]
+
+    @admin.display(description=_("refunds"))
+    def refund_plan(self, obj):
+        """A wallet refund's charges, in euros, with the processor's answer."""
+        if not obj.refunds:
+            return "-"
+        return format_html_join(
+            "",
+            "<div>{} #{}: {} {}</div>",
+            (
+                (
+                    _("top-up"),
+                    item["topup_id"],
+                    format_cents(item["amount_cents"]),
+                    item.get("refund_id") or item.get("error") or _("not refunded yet"),
+                )
+                for item in obj.refunds
+            ),
+        )
 
     def has_add_permission(self, request):
         return False

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import reviewer_field
+from flattr_site.money import format_cents
 
 
 class PayoutAccountStatus(models.TextChoices):
@@ -59,6 +60,14 @@ class WithdrawalStatus(models.TextChoices):
 OPEN_STATUSES = [WithdrawalStatus.AWAITING_REVIEW, WithdrawalStatus.PROCESSING]
 
 
+class WithdrawalKind(models.TextChoices):
+    # A creator's earnings, transferred to their connected account.
+    EARNINGS = "earnings", _("Earnings")
+    # What was left in the wallet of a deleted account, refunded to the
+    # cards of its top-ups (see payments/withdrawals/wallet_refunds.py).
+    WALLET_REFUND = "wallet_refund", _("Wallet refund")
+
+
 class Withdrawal(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -66,11 +75,19 @@ class Withdrawal(models.Model):
         related_name="withdrawals",
         verbose_name=_("user"),
     )
-    amount_cents = models.BigIntegerField(_("amount"))  # cents moved out of earnings
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=WithdrawalKind.choices, default=WithdrawalKind.EARNINGS
+    )
+    # Cents moved out of earnings (or, for a wallet refund, out of the wallet).
+    amount_cents = models.BigIntegerField(_("amount"))
     status = models.CharField(_("status"), max_length=16, choices=WithdrawalStatus.choices)
     stripe_transfer_id = models.CharField(
         _("stripe transfer id"), max_length=255, null=True, blank=True, unique=True
     )
+    # A wallet refund's plan, fixed when it is requested: one entry per
+    # top-up charge, {"topup_id", "amount_cents" (cents), "refund_id"
+    # (the processor's, once refunded), "error" (why it was declined)}.
+    refunds = models.JSONField(_("refunds"), default=list, blank=True)
     reviewed_by = reviewer_field()
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     reason = models.CharField(
@@ -95,15 +112,24 @@ class Withdrawal(models.Model):
                 condition=models.Q(status__in=WithdrawalStatus.values),
                 name="withdrawal_status_valid",
             ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=WithdrawalKind.values),
+                name="withdrawal_kind_valid",
+            ),
             models.UniqueConstraint(
-                fields=["user"],
+                fields=["user", "kind"],
                 condition=models.Q(status__in=OPEN_STATUSES),
-                name="one_open_withdrawal_per_user",
+                name="one_open_withdrawal_per_user_and_kind",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"Withdrawal #{self.pk} ({self.amount_cents} cents, {self.status})"
+        # Shown by the admin (titles, breadcrumbs, links): euros, not cents.
+        return f"#{self.pk} {self.get_kind_display()} ({format_cents(self.amount_cents)}, {self.get_status_display()})"
+
+    @property
+    def is_wallet_refund(self) -> bool:
+        return self.kind == WithdrawalKind.WALLET_REFUND
 
     @property
     def is_open(self) -> bool:

@@ -11,6 +11,11 @@ is committed as ``processing``, the transfer is made with the key
 transaction. A withdrawal whose payment was never queued (broker down) or
 never finished (worker killed) is queued again by ``withdrawal_sweep_stuck``;
 the key makes any retry pay once.
+
+Review, payment and failure also serve wallet refunds (the money left in a
+deleted account's wallet, see ``wallet_refunds``): same statuses, same
+four-eyes review, but refunded to the top-ups' cards and returned to the
+wallet rather than to earnings.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from payments.gateways import (
 )
 from payments.models import Gateway
 from payments.webhooks import WebhookRefused, register
+from payments.withdrawals import wallet_refunds
 from payments.withdrawals.models import (
     OPEN_STATUSES,
     PayoutAccount,
@@ -250,6 +256,9 @@ def withdrawal_approve(*, withdrawal: Withdrawal, staff: User) -> Withdrawal:
 
 
 def _return_money(withdrawal: Withdrawal, *, from_outside: bool) -> None:
+    if withdrawal.is_wallet_refund:
+        wallet_refunds.wallet_refund_return(withdrawal=withdrawal, items=withdrawal.refunds)
+        return
     source = (
         ledger.platform_account(kind=AccountKind.OUTSIDE)
         if from_outside
@@ -267,6 +276,8 @@ def _return_money(withdrawal: Withdrawal, *, from_outside: bool) -> None:
 
 
 def _tell_creator(withdrawal: Withdrawal, message: str) -> None:
+    if withdrawal.is_wallet_refund:
+        return  # the account was deleted: nobody to tell
     user = withdrawal.user
     transaction.on_commit(
         lambda: send_mail(
@@ -312,6 +323,8 @@ def withdrawal_pay(*, withdrawal_id: int) -> Withdrawal:
     withdrawal = Withdrawal.objects.select_related("user").get(pk=withdrawal_id)
     if withdrawal.status != WithdrawalStatus.PROCESSING:
         return withdrawal
+    if withdrawal.is_wallet_refund:
+        return wallet_refunds.wallet_refund_pay(withdrawal_id=withdrawal_id)
     account = PayoutAccount.objects.get(user=withdrawal.user)
     try:
         transfer_id = _gateway_of(account).transfer_create(
@@ -380,6 +393,8 @@ def _fail(withdrawal: Withdrawal, reason: str) -> Withdrawal:
 
 def _publish(withdrawal: Withdrawal, type: str) -> None:
     """E-mail and webhooks (notifications app), once per withdrawal and outcome."""
+    if withdrawal.is_wallet_refund:
+        return  # the account was deleted: nobody to tell
     event_publish(
         type=type,
         recipient=withdrawal.user,

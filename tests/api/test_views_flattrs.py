@@ -123,7 +123,9 @@ class TestFlattrUrl:
 
 @pytest.mark.django_db
 class TestFlattrLists:
-    def test_user_flattrs_and_my_flattrs(self, api, anon, thing):
+    def test_user_flattrs_and_my_flattrs(self, api, anon, thing, supporter):
+        supporter.flattrs_public = True  # anonymous ones: tests/api/test_privacy.py
+        supporter.save(update_fields=["flattrs_public"])
         api.post(f"/things/{thing.pk}/flattr")
         public = anon.get("/users/sam/flattrs").json()
         mine = api.get("/user/flattrs").json()

@@ -91,6 +91,8 @@ class TestGetThing:
         assert_error(anon.get("/things/999998,999999"), 404, "not_found")
 
     def test_thing_flattrs_lists_supporters(self, anon, thing, supporter):
+        supporter.flattrs_public = True  # anonymous ones: tests/api/test_privacy.py
+        supporter.save(update_fields=["flattrs_public"])
         FlattrFactory(thing=thing, supporter=supporter)
         body = anon.get(f"/things/{thing.pk}/flattrs").json()
         assert body[0]["type"] == "flattr"

@@ -53,6 +53,8 @@ class TestUsers:
 @pytest.mark.django_db
 class TestActivities:
     def test_outgoing_lists_flattrs_and_new_things(self, anon, creator, supporter, thing):
+        creator.flattrs_public = True  # anonymous ones: tests/api/test_privacy.py
+        creator.save(update_fields=["flattrs_public"])
         FlattrFactory(supporter=creator, thing=ThingFactory(title="Other's"))
         items = anon.get("/users/cleo/activities").json()["items"]
         verbs = sorted(i["verb"] for i in items)
@@ -63,6 +65,8 @@ class TestActivities:
         assert like["id"].startswith("tag:testserver,")
 
     def test_incoming_lists_flattrs_on_my_things(self, creator_api, supporter, thing):
+        supporter.flattrs_public = True
+        supporter.save(update_fields=["flattrs_public"])
         FlattrFactory(supporter=supporter, thing=thing)
         response = creator_api.get(
             "/user/activities", {"type": "incoming"}, HTTP_ACCEPT="application/stream+json"

@@ -1,13 +1,18 @@
 """Deleting an account erases the person and keeps every ledger row."""
 
+import datetime as dt
+
 import pytest
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from accounts.models import User
 from buttons.models import Thing
-from ledger.models import Posting
+from ledger.models import AccountKind, Posting
+from payments.services import topups
+from payments.withdrawals.models import Withdrawal
 from tests.factories import FlattrFactory, ThingFactory, UserFactory
-from tests.payouts.helpers import balance, fund
+from tests.payouts.helpers import balance, compute, flattr, fund, thing
 from yourdata.services import DeletionRefused, WalletChoice, account_delete
 
 pytestmark = pytest.mark.django_db
@@ -56,10 +61,28 @@ def test_giving_without_flattrs_this_month_is_refused():
     assert User.objects.get(pk=user.pk).deleted_at is None
 
 
-def test_asking_the_wallet_back_stops_month_end_taking():
+def test_asking_the_wallet_back_stops_month_end_taking(settings):
+    # The refund itself (review, payment, ledger) is in tests/withdrawals/test_wallet_refunds.py.
+    settings.DEBUG = True
+    settings.STRIPE_SECRET_KEY = ""
     user = UserFactory(monthly_budget_cents=200)
-    fund(user, 700)
+    topup, _url = topups.topup_create(user=user, amount_cents=1000)
+    topups.test_checkout_pay(topup=topup)  # fee 0.40: 9.60 in the wallet
     account_delete(user=user, wallet_choice=WalletChoice.REFUND)
     user.refresh_from_db()
     assert user.monthly_budget_cents == 0
-    assert balance(user) == 700
+    assert balance(user) == 0
+    assert balance(user, AccountKind.PENDING_WITHDRAWAL) == 960
+
+
+def test_a_wallet_wholly_set_aside_for_last_months_run_needs_no_choice():
+    user = UserFactory(monthly_budget_cents=500)
+    fund(user, 500)
+    period = (timezone.now().date().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    flattr(user, thing(), period)
+    compute(period)
+    account_delete(user=user)  # no wallet_choice: nothing is left to decide
+    user.refresh_from_db()
+    assert user.deleted_at is not None and user.monthly_budget_cents == 0
+    assert balance(user) == 500  # still there for the run
+    assert not Withdrawal.objects.filter(user=user).exists()

@@ -1,15 +1,18 @@
 """Your data: downloads and the delete form."""
 
 import csv
+import datetime as dt
+import html
 import io
 import json
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from tests.factories import FlattrFactory, ThingFactory, UserFactory
-from tests.payouts.helpers import fund
+from tests.payouts.helpers import compute, flattr, fund, thing
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +62,31 @@ def test_delete_with_wallet_left_and_no_choice_is_a_form_error(client):
     assert response.status_code == 400
     assert "Choose what happens" in response.content.decode()
     assert User.objects.get(pk=user.pk).is_active
+
+
+def test_delete_form_says_what_last_months_run_still_takes(client):
+    user = UserFactory(monthly_budget_cents=250)
+    fund(user, 700)
+    period = (timezone.now().date().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    flattr(user, thing(), period)
+    compute(period)
+    client.force_login(user)
+    page = html.unescape(client.get(reverse("your_data")).content.decode())
+    assert "2.50\xa0€ of it is already set aside for last month's payout" in page
+    french = client.get(reverse("your_data"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "2,50\xa0€ en sont déjà réservés pour le versement du mois dernier" in french
+
+
+def test_delete_form_asks_nothing_about_a_wallet_wholly_set_aside(client):
+    user = UserFactory(monthly_budget_cents=500)
+    fund(user, 500)
+    period = (timezone.now().date().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    flattr(user, thing(), period)
+    compute(period)
+    client.force_login(user)
+    page = html.unescape(client.get(reverse("your_data")).content.decode())
+    assert "5.00\xa0€ of your wallet is already set aside for last month's payout." in page
+    assert 'name="wallet_choice"' not in page
+    response = client.post(reverse("your_data"), {"confirm": user.username})
+    assert response.status_code == 302
+    assert User.objects.get(pk=user.pk).deleted_at is not None
