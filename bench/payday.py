@@ -10,7 +10,8 @@ then times, in one process:
 - ``lower_bound``: ``CREATE TABLE ... AS SELECT id, supporter_id, thing_id``
   of every flattr of the period, the least work a split that records
   per-flattr shares can do;
-- ``compute``: ``payout_run_compute`` (set-based SQL, lines and shares);
+- ``compute``: ``payout_run_compute`` (set-based SQL: lines; shares are
+  computed and aggregated, never stored);
 - ``post``: approval and ``payout_run_post`` (ledger transactions);
 - ``report``: ``payout_report --format json`` written to /dev/null.
 
@@ -427,8 +428,14 @@ def main(argv: list[str] | None = None) -> dict:
             .first()
         )
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM payouts_share WHERE run_id = %s", [run.pk])
+            # Shares are derived, not stored: one per counted flattr.
+            cursor.execute(
+                "SELECT coalesce(sum(flattrs), 0) FROM payouts_supporterline WHERE run_id = %s",
+                [run.pk],
+            )
             shares = cursor.fetchone()[0]
+            cursor.execute("SELECT count(*) FROM payouts_thingline WHERE run_id = %s", [run.pk])
+            thing_lines = cursor.fetchone()[0]
         problems = None
         if args.check:
             from ledger.selectors import ledger_problems
@@ -464,6 +471,7 @@ def main(argv: list[str] | None = None) -> dict:
             "creator_lines": run.creators,
             "counted_flattrs": run.flattrs,
             "shares": shares,
+            "thing_lines": thing_lines,
             "taken": run.taken,
             "net": run.net,
             "fee": run.fee,

@@ -110,7 +110,7 @@ def _tree(
 def _figures(run: PayoutRun) -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(DISTINCT thing_id) FROM payouts_share WHERE run_id = %s AND amount > 0",
+            "SELECT count(*) FROM payouts_thingline WHERE run_id = %s AND amount > 0",
             [run.pk],
         )
         things = cursor.fetchone()[0]
