@@ -88,12 +88,12 @@ def _load(url: str, *, supporters: int, per_supporter: int, things: int, creator
                    CASE WHEN i %% 40 = 0 THEN %(start)s::timestamptz + interval '2 days'
                         ELSE %(start)s::timestamptz - interval '90 days' END,
                    'u' || i || '@bench.example', 'u' || i, '', '', '',
-                   CASE WHEN i <= %(supporters)s THEN 100 + (i * 7) %% 900 ELSE 0 END
+                   CASE WHEN i <= %(supporters)s THEN 100 + (i * 7) %% 900 ELSE 0 END, false
               FROM generate_series(1, %(users)s) i
             """,
             "accounts_user (id, password, is_superuser, first_name, last_name, is_staff,"
             " is_active, date_joined, email, username, display_name, bio, website,"
-            " monthly_budget_cents)",
+            " monthly_budget_cents, flattrs_public)",
             {"start": start, "supporters": supporters, "users": users},
         )
         _pipe(
