@@ -150,22 +150,24 @@ def compute_lines(*, run: PayoutRun) -> None:
 
         _stage(run, RunStage.COMPUTING_SHARES)
         # One pass over the period's flattrs: a single sort by (supporter,
-        # time, id) feeds both window functions; each share is computed and
-        # aggregated in the same statement, never written: per thing (the
-        # thing lines, which freeze each thing's owner for the statements,
-        # payouts/shares.py), per creator and unclaimed thing from those,
-        # and per supporter (lines numbered into posting chunks).
+        # time, id) feeds one window node (count and rank); each share is
+        # computed and aggregated in the same statement, never written: per
+        # thing (the thing lines, which freeze each thing's owner for the
+        # statements, payouts/shares.py), per creator and unclaimed thing
+        # from those, and per supporter (lines numbered into posting chunks).
         cursor.execute(
             f"""
             WITH shares AS MATERIALIZED (
                 SELECT supporter_id, thing_id, owner_id, is_new, n, rn,
                        {share_sql(amount="amount", n="n", rank="rn")} AS amount
                   FROM (SELECT c.supporter_id, c.thing_id, c.owner_id, e.amount, e.is_new,
-                               count(*) OVER (PARTITION BY c.supporter_id) AS n,
-                               row_number() OVER (PARTITION BY c.supporter_id
-                                                  ORDER BY c.created_at, c.id) AS rn
+                               count(*) OVER w AS n, row_number() OVER w AS rn
                           FROM ({counted}) c
-                          JOIN payout_eligible e ON e.supporter_id = c.supporter_id) x
+                          JOIN payout_eligible e ON e.supporter_id = c.supporter_id
+                        -- One window node for both: the whole partition is the
+                        -- frame (count), row_number ignores the frame.
+                        WINDOW w AS (PARTITION BY c.supporter_id ORDER BY c.created_at, c.id
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) x
             ),
             things AS (
                 INSERT INTO payouts_thingline
