@@ -10,7 +10,8 @@ then times, in one process:
 - ``lower_bound``: ``CREATE TABLE ... AS SELECT id, supporter_id, thing_id``
   of every flattr of the period, the least work a split that records
   per-flattr shares can do;
-- ``compute``: ``payout_run_compute`` (set-based SQL, lines and shares);
+- ``compute``: ``payout_run_compute`` (set-based SQL: lines; shares are
+  computed and aggregated, never stored);
 - ``post``: approval and ``payout_run_post`` (ledger transactions);
 - ``report``: ``payout_report --format json`` written to /dev/null.
 
@@ -87,12 +88,12 @@ def _load(url: str, *, supporters: int, per_supporter: int, things: int, creator
                    CASE WHEN i %% 40 = 0 THEN %(start)s::timestamptz + interval '2 days'
                         ELSE %(start)s::timestamptz - interval '90 days' END,
                    'u' || i || '@bench.example', 'u' || i, '', '', '',
-                   CASE WHEN i <= %(supporters)s THEN 100 + (i * 7) %% 900 ELSE 0 END
+                   CASE WHEN i <= %(supporters)s THEN 100 + (i * 7) %% 900 ELSE 0 END, false
               FROM generate_series(1, %(users)s) i
             """,
             "accounts_user (id, password, is_superuser, first_name, last_name, is_staff,"
             " is_active, date_joined, email, username, display_name, bio, website,"
-            " monthly_budget_cents)",
+            " monthly_budget_cents, flattrs_public)",
             {"start": start, "supporters": supporters, "users": users},
         )
         _pipe(
@@ -427,8 +428,14 @@ def main(argv: list[str] | None = None) -> dict:
             .first()
         )
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM payouts_share WHERE run_id = %s", [run.pk])
+            # Shares are derived, not stored: one per counted flattr.
+            cursor.execute(
+                "SELECT coalesce(sum(flattrs), 0) FROM payouts_supporterline WHERE run_id = %s",
+                [run.pk],
+            )
             shares = cursor.fetchone()[0]
+            cursor.execute("SELECT count(*) FROM payouts_thingline WHERE run_id = %s", [run.pk])
+            thing_lines = cursor.fetchone()[0]
         problems = None
         if args.check:
             from ledger.selectors import ledger_problems
@@ -464,6 +471,7 @@ def main(argv: list[str] | None = None) -> dict:
             "creator_lines": run.creators,
             "counted_flattrs": run.flattrs,
             "shares": shares,
+            "thing_lines": thing_lines,
             "taken": run.taken,
             "net": run.net,
             "fee": run.fee,

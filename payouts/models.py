@@ -21,7 +21,6 @@ class RunStage(models.TextChoices):
     NEW = "", _("Not computed")
     COMPUTING_SUPPORTERS = "computing:supporters", _("Computing: supporters")
     COMPUTING_SHARES = "computing:shares", _("Computing: shares")
-    COMPUTING_INDEXES = "computing:indexes", _("Computing: indexes")
     COMPUTING_HOLDINGS = "computing:holdings", _("Computing: holdings")
     COMPUTED = "computed", _("Computed")
     POSTING_SUPPORTERS = "posting:supporters", _("Posting: supporters")
@@ -33,7 +32,6 @@ class RunStage(models.TextChoices):
 COMPUTING_STAGES = (
     RunStage.COMPUTING_SUPPORTERS,
     RunStage.COMPUTING_SHARES,
-    RunStage.COMPUTING_INDEXES,
     RunStage.COMPUTING_HOLDINGS,
 )
 POSTING_STAGES = (
@@ -211,6 +209,8 @@ class CreatorLine(models.Model):
     fee = models.BigIntegerField(_("fee"))  # cents
     net = models.BigIntegerField(_("net"))  # cents
     flattrs = models.IntegerField(_("flattrs"))
+    # Counted flattrs from accounts created in the run's month (fraud review).
+    flattrs_from_new = models.IntegerField(_("flattrs from new accounts"), default=0)
 
     class Meta:
         verbose_name = _("creator line")
@@ -228,28 +228,40 @@ class CreatorLine(models.Model):
         return f"{self.creator_id}: {self.gross}"
 
 
-class Share(models.Model):
-    """One flattr's share of its supporter's amount: the audit trail.
+class ThingLine(models.Model):
+    """A thing's part of a run, with its owner at computing time.
 
-    Millions of rows per run, written set-based: ids are plain columns
-    without foreign-key checks (they are copied from rows that exist), so the
-    bulk insert stays fast.
+    Shares are not stored: a supporter's share of a flattr is derived from
+    their line (``taken``, ``flattrs``) and the period's flattrs, which are
+    final once the run exists (``payouts/shares.py``). A flattr counted in
+    the run iff its thing has a line here and the supporter is not that
+    line's creator; these rows freeze the only mutable inputs of that rule
+    (the thing's owner, hidden, removed). One row per thing, not per share.
     """
 
-    flattr_id = models.BigIntegerField(_("flattr id"), primary_key=True)
-    run_id = models.BigIntegerField(_("run id"))
-    supporter_id = models.BigIntegerField(_("supporter id"))
+    run = models.ForeignKey(
+        PayoutRun, on_delete=models.CASCADE, related_name="thing_lines", verbose_name=_("run")
+    )
     thing_id = models.BigIntegerField(_("thing id"))
     creator_id = models.BigIntegerField(_("creator id"), null=True)  # empty: unclaimed thing
-    amount = models.BigIntegerField(_("amount"))  # cents
+    amount = models.BigIntegerField(_("amount"))  # cents: the sum of the thing's shares
+    flattrs = models.IntegerField(_("flattrs"))
+    # Counted flattrs from accounts created in the run's month (fraud review).
+    flattrs_from_new = models.IntegerField(_("flattrs from new accounts"), default=0)
 
     class Meta:
-        verbose_name = _("share")
-        verbose_name_plural = _("shares")
-        indexes = [models.Index(fields=["run_id", "supporter_id"], name="share_run_supporter")]
+        verbose_name = _("thing line")
+        verbose_name_plural = _("thing lines")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "thing_id"], name="one_line_per_thing_per_run"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="thing_amount_not_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["creator_id", "thing_id"], name="thingline_creator_thing")]
 
     def __str__(self) -> str:
-        return f"flattr {self.flattr_id}: {self.amount}"
+        return f"thing {self.thing_id}: {self.amount}"
 
 
 class HoldingStatus(models.TextChoices):

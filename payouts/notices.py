@@ -17,6 +17,7 @@ from django.utils import timezone
 from notifications.models import EventType
 from notifications.services import NewEvent, events_publish
 from payouts.models import PayoutRun, RunStatus
+from payouts.shares import counted_sql
 
 BATCH = 2000
 
@@ -28,13 +29,14 @@ def _fee_of(amount: int) -> int:
 def _supporter_events(run: PayoutRun, supporter_ids: list[int]) -> list[NewEvent]:
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             SELECT s.supporter_id, t.title, t.url, s.amount, s.creator_id IS NULL
-              FROM payouts_share s JOIN buttons_thing t ON t.id = s.thing_id
-             WHERE s.run_id = %s AND s.supporter_id = ANY(%s) AND s.amount > 0
+              FROM ({counted_sql(supporters="sl.supporter_id = ANY(%(ids)s)")}) s
+              JOIN buttons_thing t ON t.id = s.thing_id
+             WHERE s.amount > 0
              ORDER BY s.supporter_id, s.amount DESC, t.title
-            """,
-            [run.pk, supporter_ids],
+            """,  # noqa: S608 - only our own SQL fragment is interpolated
+            {"run": run.pk, "period": run.period, "ids": supporter_ids},
         )
         shares: dict[int, list[dict]] = defaultdict(list)
         for supporter_id, title, url, amount, held in cursor.fetchall():
@@ -75,11 +77,10 @@ def _creator_events(run: PayoutRun, creator_ids: list[int]) -> list[NewEvent]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT s.creator_id, t.id, t.title, t.url, count(*), sum(s.amount)::bigint
-              FROM payouts_share s JOIN buttons_thing t ON t.id = s.thing_id
-             WHERE s.run_id = %s AND s.creator_id = ANY(%s)
-             GROUP BY s.creator_id, t.id, t.title, t.url
-             ORDER BY s.creator_id, sum(s.amount) DESC
+            SELECT tl.creator_id, t.id, t.title, t.url, tl.flattrs, tl.amount
+              FROM payouts_thingline tl JOIN buttons_thing t ON t.id = tl.thing_id
+             WHERE tl.run_id = %s AND tl.creator_id = ANY(%s)
+             ORDER BY tl.creator_id, tl.amount DESC
             """,
             [run.pk, creator_ids],
         )

@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import F, QuerySet, Sum
 
 from accounts.models import User
 from buttons import selectors as button_selectors
@@ -113,39 +113,27 @@ def top_creators(*, run: PayoutRun, limit: int = 10) -> QuerySet[CreatorLine]:
 def suspicious_creators(*, run: PayoutRun, limit: int = 10) -> list[dict]:
     """Creators most of whose flattrs came from accounts created that month.
 
-    Starts from the month's new accounts (few) and reads only their shares
-    through the (run, supporter) index; each creator's total is on their
-    line, so the run's millions of shares are never aggregated."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT s.creator_id, u.username, cl.flattrs, count(*) AS from_new
-              FROM accounts_user su
-              JOIN payouts_share s ON s.run_id = %(run)s AND s.supporter_id = su.id
-              JOIN payouts_creatorline cl ON cl.run_id = %(run)s AND cl.creator_id = s.creator_id
-              JOIN accounts_user u ON u.id = s.creator_id
-             WHERE su.date_joined >= %(start)s
-             GROUP BY s.creator_id, u.username, cl.flattrs
-            HAVING cl.flattrs >= 3 AND count(*) * 2 > cl.flattrs
-             ORDER BY from_new DESC, s.creator_id
-             LIMIT %(limit)s
-            """,
-            {"run": run.pk, "start": run.period, "limit": limit},
-        )
-        return [
-            {"creator_id": r[0], "username": r[1], "flattrs": r[2], "from_new_accounts": r[3]}
-            for r in cursor.fetchall()
-        ]
+    Counted when the run is computed (``flattrs_from_new`` on each creator
+    line), so the page reads the run's creator lines and nothing else."""
+    rows = (
+        run.creator_lines.alias(twice_new=F("flattrs_from_new") * 2)
+        .filter(flattrs__gte=3, twice_new__gt=F("flattrs"))
+        .order_by("-flattrs_from_new", "creator_id")
+        .values_list("creator_id", "creator__username", "flattrs", "flattrs_from_new")[:limit]
+    )
+    return [
+        {"creator_id": c, "username": u, "flattrs": n, "from_new_accounts": new}
+        for c, u, n, new in rows
+    ]
 
 
 def supporter_months(*, user: User, limit: int = 12) -> list[dict]:
     """A supporter's posted months, newest first: amount taken and where
     each share went (thing, creator, cents)."""
     from buttons.models import Thing
-    from payouts.models import RunStatus, Share, SupporterLine, UnclaimedLine
+    from payouts.models import RunStatus, SupporterLine, UnclaimedLine
     from payouts.services.compute import add_months
+    from payouts.shares import run_shares
 
     lines = list(
         SupporterLine.objects.filter(supporter=user, run__status=RunStatus.POSTED)
@@ -154,9 +142,7 @@ def supporter_months(*, user: User, limit: int = 12) -> list[dict]:
     )
     months = []
     for line in lines:
-        shares = list(
-            Share.objects.filter(run_id=line.run_id, supporter_id=user.pk).order_by("-amount")
-        )
+        shares = sorted(run_shares(run=line.run, supporter_ids=[user.pk]), key=lambda s: -s.amount)
         things = Thing.objects.select_related("owner").in_bulk([s.thing_id for s in shares])
         # Shares of unclaimed things: held, claimed since, or returned.
         holdings = dict(
@@ -305,7 +291,7 @@ def supporter_dashboard(*, user: User) -> dict:
 def creator_thing_earnings(*, user: User, limit: int = 50) -> list[dict]:
     """Per thing of ``user``: flattrs this month (not paid yet), and the gross
     shares (before the platform fee) of last month's run and of every posted
-    run. Shares are read from posted runs only, one grouped query."""
+    run, from the thing lines of posted runs, one grouped query."""
     from django.db import connection
 
     from buttons.models import Thing
@@ -319,13 +305,13 @@ def creator_thing_earnings(*, user: User, limit: int = 50) -> list[dict]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT s.thing_id,
-                   coalesce(sum(s.amount) FILTER (WHERE r.period = %(last)s), 0)::bigint,
-                   sum(s.amount)::bigint
-              FROM payouts_share s
-              JOIN payouts_payoutrun r ON r.id = s.run_id AND r.status = 'posted'
-             WHERE s.creator_id = %(user)s AND s.thing_id = ANY(%(ids)s)
-             GROUP BY s.thing_id
+            SELECT tl.thing_id,
+                   coalesce(sum(tl.amount) FILTER (WHERE r.period = %(last)s), 0)::bigint,
+                   sum(tl.amount)::bigint
+              FROM payouts_thingline tl
+              JOIN payouts_payoutrun r ON r.id = tl.run_id AND r.status = 'posted'
+             WHERE tl.creator_id = %(user)s AND tl.thing_id = ANY(%(ids)s)
+             GROUP BY tl.thing_id
             """,
             {"last": last, "user": user.pk, "ids": ids},
         )

@@ -4,8 +4,11 @@ over supporters or flattrs.
 1. supporter lines: amount = min(budget, wallet) for supporters with counted
    flattrs (and, in charity mode, those without), skipping anyone who owes;
 2. shares: each counted flattr gets amount // n, the amount % n earliest
-   (created_at, id) one cent more (a window function);
-3. creator lines (gross, fee rounded half up, net) and unclaimed holdings;
+   (created_at, id) one cent more (a window function), aggregated at once
+   into thing lines; shares are never stored (``payouts/shares.py``
+   derives any of them again);
+3. creator lines (gross, fee rounded half up, net) and unclaimed holdings
+   from the thing lines;
 4. holdings to settle: claimed things are paid to their new owner, holdings
    older than FLATTR_UNCLAIMED_MONTHS go back to the supporters;
 5. totals and the conservation check.
@@ -69,10 +72,6 @@ def _counted_flattrs_sql() -> str:
     """
 
 
-def share_partition(run_id: int) -> str:
-    return f"payouts_share_run_{int(run_id)}"
-
-
 def progress_key(run_id: int) -> str:
     return f"payout:{run_id}:progress"
 
@@ -107,12 +106,13 @@ def compute_lines(*, run: PayoutRun) -> None:
     counted = _counted_flattrs_sql()
     with connection.cursor() as cursor:
         _tune(cursor)
-        for table in ("payouts_supporterline", "payouts_creatorline", "payouts_unclaimedline"):
+        for table in (
+            "payouts_supporterline",
+            "payouts_creatorline",
+            "payouts_unclaimedline",
+            "payouts_thingline",
+        ):
             cursor.execute(f"DELETE FROM {table} WHERE run_id = %(run)s", params)  # noqa: S608
-        # The run's shares live in their own partition (migration 0002):
-        # a recompute drops it rather than deleting millions of rows.
-        partition = share_partition(run.pk)
-        cursor.execute(f"DROP TABLE IF EXISTS {partition}")
         # Holdings this run had chosen to settle go back to "held".
         cursor.execute(
             "UPDATE payouts_unclaimedline SET status = 'held', settled_by_id = NULL,"
@@ -124,9 +124,9 @@ def compute_lines(*, run: PayoutRun) -> None:
         # row-by-row index loops (which the planner picks on fresh tables).
         cursor.execute("SET LOCAL enable_nestloop = off")
         # The split sorts every flattr of the month once (by supporter, time,
-        # id) and keeps the inserted shares for three aggregates: about 1 GB
-        # for ten million flattrs. In memory it is a quicksort; on disk an
-        # external merge that costs more than the rest of the statement.
+        # id) for its two window functions and keeps the result for two
+        # hash aggregates: in memory a quicksort, on disk an external merge
+        # that costs more than the rest of the statement.
         cursor.execute("SET LOCAL work_mem = '2GB'")
         _stage(run, RunStage.COMPUTING_SUPPORTERS)
         # Who can give this month, and how much: one small table, analysed
@@ -136,61 +136,65 @@ def compute_lines(*, run: PayoutRun) -> None:
             """
             CREATE TEMP TABLE payout_eligible ON COMMIT DROP AS
             SELECT u.id AS supporter_id, u.monthly_budget_cents AS budget, w.balance,
-                   least(u.monthly_budget_cents, w.balance) AS amount
+                   least(u.monthly_budget_cents, w.balance) AS amount,
+                   u.date_joined >= %(period)s AS is_new
               FROM accounts_user u
               JOIN ledger_account w ON w.user_id = u.id AND w.kind = 'wallet' AND w.balance > 0
              WHERE u.monthly_budget_cents > 0
                AND NOT EXISTS (SELECT 1 FROM ledger_account r
                                 WHERE r.user_id = u.id AND r.kind = 'receivable' AND r.balance < 0)
-            """
+            """,
+            params,
         )
         cursor.execute("ANALYZE payout_eligible")
 
         _stage(run, RunStage.COMPUTING_SHARES)
-        # Filled bare, indexed once afterwards, then attached: maintaining
-        # two B-trees row by row would cost more than the insert itself.
-        cursor.execute(
-            f"CREATE TABLE {partition} (LIKE payouts_share INCLUDING DEFAULTS,"
-            f" CHECK (run_id = {int(run.pk)}))"
-        )
         # One pass over the period's flattrs: a single sort by (supporter,
-        # time, id) feeds both window functions; the inserted shares are
-        # aggregated, in the same statement, into creator lines, holdings
-        # and supporter lines (numbered into posting chunks).
+        # time, id) feeds one window node (count and rank); each share is
+        # computed and aggregated in the same statement, never written: per
+        # thing (the thing lines, which freeze each thing's owner for the
+        # statements, payouts/shares.py), per creator and unclaimed thing
+        # from those, and per supporter (lines numbered into posting chunks).
         cursor.execute(
             f"""
-            WITH shares AS (
-                INSERT INTO {partition}
-                    (flattr_id, run_id, supporter_id, thing_id, creator_id, amount)
-                SELECT id, %(run)s, supporter_id, thing_id, owner_id,
-                       {share_sql(amount="amount", n="n", rank="rn")}
-                  FROM (SELECT c.id, c.supporter_id, c.thing_id, c.owner_id, e.amount,
-                               count(*) OVER (PARTITION BY c.supporter_id) AS n,
-                               row_number() OVER (PARTITION BY c.supporter_id
-                                                  ORDER BY c.created_at, c.id) AS rn
+            WITH shares AS MATERIALIZED (
+                SELECT supporter_id, thing_id, owner_id, is_new, n, rn,
+                       {share_sql(amount="amount", n="n", rank="rn")} AS amount
+                  FROM (SELECT c.supporter_id, c.thing_id, c.owner_id, e.amount, e.is_new,
+                               count(*) OVER w AS n, row_number() OVER w AS rn
                           FROM ({counted}) c
-                          JOIN payout_eligible e ON e.supporter_id = c.supporter_id) x
-                RETURNING supporter_id, thing_id, creator_id, amount
+                          JOIN payout_eligible e ON e.supporter_id = c.supporter_id
+                        -- One window node for both: the whole partition is the
+                        -- frame (count), row_number ignores the frame.
+                        WINDOW w AS (PARTITION BY c.supporter_id ORDER BY c.created_at, c.id
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) x
+            ),
+            things AS (
+                INSERT INTO payouts_thingline
+                    (run_id, thing_id, creator_id, amount, flattrs, flattrs_from_new)
+                SELECT %(run)s, thing_id, min(owner_id), sum(amount), count(*),
+                       count(*) FILTER (WHERE is_new)
+                  FROM shares GROUP BY thing_id
+                RETURNING thing_id, creator_id, amount, flattrs, flattrs_from_new
             ),
             creators AS (
-                INSERT INTO payouts_creatorline (run_id, creator_id, gross, fee, net, flattrs)
-                SELECT %(run)s, creator_id, gross, fee, gross - fee, n
+                INSERT INTO payouts_creatorline
+                    (run_id, creator_id, gross, fee, net, flattrs, flattrs_from_new)
+                SELECT %(run)s, creator_id, gross, fee, gross - fee, n, from_new
                   FROM (SELECT creator_id, sum(amount)::bigint AS gross,
                                {fee_sql(gross="sum(amount)::bigint")} AS fee,
-                               count(*) AS n
-                          FROM shares WHERE creator_id IS NOT NULL
+                               sum(flattrs) AS n, sum(flattrs_from_new) AS from_new
+                          FROM things WHERE creator_id IS NOT NULL
                          GROUP BY creator_id) g
             ),
             holdings AS (
                 INSERT INTO payouts_unclaimedline
                     (run_id, thing_id, amount, flattrs, status, claim_fee)
-                SELECT %(run)s, thing_id, sum(amount), count(*), 'held', 0
-                  FROM shares WHERE creator_id IS NULL
-                 GROUP BY thing_id
-                HAVING sum(amount) > 0
+                SELECT %(run)s, thing_id, amount, flattrs, 'held', 0
+                  FROM things WHERE creator_id IS NULL AND amount > 0
             ),
             per_supporter AS (
-                SELECT supporter_id, count(*) AS n FROM shares GROUP BY supporter_id
+                SELECT supporter_id, n FROM shares WHERE rn = 1
             )
             INSERT INTO payouts_supporterline
                 (run_id, supporter_id, budget, balance, taken, flattrs, charity, chunk)
@@ -203,15 +207,12 @@ def compute_lines(*, run: PayoutRun) -> None:
             """,  # noqa: S608 - only our own SQL fragments are interpolated
             params,
         )
-        _stage(run, RunStage.COMPUTING_INDEXES)
-        cursor.execute(f"ALTER TABLE {partition} ADD PRIMARY KEY (run_id, flattr_id)")
-        cursor.execute(f"CREATE INDEX {partition}_supporter ON {partition} (run_id, supporter_id)")
-        cursor.execute(
-            f"ALTER TABLE payouts_share ATTACH PARTITION {partition} FOR VALUES IN ({int(run.pk)})"
-        )
 
         # Fresh statistics for the posting joins that read these lines.
-        cursor.execute("ANALYZE payouts_supporterline, payouts_creatorline, payouts_unclaimedline")
+        cursor.execute(
+            "ANALYZE payouts_supporterline, payouts_creatorline, payouts_unclaimedline,"
+            " payouts_thingline"
+        )
 
         _stage(run, RunStage.COMPUTING_HOLDINGS)
         # Holdings whose thing now has an owner are paid to that owner;
@@ -241,31 +242,31 @@ def compute_lines(*, run: PayoutRun) -> None:
 
 
 def aggregate_lines(*, cursor: CursorWrapper, params: dict) -> None:
-    """Creator lines and unclaimed holdings from the shares."""
-    cursor.execute("DELETE FROM payouts_creatorline WHERE run_id = %(run)s", params)
-    cursor.execute(
-        "DELETE FROM payouts_unclaimedline WHERE run_id = %(run)s AND status = 'held'", params
-    )
+    """Creator lines and unclaimed holdings again from the thing lines
+    (after a shortfall changed some of them)."""
     cursor.execute(
         f"""
-        INSERT INTO payouts_creatorline (run_id, creator_id, gross, fee, net, flattrs)
-        SELECT %(run)s, creator_id, gross, fee, gross - fee, n
+        UPDATE payouts_creatorline cl
+           SET gross = g.gross, fee = g.fee, net = g.gross - g.fee
           FROM (SELECT creator_id, sum(amount)::bigint AS gross,
-                       {fee_sql(gross="sum(amount)::bigint")} AS fee, count(*) AS n
-                  FROM payouts_share
+                       {fee_sql(gross="sum(amount)::bigint")} AS fee
+                  FROM payouts_thingline
                  WHERE run_id = %(run)s AND creator_id IS NOT NULL
                  GROUP BY creator_id) g
+         WHERE cl.run_id = %(run)s AND cl.creator_id = g.creator_id
+           AND (cl.gross, cl.fee) IS DISTINCT FROM (g.gross, g.fee)
         """,  # noqa: S608 - only our own SQL fragment is interpolated
         params,
     )
     cursor.execute(
+        "DELETE FROM payouts_unclaimedline WHERE run_id = %(run)s AND status = 'held'", params
+    )
+    cursor.execute(
         """
         INSERT INTO payouts_unclaimedline (run_id, thing_id, amount, flattrs, status, claim_fee)
-        SELECT %(run)s, thing_id, sum(amount), count(*), 'held', 0
-          FROM payouts_share
-         WHERE run_id = %(run)s AND creator_id IS NULL
-         GROUP BY thing_id
-        HAVING sum(amount) > 0
+        SELECT %(run)s, thing_id, amount, flattrs, 'held', 0
+          FROM payouts_thingline
+         WHERE run_id = %(run)s AND creator_id IS NULL AND amount > 0
         """,
         params,
     )
@@ -310,7 +311,7 @@ def refresh_totals(*, run: PayoutRun) -> PayoutRun:
         ) = cursor.fetchone()
     # Conservation, to the cent: every cent taken from the supporter lines
     # is found again in the creator lines and holdings (both aggregated from
-    # the shares) or in charity.
+    # the thing lines) or in charity.
     ok = taken == net + fee + unclaimed + charity and gross == net + fee
     PayoutRun.objects.filter(pk=run.pk).update(
         supporters=supporters,

@@ -62,14 +62,13 @@ from payouts.models import (
 )
 from payouts.services.compute import (
     PayoutError,
-    _counted_flattrs_sql,
     _stage,
     _tune,
     aggregate_lines,
     progress_key,
     refresh_totals,
 )
-from payouts.split import share_sql
+from payouts.shares import counted_sql
 
 # Creators per chunk of the creators' stage (each creator is one ledger
 # transaction of up to three postings).
@@ -105,36 +104,38 @@ def _payout(
 
 def _fix_shortfalls(cursor: CursorWrapper, run: PayoutRun, chunk: int, fixed: list[int]) -> None:
     """Supporters whose wallet no longer covers their amount (spent or
-    refunded since computing) give what the wallet holds, split again."""
+    refunded since computing) give what the wallet holds, split again: each
+    thing line moves by the difference between the new and the old shares
+    (derived, ``payouts/shares.py``), then the lines take the new amount."""
     params: dict[str, Any] = {"run": run.pk, "chunk": chunk, "fixed": fixed, "period": run.period}
-    cursor.execute(
-        """
-        UPDATE payouts_supporterline sl
-           SET taken = least(sl.budget, greatest(w.balance, 0)),
-               balance = w.balance,
-               charity = CASE WHEN sl.flattrs = 0 THEN least(sl.budget, greatest(w.balance, 0)) ELSE 0 END
-          FROM ledger_account w
-         WHERE w.user_id = sl.supporter_id AND w.kind = 'wallet'
-           AND sl.run_id = %(run)s AND sl.supporter_id = ANY(%(fixed)s)
-        """,
-        params,
+    new_taken = "least(sl.budget, greatest(w.balance, 0))"
+    mine = "sl.supporter_id = ANY(%(fixed)s)"
+    wallet_now = (
+        "(SELECT least(sl.budget, greatest(w.balance, 0)) FROM ledger_account w"
+        " WHERE w.user_id = sl.supporter_id AND w.kind = 'wallet')"
     )
     cursor.execute(
-        "DELETE FROM payouts_share WHERE run_id = %(run)s AND supporter_id = ANY(%(fixed)s)",
+        f"""
+        UPDATE payouts_thingline tl
+           SET amount = tl.amount + d.delta
+          FROM (SELECT s.thing_id, sum(s.amount - old.amount)::bigint AS delta
+                  FROM ({counted_sql(supporters=mine, taken=wallet_now)}) s
+                  JOIN ({counted_sql(supporters=mine)}) old ON old.flattr_id = s.flattr_id
+                 GROUP BY s.thing_id) d
+         WHERE tl.run_id = %(run)s AND tl.thing_id = d.thing_id AND d.delta <> 0
+        """,  # noqa: S608 - only our own SQL fragments are interpolated
         params,
     )
     cursor.execute(
         f"""
-        INSERT INTO payouts_share (flattr_id, run_id, supporter_id, thing_id, creator_id, amount)
-        SELECT id, %(run)s, supporter_id, thing_id, owner_id,
-               {share_sql(amount="taken", n="flattrs", rank="rank")}
-          FROM (SELECT c.id, c.supporter_id, c.thing_id, c.owner_id, s.taken, s.flattrs,
-                       row_number() OVER (PARTITION BY c.supporter_id
-                                          ORDER BY c.created_at, c.id) AS rank
-          FROM ({_counted_flattrs_sql()}) c
-          JOIN payouts_supporterline s ON s.run_id = %(run)s AND s.supporter_id = c.supporter_id
-         WHERE s.flattrs > 0 AND s.taken > 0 AND c.supporter_id = ANY(%(fixed)s)) x
-        """,  # noqa: S608 - only our own SQL fragments are interpolated
+        UPDATE payouts_supporterline sl
+           SET taken = {new_taken},
+               balance = w.balance,
+               charity = CASE WHEN sl.flattrs = 0 THEN {new_taken} ELSE 0 END
+          FROM ledger_account w
+         WHERE w.user_id = sl.supporter_id AND w.kind = 'wallet'
+           AND sl.run_id = %(run)s AND sl.supporter_id = ANY(%(fixed)s)
+        """,  # noqa: S608 - only our own SQL fragment is interpolated
         params,
     )
     run.events.create(
@@ -216,6 +217,34 @@ def _post_creators(
     transactions_post_many(transactions=items)
 
 
+def _returned_shares(cursor: CursorWrapper, holdings: Any) -> list[tuple[int, int, int]]:
+    """Who gave to each returned holding ``(id, run id, thing id)``, and how
+    much: (holding, supporter, cents), from the shares of the holding's run,
+    derived for the supporters who flattred the thing in that run's month."""
+    by_run: dict[int, dict[int, int]] = {}
+    for holding, run_id, thing in holdings:
+        by_run.setdefault(run_id, {})[thing] = holding
+    given = []
+    gave = (
+        "sl.supporter_id IN (SELECT g.supporter_id FROM buttons_flattr g"
+        " WHERE g.period = %(period)s AND g.thing_id = ANY(%(things)s))"
+    )
+    for source in PayoutRun.objects.filter(pk__in=by_run):
+        things = by_run[source.pk]
+        cursor.execute(
+            f"""
+            SELECT thing_id, supporter_id, sum(amount)::bigint
+              FROM ({counted_sql(supporters=gave)}) s
+             WHERE thing_id = ANY(%(things)s)
+             GROUP BY thing_id, supporter_id
+            HAVING sum(amount) <> 0
+            """,  # noqa: S608 - only our own SQL fragments are interpolated
+            {"run": source.pk, "period": source.period, "things": list(things)},
+        )
+        given += [(things[thing], supporter, amount) for thing, supporter, amount in cursor]
+    return given
+
+
 def _post_settlements(
     cursor: CursorWrapper, run: PayoutRun, chunk: int, accounts: dict[str, int]
 ) -> None:
@@ -249,19 +278,10 @@ def _post_settlements(
         for holding, thing, amount, owner, fee in claims
     ]
     if returns:
-        # Who gave to each returned holding, from the shares of its run.
-        cursor.execute(
-            """
-            SELECT h.id, s.supporter_id, sum(s.amount)::bigint
-              FROM payouts_unclaimedline h
-              JOIN payouts_share s ON s.run_id = h.run_id AND s.thing_id = h.thing_id
-             WHERE h.settled_by_id = %s AND h.status = %s
-             GROUP BY h.id, s.supporter_id
-            HAVING sum(s.amount) <> 0
-            """,
-            [run.pk, HoldingStatus.RETURNED],
+        given = _returned_shares(
+            cursor,
+            settled.filter(status=HoldingStatus.RETURNED).values_list("id", "run_id", "thing_id"),
         )
-        given = cursor.fetchall()
         wallets = accounts_ensure(kind=AccountKind.WALLET, user_ids=[row[1] for row in given])
         back: dict[int, list[tuple[int, int]]] = {}
         for holding, supporter, amount in given:
@@ -384,6 +404,15 @@ def payout_chunk_post(*, run_id: int, stage: str, number: int) -> bool:
             return False
         with connection.cursor() as cursor:
             _tune(cursor)
+            # The deferred foreign-key checks at commit look each posting's
+            # transaction up by primary key, with a plan PostgreSQL keeps for
+            # the session. Planned while ledger_transaction was small (a first
+            # month: a handful of rows), it is a sequential scan, which a
+            # creators' chunk then runs once per posting over its thousands of
+            # new transactions (42 s of 97 at 1M supporters). A chunk needs no
+            # sequential scan of a real table: its statements are key lookups
+            # and scans of its own temporary tables.
+            cursor.execute("SET LOCAL enable_seqscan = off")
             POSTERS[RunStage(stage)](cursor, run, number, _platform_ids())
         chunk.done_at = timezone.now()
         chunk.save(update_fields=["done_at"])

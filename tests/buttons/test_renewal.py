@@ -7,7 +7,7 @@ from buttons.models import Flattr, FlattrSource, Subscription, SubscriptionStatu
 from buttons.renewal import subscriptions_renew
 from notifications.models import Event
 from payouts import services as payouts
-from payouts.models import Share
+from payouts.shares import run_shares
 from tests.factories import ThingFactory, UserFactory, flattr, fund
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -103,7 +103,7 @@ def test_the_months_run_counts_the_subscription_flattr():
     sub = subscription(thing=ThingFactory(owner=creator))
     subscriptions_renew(now=SEP_1)
     run = payouts.payout_run_compute(period=SEP)
-    [share] = Share.objects.filter(run_id=run.pk)
+    [share] = run_shares(run=run, supporter_ids=[sub.supporter_id])
     assert (share.supporter_id, share.creator_id, share.amount) == (
         sub.supporter_id,
         creator.pk,

@@ -1,7 +1,8 @@
 import datetime as dt
 
 from payouts import services
-from payouts.models import Share
+from payouts.models import PayoutRun, SupporterLine
+from payouts.shares import run_shares
 
 P = dt.date(2026, 9, 1)
 
@@ -16,11 +17,21 @@ def post(run, admin_user):
 
 
 def shares_of(user):
-    return list(
-        Share.objects.filter(supporter_id=user.pk)
-        .order_by("flattr_id")
-        .values_list("amount", flat=True)
-    )
+    """The user's shares in every run, derived from the lines, by flattr id."""
+    shares = [
+        share
+        for run in PayoutRun.objects.filter(supporter_lines__supporter=user)
+        for share in run_shares(run=run, supporter_ids=[user.pk])
+    ]
+    return [share.amount for share in sorted(shares, key=lambda share: share.flattr_id)]
+
+
+def run_share_amounts(run):
+    """{flattr id: cents} of every share of ``run``, derived."""
+    supporters = list(SupporterLine.objects.filter(run=run).values_list("supporter_id", flat=True))
+    return {
+        share.flattr_id: share.amount for share in run_shares(run=run, supporter_ids=supporters)
+    }
 
 
 # These moved to tests/factories.py; kept importable from here for branches

@@ -8,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from payouts import services
-from payouts.models import CreatorLine, Share, SupporterLine, UnclaimedLine
+from payouts.models import CreatorLine, SupporterLine, UnclaimedLine
 from tests.factories import UserFactory, flattr, fund, owe, thing
+from tests.payouts.helpers import run_share_amounts
 
 months = itertools.count()
 
@@ -116,7 +117,7 @@ def test_sql_split_matches_the_reference(data, settings):
     }
     assert {u: line.taken for u, line in lines.items()} == taken
     assert {u: line.charity for u, line in lines.items() if line.charity} == charity
-    assert dict(Share.objects.filter(run_id=run.pk).values_list("flattr_id", "amount")) == shares
+    assert run_share_amounts(run) == shares
     assert {
         line.creator_id: (line.gross, line.fee) for line in CreatorLine.objects.filter(run=run)
     } == creators

@@ -9,7 +9,8 @@ from django.db import connection
 
 from buttons.models import Flattr
 from payouts import selectors, services
-from payouts.models import Share, SupporterLine
+from payouts.models import SupporterLine
+from payouts.shares import run_shares
 from payouts.split import fee_cents, fee_sql, share_cents, share_sql, shares_cents
 from tests.factories import UserFactory
 from tests.payouts.helpers import flattr, supporter, thing
@@ -63,11 +64,10 @@ def test_the_run_splits_like_the_preview_rule_on_random_months(seed):
             .order_by("created_at", "id")
             .values_list("id", flat=True)
         )
-        amounts = dict(
-            Share.objects.filter(run_id=run.pk, supporter_id=line.supporter_id).values_list(
-                "flattr_id", "amount"
-            )
-        )
+        amounts = {
+            share.flattr_id: share.amount
+            for share in run_shares(run=run, supporter_ids=[line.supporter_id])
+        }
         assert [amounts[f] for f in order] == shares_cents(amount=line.taken, n=line.flattrs)
 
 
