@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0008_typed_references'),
+        ('ledger', '0009_account_fillfactor'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
