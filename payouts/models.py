@@ -55,7 +55,7 @@ class PayoutRun(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.DRAFT
     )
-    stage = models.CharField(max_length=64, blank=True, choices=RunStage.choices)
+    stage = models.CharField(_("stage"), max_length=64, blank=True, choices=RunStage.choices)
     progress = models.CharField(_("progress"), max_length=200, blank=True)
     supporters = models.IntegerField(_("supporters"), default=0)
     flattrs = models.BigIntegerField(_("flattrs"), default=0)
@@ -317,12 +317,16 @@ class PayoutChunk(models.Model):
     the chunk's row lock while it posts; ``done_at`` is set in the same
     database transaction as the chunk's ledger transactions)."""
 
-    run = models.ForeignKey(PayoutRun, on_delete=models.CASCADE, related_name="chunks")
-    stage = models.CharField(max_length=64, choices=RunStage.choices)
-    number = models.IntegerField()
-    done_at = models.DateTimeField(null=True, blank=True)
+    run = models.ForeignKey(
+        PayoutRun, on_delete=models.CASCADE, related_name="chunks", verbose_name=_("run")
+    )
+    stage = models.CharField(_("stage"), max_length=64, choices=RunStage.choices)
+    number = models.IntegerField(_("number"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("posting chunk")
+        verbose_name_plural = _("posting chunks")
         constraints = [
             models.UniqueConstraint(
                 fields=["run", "stage", "number"], name="one_chunk_per_number_per_stage"
@@ -364,6 +368,8 @@ class RunCommitment(models.Model):
 
     class Meta:
         ordering = ["-period"]
+        verbose_name = _("run commitment")
+        verbose_name_plural = _("run commitments")
 
     def __str__(self) -> str:
         return f"{self.period:%Y-%m}: {self.root}"

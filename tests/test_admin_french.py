@@ -9,12 +9,24 @@ from django.utils.text import capfirst
 
 pytestmark = pytest.mark.django_db
 
-# payouts/ is checked by its own owners' tests.
-OUR_APPS = ("accounts", "api", "buttons", "claims", "ledger", "notifications", "payments")
+OUR_APPS = (
+    "accounts",
+    "api",
+    "buttons",
+    "claims",
+    "ledger",
+    "notifications",
+    "payments",
+    "payouts",
+    "withdrawals",
+    "yourdata",
+)
 # Words French writes as English does, and language names written in their own language.
 SAME_IN_FRENCH = {
     "api",
+    "action",
     "audio",
+    "budget",
     "description",
     "e-mail",
     "e-mails",
@@ -24,6 +36,8 @@ SAME_IN_FRENCH = {
     "français",
     "id",
     "images",
+    "net",
+    "note",
     "secret",
     "stripe",
     "type",
