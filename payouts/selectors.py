@@ -174,7 +174,6 @@ def supporter_months(*, user: User, limit: int = 12) -> list[dict]:
 def supporter_month_preview(*, user: User) -> dict:
     """If the month ended now: the same rules as the split, for one person."""
     from buttons.models import Flattr
-    from ledger import selectors as ledger_selectors
     from payouts.services.compute import current_period
 
     period = current_period()
@@ -185,9 +184,8 @@ def supporter_month_preview(*, user: User) -> dict:
         .select_related("thing")
         .order_by("created_at", "id")
     )
-    owes = ledger_selectors.receivable_owed(user=user) > 0
-    wallet = ledger_selectors.wallet_balance(user=user)
-    amount = 0 if owes else max(0, min(user.monthly_budget_cents, wallet))
+    outlook = supporter_outlook(user=user)
+    owes, amount = outlook["owes"], outlook["amount"]
     n = len(flattrs)
     shares = shares_cents(amount=amount, n=n) if n else []
     return {
@@ -217,20 +215,25 @@ def supporter_outlook(*, user: User, adding: bool = False) -> dict:
     """What this month's split will really take from ``user`` and share.
 
     ``amount = min(budget, wallet - committed)``, where ``committed`` is what
-    a computed but unposted run will take, so it is not counted twice.
+    a computed but unposted run will take, so it is not counted twice; 0 for
+    someone who owes a receivable, whom the split skips. My months' preview
+    takes its amount from here.
     ``adding`` counts one more flattr (the one being confirmed).
     """
     balance = ledger_selectors.wallet_balance(user=user)
     committed = supporter_committed(user=user)
     available = max(balance - committed, 0)
     budget = user.monthly_budget_cents
-    amount = min(budget, available)
+    # The split skips anyone who owes (payouts.services.compute).
+    owes = ledger_selectors.receivable_owed(user=user) > 0
+    amount = 0 if owes else min(budget, available)
     count = button_selectors.counted_flattrs(supporter=user).count() + (1 if adding else 0)
     period = current_period()
     return {
         "balance": balance,
         "committed": committed,
         "available": available,
+        "owes": owes,
         "budget": budget,
         "amount": amount,
         "short": available < budget,

@@ -4,9 +4,9 @@ import pytest
 
 from buttons.services import current_period
 from payouts.models import PayoutRun, RunStatus, SupporterLine
-from payouts.selectors import supporter_outlook
+from payouts.selectors import supporter_month_preview, supporter_outlook
 from payouts.services.compute import add_months
-from tests.factories import FlattrFactory, ThingFactory
+from tests.factories import FlattrFactory, ThingFactory, owe
 from tests.payouts.helpers import supporter
 
 pytestmark = pytest.mark.django_db
@@ -44,3 +44,26 @@ def test_own_and_hidden_things_are_not_counted():
     FlattrFactory(supporter=user)
     assert supporter_outlook(user=user)["flattrs"] == 1
     assert supporter_outlook(user=user, adding=True)["flattrs"] == 2
+
+
+def test_my_months_preview_does_not_count_committed_money_twice():
+    user = supporter(budget=1000, balance=1500)
+    FlattrFactory(supporter=user)
+    FlattrFactory(supporter=user)
+    run = PayoutRun.objects.create(period=add_months(current_period(), -1), status=RunStatus.DRAFT)
+    SupporterLine.objects.create(
+        run=run, supporter=user, budget=1000, balance=1500, taken=1000, flattrs=2
+    )
+    preview = supporter_month_preview(user=user)
+    assert preview["amount"] == 500
+    assert [share["amount"] for share in preview["shares"]] == [250, 250]
+    assert preview["amount"] == supporter_outlook(user=user)["amount"]
+
+
+def test_someone_who_owes_is_told_nothing_will_be_taken():
+    user = supporter(budget=1000, balance=5000)
+    FlattrFactory(supporter=user)
+    owe(user, 300)
+    outlook = supporter_outlook(user=user)
+    assert outlook["owes"] and outlook["amount"] == 0 and outlook["each"] == 0
+    assert supporter_month_preview(user=user)["amount"] == 0
