@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from buttons import selectors as button_selectors
+from flattr_site.money import format_cents
 from ledger import selectors as ledger_selectors
 from payments.withdrawals import wallet_refunds
 from yourdata import selectors
@@ -42,6 +44,14 @@ def account_delete(*, user: User, wallet_choice: str = "") -> User:
     if ledger_selectors.receivable_owed(user=user) > 0:
         raise DeletionRefused(
             _("A payment of yours was refunded or disputed: settle it before deleting.")
+        )
+    # Earnings that can be withdrawn go to the person, not to an anonymous
+    # row: below the minimum withdrawal they stay in the ledger, untouched.
+    earnings = ledger_selectors.earnings_balance(user=user)
+    if earnings >= settings.FLATTR_MIN_WITHDRAWAL_CENTS:
+        raise DeletionRefused(
+            _("You have %(amount)s of earnings: withdraw them before deleting your account.")
+            % {"amount": format_cents(earnings)}
         )
     # What a computed, unposted run takes stays for last month's creators:
     # the choice is about the rest.

@@ -11,7 +11,7 @@ from buttons.models import Thing
 from ledger.models import AccountKind, Posting
 from payments.services import topups
 from payments.withdrawals.models import Withdrawal
-from tests.factories import FlattrFactory, ThingFactory, UserFactory
+from tests.factories import FlattrFactory, ThingFactory, UserFactory, earn
 from tests.payouts.helpers import balance, compute, flattr, fund, thing
 from yourdata.services import DeletionRefused, WalletChoice, account_delete
 
@@ -86,3 +86,24 @@ def test_a_wallet_wholly_set_aside_for_last_months_run_needs_no_choice():
     assert user.deleted_at is not None and user.monthly_budget_cents == 0
     assert balance(user) == 500  # still there for the run
     assert not Withdrawal.objects.filter(user=user).exists()
+
+
+def test_earnings_that_can_be_withdrawn_must_be_withdrawn_first(settings):
+    settings.FLATTR_MIN_WITHDRAWAL_CENTS = 1000
+    user = UserFactory(display_name="Cleo")
+    earn(user, 1234)
+    with pytest.raises(DeletionRefused, match="12.34"):
+        account_delete(user=user)
+    user.refresh_from_db()
+    assert user.is_active and user.display_name == "Cleo"
+    assert balance(user, AccountKind.EARNINGS) == 1234
+
+
+def test_earnings_below_the_minimum_withdrawal_do_not_block_deletion(settings):
+    settings.FLATTR_MIN_WITHDRAWAL_CENTS = 1000
+    user = UserFactory()
+    earn(user, 999)
+    account_delete(user=user)
+    user.refresh_from_db()
+    assert not user.is_active
+    assert balance(user, AccountKind.EARNINGS) == 999
