@@ -180,6 +180,16 @@ class TestThroughStripe:
         assert wallet(user) == 1526
         return user, topups
 
+    def delete_with_refund(self, user, fake):
+        """Stripe accepts every refund; the person deletes their account
+        and asks for the wallet back."""
+        fake.route(
+            "post",
+            "/v1/refunds",
+            lambda params, call: {"id": f"re_{params['payment_intent']}", "object": "refund"},
+        )
+        account_delete(user=user, wallet_choice=WalletChoice.REFUND)
+
     def refunds(self, fake):
         return [c for c in fake.calls if c["path"] == "/v1/refunds"]
 
@@ -187,12 +197,7 @@ class TestThroughStripe:
         self, client, staff, stripe_fake, stripe_topups
     ):
         user, (older, newer) = stripe_topups
-        stripe_fake.route(
-            "post",
-            "/v1/refunds",
-            lambda params, call: {"id": f"re_{params['payment_intent']}", "object": "refund"},
-        )
-        account_delete(user=user, wallet_choice=WalletChoice.REFUND)
+        self.delete_with_refund(user, stripe_fake)
         refund = Withdrawal.objects.get(user=user)
         admin_action(client, staff, refund, "approve")
         services.withdrawal_pay(withdrawal_id=refund.pk)
@@ -220,12 +225,7 @@ class TestThroughStripe:
         self, client, staff, stripe_fake, stripe_topups
     ):
         user, (older, newer) = stripe_topups
-        stripe_fake.route(
-            "post",
-            "/v1/refunds",
-            lambda params, call: {"id": f"re_{params['payment_intent']}", "object": "refund"},
-        )
-        account_delete(user=user, wallet_choice=WalletChoice.REFUND)
+        self.delete_with_refund(user, stripe_fake)
         withdrawal = Withdrawal.objects.get(user=user)
         # Stripe declines the refund of the older charge.
         original = stripe_fake.request
