@@ -173,14 +173,11 @@ def supporter_months(*, user: User, limit: int = 12) -> list[dict]:
 
 def supporter_month_preview(*, user: User) -> dict:
     """If the month ended now: the same rules as the split, for one person."""
-    from buttons.models import Flattr
     from payouts.services.compute import current_period
 
     period = current_period()
     flattrs = list(
-        Flattr.objects.filter(supporter=user, period=period, thing__hidden=False)
-        .filter(thing__removed=False)
-        .exclude(thing__owner=user)
+        button_selectors.counted_flattrs(supporter=user, period=period)
         .select_related("thing")
         .order_by("created_at", "id")
     )

@@ -48,23 +48,18 @@ class WalletRefundRefused(Exception):
     """A clear, user-facing reason; nothing moved."""
 
 
-def _refundable_topups(*, user: User, lock: bool) -> list[TopUp]:
-    topups = TopUp.objects.filter(
-        user=user, status=TopUpStatus.SUCCEEDED, reversed_cents__lt=F("amount_cents")
-    ).order_by("-created_at", "-pk")
-    if lock:
-        # Locked in one order (by id) so two writers cannot deadlock.
-        ids = list(topups.values_list("pk", flat=True))
-        locked = {
-            t.pk: t for t in TopUp.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-        }
-        return [locked[pk] for pk in ids]
-    return list(topups)
-
-
-def wallet_refundable_cents(*, user: User) -> int:
-    """How many cents can still go back to the cards of ``user``'s top-ups."""
-    return sum(t.amount_cents - t.reversed_cents for t in _refundable_topups(user=user, lock=False))
+def _refundable_topups_locked(*, user: User) -> list[TopUp]:
+    """``user``'s paid top-ups with something left to refund, newest first,
+    their rows locked in one order (by id) so two writers cannot deadlock."""
+    ids = list(
+        TopUp.objects.filter(
+            user=user, status=TopUpStatus.SUCCEEDED, reversed_cents__lt=F("amount_cents")
+        )
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)
+    )
+    locked = {t.pk: t for t in TopUp.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    return [locked[pk] for pk in ids]
 
 
 def _pending(user: User) -> Account:
@@ -81,7 +76,7 @@ def wallet_refund_request(*, user: User, amount_cents: int) -> Withdrawal:
     with transaction.atomic():
         plan: list[dict] = []
         left = amount_cents
-        for topup in _refundable_topups(user=user, lock=True):
+        for topup in _refundable_topups_locked(user=user):
             if not left:
                 break
             part = min(left, topup.amount_cents - topup.reversed_cents)
