@@ -4,7 +4,8 @@ over supporters or flattrs.
 1. supporter lines: amount = min(budget, wallet) for supporters with counted
    flattrs (and, in charity mode, those without), skipping anyone who owes;
 2. shares: each counted flattr gets amount // n, the amount % n earliest
-   (created_at, id) one cent more (a window function), aggregated at once
+   (created_at, id) one cent more (a window function over the month's
+   flattrs read in that order from their covering index), aggregated at once
    into thing lines; shares are never stored (``payouts/shares.py``
    derives any of them again);
 3. creator lines (gross, fee rounded half up, net) and unclaimed holdings
@@ -60,18 +61,6 @@ def parse_period(text: str) -> dt.date:
         raise PayoutError(f"{text!r} is not a month (expected YYYY-MM, e.g. 2026-10)")
 
 
-def _counted_flattrs_sql() -> str:
-    """Flattrs that count: in the period, thing visible, not one's own."""
-    return """
-        SELECT f.id, f.supporter_id, f.thing_id, f.created_at, t.owner_id
-          FROM buttons_flattr f
-          JOIN buttons_thing t ON t.id = f.thing_id
-         WHERE f.period = %(period)s
-           AND NOT t.hidden AND NOT t.removed
-           AND (t.owner_id IS NULL OR t.owner_id <> f.supporter_id)
-    """
-
-
 def progress_key(run_id: int) -> str:
     return f"payout:{run_id}:progress"
 
@@ -91,6 +80,9 @@ def _tune(cursor: CursorWrapper) -> None:
     cursor.execute("SET LOCAL work_mem = '512MB'")
     cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
     cursor.execute("SET LOCAL synchronous_commit = off")
+    # Compiling these statements costs more than it saves (and the planner
+    # settings that keep the split's plan would make it compile them fully).
+    cursor.execute("SET LOCAL jit = off")
 
 
 def compute_lines(*, run: PayoutRun) -> None:
@@ -103,7 +95,6 @@ def compute_lines(*, run: PayoutRun) -> None:
         "chunk": CHUNK_SIZE,
         "expired_before": add_months(run.period, -settings.FLATTR_UNCLAIMED_MONTHS + 1),
     }
-    counted = _counted_flattrs_sql()
     with connection.cursor() as cursor:
         _tune(cursor)
         for table in (
@@ -120,18 +111,14 @@ def compute_lines(*, run: PayoutRun) -> None:
             params,
         )
 
-        # The split joins millions of flattrs: hash joins, never
-        # row-by-row index loops (which the planner picks on fresh tables).
+        # The small tables of the split are hashed, never looped over row by
+        # row with index lookups (which the planner picks on fresh tables).
         cursor.execute("SET LOCAL enable_nestloop = off")
-        # The split sorts every flattr of the month once (by supporter, time,
-        # id) for its two window functions and keeps the result for two
-        # hash aggregates: in memory a quicksort, on disk an external merge
-        # that costs more than the rest of the statement.
         cursor.execute("SET LOCAL work_mem = '2GB'")
         _stage(run, RunStage.COMPUTING_SUPPORTERS)
-        # Who can give this month, and how much: one small table, analysed
-        # so the planner hashes it instead of looping over it.
-        cursor.execute("DROP TABLE IF EXISTS payout_eligible")
+        # Who can give this month, and how much: one table in supporter
+        # order, analysed, that the split merges with the month's flattrs.
+        cursor.execute("DROP TABLE IF EXISTS payout_eligible, payout_things, payout_excluded")
         cursor.execute(
             """
             CREATE TEMP TABLE payout_eligible ON COMMIT DROP AS
@@ -143,38 +130,80 @@ def compute_lines(*, run: PayoutRun) -> None:
              WHERE u.monthly_budget_cents > 0
                AND NOT EXISTS (SELECT 1 FROM ledger_account r
                                 WHERE r.user_id = u.id AND r.kind = 'receivable' AND r.balance < 0)
+             ORDER BY u.id
             """,
             params,
         )
-        cursor.execute("ANALYZE payout_eligible")
+        cursor.execute("CREATE UNIQUE INDEX ON payout_eligible (supporter_id)")
+        # Every thing as it is now, read once: which flattrs count and who
+        # owns each thing line come from this one snapshot.
+        cursor.execute(
+            """
+            CREATE TEMP TABLE payout_things ON COMMIT DROP AS
+            SELECT id AS thing_id, owner_id, NOT hidden AND NOT removed AS visible
+              FROM buttons_thing
+            """
+        )
+        cursor.execute("CREATE UNIQUE INDEX ON payout_things (thing_id)")
+        cursor.execute("ANALYZE payout_things")
+        # The month's flattrs that do not count: on hidden or removed things
+        # and on one's own things (index lookups from the things: few rows).
+        cursor.execute("SET LOCAL enable_nestloop = on")
+        cursor.execute(
+            """
+            CREATE TEMP TABLE payout_excluded ON COMMIT DROP AS
+            SELECT f.id FROM payout_things t
+              JOIN buttons_flattr f ON f.thing_id = t.thing_id AND f.period = %(period)s
+             WHERE NOT t.visible
+             UNION ALL
+            SELECT f.id FROM payout_things t
+              JOIN buttons_flattr f ON f.supporter_id = t.owner_id AND f.thing_id = t.thing_id
+                                   AND f.period = %(period)s
+             WHERE t.visible
+            """,
+            params,
+        )
+        cursor.execute("SET LOCAL enable_nestloop = off")
+        cursor.execute("ANALYZE payout_eligible, payout_excluded")
 
         _stage(run, RunStage.COMPUTING_SHARES)
-        # One pass over the period's flattrs: a single sort by (supporter,
-        # time, id) feeds one window node (count and rank); each share is
-        # computed and aggregated in the same statement, never written: per
-        # thing (the thing lines, which freeze each thing's owner for the
-        # statements, payouts/shares.py), per creator and unclaimed thing
-        # from those, and per supporter (lines numbered into posting chunks).
+        # One pass over the period's flattrs, in (supporter, time, id) order
+        # straight from the covering index (buttons migration 0007): the
+        # window (count and rank) needs no sort, and the eligible supporters
+        # are merged in that same order (a hash join of ten million flattrs
+        # against a million supporters costs more than the scan). Each share
+        # is computed and aggregated in the same statement, never written:
+        # per thing (the thing lines, which freeze each thing's owner for
+        # the statements, payouts/shares.py), per creator and unclaimed
+        # thing from those, and per supporter (lines numbered into posting
+        # chunks).
+        cursor.execute("SET LOCAL enable_hashjoin = off")
+        cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute(
             f"""
             WITH shares AS MATERIALIZED (
-                SELECT supporter_id, thing_id, owner_id, is_new, n, rn,
-                       {share_sql(amount="amount", n="n", rank="rn")} AS amount
-                  FROM (SELECT c.supporter_id, c.thing_id, c.owner_id, e.amount, e.is_new,
+                SELECT x.supporter_id, x.thing_id, e.is_new, x.n, x.rn,
+                       {share_sql(amount="e.amount", n="x.n", rank="x.rn")} AS amount
+                  FROM (SELECT f.supporter_id, f.thing_id,
                                count(*) OVER w AS n, row_number() OVER w AS rn
-                          FROM ({counted}) c
-                          JOIN payout_eligible e ON e.supporter_id = c.supporter_id
+                          FROM buttons_flattr f
+                         WHERE f.period = %(period)s
+                           AND f.id NOT IN (SELECT id FROM payout_excluded)
                         -- One window node for both: the whole partition is the
                         -- frame (count), row_number ignores the frame.
-                        WINDOW w AS (PARTITION BY c.supporter_id ORDER BY c.created_at, c.id
+                        WINDOW w AS (PARTITION BY f.supporter_id ORDER BY f.created_at, f.id
                                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) x
+                  JOIN payout_eligible e ON e.supporter_id = x.supporter_id
             ),
             things AS (
                 INSERT INTO payouts_thingline
                     (run_id, thing_id, creator_id, amount, flattrs, flattrs_from_new)
-                SELECT %(run)s, thing_id, min(owner_id), sum(amount), count(*),
-                       count(*) FILTER (WHERE is_new)
-                  FROM shares GROUP BY thing_id
+                SELECT %(run)s, s.thing_id,
+                       (SELECT t.owner_id FROM payout_things t WHERE t.thing_id = s.thing_id),
+                       s.amount, s.flattrs, s.from_new
+                  FROM (SELECT thing_id, sum(amount) AS amount, count(*) AS flattrs,
+                               count(*) FILTER (WHERE is_new) AS from_new
+                          FROM shares GROUP BY thing_id) s
                 RETURNING thing_id, creator_id, amount, flattrs, flattrs_from_new
             ),
             creators AS (
@@ -207,6 +236,8 @@ def compute_lines(*, run: PayoutRun) -> None:
             """,  # noqa: S608 - only our own SQL fragments are interpolated
             params,
         )
+        cursor.execute("SET LOCAL enable_hashjoin = on")
+        cursor.execute("SET LOCAL enable_sort = on")
 
         # Fresh statistics for the posting joins that read these lines.
         cursor.execute(
