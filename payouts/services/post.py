@@ -6,9 +6,10 @@ post in parallel; the run moves to the next stage when every chunk of the
 current one is done (``payout_run_advance``, under the run's row lock).
 
 - ``posting:supporters``, one chunk per posting batch of supporter lines:
-  ``payout:<P>:supporters:<chunk>``, wallets -taken, clearing +sum (wallets
-  are locked first and a wallet that no longer covers its amount is
-  recomputed, never overdrawn);
+  ``payout:<P>:supporters:<chunk>``, wallets -taken, clearing +sum (a
+  wallet that no longer covers its amount makes the database refuse the
+  chunk, which is then posted again with its wallets locked and read first
+  and the shortfalls recomputed: never overdrawn);
 - ``posting:creators``, creator lines split by ``creator_id % n`` into ``n``
   chunks, plus chunk ``n`` for the holdings and charity:
   ``payout:<P>:creator:<user id>`` (clearing -gross, earnings +net, platform
@@ -41,6 +42,7 @@ from django.utils import timezone
 
 from ledger.models import AccountKind, TransactionKind
 from ledger.services import (
+    InsufficientFunds,
     NewTransaction,
     Reference,
     accounts_ensure,
@@ -145,19 +147,26 @@ def _fix_shortfalls(cursor: CursorWrapper, run: PayoutRun, chunk: int, fixed: li
 
 
 def _post_supporters(
-    cursor: CursorWrapper, run: PayoutRun, chunk: int, accounts: dict[str, int]
+    cursor: CursorWrapper, run: PayoutRun, chunk: int, accounts: dict[str, int], *, careful: bool
 ) -> None:
+    """Wallets -taken, clearing +sum. First without reading balances: the
+    database refuses the whole chunk if a wallet no longer covers its amount
+    (spent or refunded since computing), and only then is the chunk posted
+    again ``careful``ly: wallets locked and read first, shortfalls recomputed."""
     lines = list(
         SupporterLine.objects.filter(run=run, chunk=chunk).values_list("supporter_id", "taken")
     )
     wallets = accounts_ensure(kind=AccountKind.WALLET, user_ids=[s for s, _taken in lines])
-    balances = accounts_lock(account_ids=wallets.values())
-    fixed = [s for s, taken in lines if balances[wallets[s]] < taken]
-    if fixed:
-        _fix_shortfalls(cursor, run, chunk, fixed)
-        lines = list(
-            SupporterLine.objects.filter(run=run, chunk=chunk).values_list("supporter_id", "taken")
-        )
+    if careful:
+        balances = accounts_lock(account_ids=wallets.values())
+        fixed = [s for s, taken in lines if balances[wallets[s]] < taken]
+        if fixed:
+            _fix_shortfalls(cursor, run, chunk, fixed)
+            lines = list(
+                SupporterLine.objects.filter(run=run, chunk=chunk).values_list(
+                    "supporter_id", "taken"
+                )
+            )
     total = sum(taken for _s, taken in lines)
     if total:
         legs = [(wallets[s], -taken) for s, taken in lines if taken]
@@ -166,7 +175,7 @@ def _post_supporters(
 
 
 def _post_creators(
-    cursor: CursorWrapper, run: PayoutRun, chunk: int, accounts: dict[str, int]
+    cursor: CursorWrapper, run: PayoutRun, chunk: int, accounts: dict[str, int], *, careful: bool
 ) -> None:
     chunks = PayoutChunk.objects.filter(run=run, stage=RunStage.POSTING_CREATORS).count() - 1
     if chunk < chunks:
@@ -246,7 +255,7 @@ def _returned_shares(cursor: CursorWrapper, holdings: Any) -> list[tuple[int, in
 
 
 def _post_settlements(
-    cursor: CursorWrapper, run: PayoutRun, chunk: int, accounts: dict[str, int]
+    cursor: CursorWrapper, run: PayoutRun, chunk: int, accounts: dict[str, int], *, careful: bool
 ) -> None:
     settled = UnclaimedLine.objects.filter(settled_by=run)
     claims = list(
@@ -391,6 +400,17 @@ def payout_run_advance(*, run_id: int, queue: bool = True) -> list[Chunk]:
 def payout_chunk_post(*, run_id: int, stage: str, number: int) -> bool:
     """Post one chunk, once. False when it is done already, being posted by
     another worker, or not of an approved run."""
+    try:
+        posted = _chunk_post(run_id=run_id, stage=stage, number=number, careful=False)
+    except InsufficientFunds:
+        # A wallet changed since computing; nothing of the chunk was written.
+        posted = _chunk_post(run_id=run_id, stage=stage, number=number, careful=True)
+    if posted:
+        _progress(run_id=run_id, stage=stage)
+    return posted
+
+
+def _chunk_post(*, run_id: int, stage: str, number: int, careful: bool) -> bool:
     with transaction.atomic():
         chunk = (
             PayoutChunk.objects.select_for_update(skip_locked=True)
@@ -413,10 +433,9 @@ def payout_chunk_post(*, run_id: int, stage: str, number: int) -> bool:
             # sequential scan of a real table: its statements are key lookups
             # and scans of its own temporary tables.
             cursor.execute("SET LOCAL enable_seqscan = off")
-            POSTERS[RunStage(stage)](cursor, run, number, _platform_ids())
+            POSTERS[RunStage(stage)](cursor, run, number, _platform_ids(), careful=careful)
         chunk.done_at = timezone.now()
         chunk.save(update_fields=["done_at"])
-    _progress(run_id=run_id, stage=stage)
     return True
 
 

@@ -38,8 +38,8 @@ def _claim_hold() -> bool:
 
 
 def _holding(stage, poster):
-    def hold_then_post(cursor, run, number, accounts):
-        poster(cursor, run, number, accounts)
+    def hold_then_post(cursor, run, number, accounts, *, careful):
+        poster(cursor, run, number, accounts, careful=careful)
         if f"{stage}:{number}" == HOLD and _claim_hold():
             print(f"holding {stage}:{number} in pid {os.getpid()}", flush=True)
             time.sleep(600)

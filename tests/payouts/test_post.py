@@ -71,6 +71,35 @@ class TestConservationAndPosting:
         assert sorted(shares_of(s)) == [25, 25]
         assert ledger_selectors.ledger_problems() == []
 
+    def test_a_shortfall_refuses_the_chunk_then_posts_it_once_with_every_wallet(self, admin_user):
+        from ledger import services as ledger_services
+
+        creator = UserFactory()
+        spender, steady = supporter(budget=300, balance=300), supporter(budget=120, balance=500)
+        for s in (spender, steady):
+            flattr(s, thing(owner=creator), P)
+        run = compute()
+        assert run.supporter_lines.values("chunk").distinct().count() == 1
+        ledger_services.transaction_post(
+            kind="topup_reversal",
+            idempotency_key="refund-after",
+            legs=[
+                (ledger_services.wallet_account(user=spender), -200),
+                (ledger_services.platform_account(kind=AccountKind.OUTSIDE), 200),
+            ],
+        )
+        run = post(run, admin_user)
+        assert (balance(spender), balance(steady)) == (0, 380)
+        assert run.taken == 100 + 120 and run.conservation_ok
+        assert balance(creator, AccountKind.EARNINGS) == 90 + 108
+        assert (
+            Transaction.objects.filter(
+                idempotency_key__startswith="payout:2026-09:supporters:"
+            ).count()
+            == 1
+        )
+        assert ledger_selectors.ledger_problems() == []
+
     def test_posting_twice_posts_once(self, admin_user):
         s = supporter(budget=200)
         flattr(s, thing(), P)
