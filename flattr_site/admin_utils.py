@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import connection
@@ -13,6 +14,8 @@ from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+
+from flattr_site.money import format_cents
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -121,6 +124,16 @@ class IndexedSearchMixin(_ModelAdmin):
         return queryset.filter(condition), False
 
 
+def money_column(field: str, description, *, sortable: bool = False):
+    """A list column showing the cents field ``field`` in euros."""
+
+    @admin.display(description=description, ordering=field if sortable else None)
+    def column(self, obj):
+        return format_cents(getattr(obj, field))
+
+    return column
+
+
 class EuroFieldsMixin:
     """Show cents fields in euros in lists and detail pages.
 
@@ -132,8 +145,6 @@ class EuroFieldsMixin:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from flattr_site.money import format_cents
-
         for name, label in self.money_fields.items():
 
             def show(obj, _name=name):
