@@ -22,6 +22,7 @@ from api import services
 from api.forms import ApplicationForm, PersonalTokenForm
 from api.models import PersonalToken
 from api.scopes import SCOPES
+from flattr_site.forms import form_add_refusal
 
 
 def developers(request):
@@ -71,11 +72,7 @@ def _create_once_page(
         try:
             created = create(form.cleaned_data)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
+            form_add_refusal(form, exc)
         else:
             form = form_class()
     status = 400 if request.method == "POST" and created is None else 200
