@@ -18,7 +18,11 @@ from django.utils.translation import gettext_lazy as _
 from flattr_site.money import format_cents
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from django.contrib.admin import ModelAdmin
+    from django.db.models import Model
+    from django.utils.functional import _StrOrPromise as StrOrPromise
 
 
 class EstimatedCountPaginator(Paginator):
@@ -124,11 +128,13 @@ class IndexedSearchMixin(_ModelAdmin):
         return queryset.filter(condition), False
 
 
-def money_column(field: str, description, *, sortable: bool = False):
+def money_column(
+    field: str, description: StrOrPromise, *, sortable: bool = False
+) -> Callable[[ModelAdmin, Model], str]:
     """A list column showing the cents field ``field`` in euros."""
 
     @admin.display(description=description, ordering=field if sortable else None)
-    def column(self, obj):
+    def column(self: ModelAdmin, obj: Model) -> str:
         return format_cents(getattr(obj, field))
 
     return column

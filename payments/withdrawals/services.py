@@ -56,7 +56,12 @@ from payments.withdrawals.models import (
     Withdrawal,
     WithdrawalStatus,
 )
-from payments.withdrawals.postings import pending_account, withdrawal_post
+from payments.withdrawals.postings import (
+    pending_account,
+    withdrawal_post_paid,
+    withdrawal_post_request,
+    withdrawal_post_returned,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -177,13 +182,9 @@ def withdrawal_request(*, user: User, amount_cents: int) -> Withdrawal:
         # The partial unique index: a concurrent or earlier request is open.
         raise WithdrawalRefused(_("You already have a withdrawal in progress."))
     try:
-        withdrawal_post(
+        withdrawal_post_request(
             withdrawal=withdrawal,
-            step="request",
-            kind="withdrawal",
             source=ledger.earnings_account(user=user),
-            target=pending_account(user),
-            cents=amount_cents,
             memo=f"Withdrawal #{withdrawal.pk}",
         )
     except ledger.InsufficientFunds:
@@ -261,10 +262,8 @@ def _return_money(withdrawal: Withdrawal, *, from_outside: bool) -> None:
         if from_outside
         else pending_account(withdrawal.user)
     )
-    withdrawal_post(
+    withdrawal_post_returned(
         withdrawal=withdrawal,
-        step="returned",
-        kind="withdrawal_returned",
         source=source,
         target=ledger.earnings_account(user=withdrawal.user),
         cents=withdrawal.amount_cents,
@@ -355,12 +354,8 @@ def _record_paid(*, withdrawal_id: int, transfer_id: str) -> Withdrawal:
         withdrawal.stripe_transfer_id = transfer_id
         withdrawal.status = WithdrawalStatus.PAID
         withdrawal.save(update_fields=["stripe_transfer_id", "status", "updated_at"])
-        withdrawal_post(
+        withdrawal_post_paid(
             withdrawal=withdrawal,
-            step="paid",
-            kind="withdrawal_paid",
-            source=pending_account(withdrawal.user),
-            target=ledger.platform_account(kind=AccountKind.OUTSIDE),
             cents=withdrawal.amount_cents,
             memo=f"Withdrawal #{withdrawal.pk} paid ({transfer_id})",
         )

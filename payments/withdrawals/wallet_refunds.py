@@ -40,7 +40,12 @@ from payments.gateways import GatewayDeclined, GatewayUnavailable, gateway_get
 from payments.models import TopUp, TopUpStatus
 from payments.webhooks import register
 from payments.withdrawals.models import Withdrawal, WithdrawalKind, WithdrawalStatus
-from payments.withdrawals.postings import pending_account, withdrawal_post
+from payments.withdrawals.postings import (
+    pending_account,
+    withdrawal_post_paid,
+    withdrawal_post_request,
+    withdrawal_post_returned,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -102,13 +107,9 @@ def wallet_refund_request(*, user: User, amount_cents: int) -> Withdrawal:
             refunds=plan,
         )
         try:
-            withdrawal_post(
+            withdrawal_post_request(
                 withdrawal=withdrawal,
-                step="request",
-                kind="withdrawal",
                 source=ledger.wallet_account(user=user),
-                target=pending_account(user),
-                cents=amount_cents,
                 memo=f"Wallet refund #{withdrawal.pk}",
                 reference=ledger.Reference.of(withdrawal),
             )
@@ -133,10 +134,8 @@ def wallet_refund_return(*, withdrawal: Withdrawal, items: list[dict]) -> int:
     if not cents:
         return 0
     _release(withdrawal, items)
-    withdrawal_post(
+    withdrawal_post_returned(
         withdrawal=withdrawal,
-        step="returned",
-        kind="withdrawal_returned",
         source=pending_account(withdrawal.user),
         target=ledger.wallet_account(user=withdrawal.user),
         cents=cents,
@@ -193,12 +192,8 @@ def _record(*, withdrawal_id: int, results: list[dict]) -> Withdrawal:
         paid = sum(r["amount_cents"] for r in results if r.get("refund_id"))
         declined = [r for r in results if not r.get("refund_id")]
         if paid:
-            withdrawal_post(
+            withdrawal_post_paid(
                 withdrawal=withdrawal,
-                step="paid",
-                kind="withdrawal_paid",
-                source=pending_account(withdrawal.user),
-                target=ledger.platform_account(kind=AccountKind.OUTSIDE),
                 cents=paid,
                 memo=f"Wallet refund #{withdrawal.pk} paid",
                 reference=ledger.Reference.of(withdrawal),
@@ -241,14 +236,13 @@ def on_refund_failed(event: dict) -> None:
     if item.get("failed"):
         return
     cents = item["amount_cents"]
-    withdrawal_post(
+    withdrawal_post_returned(
         withdrawal=withdrawal,
-        step=f"refund-failed:{refund_id}",
-        kind="withdrawal_returned",
         source=ledger.platform_account(kind=AccountKind.OUTSIDE),
         target=ledger.wallet_account(user=withdrawal.user),
         cents=cents,
         memo=f"Wallet refund #{withdrawal.pk}: refund {refund_id} failed",
+        step=f"refund-failed:{refund_id}",
         reference=ledger.Reference.of(withdrawal),
     )
     _release(withdrawal, [item])
