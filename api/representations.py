@@ -84,22 +84,14 @@ def thing_json(thing, urls: Urls, *, viewer=None, full: bool = False) -> dict:
     signed-in caller, ``flattred_now`` and ``subscribed_now``
     (api.selectors.things_annotated)."""
     data = {
-        "type": "thing",
-        "resource": urls.thing_resource(thing.pk),
-        "link": urls.thing_link(thing.pk),
-        "id": thing.pk,
-        "url": thing.url,
-        "flattrs": getattr(thing, "flattrs_n", 0),
+        **mini_thing(thing, urls, full=full),
         "flattrs_user_count": getattr(thing, "users_n", 0),
-        "title": thing.title,
         "description": thing.description,
         "tags": tags_list(thing.tags),
         "language": thing.language,
         "category": thing.category,
         "created_at": unix(thing.created_at),
-        "owner": owner_json(thing.owner, urls, full=full),
         "hidden": thing.hidden or thing.unlisted,
-        "image": "",
     }
     if viewer is not None:
         data["flattred"] = bool(getattr(thing, "flattred_now", False))
@@ -110,7 +102,7 @@ def thing_json(thing, urls: Urls, *, viewer=None, full: bool = False) -> dict:
     return data
 
 
-def mini_thing(thing, urls: Urls) -> dict:
+def mini_thing(thing, urls: Urls, *, full: bool = False) -> dict:
     return {
         "type": "thing",
         "resource": urls.thing_resource(thing.pk),
@@ -120,7 +112,7 @@ def mini_thing(thing, urls: Urls) -> dict:
         "title": thing.title,
         "image": "",
         "flattrs": getattr(thing, "flattrs_n", 0),
-        "owner": owner_json(thing.owner, urls, full=False),
+        "owner": owner_json(thing.owner, urls, full=full),
     }
 
 

@@ -5,7 +5,7 @@ body, and the OAuth2 security scheme with each operation's scope."""
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
 from api.scopes import SCOPES
@@ -206,6 +206,16 @@ PAGE = [
     OpenApiParameter("page", int, description="page, from 1"),
 ]
 FULL = OpenApiParameter("full", str, description="1 or true: full owner objects")
+
+
+def listing(*, operation_id: str, summary: str, item: type[serializers.Serializer]):
+    """The schema of an operation answering one page of ``item``s."""
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
+        parameters=[*PAGE, FULL],
+        responses=responses(item(many=True)),
+    )
 
 
 class BearerScheme(OpenApiAuthenticationExtension):

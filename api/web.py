@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Max
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -21,6 +22,7 @@ from api import services
 from api.forms import ApplicationForm, PersonalTokenForm
 from api.models import PersonalToken
 from api.scopes import SCOPES
+from flattr_site.forms import form_add_refusal
 
 
 def developers(request):
@@ -51,26 +53,30 @@ class ApiReference(SpectacularSwaggerSplitView):
 api_reference = ApiReference.as_view()
 
 
-def _create_once(request, form_class: type[forms.Form], create: Callable[[dict], dict]):
-    """A form that makes something shown once (a client secret, a token):
-    a valid POST calls ``create`` with the cleaned data; what it refuses
-    lands on the form. The form (blank after a success), what ``create``
-    returned (None before or on failure), and the page's status: 400 for a
-    refused POST."""
+def _create_once_page(
+    request,
+    template: str,
+    form_class: type[forms.Form],
+    create: Callable[[dict], dict],
+    **context,
+) -> HttpResponse:
+    """A page whose form makes something shown once (a client secret, a
+    token): a valid POST calls ``create`` with the cleaned data; what it
+    refuses lands on the form. The template gets the form (blank after a
+    success), what ``create`` returned as ``created`` (None before or on
+    failure) and ``context`` (querysets, so read after ``create``); a
+    refused POST answers 400."""
     form = form_class(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
         try:
             created = create(form.cleaned_data)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
+            form_add_refusal(form, exc)
         else:
             form = form_class()
-    return form, created, 400 if request.method == "POST" and created is None else 200
+    status = 400 if request.method == "POST" and created is None else 200
+    return render(request, template, {"form": form, "created": created, **context}, status=status)
 
 
 @login_required
@@ -84,13 +90,12 @@ def developer_apps(request):
         )
         return {"app": app, "secret": secret}
 
-    form, created, status = _create_once(request, ApplicationForm, register)
-    apps = get_application_model().objects.filter(user=request.user).order_by("-created")
-    return render(
+    return _create_once_page(
         request,
         "api/developer_apps.html",
-        {"form": form, "apps": apps, "created": created},
-        status=status,
+        ApplicationForm,
+        register,
+        apps=get_application_model().objects.filter(user=request.user).order_by("-created"),
     )
 
 
@@ -130,15 +135,14 @@ def personal_tokens(request):
         )
         return {"token": token, "raw": raw}
 
-    form, created, status = _create_once(request, PersonalTokenForm, create)
-    tokens = PersonalToken.objects.filter(user=request.user, revoked_at__isnull=True).order_by(
-        "-created_at"
-    )
-    return render(
+    return _create_once_page(
         request,
         "api/personal_tokens.html",
-        {"form": form, "tokens": tokens, "created": created},
-        status=status,
+        PersonalTokenForm,
+        create,
+        tokens=PersonalToken.objects.filter(user=request.user, revoked_at__isnull=True).order_by(
+            "-created_at"
+        ),
     )
 
 

@@ -238,19 +238,25 @@ def flattr_create(
             "flattr_once", str(_("You already flattred this thing this month.")), 409
         )
     transaction.on_commit(lambda: counters.record_flattr(thing_id=thing.pk, period=period))
+    thing_owner_tell(
+        thing=thing,
+        type="flattr.created",
+        data={"flattr_id": flattr.pk, "period": f"{period:%Y-%m}", "created_at": now.isoformat()},
+        key=f"flattr:{flattr.pk}",
+    )
+    return flattr
+
+
+def thing_owner_tell(*, thing: Thing, type: str, data: dict, key: str) -> None:
+    """Publish the event ``type`` about ``thing`` to its owner (nobody while
+    it is unclaimed); ``data`` gets the thing's id, title and URL."""
     if thing.owner_id is not None:
         event_publish(
-            type="flattr.created",
+            type=type,
             recipient=thing.owner_id,
-            data={
-                "flattr_id": flattr.pk,
-                "period": f"{period:%Y-%m}",
-                "created_at": now.isoformat(),
-                "thing": {"id": thing.pk, "title": thing.title, "url": thing.url},
-            },
-            key=f"flattr:{flattr.pk}",
+            data={**data, "thing": {"id": thing.pk, "title": thing.title, "url": thing.url}},
+            key=key,
         )
-    return flattr
 
 
 def flattr_undo(*, supporter: User, flattr_id: int) -> Flattr:

@@ -19,8 +19,7 @@ from buttons.models import (
     SubscriptionStatus,
     Thing,
 )
-from buttons.services import FlattrRefused, current_period, flattr_create
-from notifications.services import event_publish
+from buttons.services import FlattrRefused, current_period, flattr_create, thing_owner_tell
 
 
 def _live_subscription(*, supporter, thing: Thing, lock: bool = False) -> Subscription:
@@ -72,17 +71,12 @@ def subscription_create(*, supporter, thing: Thing, months: int) -> Subscription
     except IntegrityError:
         # A concurrent request subscribed first; undo our flattr with it.
         raise FlattrRefused("subscribed", _("You are already subscribed to this thing."), 403)
-    if thing.owner_id is not None:
-        event_publish(
-            type="subscription.created",
-            recipient=thing.owner_id,
-            data={
-                "subscription_id": subscription.pk,
-                "months": months,
-                "thing": {"id": thing.pk, "title": thing.title, "url": thing.url},
-            },
-            key=f"subscription:{subscription.pk}:created",
-        )
+    thing_owner_tell(
+        thing=thing,
+        type="subscription.created",
+        data={"subscription_id": subscription.pk, "months": months},
+        key=f"subscription:{subscription.pk}:created",
+    )
     return subscription
 
 

@@ -75,12 +75,20 @@ def _same_page(a: str, b: str) -> bool:
     )
 
 
-def check_meta(*, url: str, expected_hash: str) -> CheckResult:
+def _scan(url: str) -> tuple[fetch.FetchResponse, _PageScan] | CheckResult:
     response = _get(url)
     if isinstance(response, CheckResult):
         return response
     scan = _PageScan()
     scan.feed(response.text)
+    return response, scan
+
+
+def check_meta(*, url: str, expected_hash: str) -> CheckResult:
+    scanned = _scan(url)
+    if isinstance(scanned, CheckResult):
+        return scanned
+    _response, scan = scanned
     if any(_matches(content, expected_hash) for content in scan.metas):
         return CheckResult(True)
     return CheckResult(False, "meta_missing", {"url": url})
@@ -98,11 +106,10 @@ def check_well_known(*, url: str, expected_hash: str) -> CheckResult:
 
 
 def check_rel_me(*, url: str, profile_url: str) -> CheckResult:
-    response = _get(url)
-    if isinstance(response, CheckResult):
-        return response
-    scan = _PageScan()
-    scan.feed(response.text)
+    scanned = _scan(url)
+    if isinstance(scanned, CheckResult):
+        return scanned
+    response, scan = scanned
     if any(_same_page(urljoin(response.url, href), profile_url) for href in scan.me_links):
         return CheckResult(True)
     return CheckResult(False, "rel_me_missing", {"url": url, "profile": profile_url})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import connection
@@ -14,8 +15,14 @@ from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from flattr_site.money import format_cents
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from django.contrib.admin import ModelAdmin
+    from django.db.models import Model
+    from django.utils.functional import _StrOrPromise as StrOrPromise
 
 
 class EstimatedCountPaginator(Paginator):
@@ -121,6 +128,18 @@ class IndexedSearchMixin(_ModelAdmin):
         return queryset.filter(condition), False
 
 
+def money_column(
+    field: str, description: StrOrPromise, *, sortable: bool = False
+) -> Callable[[ModelAdmin, Model], str]:
+    """A list column showing the cents field ``field`` in euros."""
+
+    @admin.display(description=description, ordering=field if sortable else None)
+    def column(self: ModelAdmin, obj: Model) -> str:
+        return format_cents(getattr(obj, field))
+
+    return column
+
+
 class EuroFieldsMixin:
     """Show cents fields in euros in lists and detail pages.
 
@@ -132,8 +151,6 @@ class EuroFieldsMixin:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from flattr_site.money import format_cents
-
         for name, label in self.money_fields.items():
 
             def show(obj, _name=name):

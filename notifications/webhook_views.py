@@ -8,15 +8,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from flattr_site.forms import form_add_refusal
 from notifications import webhooks
 from notifications.forms import WebhookEndpointForm
 from notifications.models import WebhookDelivery, WebhookEndpoint
-
-
-def _form_errors(form, error: ValidationError) -> None:
-    for field, problems in error.message_dict.items():
-        for problem in problems:
-            form.add_error(field if field in form.fields else None, problem)
 
 
 @login_required
@@ -26,7 +21,7 @@ def webhook_list(request):
         try:
             endpoint = webhooks.webhook_endpoint_create(owner=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors(form, error)
+            form_add_refusal(form, error)
         else:
             messages.success(request, _("The endpoint was added."))
             return redirect("webhook_detail", pk=endpoint.pk)
@@ -46,7 +41,7 @@ def webhook_detail(request, pk: int):
             webhooks.webhook_endpoint_update(endpoint=endpoint, **form.cleaned_data)
         except ValidationError as error:
             endpoint.refresh_from_db()
-            _form_errors(form, error)
+            form_add_refusal(form, error)
         else:
             messages.success(request, _("The endpoint was saved."))
             return redirect("webhook_detail", pk=endpoint.pk)

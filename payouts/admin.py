@@ -18,8 +18,8 @@ from flattr_site.admin_utils import (
     EuroFieldsMixin,
     IndexedSearchMixin,
     ReadOnlyAdminMixin,
+    money_column,
 )
-from flattr_site.money import format_cents
 from payouts import selectors, services
 from payouts.models import (
     COMPUTING_STAGES,
@@ -50,10 +50,6 @@ def _in_progress(run: PayoutRun) -> bool:
     return run.status == RunStatus.APPROVED or run.stage in (*COMPUTING_STAGES, *POSTING_STAGES)
 
 
-def _money(cents):
-    return format_cents(cents)
-
-
 @admin.register(PayoutRun)
 class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # Fits a 1280 px laptop beside the admin's menu: one run per month needs
@@ -77,9 +73,7 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def label(self, obj):
         return obj.label
 
-    @admin.display(description=_("taken"), ordering="taken")
-    def taken_display(self, obj):
-        return _money(obj.taken)
+    taken_display = money_column("taken", _("taken"), sortable=True)
 
     @admin.display(description=_("status"), ordering="status")
     def status_display(self, obj):
@@ -87,17 +81,9 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return f"{obj.get_status_display()} ({obj.stage})"
         return obj.get_status_display()
 
-    @admin.display(description=_("fees"), ordering="fee")
-    def fee_display(self, obj):
-        return _money(obj.fee)
-
-    @admin.display(description=_("net"), ordering="net")
-    def net_display(self, obj):
-        return _money(obj.net)
-
-    @admin.display(description=_("unclaimed"), ordering="unclaimed")
-    def unclaimed_display(self, obj):
-        return _money(obj.unclaimed)
+    fee_display = money_column("fee", _("fees"), sortable=True)
+    net_display = money_column("net", _("net"), sortable=True)
+    unclaimed_display = money_column("unclaimed", _("unclaimed"), sortable=True)
 
     def get_urls(self):
         return [
@@ -255,21 +241,10 @@ class SupporterLineAdmin(EuroFieldsMixin, IndexedSearchMixin, LineAdmin):
     list_select_related = ["run", "supporter"]
     ordering = ["-taken", "id"]
 
-    @admin.display(description=_("budget"))
-    def budget_display(self, obj):
-        return _money(obj.budget)
-
-    @admin.display(description=_("wallet"))
-    def balance_display(self, obj):
-        return _money(obj.balance)
-
-    @admin.display(description=_("taken"), ordering="taken")
-    def taken_display(self, obj):
-        return _money(obj.taken)
-
-    @admin.display(description=_("charity"))
-    def charity_display(self, obj):
-        return _money(obj.charity)
+    budget_display = money_column("budget", _("budget"))
+    balance_display = money_column("balance", _("wallet"))
+    taken_display = money_column("taken", _("taken"), sortable=True)
+    charity_display = money_column("charity", _("charity"))
 
 
 @admin.register(CreatorLine)
@@ -288,17 +263,9 @@ class CreatorLineAdmin(EuroFieldsMixin, IndexedSearchMixin, LineAdmin):
     list_select_related = ["run", "creator"]
     ordering = ["-gross", "id"]
 
-    @admin.display(description=_("gross"), ordering="gross")
-    def gross_display(self, obj):
-        return _money(obj.gross)
-
-    @admin.display(description=_("fee"))
-    def fee_display(self, obj):
-        return _money(obj.fee)
-
-    @admin.display(description=_("net"))
-    def net_display(self, obj):
-        return _money(obj.net)
+    gross_display = money_column("gross", _("gross"), sortable=True)
+    fee_display = money_column("fee", _("fee"))
+    net_display = money_column("net", _("net"))
 
     @admin.display(description="")
     def profile(self, obj):

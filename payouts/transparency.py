@@ -78,24 +78,21 @@ def merkle_path(levels: list[list[bytes]], index: int) -> list[dict[str, str]]:
 
 def _lines(run: PayoutRun) -> Iterator[tuple[str, int, dict[str, int]]]:
     """Every line of the run in leaf order: supporters then creators, by user id."""
+    sides = (
+        ("supporter", "payouts_supporterline", SUPPORTER_FIELDS),
+        ("creator", "payouts_creatorline", CREATOR_FIELDS),
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT supporter_id, taken, flattrs, charity FROM payouts_supporterline"
-            " WHERE run_id = %s ORDER BY supporter_id",
-            [run.pk],
-        )
-        # Row by row (a million lines at posting), never all at once.
-        while rows := cursor.fetchmany(10_000):
-            for user_id, *values in rows:
-                yield "supporter", user_id, dict(zip(SUPPORTER_FIELDS, values, strict=True))
-        cursor.execute(
-            "SELECT creator_id, gross, fee, net, flattrs FROM payouts_creatorline"
-            " WHERE run_id = %s ORDER BY creator_id",
-            [run.pk],
-        )
-        while rows := cursor.fetchmany(10_000):
-            for user_id, *values in rows:
-                yield "creator", user_id, dict(zip(CREATOR_FIELDS, values, strict=True))
+        for side, table, fields in sides:
+            cursor.execute(
+                f"SELECT {side}_id, {', '.join(fields)} FROM {table}"  # noqa: S608 - our constants
+                f" WHERE run_id = %s ORDER BY {side}_id",
+                [run.pk],
+            )
+            # Row by row (a million lines at posting), never all at once.
+            while rows := cursor.fetchmany(10_000):
+                for user_id, *values in rows:
+                    yield side, user_id, dict(zip(fields, values, strict=True))
 
 
 def _tree(

@@ -55,6 +55,13 @@ def _clear_cache() -> None:
         client.delete(*keys)
 
 
+@pytest.fixture
+def allow_loopback(settings):
+    """The safe fetcher may reach a LocalSite (tests/localsite.py)."""
+    settings.FETCH_ALLOWED_HOSTS = []
+    settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+
+
 @pytest.fixture(autouse=True)
 def clean_cache():
     from buttons import counters

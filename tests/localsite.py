@@ -17,6 +17,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+HTML = {"Content-Type": "text/html; charset=utf-8"}
 Route = tuple[int, dict[str, str], bytes] | Callable[[BaseHTTPRequestHandler], Any]
 
 

@@ -110,6 +110,14 @@ class FlattrUrlView(ApiView):
         return flattred_response(self, thing)
 
 
+def flattr_page(view: ApiView, flattrs) -> Response:
+    """The page of ``flattrs`` (a queryset) the request asks for."""
+    page, count = view.page_and_count()
+    full = view.full()
+    flattrs = selectors.with_thing_counts(paginate(flattrs, page, count))
+    return Response([rep.flattr_json(f, view.urls, full=full) for f in flattrs])
+
+
 def user_or_404(username: str):
     user = selectors.user_by_username(username=username)
     if user is None:
@@ -118,36 +126,27 @@ def user_or_404(username: str):
 
 
 class UserFlattrsView(ApiView):
-    @extend_schema(
+    @schema.listing(
         operation_id="users_flattrs",
         summary="A user's flattrs",
-        parameters=[*schema.PAGE, schema.FULL],
-        responses=schema.responses(schema.Flattr(many=True)),
+        item=schema.Flattr,
     )
     def get(self, request, username: str):
         return self.listing(user_or_404(username))
 
     def listing(self, user) -> Response:
-        page, count = self.page_and_count()
-        full = self.full()
-        flattrs = selectors.with_thing_counts(
-            paginate(
-                selectors.flattrs_of_user(user=user, viewer_id=self.request.user.pk),
-                page,
-                count,
-            )
+        return flattr_page(
+            self, selectors.flattrs_of_user(user=user, viewer_id=self.request.user.pk)
         )
-        return Response([rep.flattr_json(f, self.urls, full=full) for f in flattrs])
 
 
 class MyFlattrsView(UserFlattrsView):
     login = {"GET"}
 
-    @extend_schema(
+    @schema.listing(
         operation_id="user_flattrs",
         summary="The authenticated user's flattrs",
-        parameters=[*schema.PAGE, schema.FULL],
-        responses=schema.responses(schema.Flattr(many=True)),
+        item=schema.Flattr,
     )
     def get(self, request):
         return self.listing(request.user)

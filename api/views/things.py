@@ -18,6 +18,7 @@ from api.errors import ApiError
 from api.languages import language_normalise
 from api.scopes import THING
 from api.views.base import ApiView, paginate
+from api.views.flattrs import flattr_page
 from buttons import services as button_services
 from buttons.forms import AutoSubmitForm
 from buttons.models import Category
@@ -293,19 +294,11 @@ class SearchView(ApiView):
 
 
 class ThingFlattrsView(ApiView):
-    @extend_schema(
+    @schema.listing(
         operation_id="things_flattrs",
         summary="The flattrs of a thing",
-        parameters=[*schema.PAGE, schema.FULL],
-        responses=schema.responses(schema.Flattr(many=True)),
+        item=schema.Flattr,
     )
     def get(self, request, pk: int):
         thing = thing_or_404(pk)
-        page, count = self.page_and_count()
-        full = self.full()
-        flattrs = selectors.with_thing_counts(
-            paginate(
-                selectors.flattrs_of_thing(thing=thing, viewer_id=request.user.pk), page, count
-            )
-        )
-        return Response([rep.flattr_json(f, self.urls, full=full) for f in flattrs])
+        return flattr_page(self, selectors.flattrs_of_thing(thing=thing, viewer_id=request.user.pk))

@@ -33,11 +33,10 @@ class MeView(ApiView):
 
 
 class UserThingsView(ApiView):
-    @extend_schema(
+    @schema.listing(
         operation_id="users_things",
         summary="A user's things",
-        parameters=[*schema.PAGE, schema.FULL],
-        responses=schema.responses(schema.Thing(many=True)),
+        item=schema.Thing,
     )
     def get(self, request, username: str):
         return self.listing(user_or_404(username))
@@ -52,11 +51,10 @@ class UserThingsView(ApiView):
 class MyThingsView(UserThingsView):
     login = {"GET"}
 
-    @extend_schema(
+    @schema.listing(
         operation_id="user_things",
         summary="The authenticated user's things (hidden ones too)",
-        parameters=[*schema.PAGE, schema.FULL],
-        responses=schema.responses(schema.Thing(many=True)),
+        item=schema.Thing,
     )
     def get(self, request):
         return self.listing(request.user)

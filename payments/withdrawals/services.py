@@ -36,7 +36,7 @@ from accounts.models import User
 from flattr_site.money import format_cents
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger
-from ledger.models import Account, AccountKind
+from ledger.models import AccountKind
 from notifications.services import event_publish
 from payments.gateways import (
     GatewayDeclined,
@@ -55,6 +55,12 @@ from payments.withdrawals.models import (
     PayoutAccountStatus,
     Withdrawal,
     WithdrawalStatus,
+)
+from payments.withdrawals.postings import (
+    pending_account,
+    withdrawal_post_paid,
+    withdrawal_post_request,
+    withdrawal_post_returned,
 )
 
 logger = logging.getLogger(__name__)
@@ -148,10 +154,6 @@ def on_account_updated(event: dict) -> None:
 # --- Withdrawals --------------------------------------------------------------
 
 
-def _pending(user: User) -> Account:
-    return ledger.account_get(kind=AccountKind.PENDING_WITHDRAWAL, user=user)
-
-
 @transaction.atomic(durable=True)
 def withdrawal_request(*, user: User, amount_cents: int) -> Withdrawal:
     account = PayoutAccount.objects.filter(user=user).first()
@@ -180,13 +182,9 @@ def withdrawal_request(*, user: User, amount_cents: int) -> Withdrawal:
         # The partial unique index: a concurrent or earlier request is open.
         raise WithdrawalRefused(_("You already have a withdrawal in progress."))
     try:
-        ledger.transaction_post(
-            kind="withdrawal",
-            idempotency_key=f"withdrawal:{withdrawal.pk}:request",
-            legs=[
-                (ledger.earnings_account(user=user), -amount_cents),
-                (_pending(user), amount_cents),
-            ],
+        withdrawal_post_request(
+            withdrawal=withdrawal,
+            source=ledger.earnings_account(user=user),
             memo=f"Withdrawal #{withdrawal.pk}",
         )
     except ledger.InsufficientFunds:
@@ -262,15 +260,13 @@ def _return_money(withdrawal: Withdrawal, *, from_outside: bool) -> None:
     source = (
         ledger.platform_account(kind=AccountKind.OUTSIDE)
         if from_outside
-        else _pending(withdrawal.user)
+        else pending_account(withdrawal.user)
     )
-    ledger.transaction_post(
-        kind="withdrawal_returned",
-        idempotency_key=f"withdrawal:{withdrawal.pk}:returned",
-        legs=[
-            (source, -withdrawal.amount_cents),
-            (ledger.earnings_account(user=withdrawal.user), withdrawal.amount_cents),
-        ],
+    withdrawal_post_returned(
+        withdrawal=withdrawal,
+        source=source,
+        target=ledger.earnings_account(user=withdrawal.user),
+        cents=withdrawal.amount_cents,
         memo=f"Withdrawal #{withdrawal.pk} returned",
     )
 
@@ -358,13 +354,9 @@ def _record_paid(*, withdrawal_id: int, transfer_id: str) -> Withdrawal:
         withdrawal.stripe_transfer_id = transfer_id
         withdrawal.status = WithdrawalStatus.PAID
         withdrawal.save(update_fields=["stripe_transfer_id", "status", "updated_at"])
-        ledger.transaction_post(
-            kind="withdrawal_paid",
-            idempotency_key=f"withdrawal:{withdrawal.pk}:paid",
-            legs=[
-                (_pending(withdrawal.user), -withdrawal.amount_cents),
-                (ledger.platform_account(kind=AccountKind.OUTSIDE), withdrawal.amount_cents),
-            ],
+        withdrawal_post_paid(
+            withdrawal=withdrawal,
+            cents=withdrawal.amount_cents,
             memo=f"Withdrawal #{withdrawal.pk} paid ({transfer_id})",
         )
         _publish(withdrawal, "withdrawal.paid")

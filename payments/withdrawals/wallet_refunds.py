@@ -35,11 +35,17 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from flattr_site.money import format_cents
 from ledger import services as ledger
-from ledger.models import Account, AccountKind
+from ledger.models import AccountKind
 from payments.gateways import GatewayDeclined, GatewayUnavailable, gateway_get
 from payments.models import TopUp, TopUpStatus
 from payments.webhooks import register
 from payments.withdrawals.models import Withdrawal, WithdrawalKind, WithdrawalStatus
+from payments.withdrawals.postings import (
+    pending_account,
+    withdrawal_post_paid,
+    withdrawal_post_request,
+    withdrawal_post_returned,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +66,6 @@ def _refundable_topups_locked(*, user: User) -> list[TopUp]:
     )
     locked = {t.pk: t for t in TopUp.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
     return [locked[pk] for pk in ids]
-
-
-def _pending(user: User) -> Account:
-    return ledger.account_get(kind=AccountKind.PENDING_WITHDRAWAL, user=user)
 
 
 def wallet_refund_request(*, user: User, amount_cents: int) -> Withdrawal:
@@ -105,13 +107,9 @@ def wallet_refund_request(*, user: User, amount_cents: int) -> Withdrawal:
             refunds=plan,
         )
         try:
-            ledger.transaction_post(
-                kind="withdrawal",
-                idempotency_key=f"withdrawal:{withdrawal.pk}:request",
-                legs=[
-                    (ledger.wallet_account(user=user), -amount_cents),
-                    (_pending(user), amount_cents),
-                ],
+            withdrawal_post_request(
+                withdrawal=withdrawal,
+                source=ledger.wallet_account(user=user),
                 memo=f"Wallet refund #{withdrawal.pk}",
                 reference=ledger.Reference.of(withdrawal),
             )
@@ -136,13 +134,11 @@ def wallet_refund_return(*, withdrawal: Withdrawal, items: list[dict]) -> int:
     if not cents:
         return 0
     _release(withdrawal, items)
-    ledger.transaction_post(
-        kind="withdrawal_returned",
-        idempotency_key=f"withdrawal:{withdrawal.pk}:returned",
-        legs=[
-            (_pending(withdrawal.user), -cents),
-            (ledger.wallet_account(user=withdrawal.user), cents),
-        ],
+    withdrawal_post_returned(
+        withdrawal=withdrawal,
+        source=pending_account(withdrawal.user),
+        target=ledger.wallet_account(user=withdrawal.user),
+        cents=cents,
         memo=f"Wallet refund #{withdrawal.pk} returned",
         reference=ledger.Reference.of(withdrawal),
     )
@@ -196,13 +192,9 @@ def _record(*, withdrawal_id: int, results: list[dict]) -> Withdrawal:
         paid = sum(r["amount_cents"] for r in results if r.get("refund_id"))
         declined = [r for r in results if not r.get("refund_id")]
         if paid:
-            ledger.transaction_post(
-                kind="withdrawal_paid",
-                idempotency_key=f"withdrawal:{withdrawal.pk}:paid",
-                legs=[
-                    (_pending(withdrawal.user), -paid),
-                    (ledger.platform_account(kind=AccountKind.OUTSIDE), paid),
-                ],
+            withdrawal_post_paid(
+                withdrawal=withdrawal,
+                cents=paid,
                 memo=f"Wallet refund #{withdrawal.pk} paid",
                 reference=ledger.Reference.of(withdrawal),
             )
@@ -244,14 +236,13 @@ def on_refund_failed(event: dict) -> None:
     if item.get("failed"):
         return
     cents = item["amount_cents"]
-    ledger.transaction_post(
-        kind="withdrawal_returned",
-        idempotency_key=f"withdrawal:{withdrawal.pk}:refund-failed:{refund_id}",
-        legs=[
-            (ledger.platform_account(kind=AccountKind.OUTSIDE), -cents),
-            (ledger.wallet_account(user=withdrawal.user), cents),
-        ],
+    withdrawal_post_returned(
+        withdrawal=withdrawal,
+        source=ledger.platform_account(kind=AccountKind.OUTSIDE),
+        target=ledger.wallet_account(user=withdrawal.user),
+        cents=cents,
         memo=f"Wallet refund #{withdrawal.pk}: refund {refund_id} failed",
+        step=f"refund-failed:{refund_id}",
         reference=ledger.Reference.of(withdrawal),
     )
     _release(withdrawal, [item])

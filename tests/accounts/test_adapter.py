@@ -16,36 +16,37 @@ def login(client, password, ip):
     )
 
 
-@pytest.mark.django_db
-def test_failures_from_another_address_do_not_lock_the_owner_out():
-    UserFactory(email="victim@example.org")
+def fail_logins(client, times, ip):
+    for _ in range(times):
+        login(client, "wrong", ip)
+
+
+@pytest.fixture
+def victim(db):
+    return UserFactory(email="victim@example.org")
+
+
+def test_failures_from_another_address_do_not_lock_the_owner_out(victim):
     attacker = Client()
-    for _ in range(8):
-        login(attacker, "wrong", "203.0.113.66")
+    fail_logins(attacker, 8, "203.0.113.66")
     owner = Client()
     response = login(owner, PASSWORD, "198.51.100.7")
     assert response.status_code == 302
     assert "_auth_user_id" in owner.session
 
 
-@pytest.mark.django_db
-def test_failures_lock_the_account_from_that_address():
-    UserFactory(email="victim@example.org")
+def test_failures_lock_the_account_from_that_address(victim):
     attacker = Client()
-    for _ in range(5):
-        login(attacker, "wrong", "203.0.113.66")
+    fail_logins(attacker, 5, "203.0.113.66")
     response = login(attacker, PASSWORD, "203.0.113.66")
     assert "_auth_user_id" not in attacker.session
     assert "Too many failed login attempts" in response.content.decode()
 
 
-@pytest.mark.django_db
-def test_the_login_limit_reads_the_address_behind_the_trusted_proxy(settings):
+def test_the_login_limit_reads_the_address_behind_the_trusted_proxy(settings, victim):
     settings.TRUSTED_PROXY_COUNT = 1
-    UserFactory(email="victim@example.org")
     attacker = Client(HTTP_X_FORWARDED_FOR="203.0.113.66")
-    for _ in range(8):
-        login(attacker, "wrong", "10.0.0.1")
+    fail_logins(attacker, 8, "10.0.0.1")
     owner = Client(HTTP_X_FORWARDED_FOR="198.51.100.7")
     response = login(owner, PASSWORD, "10.0.0.1")
     assert response.status_code == 302

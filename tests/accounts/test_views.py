@@ -8,12 +8,17 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
+def post_settings(client, fields: dict, **extra):
+    """POST the settings form: ``fields`` over blank ones."""
+    blank = {"display_name": "", "bio": "", "website": "", "monthly_budget": ""}
+    return client.post(reverse("settings"), {**blank, **fields}, **extra)
+
+
 class TestSettings:
     def test_budget_is_entered_in_euros_and_stored_in_cents(self, client, user):
         client.force_login(user)
-        response = client.post(
-            reverse("settings"),
-            {"display_name": "Ana", "bio": "Hi", "website": "", "monthly_budget": "12.34"},
+        response = post_settings(
+            client, {"display_name": "Ana", "bio": "Hi", "monthly_budget": "12.34"}
         )
         assert response.status_code == 302
         user.refresh_from_db()
@@ -22,11 +27,7 @@ class TestSettings:
 
     def test_french_visitors_type_a_comma(self, client, user):
         client.force_login(user)
-        response = client.post(
-            reverse("settings"),
-            {"display_name": "", "bio": "", "website": "", "monthly_budget": "5,50"},
-            HTTP_ACCEPT_LANGUAGE="fr",
-        )
+        response = post_settings(client, {"monthly_budget": "5,50"}, HTTP_ACCEPT_LANGUAGE="fr")
         assert response.status_code == 302
         user.refresh_from_db()
         assert user.monthly_budget_cents == 550
@@ -42,10 +43,7 @@ class TestSettings:
     )
     def test_bad_budget_is_a_form_error_and_saves_nothing(self, client, user, amount, message):
         client.force_login(user)
-        response = client.post(
-            reverse("settings"),
-            {"display_name": "Changed", "bio": "", "website": "", "monthly_budget": amount},
-        )
+        response = post_settings(client, {"display_name": "Changed", "monthly_budget": amount})
         assert response.status_code == 200
         errors = " ".join(response.context["form"].errors["monthly_budget"])
         assert message in errors
@@ -55,19 +53,12 @@ class TestSettings:
 
     def test_budget_error_in_french(self, client, user):
         client.force_login(user)
-        response = client.post(
-            reverse("settings"),
-            {"display_name": "", "bio": "", "website": "", "monthly_budget": "1"},
-            HTTP_ACCEPT_LANGUAGE="fr",
-        )
+        response = post_settings(client, {"monthly_budget": "1"}, HTTP_ACCEPT_LANGUAGE="fr")
         assert "Le minimum est 2,00" in " ".join(response.context["form"].errors["monthly_budget"])
 
     def test_overlong_bio_is_refused(self, client, user):
         client.force_login(user)
-        response = client.post(
-            reverse("settings"),
-            {"display_name": "", "bio": "x" * 1001, "website": "", "monthly_budget": "2"},
-        )
+        response = post_settings(client, {"bio": "x" * 1001, "monthly_budget": "2"})
         assert response.status_code == 200
         assert response.context["form"].errors["bio"]
         user.refresh_from_db()
@@ -83,10 +74,7 @@ class TestSettings:
 
         csrf_client = Client(enforce_csrf_checks=True)
         csrf_client.force_login(user)
-        response = csrf_client.post(
-            reverse("settings"),
-            {"display_name": "x", "bio": "", "website": "", "monthly_budget": "9"},
-        )
+        response = post_settings(csrf_client, {"display_name": "x", "monthly_budget": "9"})
         assert response.status_code == 403
         user.refresh_from_db()
         assert user.monthly_budget_cents == 200

@@ -63,6 +63,14 @@ def code_from(answer):
     return query["code"][0]
 
 
+def granted(person, scope="flattr thing"):
+    """A new app the person granted ``scope``: the app, its secret and the
+    authorisation code."""
+    _user, browser = person
+    app, secret = register(UserFactory())
+    return app, secret, code_from(authorize(browser, app, scope=scope)[1])
+
+
 @pytest.mark.django_db
 class TestCodeFlow:
     def test_end_to_end_with_basic_auth_refresh_and_revoke(self, person):
@@ -110,9 +118,7 @@ class TestCodeFlow:
         assert_error(ApiClient(refreshed["access_token"]).get("/user"), 401, "unauthorized")
 
     def test_token_request_with_json_body_and_form_credentials(self, person):
-        _user, browser = person
-        app, secret = register(UserFactory())
-        code = code_from(authorize(browser, app)[1])
+        app, secret, code = granted(person)
         response = Client().post(
             "/oauth/token",
             json.dumps(
@@ -130,9 +136,7 @@ class TestCodeFlow:
         assert response.json()["token_type"] == "bearer"
 
     def test_a_token_without_scopes_reads_public_data_only(self, person, thing):
-        _user, browser = person
-        app, secret = register(UserFactory())
-        code = code_from(authorize(browser, app, scope="")[1])
+        app, secret, code = granted(person, scope="")
         token = (
             Client()
             .post(
@@ -147,9 +151,7 @@ class TestCodeFlow:
         assert_error(api.post(f"/things/{thing.pk}/flattr"), 403, "insufficient_scope")
 
     def test_wrong_secret_gets_no_token(self, person):
-        _user, browser = person
-        app, _secret = register(UserFactory())
-        code = code_from(authorize(browser, app)[1])
+        app, _secret, code = granted(person)
         response = Client().post(
             "/oauth/token",
             {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
@@ -160,9 +162,7 @@ class TestCodeFlow:
         assert not AccessToken.objects.exists()
 
     def test_a_code_works_once(self, person):
-        _user, browser = person
-        app, secret = register(UserFactory())
-        code = code_from(authorize(browser, app)[1])
+        app, secret, code = granted(person)
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
         auth = basic(app.client_id, secret)
         assert Client().post("/oauth/token", data, HTTP_AUTHORIZATION=auth).status_code == 200

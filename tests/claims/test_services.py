@@ -14,16 +14,9 @@ from claims.models import ClaimKind, ClaimMethod, ClaimState
 from claims.reasons import reason_text
 from ledger.models import AccountKind
 from tests.factories import ThingFactory, UserFactory
-from tests.localsite import LocalSite
+from tests.localsite import HTML, LocalSite
 
 pytestmark = pytest.mark.django_db
-HTML = {"Content-Type": "text/html; charset=utf-8"}
-
-
-@pytest.fixture
-def loopback_allowed(settings):
-    settings.FETCH_ALLOWED_HOSTS = []
-    settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
 
 
 @pytest.fixture
@@ -47,22 +40,28 @@ def check(claim, django_capture_on_commit_callbacks):
     return claim
 
 
+def claim_by_meta(site, creator, django_capture_on_commit_callbacks):
+    """``creator`` claims ``site`` by meta tag, the site's page shows the
+    token, and the claim is checked: the claim after its check."""
+    claim, token = services.claim_create(
+        creator=creator, kind=ClaimKind.SITE, url=site.url("/"), method=ClaimMethod.META
+    )
+    site.routes["/"] = page_with_meta(token)
+    return check(claim, django_capture_on_commit_callbacks)
+
+
 def unclaimed_thing(url):
     return ThingFactory(owner=None, url=url)
 
 
 class TestSiteByMetaTag:
     def test_a_verified_site_assigns_its_unclaimed_things_and_owns_auto_submit(
-        self, creator, loopback_allowed, django_capture_on_commit_callbacks
+        self, creator, allow_loopback, django_capture_on_commit_callbacks
     ):
         with LocalSite() as site:
             mine = [unclaimed_thing(site.url("/post-1")), unclaimed_thing(site.url("/a/b?c=1"))]
             elsewhere = unclaimed_thing("https://someone-else.example/post")
-            claim, token = services.claim_create(
-                creator=creator, kind=ClaimKind.SITE, url=site.url("/"), method=ClaimMethod.META
-            )
-            site.routes["/"] = page_with_meta(token)
-            claim = check(claim, django_capture_on_commit_callbacks)
+            claim = claim_by_meta(site, creator, django_capture_on_commit_callbacks)
         assert claim.state == ClaimState.VERIFIED and claim.assigned_count == 2
         assert {t.owner for t in Thing.objects.filter(pk__in=[t.pk for t in mine])} == {creator}
         elsewhere.refresh_from_db()
@@ -72,7 +71,7 @@ class TestSiteByMetaTag:
         assert site.requests[0][2]["User-Agent"].startswith("OpenFlattr-Fetcher/")
 
     def test_a_wrong_token_fails_with_the_reason_and_assigns_nothing(
-        self, creator, loopback_allowed, django_capture_on_commit_callbacks
+        self, creator, allow_loopback, django_capture_on_commit_callbacks
     ):
         with LocalSite() as site:
             thing = unclaimed_thing(site.url("/post"))
@@ -87,7 +86,7 @@ class TestSiteByMetaTag:
         assert thing.owner is None and not VerifiedSite.objects.exists()
 
     def test_a_path_prefix_limits_the_site(
-        self, creator, loopback_allowed, django_capture_on_commit_callbacks
+        self, creator, allow_loopback, django_capture_on_commit_callbacks
     ):
         with LocalSite() as site:
             inside = unclaimed_thing(site.url("/blog/one"))
@@ -104,7 +103,7 @@ class TestSiteByMetaTag:
 
 
 def test_the_well_known_file_proves_a_site(
-    creator, loopback_allowed, django_capture_on_commit_callbacks
+    creator, allow_loopback, django_capture_on_commit_callbacks
 ):
     with LocalSite() as site:
         thing = unclaimed_thing(site.url("/x"))
@@ -121,7 +120,7 @@ def test_the_well_known_file_proves_a_site(
 
 
 def test_a_podcast_txt_proves_a_feed_and_assigns_its_episodes(
-    creator, loopback_allowed, django_capture_on_commit_callbacks
+    creator, allow_loopback, django_capture_on_commit_callbacks
 ):
     with LocalSite() as site:
         episode = unclaimed_thing(site.url("/episodes/1"))
@@ -149,7 +148,7 @@ def test_a_podcast_txt_proves_a_feed_and_assigns_its_episodes(
 
 
 def test_a_rel_me_link_to_the_profile_proves_a_thing(
-    creator, loopback_allowed, settings, django_capture_on_commit_callbacks
+    creator, allow_loopback, settings, django_capture_on_commit_callbacks
 ):
     settings.SITE_URL = "https://flattr.example"
     with LocalSite() as site:
@@ -201,11 +200,7 @@ class TestFetchFailuresAreReasons:
         settings.FETCH_ALLOWED_HOSTS, settings.FETCH_ALLOWED_NETWORKS = [], []
         with LocalSite() as site:
             thing = unclaimed_thing(site.url("/p"))
-            claim, token = services.claim_create(
-                creator=creator, kind=ClaimKind.SITE, url=site.url("/"), method=ClaimMethod.META
-            )
-            site.routes["/"] = page_with_meta(token)
-            claim = check(claim, django_capture_on_commit_callbacks)
+            claim = claim_by_meta(site, creator, django_capture_on_commit_callbacks)
         assert claim.state == ClaimState.FAILED and claim.reason_code == "address_refused"
         assert site.requests == []
         thing.refresh_from_db()
@@ -222,7 +217,7 @@ class TestFetchFailuresAreReasons:
         assert claim.reason_code == "address_refused"
 
     def test_an_unresolvable_host(
-        self, creator, loopback_allowed, django_capture_on_commit_callbacks
+        self, creator, allow_loopback, django_capture_on_commit_callbacks
     ):
         claim = self._claim_and_check(
             creator, "https://no-such-host.invalid/", django_capture_on_commit_callbacks
@@ -230,7 +225,7 @@ class TestFetchFailuresAreReasons:
         assert claim.state == ClaimState.FAILED and claim.reason_code == "dns"
         assert "no-such-host.invalid" in reason_text(claim.reason_code, claim.reason_params)
 
-    def test_an_oversized_page(self, creator, loopback_allowed, django_capture_on_commit_callbacks):
+    def test_an_oversized_page(self, creator, allow_loopback, django_capture_on_commit_callbacks):
         with LocalSite({"/": (200, HTML, b"x" * (1024 * 1024 + 10))}) as site:
             claim = self._claim_and_check(
                 creator, site.url("/"), django_capture_on_commit_callbacks
@@ -238,7 +233,7 @@ class TestFetchFailuresAreReasons:
         assert claim.reason_code == "too_large"
 
     def test_a_slow_server(
-        self, creator, loopback_allowed, settings, django_capture_on_commit_callbacks
+        self, creator, allow_loopback, settings, django_capture_on_commit_callbacks
     ):
         settings.FETCH_READ_TIMEOUT = 0.3
 
@@ -252,14 +247,14 @@ class TestFetchFailuresAreReasons:
             )
         assert claim.reason_code == "timeout"
 
-    def test_a_redirect_loop(self, creator, loopback_allowed, django_capture_on_commit_callbacks):
+    def test_a_redirect_loop(self, creator, allow_loopback, django_capture_on_commit_callbacks):
         with LocalSite({"/": (302, {"Location": "/"}, b"")}) as site:
             claim = self._claim_and_check(
                 creator, site.url("/"), django_capture_on_commit_callbacks
             )
         assert claim.reason_code == "redirects"
 
-    def test_an_error_status(self, creator, loopback_allowed, django_capture_on_commit_callbacks):
+    def test_an_error_status(self, creator, allow_loopback, django_capture_on_commit_callbacks):
         with LocalSite() as site:
             claim = self._claim_and_check(
                 creator, site.url("/"), django_capture_on_commit_callbacks
@@ -267,7 +262,7 @@ class TestFetchFailuresAreReasons:
         assert claim.reason_code == "http_status" and claim.reason_params["status"] == 404
 
     def test_a_feed_that_is_not_a_feed(
-        self, creator, loopback_allowed, django_capture_on_commit_callbacks
+        self, creator, allow_loopback, django_capture_on_commit_callbacks
     ):
         with LocalSite({"/feed": (200, HTML, b"<html><body>hi</body></html>")}) as site:
             claim = self._claim_and_check(
@@ -277,7 +272,7 @@ class TestFetchFailuresAreReasons:
         assert claim.reason_code == "not_a_feed"
 
     def test_an_xml_bomb_is_not_parsed(
-        self, creator, loopback_allowed, django_capture_on_commit_callbacks
+        self, creator, allow_loopback, django_capture_on_commit_callbacks
     ):
         bomb = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><rss>&b;</rss>'
         with LocalSite({"/feed": (200, {"Content-Type": "application/xml"}, bomb)}) as site:
@@ -288,7 +283,7 @@ class TestFetchFailuresAreReasons:
         assert claim.reason_code == "not_a_feed"
 
 
-def test_an_expired_token_fails_without_fetching(creator, loopback_allowed):
+def test_an_expired_token_fails_without_fetching(creator, allow_loopback):
     with LocalSite() as site:
         claim, token = services.claim_create(
             creator=creator, kind=ClaimKind.SITE, url=site.url("/"), method=ClaimMethod.META
@@ -301,7 +296,7 @@ def test_an_expired_token_fails_without_fetching(creator, loopback_allowed):
 
 
 def test_a_new_token_replaces_the_old_one(
-    creator, loopback_allowed, django_capture_on_commit_callbacks
+    creator, allow_loopback, django_capture_on_commit_callbacks
 ):
     with LocalSite() as site:
         claim, old = services.claim_create(
@@ -326,22 +321,14 @@ def test_the_token_is_never_stored(creator):
 
 class TestConflicts:
     def test_a_second_creator_goes_to_staff_review_and_staff_decide(
-        self, creator, loopback_allowed, django_capture_on_commit_callbacks
+        self, creator, allow_loopback, django_capture_on_commit_callbacks
     ):
         rival = UserFactory(username="rival")
         staff = UserFactory(is_staff=True)
         with LocalSite() as site:
-            first, token1 = services.claim_create(
-                creator=creator, kind=ClaimKind.SITE, url=site.url("/"), method=ClaimMethod.META
-            )
-            site.routes["/"] = page_with_meta(token1)
-            check(first, django_capture_on_commit_callbacks)
+            first = claim_by_meta(site, creator, django_capture_on_commit_callbacks)
             later = unclaimed_thing(site.url("/later"))
-            second, token2 = services.claim_create(
-                creator=rival, kind=ClaimKind.SITE, url=site.url("/"), method=ClaimMethod.META
-            )
-            site.routes["/"] = page_with_meta(token2)
-            second = check(second, django_capture_on_commit_callbacks)
+            second = claim_by_meta(site, rival, django_capture_on_commit_callbacks)
         assert second.state == ClaimState.REVIEW and second.reason_code == "conflict"
         assert VerifiedSite.objects.get().owner == creator
         later.refresh_from_db()
@@ -364,7 +351,7 @@ class TestConflicts:
 
 
 def test_held_money_reaches_the_creator_at_the_next_run(
-    creator, loopback_allowed, django_capture_on_commit_callbacks
+    creator, allow_loopback, django_capture_on_commit_callbacks
 ):
     from payouts import services as payouts
     from tests.factories import balance, flattr, platform, supporter
@@ -379,11 +366,7 @@ def test_held_money_reaches_the_creator_at_the_next_run(
         payouts.payout_run_post(run_id=run.pk)
         assert platform(AccountKind.UNCLAIMED, f"thing:{orphan.pk}") == 300
 
-        claim, token = services.claim_create(
-            creator=creator, kind=ClaimKind.SITE, url=site.url("/"), method=ClaimMethod.META
-        )
-        site.routes["/"] = page_with_meta(token)
-        check(claim, django_capture_on_commit_callbacks)
+        claim_by_meta(site, creator, django_capture_on_commit_callbacks)
 
     run = payouts.payout_run_compute(period=dt.date(2026, 10, 1))
     payouts.payout_run_approve(run=run, actor=staff, queue=False)

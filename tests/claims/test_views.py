@@ -53,9 +53,8 @@ def test_bad_claims_are_form_errors_and_create_nothing(client, creator, data, me
 
 
 def test_checking_shows_the_state_then_the_exact_reason(
-    client, creator, settings, django_capture_on_commit_callbacks
+    client, creator, allow_loopback, django_capture_on_commit_callbacks
 ):
-    settings.FETCH_ALLOWED_HOSTS, settings.FETCH_ALLOWED_NETWORKS = [], ["127.0.0.0/8"]
     with LocalSite({"/": (200, {"Content-Type": "text/html"}, b"<html></html>")}) as site:
         client.post(reverse("claims"), {"kind": "site", "url": site.url("/"), "method": "meta"})
         claim = Claim.objects.get()

@@ -16,15 +16,7 @@ from flattr_site.fetch import (
     FetchURLError,
     fetch,
 )
-from tests.localsite import LocalSite
-
-HTML = {"Content-Type": "text/html; charset=utf-8"}
-
-
-@pytest.fixture
-def allow_loopback(settings):
-    settings.FETCH_ALLOWED_HOSTS = []
-    settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+from tests.localsite import HTML, LocalSite
 
 
 @pytest.fixture

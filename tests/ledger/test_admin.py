@@ -10,6 +10,15 @@ from tests.concurrency import at_once
 from tests.factories import UserFactory, fund, outside_account
 
 
+def adjust_page(client, staff, cents: int, *, key: str):
+    """``staff`` signed in, and a new user whose wallet holds ``cents``: the
+    user and the URL of the wallet's adjust form."""
+    user = UserFactory()
+    wallet, _ = fund(user, cents, key=key)
+    client.force_login(staff)
+    return user, reverse("admin:ledger_account_adjust", args=[wallet.pk])
+
+
 @pytest.mark.django_db
 class TestAdmin:
     def test_lists_show_balances_and_refuse_changes(self, client):
@@ -35,10 +44,7 @@ class TestAdmin:
 
     def test_adjust_needs_confirmation_then_posts(self, client):
         staff = UserFactory(is_staff=True, is_superuser=True)
-        user = UserFactory()
-        wallet, _ = fund(user, 1000, key="adj")
-        client.force_login(staff)
-        url = reverse("admin:ledger_account_adjust", args=[wallet.pk])
+        user, url = adjust_page(client, staff, 1000, key="adj")
         form = client.get(url)
         key = form.context["form"]["idempotency_key"].initial
         data = {"amount": "-2.50", "reason": "duplicate top-up", "idempotency_key": key}
@@ -53,10 +59,7 @@ class TestAdmin:
 
     def test_adjust_refuses_overdraft(self, client):
         staff = UserFactory(is_staff=True, is_superuser=True)
-        user = UserFactory()
-        wallet, _ = fund(user, 100, key="od")
-        client.force_login(staff)
-        url = reverse("admin:ledger_account_adjust", args=[wallet.pk])
+        user, url = adjust_page(client, staff, 100, key="od")
         response = client.post(
             url, {"amount": "-5", "reason": "x", "idempotency_key": "adjustment:k", "confirm": "1"}
         )
@@ -66,10 +69,8 @@ class TestAdmin:
 
     def test_adjust_needs_the_permission(self, client):
         staff = UserFactory(is_staff=True)
-        user = UserFactory()
-        wallet, _ = fund(user, 100, key="perm")
-        client.force_login(staff)
-        response = client.get(reverse("admin:ledger_account_adjust", args=[wallet.pk]))
+        _user, url = adjust_page(client, staff, 100, key="perm")
+        response = client.get(url)
         assert response.status_code == 403
 
 
@@ -80,10 +81,7 @@ class TestAdminPages:
         staff.user_permissions.add(
             Permission.objects.get(codename="adjust_wallet", content_type__app_label="ledger")
         )
-        user = UserFactory()
-        wallet, _ = fund(user, 1000, key="f")
-        client.force_login(staff)
-        url = reverse("admin:ledger_account_adjust", args=[wallet.pk])
+        user, url = adjust_page(client, staff, 1000, key="f")
         page = client.get(url)
         assert page.status_code == 200
         key = page.context["form"]["idempotency_key"].initial
@@ -98,10 +96,7 @@ class TestAdminPages:
 
     def test_adjust_form_refuses_bad_amounts_without_posting(self, client):
         staff = UserFactory(is_staff=True, is_superuser=True)
-        user = UserFactory()
-        wallet, _ = fund(user, 1000, key="f")
-        client.force_login(staff)
-        url = reverse("admin:ledger_account_adjust", args=[wallet.pk])
+        user, url = adjust_page(client, staff, 1000, key="f")
         for amount in ["abc", "1.005", "0"]:
             response = client.post(
                 url,
@@ -228,10 +223,9 @@ def test_a_double_submitted_adjustment_posts_once_even_concurrently():
 class TestAdjustFormGuards:
     @pytest.fixture
     def page(self, client):
-        client.force_login(UserFactory(is_staff=True, is_superuser=True))
-        user = UserFactory()
-        wallet, _ = fund(user, 1000, key="topup:1")
-        return client, reverse("admin:ledger_account_adjust", args=[wallet.pk]), user
+        staff = UserFactory(is_staff=True, is_superuser=True)
+        user, url = adjust_page(client, staff, 1000, key="topup:1")
+        return client, url, user
 
     def test_an_overdraft_is_refused_at_the_review_step(self, page):
         client, url, user = page

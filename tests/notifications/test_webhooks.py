@@ -16,10 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def local_receivers(settings):
+def local_receivers(settings, allow_loopback):
     settings.DEBUG = True  # http:// endpoints
-    settings.FETCH_ALLOWED_HOSTS = []
-    settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
 
 
 def receiver(status=200, body=b"ok"):

@@ -11,9 +11,13 @@ pytestmark = pytest.mark.django_db
 
 
 class TestAdmin:
-    def test_review_page_shows_totals_and_the_check(self, client, month, admin_user):
+    @pytest.fixture
+    def run(self, month):
+        """The month computed: its draft run."""
         call_command("payout_compute", "2026-09")
-        run = PayoutRun.objects.get()
+        return PayoutRun.objects.get()
+
+    def test_review_page_shows_totals_and_the_check(self, client, run, admin_user):
         client.force_login(admin_user)
         listing = client.get(reverse("admin:payouts_payoutrun_changelist"))
         assert listing.status_code == 200 and "2026-09" in listing.content.decode()
@@ -29,11 +33,9 @@ class TestAdmin:
         assert lines.status_code == 200 and "sophie" in lines.content.decode()
 
     def test_approve_asks_for_confirmation_then_posts(
-        self, client, month, admin_user, django_capture_on_commit_callbacks
+        self, client, month, run, admin_user, django_capture_on_commit_callbacks
     ):
         creator, s = month
-        call_command("payout_compute", "2026-09")
-        run = PayoutRun.objects.get()
         client.force_login(admin_user)
         url = reverse("admin:payouts_payoutrun_action", args=[run.pk, "approve"])
         confirm = client.get(url)
@@ -46,9 +48,7 @@ class TestAdmin:
         assert run.status == RunStatus.POSTED
         assert balance(s) == 800
 
-    def test_approve_needs_the_permission(self, client, month):
-        call_command("payout_compute", "2026-09")
-        run = PayoutRun.objects.get()
+    def test_approve_needs_the_permission(self, client, run):
         staff = UserFactory(is_staff=True)
         client.force_login(staff)
         assert (
@@ -60,9 +60,7 @@ class TestAdmin:
         run.refresh_from_db()
         assert run.status == RunStatus.DRAFT
 
-    def test_cancel_and_recompute_actions(self, client, month, admin_user):
-        call_command("payout_compute", "2026-09")
-        run = PayoutRun.objects.get()
+    def test_cancel_and_recompute_actions(self, client, run, admin_user):
         client.force_login(admin_user)
         client.post(reverse("admin:payouts_payoutrun_action", args=[run.pk, "recompute"]))
         assert run.events.filter(action="recomputed").exists()
@@ -73,9 +71,7 @@ class TestAdmin:
         run.refresh_from_db()
         assert run.status == RunStatus.CANCELLED
 
-    def test_csv_export(self, client, month, admin_user):
-        call_command("payout_compute", "2026-09")
-        run = PayoutRun.objects.get()
+    def test_csv_export(self, client, run, admin_user):
         client.force_login(admin_user)
         response = client.get(reverse("admin:payouts_payoutrun_export", args=[run.pk, "creators"]))
         body = b"".join(response.streaming_content).decode()

@@ -41,32 +41,23 @@ def test_stored_shares_become_thing_lines():
             run=run, creator=creator, gross=70, fee=7, net=63, flattrs=2
         )
         Share = old.get_model("payouts", "Share")
+        shares = [
+            # flattr, supporter, thing, creator, amount
+            (1, old_fan.pk, 10, creator.pk, 40),
+            (2, new_fan.pk, 10, creator.pk, 30),
+            (3, new_fan.pk, 11, None, 5),
+        ]
         Share.objects.bulk_create(
             [
                 Share(
-                    flattr_id=1,
+                    flattr_id=flattr_id,
                     run_id=run.pk,
-                    supporter_id=old_fan.pk,
-                    thing_id=10,
-                    creator_id=creator.pk,
-                    amount=40,
-                ),
-                Share(
-                    flattr_id=2,
-                    run_id=run.pk,
-                    supporter_id=new_fan.pk,
-                    thing_id=10,
-                    creator_id=creator.pk,
-                    amount=30,
-                ),
-                Share(
-                    flattr_id=3,
-                    run_id=run.pk,
-                    supporter_id=new_fan.pk,
-                    thing_id=11,
-                    creator_id=None,
-                    amount=5,
-                ),
+                    supporter_id=supporter_id,
+                    thing_id=thing_id,
+                    creator_id=creator_id,
+                    amount=amount,
+                )
+                for flattr_id, supporter_id, thing_id, creator_id, amount in shares
             ]
         )
 

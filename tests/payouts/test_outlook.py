@@ -12,6 +12,15 @@ from tests.payouts.helpers import supporter
 pytestmark = pytest.mark.django_db
 
 
+def last_months_draft_takes_the_budget(user):
+    """Last month's run, computed but not posted, takes the budget (10 EUR)
+    of the supporter's 15 EUR."""
+    run = PayoutRun.objects.create(period=add_months(current_period(), -1), status=RunStatus.DRAFT)
+    SupporterLine.objects.create(
+        run=run, supporter=user, budget=1000, balance=1500, taken=1000, flattrs=2
+    )
+
+
 def test_outlook_takes_the_budget_when_the_wallet_covers_it():
     user = supporter(budget=1000, balance=5000)
     for _ in range(3):
@@ -27,10 +36,7 @@ def test_outlook_takes_the_budget_when_the_wallet_covers_it():
 def test_amount_committed_to_an_unposted_run_is_not_counted_twice():
     user = supporter(budget=1000, balance=1500)
     FlattrFactory(supporter=user)
-    run = PayoutRun.objects.create(period=add_months(current_period(), -1), status=RunStatus.DRAFT)
-    SupporterLine.objects.create(
-        run=run, supporter=user, budget=1000, balance=1500, taken=1000, flattrs=2
-    )
+    last_months_draft_takes_the_budget(user)
     outlook = supporter_outlook(user=user)
     assert outlook["committed"] == 1000
     assert outlook["amount"] == 500
@@ -50,10 +56,7 @@ def test_my_months_preview_does_not_count_committed_money_twice():
     user = supporter(budget=1000, balance=1500)
     FlattrFactory(supporter=user)
     FlattrFactory(supporter=user)
-    run = PayoutRun.objects.create(period=add_months(current_period(), -1), status=RunStatus.DRAFT)
-    SupporterLine.objects.create(
-        run=run, supporter=user, budget=1000, balance=1500, taken=1000, flattrs=2
-    )
+    last_months_draft_takes_the_budget(user)
     preview = supporter_month_preview(user=user)
     assert preview["amount"] == 500
     assert [share["amount"] for share in preview["shares"]] == [250, 250]

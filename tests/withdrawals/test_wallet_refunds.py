@@ -17,9 +17,9 @@ from payments.withdrawals import services, wallet_refunds
 from payments.withdrawals.models import Withdrawal, WithdrawalKind, WithdrawalStatus
 from payouts.models import SupporterLine
 from tests.factories import UserFactory
-from tests.payments.helpers import start_topup
+from tests.payments.helpers import pay_topup
 from tests.payouts.helpers import compute, flattr, fund, post, thing
-from tests.stripe_fake import payment_intent, post_event, session_obj
+from tests.stripe_fake import post_event
 from yourdata.services import DeletionRefused, WalletChoice, account_delete
 
 pytestmark = pytest.mark.django_db
@@ -165,17 +165,7 @@ class TestThroughStripe:
     def stripe_topups(self, client, stripe_fake):
         """Two Stripe top-ups: 8.00 (fee 0.37) then 8.00 (fee 0.37); wallet 15.26."""
         user = UserFactory()
-        topups = []
-        for _ in range(2):
-            _response, topup = start_topup(client, user)
-            stripe_fake.route(
-                "get",
-                f"/v1/payment_intents/pi_{topup.pk}",
-                payment_intent(f"pi_{topup.pk}", 37, f"ch_{topup.pk}"),
-            )
-            post_event(client, "checkout.session.completed", session_obj(topup))
-            topup.refresh_from_db()
-            topups.append(topup)
+        topups = [pay_topup(client, stripe_fake, user) for _ in range(2)]
         client.logout()
         assert wallet(user) == 1526
         return user, topups
@@ -268,13 +258,7 @@ def test_admin_page_of_a_wallet_refund_shows_its_charges_in_euros(client, staff,
 
 def test_a_refund_that_fails_later_comes_back_to_the_wallet_once(client, staff, stripe_fake):
     user = UserFactory()
-    _response, topup = start_topup(client, user)
-    stripe_fake.route(
-        "get",
-        f"/v1/payment_intents/pi_{topup.pk}",
-        payment_intent(f"pi_{topup.pk}", 37, f"ch_{topup.pk}"),
-    )
-    post_event(client, "checkout.session.completed", session_obj(topup))
+    topup = pay_topup(client, stripe_fake, user)
     stripe_fake.route("post", "/v1/refunds", {"id": "re_1", "object": "refund"})
     client.logout()
     account_delete(user=user, wallet_choice=WalletChoice.REFUND)

@@ -34,13 +34,19 @@ def test_delete_erases_personal_data_hides_things_and_keeps_postings():
     assert Posting.objects.count() == postings
 
 
+def assert_deletion_refused(user, match):
+    """Deleting ``user`` is refused with ``match`` and changes nothing."""
+    name = user.display_name
+    with pytest.raises(DeletionRefused, match=match):
+        account_delete(user=user)
+    user.refresh_from_db()
+    assert user.is_active and user.display_name == name
+
+
 def test_wallet_left_needs_a_choice_and_nothing_changes_without_one():
     user = UserFactory(display_name="Ada")
     fund(user, 700)
-    with pytest.raises(DeletionRefused, match="Choose what happens"):
-        account_delete(user=user)
-    user.refresh_from_db()
-    assert user.is_active and user.display_name == "Ada"
+    assert_deletion_refused(user, "Choose what happens")
 
 
 def test_giving_the_wallet_makes_it_this_months_budget():
@@ -92,10 +98,7 @@ def test_earnings_that_can_be_withdrawn_must_be_withdrawn_first(settings):
     settings.FLATTR_MIN_WITHDRAWAL_CENTS = 1000
     user = UserFactory(display_name="Cleo")
     earn(user, 1234)
-    with pytest.raises(DeletionRefused, match="12.34"):
-        account_delete(user=user)
-    user.refresh_from_db()
-    assert user.is_active and user.display_name == "Cleo"
+    assert_deletion_refused(user, "12.34")
     assert balance(user, AccountKind.EARNINGS) == 1234
 
 

@@ -64,27 +64,27 @@ def test_delete_with_wallet_left_and_no_choice_is_a_form_error(client):
     assert User.objects.get(pk=user.pk).is_active
 
 
-def test_delete_form_says_what_last_months_run_still_takes(client):
-    user = UserFactory(monthly_budget_cents=250)
-    fund(user, 700)
+def _after_last_months_run(client, *, budget: int, wallet: int):
+    """A signed-in user with one flattr in last month's computed run, and
+    their data page."""
+    user = UserFactory(monthly_budget_cents=budget)
+    fund(user, wallet)
     period = (timezone.now().date().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     flattr(user, thing(), period)
     compute(period)
     client.force_login(user)
-    page = html.unescape(client.get(reverse("your_data")).content.decode())
+    return user, html.unescape(client.get(reverse("your_data")).content.decode())
+
+
+def test_delete_form_says_what_last_months_run_still_takes(client):
+    _user, page = _after_last_months_run(client, budget=250, wallet=700)
     assert "2.50\xa0€ of it is already set aside for last month's payout" in page
     french = client.get(reverse("your_data"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "2,50\xa0€ en sont déjà réservés pour le versement du mois dernier" in french
 
 
 def test_delete_form_asks_nothing_about_a_wallet_wholly_set_aside(client):
-    user = UserFactory(monthly_budget_cents=500)
-    fund(user, 500)
-    period = (timezone.now().date().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-    flattr(user, thing(), period)
-    compute(period)
-    client.force_login(user)
-    page = html.unescape(client.get(reverse("your_data")).content.decode())
+    user, page = _after_last_months_run(client, budget=500, wallet=500)
     assert "5.00\xa0€ of your wallet is already set aside for last month's payout." in page
     assert 'name="wallet_choice"' not in page
     response = client.post(reverse("your_data"), {"confirm": user.username})
