@@ -168,14 +168,26 @@ class Transaction(models.Model):
 
 
 class Posting(models.Model):
+    # Both references are checked by the database once per statement, over
+    # all the statement's postings (ledger migration 0011), not by a
+    # foreign-key trigger per posting; transactions and used accounts can
+    # never be deleted, nor an account's id changed.
     transaction = models.ForeignKey(
         Transaction,
         on_delete=models.PROTECT,
         related_name="postings",
         verbose_name=_("transaction"),
+        db_constraint=False,
     )
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="postings", verbose_name=_("account")
+        Account,
+        on_delete=models.PROTECT,
+        related_name="postings",
+        verbose_name=_("account"),
+        db_constraint=False,
+        # posting_account_newest below starts with the account: a second
+        # index of it alone would only slow every posting down.
+        db_index=False,
     )
     # Signed cents: positive raises the account's balance.
     amount = models.BigIntegerField(_("amount"))

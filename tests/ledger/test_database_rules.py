@@ -1,4 +1,4 @@
-"""The database itself refuses what would break the ledger (migrations 0002, 0007)."""
+"""The database itself refuses what would break the ledger (migrations 0002, 0007, 0011)."""
 
 import pytest
 from django.core.management import call_command
@@ -283,4 +283,37 @@ def test_truncate_of_a_ledger_table_is_refused(table):
     with pytest.raises(DatabaseError, match="insert-only"), connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {table} CASCADE")
     assert Posting.objects.count() == 2
+    assert selectors.wallet_balance(user=user) == 1000
+
+
+@transactional
+@pytest.mark.parametrize("missing", ["transaction", "account"])
+def test_a_posting_must_refer_to_an_existing_transaction_and_account(missing):
+    """Checked once per statement (migration 0011), not by a foreign key per
+    posting: one missing reference among many refuses the whole statement."""
+    users = [UserFactory() for _ in range(3)]
+    wallets = [services.wallet_account(user=u).pk for u in users]
+    outside = outside_account().pk
+    with pytest.raises(IntegrityError, match=f"refers to {missing} .* does not exist"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            txn = _insert_transaction(cursor, "dangling")
+            rows = [(txn, wallet, 100) for wallet in wallets] + [(txn, outside, -300)]
+            bad = (txn + 1000, wallets[1], 100) if missing == "transaction" else (txn, 10**12, 100)
+            rows[1] = bad
+            _insert_postings(cursor, rows)
+    assert not Transaction.objects.exists() and not Posting.objects.exists()
+    assert [selectors.wallet_balance(user=u) for u in users] == [0, 0, 0]
+
+
+@transactional
+def test_a_used_account_can_neither_go_nor_change_its_id():
+    user = UserFactory()
+    _fund(user, 1000, "kept")
+    wallet = services.wallet_account(user=user)
+    with connection.cursor() as cursor:
+        with pytest.raises(DatabaseError, match="cannot change its id"), transaction.atomic():
+            cursor.execute("UPDATE ledger_account SET id = id + 1000 WHERE id = %s", [wallet.pk])
+        with pytest.raises(DatabaseError, match="cannot be deleted"), transaction.atomic():
+            cursor.execute("DELETE FROM ledger_account WHERE id = %s", [wallet.pk])
+    assert Posting.objects.filter(account_id=wallet.pk).count() == 1
     assert selectors.wallet_balance(user=user) == 1000
