@@ -161,7 +161,11 @@ class PayoutRunEvent(models.Model):
 
 class SupporterLine(models.Model):
     run = models.ForeignKey(
-        PayoutRun, on_delete=models.CASCADE, related_name="supporter_lines", verbose_name=_("run")
+        PayoutRun,
+        on_delete=models.CASCADE,
+        related_name="supporter_lines",
+        verbose_name=_("run"),
+        db_index=False,  # the unique (run, ...) constraint below starts with it
     )
     supporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -197,7 +201,11 @@ class SupporterLine(models.Model):
 
 class CreatorLine(models.Model):
     run = models.ForeignKey(
-        PayoutRun, on_delete=models.CASCADE, related_name="creator_lines", verbose_name=_("run")
+        PayoutRun,
+        on_delete=models.CASCADE,
+        related_name="creator_lines",
+        verbose_name=_("run"),
+        db_index=False,  # the unique (run, ...) constraint below starts with it
     )
     creator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -240,7 +248,11 @@ class ThingLine(models.Model):
     """
 
     run = models.ForeignKey(
-        PayoutRun, on_delete=models.CASCADE, related_name="thing_lines", verbose_name=_("run")
+        PayoutRun,
+        on_delete=models.CASCADE,
+        related_name="thing_lines",
+        verbose_name=_("run"),
+        db_index=False,  # the unique (run, ...) constraint below starts with it
     )
     thing_id = models.BigIntegerField(_("thing id"))
     creator_id = models.BigIntegerField(_("creator id"), null=True)  # empty: unclaimed thing
@@ -274,7 +286,11 @@ class UnclaimedLine(models.Model):
     """Money a run put aside for a thing nobody owned yet."""
 
     run = models.ForeignKey(
-        PayoutRun, on_delete=models.CASCADE, related_name="unclaimed_lines", verbose_name=_("run")
+        PayoutRun,
+        on_delete=models.CASCADE,
+        related_name="unclaimed_lines",
+        verbose_name=_("run"),
+        db_index=False,  # the unique (run, ...) constraint below starts with it
     )
     thing_id = models.BigIntegerField(_("thing id"))
     amount = models.BigIntegerField(_("amount"))  # cents
