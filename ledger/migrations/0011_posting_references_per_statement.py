@@ -9,7 +9,11 @@ refuses the statement (foreign_key_violation) if one is missing, like the
 zero-sum check beside it. The other half of a foreign key, that a
 referenced row cannot go away, was already there: transactions are
 insert-only (0002, 0007), an account with postings cannot be deleted
-(0002), and now no account's id can change either. The account's own
+(0002), and now no account's id can change either. No race between the
+check and the commit: the balance trigger (which runs first) updates, and
+so locks, every account the statement posts to, so a concurrent delete
+either commits first (the check then finds the account gone) or waits and
+then finds the postings. The account's own
 index goes too: posting_account_newest (account, -id) serves every lookup
 by account.
 """
