@@ -3,6 +3,7 @@
 import pytest
 
 from ledger import selectors as ledger_selectors
+from ledger import services as ledger_services
 from ledger.models import AccountKind, Transaction
 from payouts import services
 from payouts.models import CreatorLine, RunStatus
@@ -10,6 +11,18 @@ from tests.factories import UserFactory, balance, flattr, platform, supporter, t
 from tests.payouts.helpers import P, compute, post, shares_of
 
 pytestmark = pytest.mark.django_db
+
+
+def refund_after_computing(user, cents: int) -> None:
+    """A card refund takes ``cents`` from the wallet after the run was computed."""
+    ledger_services.transaction_post(
+        kind="topup_reversal",
+        idempotency_key=f"refund-after:{user.pk}",
+        legs=[
+            (ledger_services.wallet_account(user=user), -cents),
+            (ledger_services.platform_account(kind=AccountKind.OUTSIDE), cents),
+        ],
+    )
 
 
 class TestConservationAndPosting:
@@ -47,23 +60,13 @@ class TestConservationAndPosting:
         assert Transaction.objects.filter(idempotency_key="payout:2026-09:supporters:0").exists()
 
     def test_a_wallet_spent_since_computing_is_recomputed_never_overdrawn(self, admin_user):
-        from ledger import services as ledger_services
-
         creator = UserFactory()
         s = supporter(budget=300, balance=300)
         flattr(s, thing(owner=creator), P)
         flattr(s, thing(owner=creator), P)
         run = compute()
         assert run.taken == 300
-        # A refund took most of the wallet after computing.
-        ledger_services.transaction_post(
-            kind="topup_reversal",
-            idempotency_key="refund-after",
-            legs=[
-                (ledger_services.wallet_account(user=s), -250),
-                (ledger_services.platform_account(kind=AccountKind.OUTSIDE), 250),
-            ],
-        )
+        refund_after_computing(s, 250)  # most of the wallet
         run = post(run, admin_user)
         assert run.taken == 50 and run.conservation_ok
         assert balance(s) == 0
@@ -72,22 +75,13 @@ class TestConservationAndPosting:
         assert ledger_selectors.ledger_problems() == []
 
     def test_a_shortfall_refuses_the_chunk_then_posts_it_once_with_every_wallet(self, admin_user):
-        from ledger import services as ledger_services
-
         creator = UserFactory()
         spender, steady = supporter(budget=300, balance=300), supporter(budget=120, balance=500)
         for s in (spender, steady):
             flattr(s, thing(owner=creator), P)
         run = compute()
         assert run.supporter_lines.values("chunk").distinct().count() == 1
-        ledger_services.transaction_post(
-            kind="topup_reversal",
-            idempotency_key="refund-after",
-            legs=[
-                (ledger_services.wallet_account(user=spender), -200),
-                (ledger_services.platform_account(kind=AccountKind.OUTSIDE), 200),
-            ],
-        )
+        refund_after_computing(spender, 200)
         run = post(run, admin_user)
         assert (balance(spender), balance(steady)) == (0, 380)
         assert run.taken == 100 + 120 and run.conservation_ok
