@@ -91,6 +91,22 @@ def fund(
     return wallet, txn
 
 
+def take(
+    user: User, cents: int, *, to: str = AccountKind.OUTSIDE, kind: str = "topup_reversal"
+) -> None:
+    """Take ``cents`` out of ``user``'s wallet to the platform account ``to``:
+    by default a card refund; ``to=PAYOUT_CLEARING, kind="payout"`` spends
+    them in a payout."""
+    ledger_services.transaction_post(
+        kind=kind,
+        idempotency_key=f"test-take:{next(_keys)}:{user.pk}",
+        legs=[
+            (ledger_services.wallet_account(user=user), -cents),
+            (ledger_services.platform_account(kind=to), cents),
+        ],
+    )
+
+
 def owe(user: User, cents: int) -> None:
     """Leave ``user`` owing ``cents`` (a receivable), as a refund after spending does."""
     ledger_services.transaction_post(

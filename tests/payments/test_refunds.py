@@ -5,23 +5,14 @@ from django.urls import reverse
 
 from ledger import selectors as ledger_selectors
 from ledger.models import AccountKind, Transaction
-from tests.factories import platform
+from tests.factories import platform, take
 from tests.payments.helpers import start_topup
 from tests.stripe_fake import payment_intent, post_event, session_obj
 
 
 def _spend(user, cents: int) -> None:
     """``cents`` of the supporter's wallet gone to creators in a payout."""
-    from ledger import services as ledger_services
-
-    ledger_services.transaction_post(
-        kind="payout",
-        idempotency_key=f"spent:{user.pk}:{cents}",
-        legs=[
-            (ledger_services.wallet_account(user=user), -cents),
-            (ledger_services.platform_account(kind=AccountKind.PAYOUT_CLEARING), cents),
-        ],
-    )
+    take(user, cents, to=AccountKind.PAYOUT_CLEARING, kind="payout")
 
 
 @pytest.mark.django_db

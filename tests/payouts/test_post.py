@@ -3,26 +3,13 @@
 import pytest
 
 from ledger import selectors as ledger_selectors
-from ledger import services as ledger_services
 from ledger.models import AccountKind, Transaction
 from payouts import services
 from payouts.models import CreatorLine, RunStatus
-from tests.factories import UserFactory, balance, flattr, platform, supporter, thing
+from tests.factories import UserFactory, balance, flattr, platform, supporter, take, thing
 from tests.payouts.helpers import P, compute, post, shares_of
 
 pytestmark = pytest.mark.django_db
-
-
-def refund_after_computing(user, cents: int) -> None:
-    """A card refund takes ``cents`` from the wallet after the run was computed."""
-    ledger_services.transaction_post(
-        kind="topup_reversal",
-        idempotency_key=f"refund-after:{user.pk}",
-        legs=[
-            (ledger_services.wallet_account(user=user), -cents),
-            (ledger_services.platform_account(kind=AccountKind.OUTSIDE), cents),
-        ],
-    )
 
 
 class TestConservationAndPosting:
@@ -66,7 +53,7 @@ class TestConservationAndPosting:
         flattr(s, thing(owner=creator), P)
         run = compute()
         assert run.taken == 300
-        refund_after_computing(s, 250)  # most of the wallet
+        take(s, 250)  # a card refund takes most of the wallet after computing
         run = post(run, admin_user)
         assert run.taken == 50 and run.conservation_ok
         assert balance(s) == 0
@@ -81,7 +68,7 @@ class TestConservationAndPosting:
             flattr(s, thing(owner=creator), P)
         run = compute()
         assert run.supporter_lines.values("chunk").distinct().count() == 1
-        refund_after_computing(spender, 200)
+        take(spender, 200)  # a card refund after computing
         run = post(run, admin_user)
         assert (balance(spender), balance(steady)) == (0, 380)
         assert run.taken == 100 + 120 and run.conservation_ok
