@@ -504,6 +504,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 3600),
 }
 FLATTR_PAYOUT_SWEEP_SECONDS = env.int("FLATTR_PAYOUT_SWEEP_SECONDS", default=120)
+# The monthly split runs as this many branches side by side (PostgreSQL
+# parallel workers: at most the server's max_parallel_workers of them).
+FLATTR_PAYOUT_SPLIT_BRANCHES = env.int("FLATTR_PAYOUT_SPLIT_BRANCHES", default=2)
 CELERY_BEAT_SCHEDULE["payout-sweep"] = {
     # Queues the chunks of approved runs that no worker holds.
     "task": "payouts.tasks.payout_sweep",

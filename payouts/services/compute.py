@@ -4,10 +4,11 @@ over supporters or flattrs.
 1. supporter lines: amount = min(budget, wallet) for supporters with counted
    flattrs (and, in charity mode, those without), skipping anyone who owes;
 2. shares: each counted flattr gets amount // n, the amount % n earliest
-   (created_at, id) one cent more (a window function over the month's
-   flattrs read in that order from their covering index), aggregated at once
-   into thing lines; shares are never stored (``payouts/shares.py``
-   derives any of them again);
+   (created_at, id) one cent more (the month's flattrs read in that order
+   from their covering index, in ranges of supporters that PostgreSQL's
+   parallel workers split side by side), aggregated at once per thing and
+   per supporter; shares are never stored (``payouts/shares.py`` derives
+   any of them again);
 3. creator lines (gross, fee rounded half up, net) and unclaimed holdings
    from the thing lines;
 4. holdings to settle: claimed things are paid to their new owner, holdings
@@ -85,6 +86,89 @@ def _tune(cursor: CursorWrapper) -> None:
     cursor.execute("SET LOCAL jit = off")
 
 
+def _split_ranges(cursor: CursorWrapper, eligible: str) -> list[tuple[int | None, int | None]]:
+    """``FLATTR_PAYOUT_SPLIT_BRANCHES`` ranges of supporter ids, as even in
+    eligible supporters as the table's order allows (one when few)."""
+    cursor.execute(f"SELECT count(*) FROM {eligible}")  # noqa: S608 - our table
+    count = cursor.fetchone()[0]
+    branches = max(1, min(settings.FLATTR_PAYOUT_SPLIT_BRANCHES, count))
+    bounds: list[int | None] = [None]
+    for i in range(1, branches):
+        cursor.execute(
+            f"SELECT supporter_id FROM {eligible} ORDER BY supporter_id OFFSET %s LIMIT 1",  # noqa: S608
+            [count * i // branches],
+        )
+        bounds.append(cursor.fetchone()[0])
+    bounds.append(None)
+    return list(zip(bounds, bounds[1:], strict=False))
+
+
+def _split(cursor: CursorWrapper, params: dict, *, eligible: str, excluded: str) -> None:
+    """The month's shares, aggregated per thing and per supporter into the
+    temporary table ``payout_split`` (``thing_id`` or ``supporter_id`` set).
+
+    One branch per range of supporters, each a whole split of its range,
+    run side by side by PostgreSQL's parallel workers (a Parallel Append;
+    each branch's plan is a worker's). A branch reads its flattrs in
+    (supporter, time, id) order straight from the covering index (buttons
+    migration 0007), gathers each supporter's things in that order into an
+    array (its length is ``n``, an element's ordinal its rank: the
+    window-free form, since PostgreSQL never runs a window inside a
+    worker), merges the eligible supporters in the same order, and computes
+    and aggregates each share at once. Nothing per share is written."""
+    ranges = _split_ranges(cursor, eligible)
+    branches = []
+    for i, (low, high) in enumerate(ranges):
+        bounds = ""
+        if low is not None:
+            params[f"low{i}"] = low
+            bounds += f" AND {{col}} >= %(low{i})s"
+        if high is not None:
+            params[f"high{i}"] = high
+            bounds += f" AND {{col}} < %(high{i})s"
+        share = share_sql(amount="s.amount", n="cardinality(s.things)", rank="t.rn")
+        branches.append(
+            f"""
+            SELECT t.thing_id, s.supporter_id, sum({share}) AS amount, count(*) AS flattrs,
+                   count(*) FILTER (WHERE s.is_new) AS from_new
+              FROM (SELECT g.supporter_id, g.things, e.amount, e.is_new
+                      FROM (SELECT f.supporter_id,
+                                   array_agg(f.thing_id ORDER BY f.created_at, f.id) AS things
+                              FROM buttons_flattr f
+                             WHERE f.period = %(period)s{bounds.format(col="f.supporter_id")}
+                               AND f.id NOT IN (SELECT id FROM {excluded})
+                             GROUP BY f.supporter_id) g
+                      JOIN {eligible} e ON e.supporter_id = g.supporter_id
+                                       {bounds.format(col="e.supporter_id")}) s,
+                   unnest(s.things) WITH ORDINALITY t(thing_id, rn)
+             GROUP BY GROUPING SETS ((t.thing_id), (s.supporter_id))
+            """  # noqa: S608 - only our own SQL fragments are interpolated
+        )
+    # Branches side by side: parallel workers for each (the leader takes
+    # one too), no gather-merge (order is not needed), a merge join of
+    # each range's supporters (both sides come in supporter order).
+    cursor.execute("SET LOCAL max_parallel_workers_per_gather = %s", [len(ranges)])
+    cursor.execute("SET LOCAL parallel_setup_cost = 0")
+    cursor.execute("SET LOCAL parallel_tuple_cost = 0")
+    cursor.execute("SET LOCAL enable_gathermerge = off")
+    cursor.execute("SET LOCAL enable_hashjoin = off")
+    cursor.execute("SET LOCAL enable_sort = off")
+    cursor.execute("SET LOCAL enable_nestloop = on")
+    cursor.execute(
+        "CREATE TEMP TABLE payout_split ON COMMIT DROP AS " + " UNION ALL ".join(branches),
+        params,
+    )
+    for setting in (
+        "max_parallel_workers_per_gather",
+        "parallel_setup_cost",
+        "parallel_tuple_cost",
+        "enable_gathermerge",
+        "enable_sort",
+    ):
+        cursor.execute(f"SET LOCAL {setting} TO DEFAULT")
+    cursor.execute("SET LOCAL enable_nestloop = off")
+
+
 def compute_lines(*, run: PayoutRun) -> None:
     """(Re)compute every line of a draft run in one database transaction."""
     params = {
@@ -116,12 +200,17 @@ def compute_lines(*, run: PayoutRun) -> None:
         cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute("SET LOCAL work_mem = '2GB'")
         _stage(run, RunStage.COMPUTING_SUPPORTERS)
+        # The tables the split's branches read are ordinary (unlogged) tables
+        # of this transaction, named after the run: parallel workers share the
+        # transaction and see them, but cannot read a session's temporary
+        # tables. They go with the transaction (dropped below, or rolled back).
+        eligible, excluded = f"payout_eligible_{run.pk}", f"payout_excluded_{run.pk}"
+        cursor.execute(f"DROP TABLE IF EXISTS {eligible}, {excluded}, payout_things, payout_split")
         # Who can give this month, and how much: one table in supporter
         # order, analysed, that the split merges with the month's flattrs.
-        cursor.execute("DROP TABLE IF EXISTS payout_eligible, payout_things, payout_excluded")
         cursor.execute(
-            """
-            CREATE TEMP TABLE payout_eligible ON COMMIT DROP AS
+            f"""
+            CREATE UNLOGGED TABLE {eligible} WITH (parallel_workers = 0) AS
             SELECT u.id AS supporter_id, u.monthly_budget_cents AS budget, w.balance,
                    least(u.monthly_budget_cents, w.balance) AS amount,
                    u.date_joined >= %(period)s AS is_new
@@ -131,10 +220,10 @@ def compute_lines(*, run: PayoutRun) -> None:
                AND NOT EXISTS (SELECT 1 FROM ledger_account r
                                 WHERE r.user_id = u.id AND r.kind = 'receivable' AND r.balance < 0)
              ORDER BY u.id
-            """,
+            """,  # noqa: S608 - the table's name is ours
             params,
         )
-        cursor.execute("CREATE UNIQUE INDEX ON payout_eligible (supporter_id)")
+        cursor.execute(f"CREATE UNIQUE INDEX ON {eligible} (supporter_id)")
         # Every thing as it is now, read once: which flattrs count and who
         # owns each thing line come from this one snapshot.
         cursor.execute(
@@ -150,8 +239,8 @@ def compute_lines(*, run: PayoutRun) -> None:
         # and on one's own things (index lookups from the things: few rows).
         cursor.execute("SET LOCAL enable_nestloop = on")
         cursor.execute(
-            """
-            CREATE TEMP TABLE payout_excluded ON COMMIT DROP AS
+            f"""
+            CREATE UNLOGGED TABLE {excluded} WITH (parallel_workers = 0) AS
             SELECT f.id FROM payout_things t
               JOIN buttons_flattr f ON f.thing_id = t.thing_id AND f.period = %(period)s
              WHERE NOT t.visible
@@ -160,50 +249,28 @@ def compute_lines(*, run: PayoutRun) -> None:
               JOIN buttons_flattr f ON f.supporter_id = t.owner_id AND f.thing_id = t.thing_id
                                    AND f.period = %(period)s
              WHERE t.visible
-            """,
+            """,  # noqa: S608 - the table's name is ours
             params,
         )
-        cursor.execute("SET LOCAL enable_nestloop = off")
-        cursor.execute("ANALYZE payout_eligible, payout_excluded")
+        cursor.execute(f"ANALYZE {eligible}, {excluded}")
 
         _stage(run, RunStage.COMPUTING_SHARES)
-        # One pass over the period's flattrs, in (supporter, time, id) order
-        # straight from the covering index (buttons migration 0007): the
-        # window (count and rank) needs no sort, and the eligible supporters
-        # are merged in that same order (a hash join of ten million flattrs
-        # against a million supporters costs more than the scan). Each share
-        # is computed and aggregated in the same statement, never written:
-        # per thing (the thing lines, which freeze each thing's owner for
-        # the statements, payouts/shares.py), per creator and unclaimed
-        # thing from those, and per supporter (lines numbered into posting
-        # chunks).
-        cursor.execute("SET LOCAL enable_hashjoin = off")
-        cursor.execute("SET LOCAL enable_sort = off")
+        _split(cursor, params, eligible=eligible, excluded=excluded)
+        cursor.execute("ANALYZE payout_split")
+        # Thing lines (which freeze each thing's owner for the statements,
+        # payouts/shares.py), creator lines and unclaimed holdings from those,
+        # and supporter lines numbered into posting chunks.
+        cursor.execute("SET LOCAL enable_hashjoin = on")
         cursor.execute(
             f"""
-            WITH shares AS MATERIALIZED (
-                SELECT x.supporter_id, x.thing_id, e.is_new, x.n, x.rn,
-                       {share_sql(amount="e.amount", n="x.n", rank="x.rn")} AS amount
-                  FROM (SELECT f.supporter_id, f.thing_id,
-                               count(*) OVER w AS n, row_number() OVER w AS rn
-                          FROM buttons_flattr f
-                         WHERE f.period = %(period)s
-                           AND f.id NOT IN (SELECT id FROM payout_excluded)
-                        -- One window node for both: the whole partition is the
-                        -- frame (count), row_number ignores the frame.
-                        WINDOW w AS (PARTITION BY f.supporter_id ORDER BY f.created_at, f.id
-                                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) x
-                  JOIN payout_eligible e ON e.supporter_id = x.supporter_id
-            ),
-            things AS (
+            WITH things AS (
                 INSERT INTO payouts_thingline
                     (run_id, thing_id, creator_id, amount, flattrs, flattrs_from_new)
-                SELECT %(run)s, s.thing_id,
-                       (SELECT t.owner_id FROM payout_things t WHERE t.thing_id = s.thing_id),
-                       s.amount, s.flattrs, s.from_new
-                  FROM (SELECT thing_id, sum(amount) AS amount, count(*) AS flattrs,
-                               count(*) FILTER (WHERE is_new) AS from_new
-                          FROM shares GROUP BY thing_id) s
+                SELECT %(run)s, s.thing_id, t.owner_id, s.amount, s.flattrs, s.from_new
+                  FROM (SELECT thing_id, sum(amount)::bigint AS amount,
+                               sum(flattrs)::int AS flattrs, sum(from_new)::int AS from_new
+                          FROM payout_split WHERE thing_id IS NOT NULL GROUP BY thing_id) s
+                  LEFT JOIN payout_things t ON t.thing_id = s.thing_id
                 RETURNING thing_id, creator_id, amount, flattrs, flattrs_from_new
             ),
             creators AS (
@@ -215,29 +282,28 @@ def compute_lines(*, run: PayoutRun) -> None:
                                sum(flattrs) AS n, sum(flattrs_from_new) AS from_new
                           FROM things WHERE creator_id IS NOT NULL
                          GROUP BY creator_id) g
-            ),
-            holdings AS (
-                INSERT INTO payouts_unclaimedline
-                    (run_id, thing_id, amount, flattrs, status, claim_fee)
-                SELECT %(run)s, thing_id, amount, flattrs, 'held', 0
-                  FROM things WHERE creator_id IS NULL AND amount > 0
-            ),
-            per_supporter AS (
-                SELECT supporter_id, n FROM shares WHERE rn = 1
             )
-            INSERT INTO payouts_supporterline
-                (run_id, supporter_id, budget, balance, taken, flattrs, charity, chunk)
-            SELECT %(run)s, e.supporter_id, e.budget, e.balance, e.amount, coalesce(p.n, 0),
-                   CASE WHEN p.n IS NULL THEN e.amount ELSE 0 END,
-                   ((row_number() OVER (ORDER BY e.supporter_id)) - 1) / %(chunk)s
-              FROM payout_eligible e
-              LEFT JOIN per_supporter p ON p.supporter_id = e.supporter_id
-             WHERE p.n IS NOT NULL OR %(charity)s
-            """,  # noqa: S608 - only our own SQL fragments are interpolated
+            INSERT INTO payouts_unclaimedline (run_id, thing_id, amount, flattrs, status, claim_fee)
+            SELECT %(run)s, thing_id, amount, flattrs, 'held', 0
+              FROM things WHERE creator_id IS NULL AND amount > 0
+            """,  # noqa: S608 - only our own SQL fragment is interpolated
             params,
         )
-        cursor.execute("SET LOCAL enable_hashjoin = on")
-        cursor.execute("SET LOCAL enable_sort = on")
+        cursor.execute(
+            f"""
+            INSERT INTO payouts_supporterline
+                (run_id, supporter_id, budget, balance, taken, flattrs, charity, chunk)
+            SELECT %(run)s, e.supporter_id, e.budget, e.balance, e.amount,
+                   coalesce(p.flattrs, 0),
+                   CASE WHEN p.flattrs IS NULL THEN e.amount ELSE 0 END,
+                   ((row_number() OVER (ORDER BY e.supporter_id)) - 1) / %(chunk)s
+              FROM {eligible} e
+              LEFT JOIN payout_split p ON p.supporter_id = e.supporter_id
+             WHERE p.flattrs IS NOT NULL OR %(charity)s
+            """,  # noqa: S608 - the table's name is ours
+            params,
+        )
+        cursor.execute(f"DROP TABLE {eligible}, {excluded}, payout_split")
 
         # Fresh statistics for the posting joins that read these lines.
         cursor.execute(

@@ -212,3 +212,40 @@ class TestUnclaimed:
         assert (balance(a), balance(b)) == (300, 100)
         assert UnclaimedLine.objects.get(thing_id=orphan.pk).status == "returned"
         assert ledger_selectors.ledger_problems() == []
+
+
+class TestSplitInRanges:
+    """The split runs in ranges of supporters side by side (PostgreSQL's
+    parallel workers); every supporter is in exactly one range."""
+
+    @staticmethod
+    def month():
+        things = [thing() for _ in range(3)]
+        supporters = [supporter(budget=100 + 7 * i) for i in range(7)]
+        for i, s in enumerate(supporters):
+            for j, t in enumerate(things[: 1 + i % 3]):
+                flattr(s, t, P, day=1 + j, minute=i)
+        return supporters, things
+
+    @staticmethod
+    def lines(run):
+        return (
+            sorted(
+                SupporterLine.objects.filter(run=run).values_list(
+                    "supporter_id", "taken", "flattrs"
+                )
+            ),
+            sorted(CreatorLine.objects.filter(run=run).values_list("creator_id", "gross", "fee")),
+        )
+
+    @pytest.mark.parametrize("branches", [2, 3, 7, 20])
+    def test_any_number_of_ranges_gives_the_one_range_result(self, settings, branches):
+        supporters, _things = self.month()
+        settings.FLATTR_PAYOUT_SPLIT_BRANCHES = 1
+        one = self.lines(compute())
+        settings.FLATTR_PAYOUT_SPLIT_BRANCHES = branches
+        run = services.payout_run_compute(period=P, recompute=True)
+        assert self.lines(run) == one
+        assert [line[2] for line in one[0]] == [1 + i % 3 for i in range(7)]
+        assert run.taken == sum(100 + 7 * i for i in range(7))
+        assert run.conservation_ok

@@ -67,6 +67,8 @@ month_data = st.fixed_dictionaries(
         ),
         "fee_percent": st.sampled_from([0, 7, 10, 15]),
         "charity": st.booleans(),
+        # The split runs in this many ranges of supporters side by side.
+        "branches": st.integers(1, 4),
     }
 )
 
@@ -76,6 +78,7 @@ month_data = st.fixed_dictionaries(
 def test_sql_split_matches_the_reference(data, settings):
     settings.FLATTR_FEE_PERCENT = data["fee_percent"]
     settings.FLATTR_UNSPENT_BUDGET = "charity" if data["charity"] else "keep"
+    settings.FLATTR_PAYOUT_SPLIT_BRANCHES = data["branches"]
     n = next(months)
     period = dt.date(2000 + n // 12, n % 12 + 1, 1)
     users = {}
