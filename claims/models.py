@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import reviewer_field
+from flattr_site.constraints import choice_constraint
 
 
 class ClaimKind(models.TextChoices):
@@ -67,15 +68,9 @@ class Claim(models.Model):
         verbose_name = _("claim")
         verbose_name_plural = _("claims")
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(kind__in=ClaimKind.values), name="claim_kind_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(method__in=ClaimMethod.values), name="claim_method_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(state__in=ClaimState.values), name="claim_state_valid"
-            ),
+            choice_constraint("kind", ClaimKind, "claim_kind_valid"),
+            choice_constraint("method", ClaimMethod, "claim_method_valid"),
+            choice_constraint("state", ClaimState, "claim_state_valid"),
             models.CheckConstraint(
                 condition=models.Q(url__startswith="http://")
                 | models.Q(url__startswith="https://"),

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from flattr_site.constraints import choice_constraint, first_of_month_constraint
+
 
 class AccountKind(models.TextChoices):
     WALLET = "wallet", _("Supporter wallet")
@@ -89,9 +91,7 @@ class Account(models.Model):
                 condition=~models.Q(kind=AccountKind.RECEIVABLE) | models.Q(balance__lte=0),
                 name="receivable_is_owed_never_credit",
             ),
-            models.CheckConstraint(
-                condition=models.Q(kind__in=AccountKind.values), name="account_kind_valid"
-            ),
+            choice_constraint("kind", AccountKind, "account_kind_valid"),
             models.CheckConstraint(
                 condition=models.Q(kind__in=USER_KINDS, user__isnull=False)
                 | (~models.Q(kind__in=USER_KINDS) & models.Q(user__isnull=True)),
@@ -147,13 +147,8 @@ class Transaction(models.Model):
         verbose_name = _("transaction")
         verbose_name_plural = _("transactions")
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(kind__in=TransactionKind.values), name="transaction_kind_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(period__isnull=True) | models.Q(period__day=1),
-                name="transaction_period_is_first_of_month",
-            ),
+            choice_constraint("kind", TransactionKind, "transaction_kind_valid"),
+            first_of_month_constraint("period", "transaction_period_is_first_of_month", null=True),
         ]
         indexes = [
             models.Index(

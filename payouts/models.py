@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from flattr_site.constraints import choice_constraint, first_of_month_constraint
+
 
 class RunStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
@@ -95,15 +97,9 @@ class PayoutRun(models.Model):
         ordering = ["-period"]
         permissions = [("approve_payoutrun", "Can approve a monthly payout run")]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(period__day=1), name="payout_period_is_first_of_month"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=RunStatus.values), name="payout_status_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(stage__in=RunStage.values), name="payout_stage_valid"
-            ),
+            first_of_month_constraint("period", "payout_period_is_first_of_month"),
+            choice_constraint("status", RunStatus, "payout_status_valid"),
+            choice_constraint("stage", RunStage, "payout_stage_valid"),
             models.CheckConstraint(
                 condition=~models.Q(status__in=["approved", "posted"])
                 | models.Q(conservation_ok=True),
@@ -150,9 +146,7 @@ class PayoutRunEvent(models.Model):
         verbose_name_plural = _("payout run events")
         ordering = ["at", "id"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(action__in=EventAction.values), name="payout_event_action_valid"
-            ),
+            choice_constraint("action", EventAction, "payout_event_action_valid"),
         ]
 
     def __str__(self) -> str:
@@ -322,9 +316,7 @@ class UnclaimedLine(models.Model):
             models.UniqueConstraint(
                 fields=["run", "thing_id"], name="one_holding_per_thing_per_run"
             ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=HoldingStatus.values), name="holding_status_valid"
-            ),
+            choice_constraint("status", HoldingStatus, "holding_status_valid"),
         ]
         indexes = [models.Index(fields=["status", "thing_id"], name="unclaimed_status_thing")]
 

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import reviewer_field
+from flattr_site.constraints import choice_constraint
 from flattr_site.money import format_cents
 
 
@@ -38,10 +39,7 @@ class PayoutAccount(models.Model):
         verbose_name = _("payout account")
         verbose_name_plural = _("payout accounts")
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=PayoutAccountStatus.values),
-                name="payout_account_status_valid",
-            ),
+            choice_constraint("status", PayoutAccountStatus, "payout_account_status_valid"),
         ]
 
     def __str__(self) -> str:
@@ -108,14 +106,8 @@ class Withdrawal(models.Model):
             models.CheckConstraint(
                 condition=models.Q(amount_cents__gt=0), name="withdrawal_amount_positive"
             ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=WithdrawalStatus.values),
-                name="withdrawal_status_valid",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(kind__in=WithdrawalKind.values),
-                name="withdrawal_kind_valid",
-            ),
+            choice_constraint("status", WithdrawalStatus, "withdrawal_status_valid"),
+            choice_constraint("kind", WithdrawalKind, "withdrawal_kind_valid"),
             models.UniqueConstraint(
                 fields=["user", "kind"],
                 condition=models.Q(status__in=OPEN_STATUSES),
