@@ -5,7 +5,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import reviewer_field
+from accounts.models import staff_field
 from flattr_site.constraints import choice_constraint
 
 
@@ -62,7 +62,7 @@ class Claim(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
-    reviewed_by = reviewer_field()
+    reviewed_by = staff_field(_("reviewed by"))
 
     class Meta:
         verbose_name = _("claim")

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import staff_field
 from flattr_site.constraints import choice_constraint, first_of_month_constraint
 
 
@@ -133,14 +134,8 @@ class Transaction(models.Model):
         _("period"), null=True, blank=True, help_text=_("First day of the month.")
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("created by"),
-        help_text=_("The staff member, for manual transactions."),
+    created_by = staff_field(
+        _("created by"), help_text=_("The staff member, for manual transactions.")
     )
 
     class Meta:

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import staff_field
 from flattr_site.constraints import choice_constraint, first_of_month_constraint
 
 
@@ -79,14 +80,7 @@ class PayoutRun(models.Model):
     claimed_fee = models.BigIntegerField(_("claimed fee"), default=0)
     conservation_ok = models.BooleanField(_("conservation ok"), default=False)
     computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("approved by"),
-    )
+    approved_by = staff_field(_("approved by"))
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -130,14 +124,7 @@ class PayoutRunEvent(models.Model):
         PayoutRun, on_delete=models.CASCADE, related_name="events", verbose_name=_("run")
     )
     action = models.CharField(_("action"), max_length=32, choices=EventAction.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("actor"),
-    )
+    actor = staff_field(_("actor"))
     note = models.CharField(_("note"), max_length=500, blank=True)
     at = models.DateTimeField(_("at"), auto_now_add=True)
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import reviewer_field
+from accounts.models import staff_field
 from flattr_site.constraints import choice_constraint
 from flattr_site.money import format_cents
 
@@ -86,7 +86,7 @@ class Withdrawal(models.Model):
     # top-up charge, {"topup_id", "amount_cents" (cents), "refund_id"
     # (the processor's, once refunded), "error" (why it was declined)}.
     refunds = models.JSONField(_("refunds"), default=list, blank=True)
-    reviewed_by = reviewer_field()
+    reviewed_by = staff_field(_("reviewed by"))
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     reason = models.CharField(
         _("reason"),
