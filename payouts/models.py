@@ -3,6 +3,8 @@
 All amounts are integer cents (BigIntegerField).
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -119,6 +121,19 @@ class PayoutRun(models.Model):
         return f"{self.period:%Y-%m}"
 
 
+def line_run_field(related_name: str, **options: Any) -> models.ForeignKey:
+    """The run a line belongs to. Not indexed alone: each line table's
+    unique (run, ...) constraint starts with it."""
+    return models.ForeignKey(
+        PayoutRun,
+        on_delete=models.CASCADE,
+        related_name=related_name,
+        verbose_name=_("run"),
+        db_index=False,
+        **options,
+    )
+
+
 class PayoutRunEvent(models.Model):
     run = models.ForeignKey(
         PayoutRun, on_delete=models.CASCADE, related_name="events", verbose_name=_("run")
@@ -145,14 +160,7 @@ class SupporterLine(models.Model):
     # statement's lines (a million at 1M supporters), not by a foreign-key
     # check per line at commit; a run with lines cannot be deleted, nor a
     # line moved to another run (payouts migration 0009).
-    run = models.ForeignKey(
-        PayoutRun,
-        on_delete=models.CASCADE,
-        related_name="supporter_lines",
-        verbose_name=_("run"),
-        db_index=False,  # the unique (run, ...) constraint below starts with it
-        db_constraint=False,
-    )
+    run = line_run_field("supporter_lines", db_constraint=False)
     supporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -186,13 +194,7 @@ class SupporterLine(models.Model):
 
 
 class CreatorLine(models.Model):
-    run = models.ForeignKey(
-        PayoutRun,
-        on_delete=models.CASCADE,
-        related_name="creator_lines",
-        verbose_name=_("run"),
-        db_index=False,  # the unique (run, ...) constraint below starts with it
-    )
+    run = line_run_field("creator_lines")
     creator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -233,13 +235,7 @@ class ThingLine(models.Model):
     (the thing's owner, hidden, removed). One row per thing, not per share.
     """
 
-    run = models.ForeignKey(
-        PayoutRun,
-        on_delete=models.CASCADE,
-        related_name="thing_lines",
-        verbose_name=_("run"),
-        db_index=False,  # the unique (run, ...) constraint below starts with it
-    )
+    run = line_run_field("thing_lines")
     thing_id = models.BigIntegerField(_("thing id"))
     creator_id = models.BigIntegerField(_("creator id"), null=True)  # empty: unclaimed thing
     amount = models.BigIntegerField(_("amount"))  # cents: the sum of the thing's shares
@@ -271,13 +267,7 @@ class HoldingStatus(models.TextChoices):
 class UnclaimedLine(models.Model):
     """Money a run put aside for a thing nobody owned yet."""
 
-    run = models.ForeignKey(
-        PayoutRun,
-        on_delete=models.CASCADE,
-        related_name="unclaimed_lines",
-        verbose_name=_("run"),
-        db_index=False,  # the unique (run, ...) constraint below starts with it
-    )
+    run = line_run_field("unclaimed_lines")
     thing_id = models.BigIntegerField(_("thing id"))
     amount = models.BigIntegerField(_("amount"))  # cents
     flattrs = models.IntegerField(_("flattrs"))
