@@ -1,5 +1,7 @@
 """People: supporters and creators share one User model (e-mail login)."""
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
@@ -11,6 +13,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.lookups import LowerIExact
 
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
+
 username_validator = RegexValidator(
     r"^[A-Za-z0-9_.-]+\Z",
     _("Use only letters, digits, dots, hyphens and underscores."),
@@ -18,16 +23,18 @@ username_validator = RegexValidator(
 )
 
 
-def reviewer_field() -> models.ForeignKey:
-    """The staff member who reviewed a row (a claim, a withdrawal), empty
-    until then; a reviewer is never deleted from under their decisions."""
+def staff_field(verbose_name: "StrOrPromise", **options: Any) -> models.ForeignKey:
+    """The staff member who acted on a row (reviewed a claim or a withdrawal,
+    approved a run, made a manual transaction), empty until then or when
+    nobody did; they are never deleted from under their decisions."""
     return models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        verbose_name=_("reviewed by"),
+        verbose_name=verbose_name,
+        **options,
     )
 
 

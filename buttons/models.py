@@ -6,6 +6,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from flattr_site.constraints import choice_constraint, first_of_month_constraint
+
 
 class Category(models.TextChoices):
     TEXT = "text", _("Text")
@@ -147,12 +149,8 @@ class Flattr(models.Model):
             models.UniqueConstraint(
                 fields=["supporter", "thing", "period"], name="one_flattr_per_thing_per_month"
             ),
-            models.CheckConstraint(
-                condition=models.Q(source__in=FlattrSource.values), name="flattr_source_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(period__day=1), name="flattr_period_is_first_of_month"
-            ),
+            choice_constraint("source", FlattrSource, "flattr_source_valid"),
+            first_of_month_constraint("period", "flattr_period_is_first_of_month"),
         ]
         indexes = [
             # The split reads a month's flattrs in this order, thing
@@ -216,13 +214,9 @@ class Subscription(models.Model):
                 condition=models.Q(months_remaining__lte=models.F("months")),
                 name="subscription_remaining_within_months",
             ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=SubscriptionStatus.values),
-                name="subscription_status_valid",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(last_period__isnull=True) | models.Q(last_period__day=1),
-                name="subscription_last_period_is_first_of_month",
+            choice_constraint("status", SubscriptionStatus, "subscription_status_valid"),
+            first_of_month_constraint(
+                "last_period", "subscription_last_period_is_first_of_month", null=True
             ),
             models.UniqueConstraint(
                 fields=["supporter", "thing"],

@@ -5,7 +5,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import reviewer_field
+from accounts.models import staff_field
+from flattr_site.constraints import choice_constraint
 
 
 class ClaimKind(models.TextChoices):
@@ -61,21 +62,15 @@ class Claim(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
-    reviewed_by = reviewer_field()
+    reviewed_by = staff_field(_("reviewed by"))
 
     class Meta:
         verbose_name = _("claim")
         verbose_name_plural = _("claims")
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(kind__in=ClaimKind.values), name="claim_kind_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(method__in=ClaimMethod.values), name="claim_method_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(state__in=ClaimState.values), name="claim_state_valid"
-            ),
+            choice_constraint("kind", ClaimKind, "claim_kind_valid"),
+            choice_constraint("method", ClaimMethod, "claim_method_valid"),
+            choice_constraint("state", ClaimState, "claim_state_valid"),
             models.CheckConstraint(
                 condition=models.Q(url__startswith="http://")
                 | models.Q(url__startswith="https://"),

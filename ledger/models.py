@@ -14,6 +14,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import staff_field
+from flattr_site.constraints import choice_constraint, first_of_month_constraint
+
 
 class AccountKind(models.TextChoices):
     WALLET = "wallet", _("Supporter wallet")
@@ -89,9 +92,7 @@ class Account(models.Model):
                 condition=~models.Q(kind=AccountKind.RECEIVABLE) | models.Q(balance__lte=0),
                 name="receivable_is_owed_never_credit",
             ),
-            models.CheckConstraint(
-                condition=models.Q(kind__in=AccountKind.values), name="account_kind_valid"
-            ),
+            choice_constraint("kind", AccountKind, "account_kind_valid"),
             models.CheckConstraint(
                 condition=models.Q(kind__in=USER_KINDS, user__isnull=False)
                 | (~models.Q(kind__in=USER_KINDS) & models.Q(user__isnull=True)),
@@ -133,27 +134,16 @@ class Transaction(models.Model):
         _("period"), null=True, blank=True, help_text=_("First day of the month.")
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("created by"),
-        help_text=_("The staff member, for manual transactions."),
+    created_by = staff_field(
+        _("created by"), help_text=_("The staff member, for manual transactions.")
     )
 
     class Meta:
         verbose_name = _("transaction")
         verbose_name_plural = _("transactions")
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(kind__in=TransactionKind.values), name="transaction_kind_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(period__isnull=True) | models.Q(period__day=1),
-                name="transaction_period_is_first_of_month",
-            ),
+            choice_constraint("kind", TransactionKind, "transaction_kind_valid"),
+            first_of_month_constraint("period", "transaction_period_is_first_of_month", null=True),
         ]
         indexes = [
             models.Index(

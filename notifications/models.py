@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from flattr_site.constraints import choice_constraint
+
 
 class EventType(models.TextChoices):
     TOPUP_SUCCEEDED = "topup.succeeded", _("Top-up receipt")
@@ -81,12 +83,8 @@ class NotificationSettings(models.Model):
         verbose_name = _("notification settings")
         verbose_name_plural = _("notification settings")
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(language__in=Language.values), name="notify_language_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(digest__in=DigestFrequency.values), name="notify_digest_valid"
-            ),
+            choice_constraint("language", Language, "notify_language_valid"),
+            choice_constraint("digest", DigestFrequency, "notify_digest_valid"),
         ]
 
     def __str__(self) -> str:
@@ -112,11 +110,7 @@ class Event(models.Model):
         verbose_name = _("event")
         verbose_name_plural = _("events")
         indexes = [models.Index(fields=["recipient", "type", "created_at"], name="event_recipient")]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(type__in=EventType.values), name="event_type_valid"
-            )
-        ]
+        constraints = [choice_constraint("type", EventType, "event_type_valid")]
 
     def __str__(self) -> str:
         return f"{self.type} for {self.recipient_id} ({self.key})"
@@ -149,11 +143,7 @@ class Email(models.Model):
     class Meta:
         verbose_name = _("e-mail")
         verbose_name_plural = _("e-mails")
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=EmailStatus.values), name="email_status_valid"
-            )
-        ]
+        constraints = [choice_constraint("status", EmailStatus, "email_status_valid")]
 
     def __str__(self) -> str:
         return f"{self.event.type} to {self.to} ({self.status})"
@@ -236,9 +226,7 @@ class WebhookDelivery(models.Model):
             models.UniqueConstraint(
                 fields=["endpoint", "event"], name="one_delivery_per_event_per_endpoint"
             ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=DeliveryStatus.values), name="delivery_status_valid"
-            ),
+            choice_constraint("status", DeliveryStatus, "delivery_status_valid"),
         ]
 
     def __str__(self) -> str:

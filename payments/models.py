@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from flattr_site.constraints import choice_constraint
+
 
 class TopUpStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
@@ -76,9 +78,7 @@ class TopUp(models.Model):
                 & models.Q(reversed_cents__lte=models.F("amount_cents")),
                 name="topup_reversed_within_amount",
             ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=TopUpStatus.values), name="topup_status_valid"
-            ),
+            choice_constraint("status", TopUpStatus, "topup_status_valid"),
         ]
 
     def __str__(self) -> str:
@@ -125,10 +125,7 @@ class WebhookEvent(models.Model):
         verbose_name_plural = _("webhook events")
         ordering = ["-received_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(result__in=WebhookResult.values),
-                name="webhookevent_result_valid",
-            ),
+            choice_constraint("result", WebhookResult, "webhookevent_result_valid"),
         ]
 
     def __str__(self) -> str:

@@ -3,9 +3,14 @@
 All amounts are integer cents (BigIntegerField).
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from accounts.models import staff_field
+from flattr_site.constraints import choice_constraint, first_of_month_constraint
 
 
 class RunStatus(models.TextChoices):
@@ -77,14 +82,7 @@ class PayoutRun(models.Model):
     claimed_fee = models.BigIntegerField(_("claimed fee"), default=0)
     conservation_ok = models.BooleanField(_("conservation ok"), default=False)
     computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("approved by"),
-    )
+    approved_by = staff_field(_("approved by"))
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -95,15 +93,9 @@ class PayoutRun(models.Model):
         ordering = ["-period"]
         permissions = [("approve_payoutrun", "Can approve a monthly payout run")]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(period__day=1), name="payout_period_is_first_of_month"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=RunStatus.values), name="payout_status_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(stage__in=RunStage.values), name="payout_stage_valid"
-            ),
+            first_of_month_constraint("period", "payout_period_is_first_of_month"),
+            choice_constraint("status", RunStatus, "payout_status_valid"),
+            choice_constraint("stage", RunStage, "payout_stage_valid"),
             models.CheckConstraint(
                 condition=~models.Q(status__in=["approved", "posted"])
                 | models.Q(conservation_ok=True),
@@ -129,19 +121,25 @@ class PayoutRun(models.Model):
         return f"{self.period:%Y-%m}"
 
 
+def line_run_field(related_name: str, **options: Any) -> models.ForeignKey:
+    """The run a line belongs to. Not indexed alone: each line table's
+    unique (run, ...) constraint starts with it."""
+    return models.ForeignKey(
+        PayoutRun,
+        on_delete=models.CASCADE,
+        related_name=related_name,
+        verbose_name=_("run"),
+        db_index=False,
+        **options,
+    )
+
+
 class PayoutRunEvent(models.Model):
     run = models.ForeignKey(
         PayoutRun, on_delete=models.CASCADE, related_name="events", verbose_name=_("run")
     )
     action = models.CharField(_("action"), max_length=32, choices=EventAction.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("actor"),
-    )
+    actor = staff_field(_("actor"))
     note = models.CharField(_("note"), max_length=500, blank=True)
     at = models.DateTimeField(_("at"), auto_now_add=True)
 
@@ -150,9 +148,7 @@ class PayoutRunEvent(models.Model):
         verbose_name_plural = _("payout run events")
         ordering = ["at", "id"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(action__in=EventAction.values), name="payout_event_action_valid"
-            ),
+            choice_constraint("action", EventAction, "payout_event_action_valid"),
         ]
 
     def __str__(self) -> str:
@@ -164,14 +160,7 @@ class SupporterLine(models.Model):
     # statement's lines (a million at 1M supporters), not by a foreign-key
     # check per line at commit; a run with lines cannot be deleted, nor a
     # line moved to another run (payouts migration 0009).
-    run = models.ForeignKey(
-        PayoutRun,
-        on_delete=models.CASCADE,
-        related_name="supporter_lines",
-        verbose_name=_("run"),
-        db_index=False,  # the unique (run, ...) constraint below starts with it
-        db_constraint=False,
-    )
+    run = line_run_field("supporter_lines", db_constraint=False)
     supporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -205,13 +194,7 @@ class SupporterLine(models.Model):
 
 
 class CreatorLine(models.Model):
-    run = models.ForeignKey(
-        PayoutRun,
-        on_delete=models.CASCADE,
-        related_name="creator_lines",
-        verbose_name=_("run"),
-        db_index=False,  # the unique (run, ...) constraint below starts with it
-    )
+    run = line_run_field("creator_lines")
     creator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -252,13 +235,7 @@ class ThingLine(models.Model):
     (the thing's owner, hidden, removed). One row per thing, not per share.
     """
 
-    run = models.ForeignKey(
-        PayoutRun,
-        on_delete=models.CASCADE,
-        related_name="thing_lines",
-        verbose_name=_("run"),
-        db_index=False,  # the unique (run, ...) constraint below starts with it
-    )
+    run = line_run_field("thing_lines")
     thing_id = models.BigIntegerField(_("thing id"))
     creator_id = models.BigIntegerField(_("creator id"), null=True)  # empty: unclaimed thing
     amount = models.BigIntegerField(_("amount"))  # cents: the sum of the thing's shares
@@ -290,13 +267,7 @@ class HoldingStatus(models.TextChoices):
 class UnclaimedLine(models.Model):
     """Money a run put aside for a thing nobody owned yet."""
 
-    run = models.ForeignKey(
-        PayoutRun,
-        on_delete=models.CASCADE,
-        related_name="unclaimed_lines",
-        verbose_name=_("run"),
-        db_index=False,  # the unique (run, ...) constraint below starts with it
-    )
+    run = line_run_field("unclaimed_lines")
     thing_id = models.BigIntegerField(_("thing id"))
     amount = models.BigIntegerField(_("amount"))  # cents
     flattrs = models.IntegerField(_("flattrs"))
@@ -322,9 +293,7 @@ class UnclaimedLine(models.Model):
             models.UniqueConstraint(
                 fields=["run", "thing_id"], name="one_holding_per_thing_per_run"
             ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=HoldingStatus.values), name="holding_status_valid"
-            ),
+            choice_constraint("status", HoldingStatus, "holding_status_valid"),
         ]
         indexes = [models.Index(fields=["status", "thing_id"], name="unclaimed_status_thing")]
 

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import reviewer_field
+from accounts.models import staff_field
+from flattr_site.constraints import choice_constraint
 from flattr_site.money import format_cents
 
 
@@ -38,10 +39,7 @@ class PayoutAccount(models.Model):
         verbose_name = _("payout account")
         verbose_name_plural = _("payout accounts")
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=PayoutAccountStatus.values),
-                name="payout_account_status_valid",
-            ),
+            choice_constraint("status", PayoutAccountStatus, "payout_account_status_valid"),
         ]
 
     def __str__(self) -> str:
@@ -88,7 +86,7 @@ class Withdrawal(models.Model):
     # top-up charge, {"topup_id", "amount_cents" (cents), "refund_id"
     # (the processor's, once refunded), "error" (why it was declined)}.
     refunds = models.JSONField(_("refunds"), default=list, blank=True)
-    reviewed_by = reviewer_field()
+    reviewed_by = staff_field(_("reviewed by"))
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     reason = models.CharField(
         _("reason"),
@@ -108,14 +106,8 @@ class Withdrawal(models.Model):
             models.CheckConstraint(
                 condition=models.Q(amount_cents__gt=0), name="withdrawal_amount_positive"
             ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=WithdrawalStatus.values),
-                name="withdrawal_status_valid",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(kind__in=WithdrawalKind.values),
-                name="withdrawal_kind_valid",
-            ),
+            choice_constraint("status", WithdrawalStatus, "withdrawal_status_valid"),
+            choice_constraint("kind", WithdrawalKind, "withdrawal_kind_valid"),
             models.UniqueConstraint(
                 fields=["user", "kind"],
                 condition=models.Q(status__in=OPEN_STATUSES),
