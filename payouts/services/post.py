@@ -37,6 +37,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Max
 from django.db.models.functions import Mod
 from django.utils import timezone
 
@@ -318,9 +319,10 @@ POSTERS = {
 def _plan(run: PayoutRun, stage: RunStage) -> list[int]:
     """The chunk numbers of ``stage``, recorded as rows to be done."""
     if stage == RunStage.POSTING_SUPPORTERS:
-        numbers = list(
-            run.supporter_lines.order_by("chunk").values_list("chunk", flat=True).distinct()
-        )
+        # Lines are numbered into chunks 0, 1, ... in supporter order at
+        # computing: the last number is one backward step of an index.
+        last = run.supporter_lines.aggregate(last=Max("chunk"))["last"]
+        numbers = [] if last is None else list(range(last + 1))
     elif stage == RunStage.POSTING_CREATORS:
         creators = run.creator_lines.filter(gross__gt=0).count()
         numbers = list(range(max(1, -(-creators // CREATOR_CHUNK_SIZE)) + 1))
