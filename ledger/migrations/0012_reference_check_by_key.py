@@ -7,7 +7,10 @@ and hashed for each statement that posts, 0.33 s of a 0.65 s supporter
 chunk. Now two anti-joins, each a nested loop of index probes (the
 function's own planner settings: never a hash or merge over a whole ledger
 table), the transactions distinct first (a chunk of 50,000 postings has
-one). The rule and its messages are unchanged.
+one). Both are planned at each call (EXECUTE): a plan cached in a session
+whose first posting met a nearly empty ledger rescans every transaction
+for each new one (2.8 s for a creators' chunk of 10,000 at 1M). The rule
+and its messages are unchanged.
 """
 
 from django.db import migrations
@@ -19,19 +22,19 @@ AS $$
 DECLARE
     missing bigint;
 BEGIN
-    SELECT n.transaction_id INTO missing
-      FROM (SELECT DISTINCT transaction_id FROM new_postings) n
-     WHERE NOT EXISTS (SELECT 1 FROM ledger_transaction t WHERE t.id = n.transaction_id)
-     LIMIT 1;
-    IF FOUND THEN
+    EXECUTE 'SELECT n.transaction_id
+               FROM (SELECT DISTINCT transaction_id FROM new_postings) n
+              WHERE NOT EXISTS (SELECT 1 FROM ledger_transaction t WHERE t.id = n.transaction_id)
+              LIMIT 1' INTO missing;
+    IF missing IS NOT NULL THEN
         RAISE EXCEPTION 'ledger_posting refers to transaction %, which does not exist',
             missing USING ERRCODE = 'foreign_key_violation';
     END IF;
-    SELECT n.account_id INTO missing
-      FROM new_postings n
-     WHERE NOT EXISTS (SELECT 1 FROM ledger_account a WHERE a.id = n.account_id)
-     LIMIT 1;
-    IF FOUND THEN
+    EXECUTE 'SELECT n.account_id
+               FROM new_postings n
+              WHERE NOT EXISTS (SELECT 1 FROM ledger_account a WHERE a.id = n.account_id)
+              LIMIT 1' INTO missing;
+    IF missing IS NOT NULL THEN
         RAISE EXCEPTION 'ledger_posting refers to account %, which does not exist',
             missing USING ERRCODE = 'foreign_key_violation';
     END IF;
