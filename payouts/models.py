@@ -161,9 +161,12 @@ class SupporterLine(models.Model):
     # check per line at commit; a run with lines cannot be deleted, nor a
     # line moved to another run (payouts migration 0009).
     run = line_run_field("supporter_lines", db_constraint=False)
+    # Checked by the database once per statement, not per line (payouts
+    # migration 0010): a user with lines cannot go or change its id.
     supporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        db_constraint=False,
         related_name="+",
         verbose_name=_("supporter"),
     )
