@@ -164,3 +164,41 @@ def test_transparency_page_shows_the_month_totals_and_root(month, client):
     assert august["fee"] + august["paid_to_creators"] == run.taken
     rows = list(csv.DictReader(io.StringIO(client.get("/transparency.csv").content.decode())))
     assert rows[0]["period"] == "2026-08" and rows[0]["root"] == august["root"]
+
+
+def python_merkle_root(run, secret):
+    """The commitment's definition, in plain Python: the lines' leaves in
+    order (supporters then creators, by user id), pairs hashed level by
+    level, an odd last node carried up."""
+    leaves = []
+    for kind, lines, fields in (
+        ("supporter", run.supporter_lines.order_by("supporter_id"), transparency.SUPPORTER_FIELDS),
+        ("creator", run.creator_lines.order_by("creator_id"), transparency.CREATOR_FIELDS),
+    ):
+        for line in lines:
+            user_id = getattr(line, f"{kind}_id")
+            text = transparency.line_text(
+                kind=kind,
+                period=run.label,
+                user_id=user_id,
+                amounts={name: getattr(line, name) for name in fields},
+            )
+            salt = transparency.line_salt(secret=secret, kind=kind, user_id=user_id)
+            leaves.append(transparency.leaf_hash(salt=salt, text=text))
+    level = leaves
+    while len(level) > 1:
+        pairs = [transparency.node_hash(*level[i : i + 2]) for i in range(0, len(level) - 1, 2)]
+        level = pairs + level[len(level) - len(level) % 2 :]
+    return level[0].hex()
+
+
+def test_the_root_built_in_the_database_is_the_python_definitions(month, boss):
+    run, creator, fans = month  # 7 lines: an odd node is carried up
+    commitment = RunCommitment.objects.get(run=run)
+    assert commitment.merkle_root == python_merkle_root(run, commitment.secret)
+    # One line more or less changes the shape of the tree.
+    flattr(fans[0], thing(owner=creator), SEP)
+    september = post_month(SEP, boss)
+    second = RunCommitment.objects.get(run=september)
+    assert second.leaves == 2
+    assert second.merkle_root == python_merkle_root(september, second.secret)
