@@ -203,7 +203,9 @@ def compute_lines(*, run: PayoutRun) -> None:
         # The tables the split's branches read are ordinary (unlogged) tables
         # of this transaction, named after the run: parallel workers share the
         # transaction and see them, but cannot read a session's temporary
-        # tables. They go with the transaction (dropped below, or rolled back).
+        # tables. Each branch reads its range of them itself
+        # (parallel_workers = 0: never a scan shared among workers under one
+        # branch). They go with the transaction (dropped below, or rolled back).
         eligible, excluded = f"payout_eligible_{run.pk}", f"payout_excluded_{run.pk}"
         cursor.execute(f"DROP TABLE IF EXISTS {eligible}, {excluded}, payout_things, payout_split")
         # Who can give this month, and how much: one table in supporter
