@@ -117,6 +117,7 @@ def _split(cursor: CursorWrapper, params: dict, *, eligible: str, excluded: str)
     worker), merges the eligible supporters in the same order, and computes
     and aggregates each share at once. Nothing per share is written."""
     ranges = _split_ranges(cursor, eligible)
+    params = {**params}  # the ranges' bounds are this statement's own
     branches = []
     for i, (low, high) in enumerate(ranges):
         bounds = ""
