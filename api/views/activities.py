@@ -9,8 +9,7 @@ from rest_framework.response import Response
 from api import representations as rep
 from api import schema, selectors
 from api.errors import ApiError
-from api.views.base import ApiView
-from api.views.flattrs import user_or_404
+from api.views.base import ApiView, user_or_404
 
 TYPE = OpenApiParameter("type", str, enum=["outgoing", "incoming"], description="default outgoing")
 

@@ -1,7 +1,8 @@
 """What every REST v2 resource shares: bearer authentication, scopes,
 Flattr's error bodies, the hourly rate limit and its headers, CORS for
-reads, JSON whatever the Accept header says, form or JSON bodies, and
-``_method=patch`` for clients that cannot send PATCH."""
+reads, JSON whatever the Accept header says, form or JSON bodies,
+``_method=patch`` for clients that cannot send PATCH, and the lookups that
+answer not_found."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from api import errors
+from api import errors, selectors
 from api.authentication import BearerAuthentication
 from api.ratelimit import rate_hit
 from api.representations import Urls
@@ -230,3 +231,17 @@ def _small(request) -> bool:
 def paginate(qs, page: int, count: int) -> list:
     start = (page - 1) * count
     return list(qs[start : start + count])
+
+
+def thing_or_404(pk: int, viewer=None):
+    thing = selectors.thing_get(pk=pk, viewer=viewer)
+    if thing is None:
+        raise errors.ApiError("not_found", _("No thing with this id."))
+    return thing
+
+
+def user_or_404(username: str):
+    user = selectors.user_by_username(username=username)
+    if user is None:
+        raise errors.ApiError("not_found", _("No such user."))
+    return user

@@ -13,7 +13,7 @@ from api import representations as rep
 from api import schema, selectors
 from api.errors import ApiError
 from api.scopes import FLATTR
-from api.views.base import ApiView, paginate
+from api.views.base import ApiView, paginate, thing_or_404, user_or_404
 from buttons import services as button_services
 from buttons.forms import AutoSubmitForm
 from buttons.models import FlattrSource
@@ -49,9 +49,7 @@ class ThingFlattrView(ApiView):
         responses=schema.responses(schema.FlattrCreated),
     )
     def post(self, request, pk: int):
-        thing = selectors.thing_get(pk=pk)
-        if thing is None:
-            raise ApiError("not_found", _("No thing with this id."))
+        thing = thing_or_404(pk)
         try:
             button_services.flattr_create(
                 supporter=request.user, thing=thing, source=FlattrSource.API
@@ -116,13 +114,6 @@ def flattr_page(view: ApiView, flattrs) -> Response:
     full = view.full()
     flattrs = selectors.with_thing_counts(paginate(flattrs, page, count))
     return Response([rep.flattr_json(f, view.urls, full=full) for f in flattrs])
-
-
-def user_or_404(username: str):
-    user = selectors.user_by_username(username=username)
-    if user is None:
-        raise ApiError("not_found", _("No such user."))
-    return user
 
 
 class UserFlattrsView(ApiView):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from api import representations as rep
 from api import schema, selectors
-from api.errors import ApiError
 from api.scopes import FLATTR
-from api.views.base import ApiView, parse_int
+from api.views.base import ApiView, parse_int, thing_or_404
 from api.views.flattrs import refused
 from buttons import selectors as button_selectors
 from buttons import subscriptions as subscription_services
@@ -43,12 +41,6 @@ class MySubscriptionsView(ApiView):
 class ThingSubscriptionView(ApiView):
     scopes = {"POST": FLATTR, "PUT": FLATTR, "DELETE": FLATTR}
 
-    def _thing(self, pk: int):
-        thing = selectors.thing_get(pk=pk)
-        if thing is None:
-            raise ApiError("not_found", _("No thing with this id."))
-        return thing
-
     @extend_schema(
         operation_id="things_subscribe",
         summary="Subscribe to a thing for 1, 3, 6 or 12 months (scope flattr)",
@@ -58,7 +50,7 @@ class ThingSubscriptionView(ApiView):
         responses=schema.responses(schema.SubscriptionCreated),
     )
     def post(self, request, pk: int):
-        thing = self._thing(pk)
+        thing = thing_or_404(pk)
         data = self.data()
         months = parse_int(data.get("month", data.get("months")), name="month", default=0, low=0)
         try:
@@ -83,7 +75,7 @@ class ThingSubscriptionView(ApiView):
         responses=schema.responses(schema.Message),
     )
     def put(self, request, pk: int):
-        thing = self._thing(pk)
+        thing = thing_or_404(pk)
         try:
             subscription = subscription_services.subscription_toggle_pause(
                 supporter=request.user, thing=thing
@@ -101,7 +93,7 @@ class ThingSubscriptionView(ApiView):
         responses=schema.responses(None, 204),
     )
     def delete(self, request, pk: int):
-        thing = self._thing(pk)
+        thing = thing_or_404(pk)
         try:
             subscription_services.subscription_cancel(supporter=request.user, thing=thing)
         except FlattrRefused as refusal:

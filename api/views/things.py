@@ -17,20 +17,13 @@ from api import schema, selectors
 from api.errors import ApiError
 from api.languages import language_normalise
 from api.scopes import THING
-from api.views.base import ApiView, paginate
+from api.views.base import ApiView, paginate, thing_or_404
 from api.views.flattrs import flattr_page
 from buttons import services as button_services
 from buttons.forms import AutoSubmitForm
 from buttons.models import Category
 
 MAX_IDS = 100
-
-
-def thing_or_404(pk: int, viewer=None):
-    thing = selectors.thing_get(pk=pk, viewer=viewer)
-    if thing is None:
-        raise ApiError("not_found", _("No thing with this id."))
-    return thing
 
 
 def own_thing(view: ApiView, pk: int):

@@ -7,8 +7,7 @@ from rest_framework.response import Response
 
 from api import representations as rep
 from api import schema, selectors
-from api.views.base import ApiView, paginate
-from api.views.flattrs import user_or_404
+from api.views.base import ApiView, paginate, user_or_404
 
 
 class UserView(ApiView):
