@@ -8,13 +8,17 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, connection
 from django.db import models as db_models
 from django.db import transaction as db_transaction
+from django.db.backends.utils import CursorWrapper
+from django.db.models import QuerySet
 
 from accounts.models import User
 from ledger.models import USER_KINDS, Account, AccountKind, Posting, Transaction, TransactionKind
@@ -215,6 +219,122 @@ def transactions_post_many(*, transactions: Iterable[NewTransaction]) -> int:
     keys = [item.idempotency_key for item in items]
     if len(set(keys)) != len(keys):
         raise ValueError("idempotency keys repeat within one call")
+    with _staged() as cursor:
+        raw = cursor.cursor
+        with raw.copy("COPY ledger_new_transaction FROM STDIN") as copy:
+            for item in items:
+                copy.write_row(_transaction_row(item))
+        with raw.copy("COPY ledger_new_leg FROM STDIN") as copy:
+            for item in items:
+                for account_id, amount in item.merged.items():
+                    copy.write_row((item.idempotency_key, account_id, amount))
+        return _post_staged(cursor)
+
+
+@dataclass(frozen=True)
+class UserLegs:
+    """Legs on the ``kind`` accounts of many users: ``rows`` is a
+    ``values_list`` of ``(user id, signed cents)`` that the database reads
+    itself (a payout chunk's 50,000 legs never travel through Python)."""
+
+    kind: AccountKind
+    rows: QuerySet[Any, tuple[int, int]]
+
+
+def transaction_post_for_users(
+    *,
+    kind: TransactionKind,
+    idempotency_key: str,
+    user_legs: UserLegs,
+    balance_account_id: int,
+    memo: str = "",
+    reference: Reference | None = None,
+) -> int:
+    """Post one transaction: a leg on each user's account of
+    ``user_legs.kind`` (created on first use; legs of one user merged) and
+    the leg that balances them on ``balance_account_id``. Returns 1 if
+    posted, 0 if its key was posted before or the legs are all zero
+    (nothing written). Same rules, refusals and transaction handling as
+    ``transactions_post_many``."""
+    if kind not in TransactionKind.values:
+        raise ValueError(f"unknown transaction kind {kind!r}; add it to TransactionKind")
+    if user_legs.kind not in USER_KINDS:
+        raise ValueError(f"{user_legs.kind} accounts do not belong to users")
+    query = user_legs.rows.query
+    rows_sql, rows_params = query.get_compiler(using=user_legs.rows.db).as_sql()
+    ref = reference or Reference(source="")
+    with _staged() as cursor:
+        legs = f"SELECT * FROM ({rows_sql}) AS rows (user_id, amount)"  # noqa: S608 - a queryset's
+        cursor.execute(f"CREATE TEMP TABLE ledger_user_leg ON COMMIT DROP AS {legs}", rows_params)
+        _user_accounts(cursor, user_legs.kind)
+        cursor.execute(
+            "INSERT INTO ledger_new_transaction VALUES (%s, %s, %s, %s, %s, %s, NULL)",
+            [idempotency_key, str(kind), memo[:500], ref.source, ref.object_id, ref.period],
+        )
+        # The user legs and the balancing leg, merged per account (the
+        # balancing account may be one of the users').
+        cursor.execute(
+            """
+            INSERT INTO ledger_new_leg (idempotency_key, account_id, amount)
+            SELECT %(key)s, account_id, sum(amount)
+              FROM (SELECT a.id AS account_id, l.amount
+                      FROM ledger_user_leg l JOIN ledger_user_account a USING (user_id)
+                    UNION ALL
+                    SELECT %(balance)s, -sum(amount) FROM ledger_user_leg
+                   ) legs
+             GROUP BY account_id
+            HAVING sum(amount) <> 0
+            """,
+            {"key": idempotency_key, "balance": balance_account_id},
+        )
+        if cursor.rowcount == 0:
+            return 0
+        return _post_staged(cursor)
+
+
+def _user_accounts(cursor: CursorWrapper, kind: AccountKind) -> None:
+    """``ledger_user_account``: the ``kind`` account of every user of
+    ``ledger_user_leg``, created where missing. One array probe of the
+    accounts' unique index, never a scan of every account."""
+    cursor.execute(
+        "CREATE TEMP TABLE ledger_user_account ON COMMIT DROP AS SELECT user_id, id"
+        " FROM ledger_account WHERE kind = %s"
+        " AND user_id = ANY(ARRAY(SELECT DISTINCT user_id FROM ledger_user_leg))",
+        [kind],
+    )
+    missing = "SELECT user_id FROM ledger_user_leg EXCEPT SELECT user_id FROM ledger_user_account"
+    cursor.execute(f"SELECT array_agg(user_id) FROM ({missing}) m")  # noqa: S608 - ours
+    users = cursor.fetchone()[0]
+    if users:
+        cursor.execute(
+            "INSERT INTO ledger_account (kind, user_id, ref, balance, created_at)"
+            " SELECT %s, u, '', 0, now() FROM unnest(%s::bigint[]) u ON CONFLICT DO NOTHING",
+            [kind, users],
+        )
+        cursor.execute(
+            "INSERT INTO ledger_user_account SELECT user_id, id FROM ledger_account"
+            " WHERE kind = %s AND user_id = ANY(%s::bigint[])",
+            [kind, users],
+        )
+
+
+def _transaction_row(item: NewTransaction) -> tuple:
+    ref = item.reference or Reference(source="")
+    return (
+        item.idempotency_key,
+        str(item.kind),
+        item.memo[:500],
+        ref.source,
+        ref.object_id,
+        ref.period,
+        item.created_by_id,
+    )
+
+
+@contextmanager
+def _staged() -> Iterator[CursorWrapper]:
+    """A cursor with empty staging tables, inside the caller's database
+    transaction; a ledger refusal raises InsufficientFunds or IntegrityError."""
     try:
         # No savepoint: rows locked and updated in a subtransaction make the
         # commit-time foreign-key checks create a MultiXact per posting (20x
@@ -223,7 +343,10 @@ def transactions_post_many(*, transactions: Iterable[NewTransaction]) -> int:
             db_transaction.atomic(savepoint=False),
             connection.cursor() as cursor,
         ):
-            cursor.execute("DROP TABLE IF EXISTS ledger_new_transaction, ledger_new_leg")
+            cursor.execute(
+                "DROP TABLE IF EXISTS ledger_new_transaction, ledger_new_leg,"
+                " ledger_user_leg, ledger_user_account"
+            )
             cursor.execute(
                 "CREATE TEMP TABLE ledger_new_transaction (idempotency_key text, kind text,"
                 " memo text, source text, source_id bigint, period date, created_by_id bigint)"
@@ -233,59 +356,48 @@ def transactions_post_many(*, transactions: Iterable[NewTransaction]) -> int:
                 "CREATE TEMP TABLE ledger_new_leg (idempotency_key text, account_id bigint,"
                 " amount bigint) ON COMMIT DROP"
             )
-            raw = cursor.cursor
-            with raw.copy("COPY ledger_new_transaction FROM STDIN") as copy:
-                for item in items:
-                    ref = item.reference or Reference(source="")
-                    copy.write_row(
-                        (
-                            item.idempotency_key,
-                            str(item.kind),
-                            item.memo[:500],
-                            ref.source,
-                            ref.object_id,
-                            ref.period,
-                            item.created_by_id,
-                        )
-                    )
-            with raw.copy("COPY ledger_new_leg FROM STDIN") as copy:
-                for item in items:
-                    for account_id, amount in item.merged.items():
-                        copy.write_row((item.idempotency_key, account_id, amount))
-            cursor.execute("ANALYZE ledger_new_transaction, ledger_new_leg")
-            # Same lock order as transaction_post: concurrent writers never
-            # deadlock on accounts. The ids as one array: probed in order in
-            # the primary key, never a scan of every account to join them.
+            yield cursor
             cursor.execute(
-                "SELECT id FROM ledger_account"
-                " WHERE id = ANY(ARRAY(SELECT DISTINCT account_id FROM ledger_new_leg))"
-                " ORDER BY id FOR UPDATE"
+                "DROP TABLE IF EXISTS ledger_new_transaction, ledger_new_leg,"
+                " ledger_user_leg, ledger_user_account"
             )
-            cursor.execute(
-                """
-                WITH new AS (
-                    INSERT INTO ledger_transaction
-                        (kind, idempotency_key, memo, created_at, created_by_id,
-                         source, source_id, period)
-                    SELECT kind, idempotency_key, memo, now(), created_by_id,
-                           source, source_id, period
-                      FROM ledger_new_transaction
-                    ON CONFLICT (idempotency_key) DO NOTHING
-                    RETURNING id, idempotency_key
-                ), postings AS (
-                    INSERT INTO ledger_posting (transaction_id, account_id, amount)
-                    SELECT new.id, leg.account_id, leg.amount
-                      FROM new JOIN ledger_new_leg leg USING (idempotency_key)
-                )
-                SELECT count(*) FROM new
-                """
-            )
-            created = cursor.fetchone()[0]
-            cursor.execute("DROP TABLE ledger_new_transaction, ledger_new_leg")
     except IntegrityError as exc:
         _raise_ledger_error(exc)
         raise
-    return created
+
+
+def _post_staged(cursor: CursorWrapper) -> int:
+    """Lock the staged legs' accounts, insert the staged transactions whose
+    keys are new and their postings; how many transactions were created."""
+    cursor.execute("ANALYZE ledger_new_transaction, ledger_new_leg")
+    # Same lock order as transaction_post: concurrent writers never
+    # deadlock on accounts. The ids as one array: probed in order in
+    # the primary key, never a scan of every account to join them.
+    cursor.execute(
+        "SELECT id FROM ledger_account"
+        " WHERE id = ANY(ARRAY(SELECT DISTINCT account_id FROM ledger_new_leg))"
+        " ORDER BY id FOR UPDATE"
+    )
+    cursor.execute(
+        """
+        WITH new AS (
+            INSERT INTO ledger_transaction
+                (kind, idempotency_key, memo, created_at, created_by_id,
+                 source, source_id, period)
+            SELECT kind, idempotency_key, memo, now(), created_by_id,
+                   source, source_id, period
+              FROM ledger_new_transaction
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING id, idempotency_key
+        ), postings AS (
+            INSERT INTO ledger_posting (transaction_id, account_id, amount)
+            SELECT new.id, leg.account_id, leg.amount
+              FROM new JOIN ledger_new_leg leg USING (idempotency_key)
+        )
+        SELECT count(*) FROM new
+        """
+    )
+    return cursor.fetchone()[0]
 
 
 def accounts_ensure(

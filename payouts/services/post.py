@@ -26,7 +26,8 @@ its open chunk (rolled back, lock released); the beat sweeper
 (``payout_runs_sweep``) queues the chunks nobody holds, so another worker
 finishes the run without a manual command.
 
-Every ledger write goes through ``ledger.services.transactions_post_many``.
+Every ledger write goes through ``ledger.services``' bulk posting
+(``transactions_post_many``, ``transaction_post_for_users``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Max
+from django.db.models import F, Max
 from django.db.models.functions import Mod
 from django.utils import timezone
 
@@ -46,9 +47,11 @@ from ledger.services import (
     InsufficientFunds,
     NewTransaction,
     Reference,
+    UserLegs,
     accounts_ensure,
     accounts_lock,
     platform_account,
+    transaction_post_for_users,
     transactions_post_many,
 )
 from payouts.models import (
@@ -88,6 +91,10 @@ def _platform_ids() -> dict[str, int]:
     }
 
 
+def _key(run: PayoutRun, key: str) -> str:
+    return f"payout:{run.label}:{key}"
+
+
 def _payout(
     run: PayoutRun,
     key: str,
@@ -98,7 +105,7 @@ def _payout(
 ) -> NewTransaction:
     return NewTransaction(
         kind=kind,
-        idempotency_key=f"payout:{run.label}:{key}",
+        idempotency_key=_key(run, key),
         legs=legs,
         memo=memo or f"Payout {run.label}",
         reference=Reference.of(run, period=run.period),
@@ -150,29 +157,30 @@ def _fix_shortfalls(cursor: CursorWrapper, run: PayoutRun, chunk: int, fixed: li
 def _post_supporters(
     cursor: CursorWrapper, run: PayoutRun, chunk: int, accounts: dict[str, int], *, careful: bool
 ) -> None:
-    """Wallets -taken, clearing +sum. First without reading balances: the
-    database refuses the whole chunk if a wallet no longer covers its amount
-    (spent or refunded since computing), and only then is the chunk posted
-    again ``careful``ly: wallets locked and read first, shortfalls recomputed."""
-    lines = list(
-        SupporterLine.objects.filter(run=run, chunk=chunk).values_list("supporter_id", "taken")
-    )
-    wallets = accounts_ensure(kind=AccountKind.WALLET, user_ids=[s for s, _taken in lines])
+    """Wallets -taken, clearing +sum. First without reading balances, the
+    legs read by the database straight from the chunk's lines: it refuses
+    the whole chunk if a wallet no longer covers its amount (spent or
+    refunded since computing), and only then is the chunk posted again
+    ``careful``ly: wallets locked and read first, shortfalls recomputed."""
+    lines = SupporterLine.objects.filter(run=run, chunk=chunk)
     if careful:
+        taken = list(lines.values_list("supporter_id", "taken"))
+        wallets = accounts_ensure(kind=AccountKind.WALLET, user_ids=[s for s, _taken in taken])
         balances = accounts_lock(account_ids=wallets.values())
-        fixed = [s for s, taken in lines if balances[wallets[s]] < taken]
+        fixed = [s for s, cents in taken if balances[wallets[s]] < cents]
         if fixed:
             _fix_shortfalls(cursor, run, chunk, fixed)
-            lines = list(
-                SupporterLine.objects.filter(run=run, chunk=chunk).values_list(
-                    "supporter_id", "taken"
-                )
-            )
-    total = sum(taken for _s, taken in lines)
-    if total:
-        legs = [(wallets[s], -taken) for s, taken in lines if taken]
-        legs.append((accounts["clearing"], total))
-        transactions_post_many(transactions=[_payout(run, f"supporters:{chunk}", legs)])
+    transaction_post_for_users(
+        kind=TransactionKind.PAYOUT,
+        idempotency_key=_key(run, f"supporters:{chunk}"),
+        memo=f"Payout {run.label}",
+        reference=Reference.of(run, period=run.period),
+        user_legs=UserLegs(
+            kind=AccountKind.WALLET,
+            rows=lines.filter(taken__gt=0).values_list("supporter_id", F("taken") * -1),
+        ),
+        balance_account_id=accounts["clearing"],
+    )
 
 
 def _post_creators(
