@@ -79,12 +79,69 @@ def merkle_path(levels: list[list[bytes]], index: int) -> list[dict[str, str]]:
     return path
 
 
+class MerkleFold:
+    """The Merkle root of leaves added in order, and the paths of the leaves
+    added as targets: the tree of ``merkle_levels`` (an odd node carried up
+    unchanged), held as one block of leaves and one node per level, never
+    whole (ten million lines at a 10M payday). A full block is an aligned
+    subtree of the whole tree: its root is pushed on a stack of complete
+    subtrees, merged with its left neighbour while they are of one level;
+    the last, partial block and the stack fold from the right at the end."""
+
+    def __init__(self, *, block: int = 1 << 16) -> None:
+        if block < 1 or block & (block - 1):
+            raise ValueError("a block is a power of two")
+        self.block = block
+        self.count = 0
+        self.paths: dict[int, list[dict[str, str]]] = {}
+        self._leaves: list[bytes] = []
+        self._targets: list[int] = []
+        self._stack: list[tuple[int, bytes, list[int]]] = []  # (level, hash, targets below)
+
+    def add(self, leaf: bytes, *, target: bool = False) -> None:
+        if target:
+            self._targets.append(self.count)
+        self._leaves.append(leaf)
+        self.count += 1
+        if len(self._leaves) == self.block:
+            self._flush()
+
+    def root(self) -> bytes:
+        """The root, once every leaf is added (the fold ends here)."""
+        if self._leaves or not self._stack:
+            self._flush()
+        node = self._stack.pop()
+        while self._stack:
+            node = self._merge(self._stack.pop(), node)
+        self._stack = [node]
+        return node[1]
+
+    def _flush(self) -> None:
+        base = self.count - len(self._leaves)
+        levels = merkle_levels(self._leaves)
+        for index in self._targets:
+            self.paths[index] = merkle_path(levels, index - base)
+        node = (len(levels) - 1, levels[-1][0], self._targets)
+        while self._stack and self._stack[-1][0] == node[0]:
+            node = self._merge(self._stack.pop(), node)
+        self._stack.append(node)
+        self._leaves, self._targets = [], []
+
+    def _merge(
+        self, left: tuple[int, bytes, list[int]], right: tuple[int, bytes, list[int]]
+    ) -> tuple[int, bytes, list[int]]:
+        for index in right[2]:
+            self.paths[index].append({"side": "left", "hash": left[1].hex()})
+        for index in left[2]:
+            self.paths[index].append({"side": "right", "hash": right[1].hex()})
+        return max(left[0], right[0]) + 1, node_hash(left[1], right[1]), left[2] + right[2]
+
+
 def _tree(
     run: PayoutRun, secret: str, *, user_id: int | None = None
-) -> tuple[list[tuple[int, str, dict[str, int], bytes]], list[list[bytes]], int]:
-    """The lines of ``user_id`` as ``(index, kind, amounts, salt)``, the
-    Merkle levels of the run's lines and their number (only those: a million lines are
-    hashed at posting, and only their 32-byte leaves are kept).
+) -> tuple[list[tuple[int, str, dict[str, int], bytes]], MerkleFold]:
+    """The lines of ``user_id`` as ``(index, kind, amounts, salt)``, and the
+    run's lines folded into their Merkle tree (their paths its targets).
 
     ``line_salt``, ``line_text`` and ``leaf_hash`` of every line, unrolled:
     the lines are read in leaf order (supporters then creators, by user id)
@@ -93,9 +150,9 @@ def _tree(
     (tests/payouts/test_transparency.py checks the root against those
     definitions and the proofs against the independent verifier)."""
     mine: list[tuple[int, str, dict[str, int], bytes]] = []
-    leaves: list[bytes] = []
+    fold = MerkleFold()
     key, period = bytes.fromhex(secret), run.label
-    digest, sha256 = hmac.digest, hashlib.sha256
+    digest, sha256, add = hmac.digest, hashlib.sha256, fold.add
     sides = (
         ("supporter", "payouts_supporterline", sorted(SUPPORTER_FIELDS)),
         ("creator", "payouts_creatorline", sorted(CREATOR_FIELDS)),
@@ -113,11 +170,14 @@ def _tree(
             while rows := cursor.fetchmany(10_000):
                 for row in rows:
                     salt = digest(key, f"{prefix}{row[0]}".encode(), "sha256")
+                    leaf = sha256(b"\x00" + salt + text.format(*row).encode()).digest()
                     if row[0] == user_id:
                         amounts = dict(zip(names, row[1:], strict=True))
-                        mine.append((len(leaves), kind, amounts, salt))
-                    leaves.append(sha256(b"\x00" + salt + text.format(*row).encode()).digest())
-    return mine, merkle_levels(leaves), len(leaves)
+                        mine.append((fold.count, kind, amounts, salt))
+                        add(leaf, target=True)
+                    else:
+                        add(leaf)
+    return mine, fold
 
 
 def _figures(run: PayoutRun) -> dict[str, int]:
@@ -141,14 +201,14 @@ def run_commit(*, run: PayoutRun) -> RunCommitment:
     if existing is not None:
         return existing
     secret = secrets.token_hex(32)
-    _mine, levels, count = _tree(run, secret)
+    _mine, fold = _tree(run, secret)
+    merkle_root = fold.root().hex()
     previous = RunCommitment.objects.filter(period__lt=run.period).order_by("-period").first()
     previous_root = previous.root if previous else GENESIS
-    merkle_root = levels[-1][0].hex()
     return RunCommitment.objects.create(
         run=run,
         period=run.period,
-        leaves=count,
+        leaves=fold.count,
         merkle_root=merkle_root,
         previous_root=previous_root,
         root=chain_root(previous_root=previous_root, merkle_root=merkle_root),
@@ -161,8 +221,8 @@ def proof_for(*, commitment: RunCommitment, user_id: int) -> dict | None:
     """The user's lines in the run with their salts and Merkle paths, or None
     when the user has no line in it."""
     run = commitment.run
-    lines, levels, _count = _tree(run, commitment.secret, user_id=user_id)
-    if levels[-1][0].hex() != commitment.merkle_root:
+    lines, fold = _tree(run, commitment.secret, user_id=user_id)
+    if fold.root().hex() != commitment.merkle_root:
         raise RuntimeError(f"the lines of {run.label} no longer match their commitment")
     mine = [
         {
@@ -171,7 +231,7 @@ def proof_for(*, commitment: RunCommitment, user_id: int) -> dict | None:
             "amounts": amounts,
             "salt": salt.hex(),
             "index": index,
-            "path": merkle_path(levels, index),
+            "path": fold.paths[index],
         }
         for index, kind, amounts, salt in lines
     ]

@@ -202,3 +202,24 @@ def test_the_root_built_in_the_database_is_the_python_definitions(month, boss):
     second = RunCommitment.objects.get(run=september)
     assert second.leaves == 2
     assert second.merkle_root == python_merkle_root(september, second.secret)
+
+
+@pytest.mark.parametrize("block", [1, 2, 4, 8])
+def test_the_streamed_fold_is_the_tree_of_every_level(block):
+    """Folded a block at a time, any number of leaves gives the root and
+    every path of the whole tree held level by level (odd nodes carried)."""
+    for count in range(0, 40):
+        leaves = [bytes([i]) * 32 for i in range(count)]
+        levels = transparency.merkle_levels(leaves)
+        fold = transparency.MerkleFold(block=block)
+        for leaf in leaves:
+            fold.add(leaf, target=True)
+        assert fold.root() == levels[-1][0], (count, block)
+        assert fold.count == count
+        for index in range(count):
+            assert fold.paths[index] == transparency.merkle_path(levels, index), (count, index)
+
+
+def test_a_block_is_a_power_of_two():
+    with pytest.raises(ValueError, match="power of two"):
+        transparency.MerkleFold(block=6)
