@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 
 from django.db import connection
 
@@ -94,17 +95,23 @@ class MerkleFold:
         self.block = block
         self.count = 0
         self.paths: dict[int, list[dict[str, str]]] = {}
+        self._base = 0  # the index of the block's first leaf
         self._leaves: list[bytes] = []
         self._targets: list[int] = []
         self._stack: list[tuple[int, bytes, list[int]]] = []  # (level, hash, targets below)
 
-    def add(self, leaf: bytes, *, target: bool = False) -> None:
-        if target:
-            self._targets.append(self.count)
-        self._leaves.append(leaf)
-        self.count += 1
-        if len(self._leaves) == self.block:
-            self._flush()
+    def extend(self, leaves: list[bytes], *, targets: Iterable[int] = ()) -> None:
+        """Add ``leaves`` in order; ``targets``: positions in ``leaves``
+        whose paths are wanted."""
+        self._targets += [self.count + i for i in targets]
+        self.count += len(leaves)
+        start = 0
+        while start < len(leaves):
+            room = self.block - len(self._leaves)
+            self._leaves += leaves[start : start + room]
+            start += room
+            if len(self._leaves) == self.block:
+                self._flush()
 
     def root(self) -> bytes:
         """The root, once every leaf is added (the fold ends here)."""
@@ -117,15 +124,17 @@ class MerkleFold:
         return node[1]
 
     def _flush(self) -> None:
-        base = self.count - len(self._leaves)
         levels = merkle_levels(self._leaves)
-        for index in self._targets:
-            self.paths[index] = merkle_path(levels, index - base)
-        node = (len(levels) - 1, levels[-1][0], self._targets)
+        block = [index for index in self._targets if index < self._base + len(self._leaves)]
+        for index in block:
+            self.paths[index] = merkle_path(levels, index - self._base)
+        node = (len(levels) - 1, levels[-1][0], block)
         while self._stack and self._stack[-1][0] == node[0]:
             node = self._merge(self._stack.pop(), node)
         self._stack.append(node)
-        self._leaves, self._targets = [], []
+        self._base += len(self._leaves)
+        self._leaves = []
+        self._targets = self._targets[len(block) :]
 
     def _merge(
         self, left: tuple[int, bytes, list[int]], right: tuple[int, bytes, list[int]]
@@ -152,7 +161,7 @@ def _tree(
     mine: list[tuple[int, str, dict[str, int], bytes]] = []
     fold = MerkleFold()
     key, period = bytes.fromhex(secret), run.label
-    digest, sha256, add = hmac.digest, hashlib.sha256, fold.add
+    digest, sha256 = hmac.digest, hashlib.sha256
     sides = (
         ("supporter", "payouts_supporterline", sorted(SUPPORTER_FIELDS)),
         ("creator", "payouts_creatorline", sorted(CREATOR_FIELDS)),
@@ -168,15 +177,20 @@ def _tree(
             prefix = f"{kind}:"
             # A block at a time (a million lines at posting), never all at once.
             while rows := cursor.fetchmany(10_000):
-                for row in rows:
-                    salt = digest(key, f"{prefix}{row[0]}".encode(), "sha256")
-                    leaf = sha256(b"\x00" + salt + text.format(*row).encode()).digest()
-                    if row[0] == user_id:
-                        amounts = dict(zip(names, row[1:], strict=True))
-                        mine.append((fold.count, kind, amounts, salt))
-                        add(leaf, target=True)
-                    else:
-                        add(leaf)
+                leaves = [
+                    sha256(
+                        b"\x00"
+                        + digest(key, f"{prefix}{row[0]}".encode(), "sha256")
+                        + text.format(*row).encode()
+                    ).digest()
+                    for row in rows
+                ]
+                targets = [i for i, row in enumerate(rows) if row[0] == user_id]
+                for i in targets:
+                    salt = digest(key, f"{prefix}{rows[i][0]}".encode(), "sha256")
+                    amounts = dict(zip(names, rows[i][1:], strict=True))
+                    mine.append((fold.count + i, kind, amounts, salt))
+                fold.extend(leaves, targets=targets)
     return mine, fold
 
 

@@ -205,19 +205,24 @@ def test_the_root_built_in_the_database_is_the_python_definitions(month, boss):
 
 
 @pytest.mark.parametrize("block", [1, 2, 4, 8])
-def test_the_streamed_fold_is_the_tree_of_every_level(block):
-    """Folded a block at a time, any number of leaves gives the root and
-    every path of the whole tree held level by level (odd nodes carried)."""
+@pytest.mark.parametrize("batch", [1, 3, 8])
+def test_the_streamed_fold_is_the_tree_of_every_level(block, batch):
+    """Folded a block at a time, any number of leaves given in batches of
+    any size gives the root and every path of the whole tree held level by
+    level (odd nodes carried up)."""
     for count in range(0, 40):
         leaves = [bytes([i]) * 32 for i in range(count)]
         levels = transparency.merkle_levels(leaves)
         fold = transparency.MerkleFold(block=block)
-        for leaf in leaves:
-            fold.add(leaf, target=True)
+        for start in range(0, count, batch):
+            part = leaves[start : start + batch]
+            # Every other leaf is a target: paths are kept for those only.
+            fold.extend(part, targets=[i for i in range(len(part)) if (start + i) % 2])
         assert fold.root() == levels[-1][0], (count, block)
         assert fold.count == count
-        for index in range(count):
-            assert fold.paths[index] == transparency.merkle_path(levels, index), (count, index)
+        assert sorted(fold.paths) == list(range(1, count, 2))
+        for index, path in fold.paths.items():
+            assert path == transparency.merkle_path(levels, index), (count, index)
 
 
 def test_a_block_is_a_power_of_two():
