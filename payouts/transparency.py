@@ -166,7 +166,9 @@ def _tree(
         ("supporter", "payouts_supporterline", sorted(SUPPORTER_FIELDS)),
         ("creator", "payouts_creatorline", sorted(CREATOR_FIELDS)),
     )
-    with connection.cursor() as cursor:
+    # A server-side cursor: the lines come 10,000 at a time from the
+    # server, never a million at once into the client library's memory.
+    with connection.chunked_cursor() as cursor:
         for kind, table, names in sides:
             cursor.execute(
                 f"SELECT {kind}_id, {', '.join(names)} FROM {table}"  # noqa: S608 - our constants
@@ -175,7 +177,6 @@ def _tree(
             )
             text = "|".join((kind, period, "{}", *(f"{name}={{}}" for name in names)))
             prefix = f"{kind}:"
-            # A block at a time (a million lines at posting), never all at once.
             while rows := cursor.fetchmany(10_000):
                 leaves = [
                     sha256(
