@@ -228,3 +228,15 @@ def test_the_streamed_fold_is_the_tree_of_every_level(block, batch):
 def test_a_block_is_a_power_of_two():
     with pytest.raises(ValueError, match="power of two"):
         transparency.MerkleFold(block=6)
+
+
+@pytest.mark.parametrize("page", [1, 2, 3])
+def test_lines_read_a_page_at_a_time_give_the_same_tree_and_proofs(month, monkeypatch, page):
+    run, creator, fans = month  # 5 supporter lines and 2 creator lines
+    commitment = RunCommitment.objects.get(run=run)
+    whole = [transparency.proof_for(commitment=commitment, user_id=u.pk) for u in (*fans, creator)]
+    monkeypatch.setattr(transparency, "PAGE", page)
+    assert transparency._tree(run, commitment.secret)[1].root().hex() == commitment.merkle_root
+    paged = [transparency.proof_for(commitment=commitment, user_id=u.pk) for u in (*fans, creator)]
+    assert paged == whole
+    assert all(proof["lines"] for proof in paged)
