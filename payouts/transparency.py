@@ -57,10 +57,10 @@ def chain_root(*, previous_root: str, merkle_root: str) -> str:
 
 def merkle_levels(leaves: list[bytes]) -> list[list[bytes]]:
     levels = [leaves or [hashlib.sha256(b"").digest()]]
+    # node_hash, inlined: a million calls at posting.
+    sha256 = hashlib.sha256
     while len(levels[-1]) > 1:
         below = levels[-1]
-        # node_hash, inlined: a million calls at posting.
-        sha256 = hashlib.sha256
         above = [
             sha256(b"\x01" + below[i] + below[i + 1]).digest() for i in range(0, len(below) - 1, 2)
         ]
@@ -156,7 +156,7 @@ def _tree(
 
     ``line_salt``, ``line_text`` and ``leaf_hash`` of every line, unrolled:
     the lines are read in leaf order (supporters then creators, by user id)
-    a block at a time, their amounts already in the text's (sorted) order,
+    a page at a time, their amounts already in the text's (sorted) order,
     and hashed with the standard library's one-shot HMAC
     (tests/payouts/test_transparency.py checks the root against those
     definitions and the proofs against the independent verifier)."""
@@ -168,7 +168,7 @@ def _tree(
         ("supporter", "payouts_supporterline", sorted(SUPPORTER_FIELDS)),
         ("creator", "payouts_creatorline", sorted(CREATOR_FIELDS)),
     )
-    # A page of lines at a time, by key from the (run, user) index: a
+    # A page of lines at a time, by key (user ids after the last page's): a
     # million lines never sit at once in the client library's memory (a
     # server-side cursor does the same 20-40% slower).
     with connection.cursor() as cursor:
