@@ -1,0 +1,36 @@
+-- Stored balances follow postings, set-based per statement: a bulk INSERT ...
+-- SELECT of a million postings updates each account once, in account order
+-- (the probes walk ledger_account's pages once; rows are locked in id order,
+-- as transaction_post and transactions_post_many lock them). The same update
+-- checks that every posting's account exists: one row updated per distinct
+-- account, so fewer rows than accounts means one is missing. Planned with
+-- nested loops only: never a hash or merge over the whole account table.
+--
+-- Set by ledger migrations 0002, 0013.
+
+CREATE OR REPLACE FUNCTION ledger_apply_postings() RETURNS trigger LANGUAGE plpgsql
+    SET enable_hashjoin = off SET enable_mergejoin = off
+AS $$
+DECLARE
+    accounts bigint;
+    updated bigint;
+    missing bigint;
+BEGIN
+    UPDATE ledger_account a
+       SET balance = a.balance + s.total
+      FROM (SELECT account_id, sum(amount) AS total
+              FROM new_postings GROUP BY account_id ORDER BY account_id) s
+     WHERE a.id = s.account_id;
+    GET DIAGNOSTICS updated = ROW_COUNT;
+    SELECT count(*) INTO accounts FROM (SELECT DISTINCT account_id FROM new_postings) d;
+    IF updated <> accounts THEN
+        SELECT n.account_id INTO missing
+          FROM new_postings n
+         WHERE NOT EXISTS (SELECT 1 FROM ledger_account a WHERE a.id = n.account_id)
+         ORDER BY n.account_id
+         LIMIT 1;
+        RAISE EXCEPTION 'ledger_posting refers to account %, which does not exist',
+            missing USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NULL;
+END $$;

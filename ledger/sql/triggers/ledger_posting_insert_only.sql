@@ -1,0 +1,7 @@
+-- ledger_posting rows are never updated or deleted.
+--
+-- Set by ledger migrations 0002.
+
+CREATE TRIGGER ledger_posting_insert_only BEFORE DELETE OR UPDATE ON ledger_posting
+    FOR EACH ROW
+    EXECUTE FUNCTION ledger_refuse_change();
