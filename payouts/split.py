@@ -1,6 +1,6 @@
 """The split rule and the platform fee, written once.
 
-DESIGN.md, "The monthly split": a supporter's ``amount`` is split equally
+docs/design.md, "The monthly split": a supporter's ``amount`` is split equally
 among their ``n`` counted flattrs, exact to the cent: each gets
 ``amount // n`` and the ``amount % n`` earliest (rank 1 is the earliest)
 get one cent more. A creator's fee is ``FLATTR_FEE_PERCENT`` of their gross,

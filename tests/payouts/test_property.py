@@ -1,4 +1,4 @@
-"""The SQL split against a small pure-Python reference of DESIGN.md's rules."""
+"""The SQL split against a small pure-Python reference of docs/design.md's rules."""
 
 import datetime as dt
 import itertools
