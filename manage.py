@@ -25,7 +25,10 @@ def main() -> None:
             from flattr_site import embedded
 
             if not embedded.installed():  # the production image has no embedded extra
-                sys.exit(NO_DATABASE)
+                sys.exit(
+                    "DATABASE_URL is not set and the embedded PostgreSQL and Redis are not "
+                    "installed here (requirements/dev.txt has them: make venv)."
+                )
             data_dir = Path(
                 os.environ.get("FLATTR_DATA_DIR", Path(__file__).resolve().parent / ".data")
             )
