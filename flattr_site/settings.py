@@ -1,9 +1,11 @@
 """Settings for the open Flattr, read from the environment only (django-environ).
 
-Importing this module starts nothing: with no DATABASE_URL / REDIS_URL it
-points at a local PostgreSQL and Redis; `manage.py` and `scripts/devctl.py`
-start embedded ones under ``.data/`` first when those are unset, so a newcomer
-needs nothing but Python. See README.md for the full table of variables.
+Importing this module starts nothing. With DEBUG off, DATABASE_URL is
+required (it refuses to start without it). In development, with no
+DATABASE_URL / REDIS_URL it points at a local PostgreSQL and Redis;
+`scripts/devctl.py` (`make run`, `make test`) and `manage.py` with DEBUG on
+start embedded ones under ``.data/`` first, so a newcomer needs nothing but
+Python and `make run`. See README.md for the full table of variables.
 """
 
 from pathlib import Path
@@ -98,9 +100,18 @@ TEMPLATES = [
 
 # --- Services -------------------------------------------------------------
 
-# Unset, these name a local PostgreSQL and Redis: manage.py and devctl.py
-# start embedded ones and set both before Django reads them.
-DATABASE_URL = env.str("DATABASE_URL", default="postgres:///flattr")
+# Required in production. In development (DEBUG on) and tests, unset names a
+# local PostgreSQL: devctl.py (`make run`, `make test`), and manage.py with
+# DEBUG on, start embedded servers and set both URLs before Django reads them.
+# REDIS_URL unset is a Redis on this host.
+DATABASE_URL = env.str("DATABASE_URL", default="")
+if not DATABASE_URL:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured(
+            "DATABASE_URL is not set: with DEBUG off, set the DATABASE_URL environment "
+            "variable to your PostgreSQL (postgres://user:password@host:5432/name)."
+        )
+    DATABASE_URL = "postgres:///flattr"
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
