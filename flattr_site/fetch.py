@@ -42,6 +42,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from email.message import Message
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
@@ -302,15 +303,15 @@ class _DeadlineSocket:
             raise TimeoutError("the total deadline passed")
         self._sock.settimeout(min(self._read_timeout, remaining))
 
-    def sendall(self, data) -> None:
+    def sendall(self, data: bytes) -> None:
         self._arm()
         self._sock.sendall(data)
 
-    def recv_into(self, buffer, nbytes: int = 0) -> int:
+    def recv_into(self, buffer: Any, nbytes: int = 0) -> int:
         self._arm()
         return self._sock.recv_into(buffer, nbytes)
 
-    def makefile(self, mode: str = "rb", *args, **kwargs) -> io.BufferedReader:
+    def makefile(self, mode: str = "rb", *args: object, **kwargs: object) -> io.BufferedReader:
         if mode != "rb":
             raise ValueError(f"only 'rb' is supported, not {mode!r}")
         return io.BufferedReader(_DeadlineReader(self))
@@ -326,7 +327,7 @@ class _DeadlineReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer: Any) -> int:
         return self._sock.recv_into(buffer)
 
 

@@ -372,6 +372,9 @@ FETCH_USER_AGENT = env.str("FETCH_USER_AGENT", default="")
 FETCH_CONNECT_TIMEOUT = env.int("FETCH_CONNECT_TIMEOUT", default=5)
 FETCH_READ_TIMEOUT = env.int("FETCH_READ_TIMEOUT", default=10)
 FETCH_TOTAL_TIMEOUT = env.int("FETCH_TOTAL_TIMEOUT", default=20)
+# The total deadline of one webhook POST; a delivery's lease is this plus a
+# margin (notifications/webhooks.py), so it outlasts the longest attempt.
+WEBHOOK_TIMEOUT = env.int("WEBHOOK_TIMEOUT", default=10)
 
 # --- Trust: faults and headers (trust-web) ---------------------------------
 # Kept apart from the settings above so merges stay easy.
