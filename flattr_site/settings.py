@@ -133,6 +133,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Queues (docs/operations.md, "Workers and queues"): what talks to strangers'
+# servers waits on its own queues, so a slow site can never hold the workers
+# that post payouts, pay withdrawals or send mail. Everything not routed here
+# (money, beat tasks, event dispatch) stays on the default queue, "celery".
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "claims.tasks.claim_check": {"queue": "fetch"},
+    "notifications.tasks.webhook_deliver": {"queue": "webhooks"},
+    "notifications.tasks.email_send": {"queue": "mail"},
+}
 
 # --- Money and the monthly split -----------------------------------------
 
