@@ -170,3 +170,21 @@ def test_staff_rejection_leaves_the_thing_unclaimed(
     services.claim_review_reject(claim=review, actor=UserFactory(is_staff=True))
     assert owner_of(thing) is None
     assert Thing.objects.filter(owner=creator).count() == 0
+
+
+def test_the_creator_sees_why_a_listed_thing_waits_for_staff(
+    creator, client, allow_loopback, django_capture_on_commit_callbacks
+):
+    thing = unclaimed("https://someone-else.example/x")
+    with LocalSite() as site:
+        verify_feed(
+            site, creator, django_capture_on_commit_callbacks,
+            channel_link=site.url("/"), items=[thing.url],
+        )  # fmt: skip
+    review = Claim.objects.get(state=ClaimState.REVIEW)
+    client.force_login(creator)
+    response = client.get(review.get_absolute_url())
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "someone-else.example" in page and "staff will review it" in page
+    assert "Check now" not in page
