@@ -122,21 +122,33 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1].lower()
 
 
+ITEM_TAGS = frozenset({"item", "entry"})  # RSS and RDF items, Atom entries
+# Atom links of an entry that name the entry's own page or its media.
+ATOM_ITEM_RELS = frozenset({"alternate", "enclosure"})
+
+
 def feed_item_urls(root: ET.Element) -> list[str]:
-    """Item and enclosure addresses of an RSS or Atom feed."""
+    """Item link and enclosure addresses of an RSS, RDF or Atom feed. Only
+    what is inside an item (entry) counts: the channel's (feed's) own
+    ``<link>``, image links and the like name other pages, not episodes."""
     urls: list[str] = []
-    for element in root.iter():
-        name = _local(element.tag)
-        if name == "link":
-            href = element.get("href") or (element.text or "").strip()
-            if href:
-                urls.append(href)
-        elif name == "enclosure" and element.get("url"):
-            urls.append(element.get("url", ""))
-        elif name == "guid" and element.get("isPermaLink", "true") == "true":
-            text = (element.text or "").strip()
-            if text.startswith(("http://", "https://")):
-                urls.append(text)
+    for item in root.iter():
+        if _local(item.tag) not in ITEM_TAGS:
+            continue
+        for element in item.iter():
+            name = _local(element.tag)
+            if name == "link":
+                if element.get("href") is not None:  # Atom
+                    if (element.get("rel") or "alternate").lower() in ATOM_ITEM_RELS:
+                        urls.append(element.get("href", "").strip())
+                elif element.text:  # RSS, RDF
+                    urls.append(element.text.strip())
+            elif name == "enclosure" and element.get("url"):
+                urls.append(element.get("url", "").strip())
+            elif name == "guid" and element.get("isPermaLink", "true") == "true":
+                text = (element.text or "").strip()
+                if text.startswith(("http://", "https://")):
+                    urls.append(text)
     return [u for u in dict.fromkeys(urls) if u.startswith(("http://", "https://"))]
 
 

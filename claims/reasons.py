@@ -26,6 +26,10 @@ MESSAGES = {
     "owned": _("This thing already belongs to a creator."),
     "conflict": _("Another creator verified this site: staff will review both claims."),
     "rejected": _("Staff rejected this claim."),
+    "feed_other_host": _(
+        "Your feed %(feed)s lists this address on %(host)s, a host the feed does not prove "
+        "is yours: staff will review it."
+    ),
 }
 
 

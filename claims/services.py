@@ -31,6 +31,8 @@ TOKEN_DAYS = 7
 # A check that has not reported back in this long may be started again
 # (a worker died in between).
 STALE_CHECK = dt.timedelta(minutes=2)
+# At most this many things of one feed wait for staff review.
+FEED_REVIEW_MAX = 500
 METHODS_FOR = {
     ClaimKind.THING: {ClaimMethod.META, ClaimMethod.WELL_KNOWN, ClaimMethod.REL_ME},
     ClaimKind.SITE: {ClaimMethod.META, ClaimMethod.WELL_KNOWN, ClaimMethod.REL_ME},
@@ -245,9 +247,11 @@ def _verify(claim: Claim, *, now: dt.datetime, feed_urls: list[str]) -> None:
                 urls.append(url_normalize(url))
             except ValidationError:
                 continue  # an item link we could never have made a thing of
+        proven, unproven = _feed_urls_split(claim, urls)
         claim.assigned_count = classic_services.unclaimed_things_assign(
-            owner=claim.creator, urls=urls
+            owner=claim.creator, urls=proven
         )
+        _feed_review_claims(claim, unproven, now=now)
     else:
         classic_services.verified_site_set(
             owner=claim.creator,
@@ -261,6 +265,63 @@ def _verify(claim: Claim, *, now: dt.datetime, feed_urls: list[str]) -> None:
         )
 
 
+def _feed_urls_split(claim: Claim, urls: list[str]) -> tuple[list[str], list[str]]:
+    """The feed's addresses its proof covers, and the others. podcast:txt
+    proves control of the feed only: it covers the feed's own host and the
+    sites its creator verified (host and path prefix), nothing else."""
+    sites = list(VerifiedSite.objects.filter(owner_id=claim.creator_id))
+    proven: list[str] = []
+    unproven: list[str] = []
+    for url in urls:
+        host, path = site_key(url)
+        covered = host == claim.host or any(
+            site.host == host and (not site.path_prefix or path.startswith(site.path_prefix))
+            for site in sites
+        )
+        (proven if covered else unproven).append(url)
+    return proven, unproven
+
+
+def _feed_review_claims(claim: Claim, urls: list[str], *, now: dt.datetime) -> int:
+    """Unclaimed things a verified feed lists on hosts it does not prove wait
+    for staff, each as a thing claim of the feed's creator in ``review``
+    (approve gives the thing, reject leaves it unclaimed). Returns how many."""
+    if not urls:
+        return 0
+    unclaimed = (
+        Thing.objects.filter(url__in=urls[:5000], owner__isnull=True, removed=False)
+        .values_list("url", flat=True)
+        .distinct()
+    )
+    live = set(
+        Claim.objects.filter(creator_id=claim.creator_id, kind=ClaimKind.THING, url__in=urls)
+        .exclude(state__in=[ClaimState.FAILED, ClaimState.REJECTED])
+        .values_list("url", flat=True)
+    )
+    made = 0
+    for url in sorted(set(unclaimed) - live)[:FEED_REVIEW_MAX]:
+        host, _path = site_key(url)
+        try:
+            with transaction.atomic():
+                Claim.objects.create(
+                    creator_id=claim.creator_id,
+                    kind=ClaimKind.THING,
+                    method=claim.method,
+                    url=url,
+                    host=host,
+                    token_hash=claim.token_hash,
+                    token_expires_at=claim.token_expires_at,
+                    state=ClaimState.REVIEW,
+                    reason_code="feed_other_host",
+                    reason_params={"feed": claim.url, "host": host},
+                    checked_at=now,
+                )
+        except IntegrityError:
+            continue  # a live claim of the same address appeared meanwhile
+        made += 1
+    return made
+
+
 @transaction.atomic(durable=True)
 def claim_review_approve(*, claim: Claim, actor: User) -> Claim:
     """Staff give a disputed site to this claim's creator: the competing
@@ -268,7 +329,9 @@ def claim_review_approve(*, claim: Claim, actor: User) -> Claim:
     claim = Claim.objects.select_for_update().select_related("creator").get(pk=claim.pk)
     if claim.state != ClaimState.REVIEW:
         raise ValidationError(_("Only a claim waiting for review can be approved."))
-    for site in _overlapping_sites(claim):
+    # A disputed site changes hands; a thing a feed listed off its host
+    # (reason "feed_other_host") is just given, no site moves.
+    for site in _overlapping_sites(claim) if claim.kind == ClaimKind.SITE else []:
         Claim.objects.filter(
             kind=ClaimKind.SITE,
             host=site.host,

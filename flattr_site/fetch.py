@@ -10,9 +10,14 @@ own network (server-side request forgery):
   after DNS resolution and again on every redirect;
 - the connection goes to the address that was checked (the Host header and
   TLS name stay the host's), so DNS rebinding cannot swap it in between;
-- connect and read timeouts plus an overall deadline, at most
-  ``max_redirects`` redirects (3 by default, 0 follows none), at most
-  ``max_bytes`` read (1 MB by default), and our own User-Agent.
+- connect and read timeouts plus one total deadline that bounds the whole
+  fetch: name resolution, connect, TLS handshake, request, status line,
+  headers, chunk-size lines and body, over every redirect. Every read and
+  write on the socket gets the time left (at most the read timeout), so a
+  server that sends one byte just before each read timeout cannot hold us
+  past the deadline. At most ``max_redirects`` redirects (3 by default, 0
+  follows none), at most ``max_bytes`` read (1 MB by default), and our own
+  User-Agent.
 
 Settings (all optional): ``FETCH_ALLOWED_HOSTS`` (host names, or
 ``.example.org`` for a domain and its subdomains, whose addresses are not
@@ -29,12 +34,15 @@ logs. Never call this inside a database transaction.
 from __future__ import annotations
 
 import http.client
+import io
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 from email.message import Message
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
@@ -187,8 +195,43 @@ class _Target:
     address: str  # the checked IP we connect to
 
 
-def resolve(url: str) -> _Target:
-    """Check a URL and resolve its host to one address we may connect to."""
+def _time_left(deadline: float, *, url: str, what: str) -> float:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise FetchTimeout(f"the total deadline passed before {what}", url=url)
+    return remaining
+
+
+def _getaddrinfo(host: str, port: int, *, deadline: float, url: str) -> list:
+    """``socket.getaddrinfo`` bounded by the deadline. The system resolver
+    cannot be interrupted, so it runs in a daemon thread that we stop
+    waiting for (it ends by itself when the resolver gives up)."""
+    timeout = _time_left(deadline, url=url, what="resolving the host")
+    outcome: dict[str, object] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            outcome["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="fetch-dns", daemon=True).start()
+    if not done.wait(timeout):
+        raise FetchTimeout(f"resolving {host!r} took too long", url=url)
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["infos"]  # type: ignore[return-value]
+
+
+def resolve(url: str, *, deadline: float | None = None) -> _Target:
+    """Check a URL and resolve its host to one address we may connect to
+    (by ``deadline``, a ``time.monotonic()`` value; by default the total
+    timeout from now)."""
+    if deadline is None:
+        deadline = time.monotonic() + _setting("FETCH_TOTAL_TIMEOUT", 20)
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -220,7 +263,7 @@ def resolve(url: str) -> _Target:
         candidates = [literal]
     else:
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            infos = _getaddrinfo(host, port, deadline=deadline, url=url)
         except (socket.gaierror, UnicodeError) as exc:
             raise FetchDNSError(f"the host {host!r} does not resolve", url=url) from exc
         candidates = []
@@ -242,31 +285,107 @@ def resolve(url: str) -> _Target:
     return _Target(scheme, host, port, path, str(candidates[0]))
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to the checked address while speaking to the host by name."""
+class _DeadlineSocket:
+    """A connected socket whose every read and write gets the time left
+    before the deadline (at most ``read_timeout``), and fails with
+    ``TimeoutError`` once the deadline has passed. http.client reads the
+    status line, headers, chunk-size lines and body through ``makefile``,
+    so all of them are bounded, not only the body."""
 
-    def __init__(self, target: _Target, connect_timeout: float, read_timeout: float):
+    def __init__(self, sock: socket.socket, deadline: float, read_timeout: float):
+        self._sock = sock
+        self._deadline = deadline
+        self._read_timeout = read_timeout
+
+    def _arm(self) -> None:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the total deadline passed")
+        self._sock.settimeout(min(self._read_timeout, remaining))
+
+    def sendall(self, data: bytes) -> None:
+        self._arm()
+        self._sock.sendall(data)
+
+    def recv_into(self, buffer: Any, nbytes: int = 0) -> int:
+        self._arm()
+        return self._sock.recv_into(buffer, nbytes)
+
+    def makefile(self, mode: str = "rb", *args: object, **kwargs: object) -> io.BufferedReader:
+        if mode != "rb":
+            raise ValueError(f"only 'rb' is supported, not {mode!r}")
+        return io.BufferedReader(_DeadlineReader(self))
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+class _DeadlineReader(io.RawIOBase):
+    def __init__(self, sock: _DeadlineSocket):
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._sock.recv_into(buffer)
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the checked address while speaking to the host by name;
+    connect, TLS handshake and every read and write after them end by the
+    deadline."""
+
+    def __init__(
+        self, target: _Target, connect_timeout: float, read_timeout: float, deadline: float
+    ):
         super().__init__(target.host, target.port, timeout=connect_timeout)
         self.address = target.address
         self.read_timeout = read_timeout
+        self.deadline = deadline
+
+    def _time_left(self, limit: float) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the total deadline passed")
+        return min(limit, remaining)
+
+    def _open(self) -> socket.socket:
+        sock = socket.create_connection(
+            (self.address, self.port), self._time_left(self.timeout or self.read_timeout)
+        )
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock.settimeout(self.read_timeout)
+        self.sock = _DeadlineSocket(self._open(), self.deadline, self.read_timeout)
 
 
 class _PinnedHTTPSConnection(_PinnedHTTPConnection):
     default_port = 443
 
-    def __init__(self, target: _Target, connect_timeout: float, read_timeout: float, context):
-        super().__init__(target, connect_timeout, read_timeout)
+    def __init__(
+        self,
+        target: _Target,
+        connect_timeout: float,
+        read_timeout: float,
+        deadline: float,
+        context: ssl.SSLContext,
+    ):
+        super().__init__(target, connect_timeout, read_timeout, deadline)
         self.context = context
 
     def connect(self) -> None:
-        super().connect()
-        # The certificate is checked against the host name, not the address.
-        self.sock = self.context.wrap_socket(self.sock, server_hostname=self.host)
+        sock = self._open()
+        # The handshake gets the time left, like every read.
+        sock.settimeout(self._time_left(self.read_timeout))
+        try:
+            # The certificate is checked against the host name, not the address.
+            tls = self.context.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = _DeadlineSocket(tls, self.deadline, self.read_timeout)
 
 
 def _setting(name: str, default: float) -> float:
@@ -301,7 +420,7 @@ def fetch(
     redirects: list[str] = []
     current = url
     while True:
-        target = resolve(current)
+        target = resolve(current, deadline=deadline)
         response = _request_once(
             target, current, method, body, send_headers, max_bytes,
             connect_timeout, read_timeout, deadline, context,
@@ -339,9 +458,9 @@ def _request_once(
 ) -> FetchResponse:
     conn: _PinnedHTTPConnection
     if target.scheme == "https":
-        conn = _PinnedHTTPSConnection(target, connect_timeout, read_timeout, context)
+        conn = _PinnedHTTPSConnection(target, connect_timeout, read_timeout, deadline, context)
     else:
-        conn = _PinnedHTTPConnection(target, connect_timeout, read_timeout)
+        conn = _PinnedHTTPConnection(target, connect_timeout, read_timeout, deadline)
     try:
         try:
             conn.request(method, target.path, body=body, headers=headers)

@@ -144,6 +144,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Queues (docs/operations.md, "Workers and queues"): what talks to strangers'
+# servers waits on its own queues, so a slow site can never hold the workers
+# that post payouts, pay withdrawals or send mail. Everything not routed here
+# (money, beat tasks, event dispatch) stays on the default queue, "celery".
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "claims.tasks.claim_check": {"queue": "fetch"},
+    "notifications.tasks.webhook_deliver": {"queue": "webhooks"},
+    "notifications.tasks.email_send": {"queue": "mail"},
+}
 
 # --- Money and the monthly split -----------------------------------------
 
@@ -383,6 +393,9 @@ FETCH_USER_AGENT = env.str("FETCH_USER_AGENT", default="")
 FETCH_CONNECT_TIMEOUT = env.int("FETCH_CONNECT_TIMEOUT", default=5)
 FETCH_READ_TIMEOUT = env.int("FETCH_READ_TIMEOUT", default=10)
 FETCH_TOTAL_TIMEOUT = env.int("FETCH_TOTAL_TIMEOUT", default=20)
+# The total deadline of one webhook POST; a delivery's lease is this plus a
+# margin (notifications/webhooks.py), so it outlasts the longest attempt.
+WEBHOOK_TIMEOUT = env.int("WEBHOOK_TIMEOUT", default=10)
 
 # --- Trust: faults and headers (trust-web) ---------------------------------
 # Kept apart from the settings above so merges stay easy.

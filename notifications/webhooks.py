@@ -37,12 +37,13 @@ from notifications.models import (
 )
 from notifications.services import event_publish
 
-TIMEOUT_SECONDS = 10
 BODY_LOG_CHARS = 2000
 # 1 min, 2, 4 ... 2048 min: twelve retries spread over about three days.
 RETRY_DELAYS = [dt.timedelta(minutes=2**n) for n in range(12)]
 DISABLE_AFTER = dt.timedelta(days=3)
-LEASE = dt.timedelta(seconds=TIMEOUT_SECONDS * 3)
+# What a lease adds to the fetch's total deadline: the two short
+# transactions around the POST (claim, record) and a slow database.
+LEASE_MARGIN = dt.timedelta(seconds=20)
 OLD_SECRET_GRACE = dt.timedelta(hours=24)
 
 
@@ -174,6 +175,19 @@ def webhook_payload(*, event: Event) -> str:
 # --- Delivery -------------------------------------------------------------
 
 
+def attempt_timeout() -> float:
+    """Seconds one POST may take, all of it (the safe fetcher's total
+    deadline bounds connect, TLS, headers and body): WEBHOOK_TIMEOUT."""
+    return float(settings.WEBHOOK_TIMEOUT)
+
+
+def attempt_lease() -> dt.timedelta:
+    """How long a claimed delivery stays out of other workers' reach. It
+    outlasts the longest possible attempt (the fetch's total deadline plus
+    the margin), so a delivery is never sent twice at once."""
+    return dt.timedelta(seconds=attempt_timeout()) + LEASE_MARGIN
+
+
 def _claim(delivery_id: int, now: dt.datetime) -> WebhookDelivery | None:
     with transaction.atomic():
         delivery = (
@@ -190,7 +204,8 @@ def _claim(delivery_id: int, now: dt.datetime) -> WebhookDelivery | None:
         ):
             return None
         delivery.attempts += 1
-        delivery.next_attempt_at = now + LEASE
+        # From now, not from before the lock was granted.
+        delivery.next_attempt_at = timezone.now() + attempt_lease()
         delivery.save(update_fields=["attempts", "next_attempt_at"])
         return delivery
 
@@ -225,8 +240,8 @@ def webhook_attempt(*, delivery_id: int) -> str:
             headers=headers,
             max_redirects=0,  # a redirect is an answer, not followed
             max_bytes=64 * 1024,
-            read_timeout=TIMEOUT_SECONDS,
-            total_timeout=TIMEOUT_SECONDS,
+            read_timeout=attempt_timeout(),
+            total_timeout=attempt_timeout(),
         )
         status_code, response_body = response.status, response.text[:BODY_LOG_CHARS]
     except fetch.FetchTooLarge:

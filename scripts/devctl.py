@@ -1,6 +1,6 @@
 """Start the platform's services for `make run` and `make test`.
 
-    python scripts/devctl.py run            web + worker + beat with demo data
+    python scripts/devctl.py run            web + workers + beat with demo data
     python scripts/devctl.py exec -- CMD    run CMD with DATABASE_URL/REDIS_URL set
 
 With DATABASE_URL and REDIS_URL in the environment those servers are used;
@@ -29,6 +29,14 @@ from flattr_site import embedded  # noqa: E402
 from flattr_site.demo import DEMO_PASSWORD, DEMO_USERS  # noqa: E402
 
 PY = sys.executable
+# Celery workers of `run` and the queues each consumes (CELERY_TASK_ROUTES in
+# flattr_site/settings.py; docs/operations.md, "Workers and queues"): money
+# and mail on one, the fetches of strangers' servers (claim checks, webhooks)
+# on another, so a slow site never delays a payout.
+WORKER_QUEUES = {
+    "worker": "celery,mail",
+    "fetcher": "fetch,webhooks",
+}
 
 
 class Stop(Exception):
@@ -79,7 +87,10 @@ def run() -> int:
         celery = [PY, "-m", "celery", "-A", "flattr_site"]
         commands = {
             "web": [PY, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-            "worker": [*celery, "worker", "-l", "info", "--concurrency", "2"],
+            **{
+                name: [*celery, "worker", "-Q", queues, "-n", f"{name}@%h", "-l", "info", "-c", "2"]
+                for name, queues in WORKER_QUEUES.items()
+            },
             "beat": [*celery, "beat", "-l", "info", "-s", str(data_dir / "celerybeat-schedule")],
         }
         for argv in commands.values():
