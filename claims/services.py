@@ -329,6 +329,12 @@ def claim_review_approve(*, claim: Claim, actor: User) -> Claim:
     claim = Claim.objects.select_for_update().select_related("creator").get(pk=claim.pk)
     if claim.state != ClaimState.REVIEW:
         raise ValidationError(_("Only a claim waiting for review can be approved."))
+    if claim.creator_id == actor.pk:
+        # Four eyes: approving gives the claimant the site, its things and
+        # the money held for them; nobody approves what gives them that.
+        raise ValidationError(
+            _("You cannot approve your own claim; another staff member must approve it.")
+        )
     # A disputed site changes hands; a thing a feed listed off its host
     # (reason "feed_other_host") is just given, no site moves.
     for site in _overlapping_sites(claim) if claim.kind == ClaimKind.SITE else []:

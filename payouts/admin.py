@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -42,6 +42,12 @@ ACTIONS = {
         _("Approve the run: its money is posted to the ledger right after, once."),
     ),
     "cancel": (_("Cancel"), _("Cancel the run: nothing is posted and the month will not be paid.")),
+}
+
+# The permission each export needs besides viewing runs: the lines it lists.
+EXPORT_PERMISSIONS = {
+    "supporters": "payouts.view_supporterline",
+    "creators": "payouts.view_creatorline",
 }
 
 
@@ -111,10 +117,10 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def demo_view(self, request):
         """DEBUG only: close a demo month and compute its run (payout_demo)."""
-        if not settings.DEBUG or request.method != "POST":
+        if not settings.DEBUG or not request.user.has_perm("payouts.change_payoutrun"):
             raise PermissionDenied
-        if not request.user.has_perm("payouts.change_payoutrun"):
-            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
         try:
             run = payout_demo_close(actor=cast(User, request.user))
         except services.PayoutError as exc:
@@ -128,6 +134,10 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return redirect("admin:payouts_payoutrun_change", run.pk)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Refused before the run's figures are read (Django would refuse
+        # too, but only after this method computed them).
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         run = get_object_or_404(PayoutRun, pk=object_id)
         extra_context = {
             **(extra_context or {}),
@@ -152,7 +162,6 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def action_view(self, request: HttpRequest, pk: int, action: str):
-        run = get_object_or_404(PayoutRun, pk=pk)
         if action not in ACTIONS:
             raise PermissionDenied
         if action == "approve" and not request.user.has_perm("payouts.approve_payoutrun"):
@@ -161,6 +170,7 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "payouts.approve_payoutrun"
         ):
             raise PermissionDenied
+        run = get_object_or_404(PayoutRun, pk=pk)
         if request.method == "POST":
             try:
                 if action == "recompute":
@@ -191,6 +201,15 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/payouts/payoutrun/confirm.html", context)
 
     def export_view(self, request: HttpRequest, pk: int, kind: str):
+        """Streamed CSV of a run's supporter or creator lines: needs the view
+        permission of the run and of those lines (the lines' own admin list
+        asks the same), like every other admin page."""
+        if kind not in EXPORT_PERMISSIONS:
+            raise Http404
+        if not self.has_view_permission(request) or not request.user.has_perm(
+            EXPORT_PERMISSIONS[kind]
+        ):
+            raise PermissionDenied
         run = get_object_or_404(PayoutRun, pk=pk)
 
         class Echo:
@@ -198,8 +217,6 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 return value
 
         writer = safe_csv.writer(Echo())
-        if kind not in ("supporters", "creators"):
-            raise PermissionDenied
         rows = selectors.payout_report_rows(run=run, roles=(kind[:-1],), euros=True)
 
         def stream():

@@ -338,8 +338,10 @@ class PayoutChunk(models.Model):
 
 class RunCommitment(models.Model):
     """The Merkle root over a posted run's supporter and creator lines,
-    chained with the previous month's. Written once, at posting, inside the
-    posting transaction; the database refuses to change or delete it."""
+    chained with the root of the commitment posted just before it (posting
+    order, whatever its month). Written once, at posting, inside the
+    posting transaction; the database refuses to change or delete it, and
+    to chain two commitments to one previous root."""
 
     run = models.OneToOneField(
         PayoutRun, on_delete=models.PROTECT, related_name="commitment", verbose_name=_("run")
@@ -349,7 +351,7 @@ class RunCommitment(models.Model):
     merkle_root = models.CharField(_("merkle root"), max_length=64)  # hex SHA-256
     previous_root = models.CharField(
         _("previous root"), max_length=64
-    )  # hex; 64 zeros for the first month
+    )  # hex: the root of the commitment posted before; 64 zeros for the first
     root = models.CharField(
         _("root"), max_length=64
     )  # hex SHA-256(prefix, previous_root, merkle_root)

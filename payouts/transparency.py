@@ -8,7 +8,11 @@ names sorted) and ``salt`` is ``HMAC-SHA256(run secret, kind:user id)``: a
 proof reveals one person's salt and nobody else's. Inner nodes are
 ``SHA-256(0x01 || left || right)``; an odd node is carried up unchanged.
 The published root is ``SHA-256("open-flattr-chain-v1" || previous root ||
-Merkle root)``, so each month's root fixes every month before it.
+Merkle root)``, where the previous root is the root of the commitment
+posted just before, whatever its month (posting order: a month posted late
+chains after newer months already published); the first commitment chains
+64 zeros. Each root fixes every commitment published before it, in the
+order they were published: one chain, never a fork.
 
 ``scripts/verify_statement.py`` checks a proof with the standard library only.
 """
@@ -20,7 +24,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
-from django.db import connection
+from django.db import connection, transaction
 
 from payouts.models import PayoutRun, RunCommitment
 
@@ -225,18 +229,38 @@ def run_commit(*, run: PayoutRun) -> RunCommitment:
     secret = secrets.token_hex(32)
     _mine, fold = _tree(run, secret)
     merkle_root = fold.root().hex()
-    previous = RunCommitment.objects.filter(period__lt=run.period).order_by("-period").first()
-    previous_root = previous.root if previous else GENESIS
-    return RunCommitment.objects.create(
-        run=run,
-        period=run.period,
-        leaves=fold.count,
-        merkle_root=merkle_root,
-        previous_root=previous_root,
-        root=chain_root(previous_root=previous_root, merkle_root=merkle_root),
-        secret=secret,
-        figures=_figures(run),
-    )
+    figures = _figures(run)
+    with transaction.atomic():
+        # Posting order: the commitment chains to the one committed just
+        # before it, whatever its month (a month posted late chains after
+        # the newer months already published, never beside them). The lock,
+        # held to the end of the posting transaction, makes a concurrent
+        # commit wait and then chain to this one; the unique index on
+        # previous_root (migration 0011) refuses two chained to one root.
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE payouts_runcommitment IN SHARE ROW EXCLUSIVE MODE")
+        existing = RunCommitment.objects.filter(run=run).first()
+        if existing is not None:
+            return existing
+        previous = RunCommitment.objects.order_by("-id").first()
+        previous_root = previous.root if previous else GENESIS
+        return RunCommitment.objects.create(
+            run=run,
+            period=run.period,
+            leaves=fold.count,
+            merkle_root=merkle_root,
+            previous_root=previous_root,
+            root=chain_root(previous_root=previous_root, merkle_root=merkle_root),
+            secret=secret,
+            figures=figures,
+        )
+
+
+def previous_commitment(commitment: RunCommitment) -> RunCommitment | None:
+    """The commitment this one chains to (posted just before it), if any."""
+    if commitment.previous_root == GENESIS:
+        return None
+    return RunCommitment.objects.filter(root=commitment.previous_root).first()
 
 
 def proof_for(*, commitment: RunCommitment, user_id: int) -> dict | None:
@@ -267,6 +291,12 @@ def proof_for(*, commitment: RunCommitment, user_id: int) -> dict | None:
         "leaves": commitment.leaves,
         "merkle_root": commitment.merkle_root,
         "previous_root": commitment.previous_root,
+        # The month whose root previous_root is (posted just before; None
+        # for the first commitment): informative, the verifier needs only
+        # the roots.
+        "previous_period": previous.run.label
+        if (previous := previous_commitment(commitment))
+        else None,
         "root": commitment.root,
         "lines": mine,
     }
@@ -289,6 +319,7 @@ MONTH_FIELDS = [
     "withdrawals_paid",
     "root",
     "previous_root",
+    "previous_period",
     "merkle_root",
     "leaves",
 ]
@@ -318,6 +349,8 @@ def transparency_months() -> list[dict]:
 
     withdrawals = _withdrawals_paid_by_month(settings.PAYOUT_TIMEZONE)
     commitments = {c.run_id: c for c in RunCommitment.objects.all()}
+    # The chain follows posting order: the month each root chains to.
+    period_of_root = {c.root: f"{c.period:%Y-%m}" for c in commitments.values()}
     months = []
     for run in PayoutRun.objects.filter(status=RunStatus.POSTED).order_by("-period"):
         commitment = commitments.get(run.pk)
@@ -338,6 +371,9 @@ def transparency_months() -> list[dict]:
                 "withdrawals_paid": withdrawals.get(run.label, 0),
                 "root": commitment.root if commitment else "",
                 "previous_root": commitment.previous_root if commitment else "",
+                "previous_period": period_of_root.get(commitment.previous_root, "")
+                if commitment
+                else "",
                 "merkle_root": commitment.merkle_root if commitment else "",
                 "leaves": commitment.leaves if commitment else None,
             }

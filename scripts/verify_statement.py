@@ -1,14 +1,22 @@
 #!/usr/bin/env python3
 """Check an Open Flattr statement proof against a published root.
 
-    python3 scripts/verify_statement.py proof-2026-09.json [--root HEX]
+    python3 scripts/verify_statement.py proof-2026-09.json [--root HEX] [--previous-root HEX]
 
 The proof is the JSON file downloaded from "My months" or "Earnings". For
 each of your lines it recomputes the leaf from the amounts and the salt,
 climbs the Merkle path, and checks that the Merkle root, chained with the
-previous month's root, gives the month's root. Give ``--root`` (copied from
+previous root, gives the month's root. Give ``--root`` (copied from
 /transparency/) to check against what the platform published rather than
 what the file says.
+
+The chain follows posting order: the previous root is the root of the
+commitment published just before this one, whatever its month (a month
+posted late chains after newer months already published; the file's
+``previous_period`` names that month, and the first commitment chains 64
+zeros). Give ``--previous-root`` (that month's root on /transparency/) to
+check the month is chained to it: every published root then fixes every
+commitment before it, in the order they were published.
 
 Standard library only. Exits 0 and prints "OK ..." when every line checks,
 1 with one line saying what is wrong otherwise.
@@ -53,7 +61,7 @@ def line_text(kind: str, period: str, user_id: int, amounts: dict) -> str:
     return "|".join(parts)
 
 
-def verify(proof: dict, root: str | None = None) -> str:
+def verify(proof: dict, root: str | None = None, previous: str | None = None) -> str:
     if proof.get("format") != "open-flattr-statement-proof" or proof.get("version") != 1:
         raise ProofError("not an Open Flattr statement proof (version 1)")
     merkle_root = _hex(proof.get("merkle_root"), "merkle_root")
@@ -84,6 +92,10 @@ def verify(proof: dict, root: str | None = None) -> str:
         )
     if root is not None and chained != root.strip().lower():
         raise ProofError(f"the proof leads to {chained}, not to the published root {root}")
+    if previous is not None and previous_root.hex() != previous.strip().lower():
+        raise ProofError(
+            f"the month is chained to {previous_root.hex()}, not to the root {previous}"
+        )
     return chained
 
 
@@ -91,13 +103,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check an Open Flattr statement proof.")
     parser.add_argument("proof", help="the proof JSON file")
     parser.add_argument("--root", help="the month's root as published on /transparency/")
+    parser.add_argument(
+        "--previous-root",
+        help="the root published just before this month's (posting order), on /transparency/",
+    )
     args = parser.parse_args(argv)
     try:
         with open(args.proof, encoding="utf-8") as handle:
             proof = json.load(handle)
         if not isinstance(proof, dict):
             raise ProofError("the file does not hold a JSON object")
-        root = verify(proof, args.root)
+        root = verify(proof, args.root, args.previous_root)
     except (OSError, ValueError) as exc:
         print(f"FAILED: cannot read the proof: {exc}")  # noqa: T201
         return 1

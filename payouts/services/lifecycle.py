@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Sum
 from django.utils import timezone
 
 from accounts.models import User
+from buttons.models import Flattr
 from payouts.models import POSTING_STAGES, EventAction, HoldingStatus, PayoutRun, RunStatus
 from payouts.services.compute import PayoutError, last_closed_period, payout_run_compute
+from payouts.services.post import _returned_shares
 
 
 def _can_approve(user: User) -> bool:
@@ -38,16 +41,41 @@ def payout_run_approve(*, run: PayoutRun, actor: User | None, queue: bool = True
     return run
 
 
+def paid_to(*, run: PayoutRun, user: User) -> int:
+    """Cents the run credits to ``user``, whatever the path: their creator
+    line's net, holdings of things they claimed that the run pays them
+    (less the claim fee), and their shares of holdings it returns to their
+    wallet."""
+    net = run.creator_lines.filter(creator=user).aggregate(cents=Sum("net"))["cents"] or 0
+    claimed = run.settled_holdings.filter(status=HoldingStatus.CLAIMED, claimed_by_id=user.pk)
+    net += claimed.aggregate(cents=Sum(F("amount") - F("claim_fee")))["cents"] or 0
+    # Only holdings of things the user flattred in the holding's month can
+    # come back to them; their shares are derived like the posting does.
+    returned = run.settled_holdings.filter(status=HoldingStatus.RETURNED).filter(
+        Exists(
+            Flattr.objects.filter(
+                supporter=user, thing_id=OuterRef("thing_id"), period=OuterRef("run__period")
+            )
+        )
+    )
+    if returned.exists():
+        with connection.cursor() as cursor:
+            given = _returned_shares(cursor, returned.values_list("id", "run_id", "thing_id"))
+        net += sum(cents for _holding, supporter, cents in given if supporter == user.pk)
+    return net
+
+
 def _check_four_eyes(*, run: PayoutRun, actor: User | None) -> None:
     """Four eyes: nobody approves a run that pays them more than the
-    withdrawal review threshold; another staff member must."""
+    withdrawal review threshold, through any of its lines, claimed holdings
+    or returned holdings together; another staff member must."""
     if actor is None:
         return
     threshold = settings.FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS
-    line = run.creator_lines.filter(creator=actor, net__gt=threshold).first()
-    if line is not None:
+    paid = paid_to(run=run, user=actor)
+    if paid > threshold:
         raise PayoutError(
-            f"{actor.email} is paid {line.net / 100:.2f} in the run of {run.label} (above the"
+            f"{actor.email} is paid {paid / 100:.2f} in the run of {run.label} (above the"
             f" review threshold of {threshold / 100:.2f}); another staff member must approve it"
         )
 

@@ -56,3 +56,39 @@ def test_staff_reject_leaves_the_site_with_its_owner(client, staff):
 def test_claims_cannot_be_added_or_edited_by_hand(client, staff):
     client.force_login(staff)
     assert client.get(reverse("admin:claims_claim_add")).status_code == 403
+
+
+def test_staff_cannot_approve_their_own_disputed_claim(client, staff):
+    """Approving gives the site, its things and their held money to the
+    claim's creator: never to the staff member who approves it."""
+    from django.core.exceptions import ValidationError
+
+    from claims import services
+
+    owner = UserFactory()
+    old = site_claim(owner, ClaimState.VERIFIED, verified_at=timezone.now())
+    VerifiedSite.objects.create(owner=owner, host="shared.example", verified_at=timezone.now())
+    mine = site_claim(staff, ClaimState.REVIEW, reason_code="conflict")
+    with pytest.raises(ValidationError, match="another staff member"):
+        services.claim_review_approve(claim=mine, actor=staff)
+    client.force_login(staff)
+    response = client.post(
+        reverse("admin:claims_claim_changelist"),
+        {"action": "approve", "_selected_action": [mine.pk]},
+        follow=True,
+    )
+    assert "another staff member" in response.content.decode()
+    mine.refresh_from_db()
+    old.refresh_from_db()
+    assert (mine.state, mine.reviewed_by, old.state) == (
+        ClaimState.REVIEW,
+        None,
+        ClaimState.VERIFIED,
+    )
+    assert VerifiedSite.objects.get().owner == owner
+
+    colleague = UserFactory(is_staff=True, is_superuser=True)
+    services.claim_review_approve(claim=mine, actor=colleague)
+    mine.refresh_from_db()
+    assert mine.state == ClaimState.VERIFIED
+    assert VerifiedSite.objects.get().owner == staff

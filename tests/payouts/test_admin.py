@@ -80,3 +80,23 @@ class TestAdmin:
             "gross (EUR),fee (EUR),net (EUR),flattrs",
             "creator,claire,claire@example.org,,,,,1.34,0.13,1.21,2",
         ]
+
+    def test_csv_export_needs_the_view_permissions_of_the_run_and_its_lines(self, client, run):
+        from django.contrib.auth.models import Permission
+
+        staff = UserFactory(is_staff=True)
+        client.force_login(staff)
+        url = reverse("admin:payouts_payoutrun_export", args=[run.pk, "supporters"])
+        assert client.get(url).status_code == 403
+        staff.user_permissions.add(Permission.objects.get(codename="view_payoutrun"))
+        assert client.get(url).status_code == 403  # the run, but not its supporters' lines
+        staff.user_permissions.add(Permission.objects.get(codename="view_supporterline"))
+        staff = type(staff).objects.get(pk=staff.pk)  # permissions are cached per instance
+        client.force_login(staff)
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "sophie@example.org" in b"".join(response.streaming_content).decode()
+        creators = reverse("admin:payouts_payoutrun_export", args=[run.pk, "creators"])
+        assert client.get(creators).status_code == 403
+        unknown = reverse("admin:payouts_payoutrun_export", args=[run.pk, "wallets"])
+        assert client.get(unknown).status_code == 404

@@ -12,6 +12,7 @@ from django.db import IntegrityError, InternalError, ProgrammingError, transacti
 
 from payouts import services, transparency
 from payouts.models import RunCommitment
+from tests.concurrency import at_once
 from tests.factories import UserFactory
 from tests.payouts.helpers import flattr, supporter, thing
 
@@ -73,6 +74,95 @@ def test_next_months_root_chains_the_previous_one(month, boss):
     assert second.root == transparency.chain_root(
         previous_root=first.root, merkle_root=second.merkle_root
     )
+
+
+OCT = dt.date(2026, 10, 1)
+
+
+def chain_in_order():
+    """The commitments from the genesis root on, each the one chained to
+    the one before; fails on a fork (two chained to one root)."""
+    by_previous: dict[str, list[RunCommitment]] = {}
+    for commitment in RunCommitment.objects.all():
+        by_previous.setdefault(commitment.previous_root, []).append(commitment)
+    forks = {root: [c.run.label for c in cs] for root, cs in by_previous.items() if len(cs) > 1}
+    assert not forks, f"two commitments chained to one root: {forks}"
+    chain, root = [], transparency.GENESIS
+    while root in by_previous:
+        [commitment] = by_previous[root]
+        chain.append(commitment.run.label)
+        root = commitment.root
+    return chain
+
+
+def test_an_older_month_posted_after_a_newer_one_chains_to_the_last_posted(
+    month, boss, client, tmp_path
+):
+    """The payout demo closes the latest past month without a run, so an
+    older month is often posted after newer ones: the chain follows posting
+    order, never two months chained to one root."""
+    run, creator, fans = month
+    flattr(fans[0], thing(owner=creator), OCT)
+    post_month(OCT, boss)
+    flattr(fans[1], thing(owner=creator), SEP)
+    september = post_month(SEP, boss)
+    october = RunCommitment.objects.get(period=OCT)
+    assert RunCommitment.objects.get(run=september).previous_root == october.root
+    assert chain_in_order() == ["2026-08", "2026-10", "2026-09"]
+
+    months = {m["period"]: m for m in client.get("/transparency.json").json()["months"]}
+    assert [months[p]["previous_period"] for p in ("2026-08", "2026-10", "2026-09")] == [
+        "",
+        "2026-08",
+        "2026-10",
+    ]
+    page = client.get("/transparency/").content.decode()
+    assert f"published just before it, that of 2026-10: {october.root}" in page
+
+    client.force_login(fans[1])
+    proof = client.get("/months/2026-09/proof.json").json()
+    assert (proof["previous_root"], proof["previous_period"]) == (october.root, "2026-10")
+    result = verify(proof, tmp_path, "--previous-root", october.root)
+    assert result.returncode == 0, result.stdout
+    august = RunCommitment.objects.get(period=AUG).root
+    result = verify(proof, tmp_path, "--previous-root", august)
+    assert result.returncode == 1 and "not to the root" in result.stdout
+
+
+def test_two_commitments_never_share_a_predecessor(month, boss):
+    run, creator, fans = month
+    flattr(fans[0], thing(owner=creator), SEP)
+    september = services.payout_run_compute(period=SEP)
+    august = RunCommitment.objects.get(run=run)
+    for previous in (transparency.GENESIS, august.previous_root):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            RunCommitment.objects.create(
+                run=september,
+                period=SEP,
+                leaves=1,
+                merkle_root="ab" * 32,
+                previous_root=previous,
+                root=transparency.chain_root(previous_root=previous, merkle_root="ab" * 32),
+                secret="00" * 32,
+            )
+    assert chain_in_order() == ["2026-08"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commitments_made_at_once_chain_one_after_the_other():
+    creator = UserFactory()
+    runs = []
+    for period in (AUG, SEP, OCT):
+        flattr(supporter(budget=300), thing(owner=creator), period)
+        runs.append(services.payout_run_compute(period=period))
+
+    def commit(i):
+        with transaction.atomic():
+            return transparency.run_commit(run=runs[i]).pk
+
+    results = at_once(3, commit)
+    assert all(isinstance(pk, int) for pk in results), results
+    assert sorted(chain_in_order()) == ["2026-08", "2026-09", "2026-10"]
 
 
 def test_a_posted_commitment_cannot_be_changed_or_deleted(month):
