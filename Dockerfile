@@ -6,7 +6,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends gettext && rm -
 COPY pyproject.toml ./
 RUN pip install --upgrade pip && pip install .
 COPY . .
-RUN DEBUG=0 SECRET_KEY=build DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
+# A throwaway key: the settings refuse to load with DEBUG off and a weak one.
+RUN DEBUG=0 SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(48))')" DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
     python manage.py collectstatic --no-input
 RUN useradd --create-home flattr && chown -R flattr /app
 USER flattr
