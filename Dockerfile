@@ -22,8 +22,10 @@ COPY --from=builder /opt/venv /opt/venv
 # user the processes run as (nothing under /app is written at run time).
 COPY . .
 # Static files are collected at build time; the values given here exist only
-# so the settings load (with DEBUG off they refuse to start without them).
-RUN DEBUG=0 SECRET_KEY=build DATABASE_URL=postgres://build@localhost/build \
+# so the settings load (with DEBUG off they refuse to start without them, and
+# refuse a weak key: a throwaway random one is made for this step).
+RUN DEBUG=0 SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(48))')" \
+    DATABASE_URL=postgres://build@localhost/build \
     REDIS_URL=redis://localhost:6379/0 python manage.py collectstatic --no-input \
     && python -m compileall -q /app
 USER flattr

@@ -10,6 +10,7 @@ by a beat task (notifications' side) that reads ``months_remaining`` and
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from buttons.models import (
@@ -99,3 +100,13 @@ def subscription_cancel(*, supporter, thing: Thing) -> None:
     subscription = _live_subscription(supporter=supporter, thing=thing, lock=True)
     subscription.status = SubscriptionStatus.CANCELLED
     subscription.save(update_fields=["status", "updated_at"])
+
+
+def subscriptions_cancel_all(*, supporter) -> int:
+    """End every live subscription of ``supporter`` (account deletion),
+    inside the caller's transaction. Returns how many were cancelled."""
+    return (
+        Subscription.objects.filter(supporter=supporter)
+        .exclude(status=SubscriptionStatus.CANCELLED)
+        .update(status=SubscriptionStatus.CANCELLED, updated_at=timezone.now())
+    )

@@ -22,16 +22,30 @@ DATA_DIR = Path(env.str("FLATTR_DATA_DIR", default=str(BASE_DIR / ".data")))
 # Set by the test settings module (tests/settings.py), which pytest loads.
 TESTING = env.bool("FLATTR_TESTING", default=False)
 DEBUG = env.bool("DEBUG", default=False)
-# Development and tests only: with DEBUG off the platform refuses to start with it.
+# Development only: with DEBUG off the platform refuses to start with it, or
+# with any key Django's `check --deploy` would call weak (FLATTR_TESTING does
+# not lower the bar: the test settings bring their own strong key).
 DEV_SECRET_KEY = "django-insecure-dev-only-never-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY:
-    if not (DEBUG or TESTING):
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set: with DEBUG off, set the SECRET_KEY environment "
-            "variable to a long random value (e.g. `openssl rand -base64 48`)."
-        )
-    SECRET_KEY = DEV_SECRET_KEY
+
+
+def _secret_key_problem(key: str) -> str:
+    """Why ``key`` cannot sign anything in production, or ""."""
+    if not key or key == DEV_SECRET_KEY:
+        return "is not set"
+    if len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-"):
+        return "is too weak"
+    return ""
+
+
+if not DEBUG and (_problem := _secret_key_problem(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY {_problem}: with DEBUG off, set the SECRET_KEY environment variable to a "
+        "random value of at least 50 characters with at least 5 different ones, not starting "
+        "with django-insecure- (e.g. `openssl rand -base64 48`)."
+    )
+if not SECRET_KEY:
+    SECRET_KEY = DEV_SECRET_KEY  # DEBUG on
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")

@@ -15,7 +15,7 @@ from payments import selectors, services
 from payments.forms import PRESETS_CENTS, TopUpForm
 from payments.gateways import GatewayError, GatewayUnreachable, gateway_current
 from payments.models import Gateway, TopUp, TopUpStatus
-from payments.webhooks import WebhookMalformed
+from payments.webhooks import WebhookDeferred, WebhookMalformed
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +158,9 @@ def stripe_webhook(request):
         result = services.webhook_event_process(event=event)
     except GatewayUnreachable:
         logger.warning("stripe webhook %s: Stripe unreachable; Stripe will retry", event["id"])
+        return JsonResponse({"error": "temporary failure, retry later"}, status=503)
+    except WebhookDeferred as exc:
+        logger.warning("stripe webhook %s deferred: %s; Stripe will retry", event["id"], exc)
         return JsonResponse({"error": "temporary failure, retry later"}, status=503)
     except Exception:
         # Nothing was kept (one transaction); Stripe retries later.

@@ -15,7 +15,9 @@ The webhook view (payments.views) verifies the signature, stores the event id
 once, and calls the handler inside the same database transaction, so a
 replayed or concurrent duplicate event runs no handler twice. Unknown types are
 acknowledged and ignored. A handler raising ``WebhookRefused`` has its refusal
-logged and recorded; nothing it wrote is kept.
+logged and recorded; nothing it wrote is kept. One raising
+``WebhookDeferred`` keeps nothing either (not even the event id) and is
+answered 503, so Stripe delivers the event again later.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ FETCHERS: dict[str, Fetch] = {}
 
 class WebhookRefused(Exception):
     """The event is understood but refused (unknown object, amount mismatch)."""
+
+
+class WebhookDeferred(Exception):
+    """The event cannot be handled yet (it depends on an outcome still in
+    flight, such as a refund being made): nothing is kept, the view answers
+    503 and Stripe delivers the event again later."""
 
 
 class WebhookMalformed(ValueError):

@@ -5,8 +5,12 @@ so subprocesses the tests start (with this DJANGO_SETTINGS_MODULE) agree.
 """
 
 import os
+import secrets
 
 os.environ["FLATTR_TESTING"] = "1"
+# With DEBUG off (as the suite runs) the settings want a strong key; one per
+# run, shared with the subprocesses the tests start.
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
 
 from flattr_site.settings import *  # noqa: E402, F403
 from flattr_site.settings import CACHES  # noqa: E402

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from buttons import selectors as button_selectors
+from buttons.subscriptions import subscriptions_cancel_all
 from flattr_site.money import format_cents
 from ledger import selectors as ledger_selectors
 from payments.withdrawals import wallet_refunds
@@ -32,7 +33,8 @@ class DeletionRefused(Exception):
 @transaction.atomic(durable=True)
 def account_delete(*, user: User, wallet_choice: str = "") -> User:
     """Erase ``user``'s personal data. Ledger accounts, postings and flattrs
-    stay (pointing at an anonymous row), and the person's things are hidden.
+    stay (pointing at an anonymous row), the person's things are hidden and
+    their subscriptions cancelled.
     A non-empty wallet needs a ``wallet_choice``: given to this month's
     creators (it becomes the month's budget), or refunded to the cards it
     came from through a wallet refund that staff review in the admin (less
@@ -72,6 +74,9 @@ def account_delete(*, user: User, wallet_choice: str = "") -> User:
             except wallet_refunds.WalletRefundRefused as exc:
                 raise DeletionRefused(str(exc)) from exc
     user.things.update(hidden=True)
+    # Nobody is left to flattr for: no renewal, no "skipped" notice to the
+    # erased address, no flattr if money comes back to the wallet later.
+    subscriptions_cancel_all(supporter=user)
     EmailAddress.objects.filter(user=user).delete()
     label = f"deleted-{user.pk}"
     user.email = f"{label}@deleted.invalid"

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 
 from payments.gateways import GatewayDeclined, GatewayUnreachable, gateway_get
 from payments.models import Gateway, TopUp, WebhookEvent
-from payments.services.topups import topup_fail, topup_fulfil, topup_refund_to, topup_reverse
+from payments.services.topups import topup_dispute, topup_fail, topup_fulfil, topup_refund_to
 from payments.webhooks import WebhookMalformed, WebhookRefused, fetcher_for, handler_for, register
 
 logger = logging.getLogger(__name__)
@@ -293,11 +293,8 @@ def on_charge_refunded(event: dict) -> None:
 def on_dispute_created(event: dict) -> None:
     dispute = event["data"]["object"]
     topup = _topup_for_charge(_str(dispute, "charge"), _str_or_none(dispute, "payment_intent"))
-    topup_reverse(
-        topup=topup,
-        amount_cents=_cents(dispute, "amount"),
-        idempotency_key=f"topup:{topup.pk}:dispute:{_str(dispute, 'id')}",
-        reason="Dispute",
+    topup_dispute(
+        topup_id=topup.pk, amount_cents=_cents(dispute, "amount"), dispute_id=_str(dispute, "id")
     )
 
 

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from ledger import services as ledger
-from ledger.models import Account, AccountKind
+from ledger.models import Account, AccountKind, Transaction
 from notifications.services import event_publish
 from payments.gateways import (
     GatewayError,
@@ -39,7 +39,9 @@ from payments.gateways import (
 )
 from payments.gateways.test import test_fee
 from payments.models import PENDING_TOPUP_LIFETIME, Gateway, TopUp, TopUpStatus
-from payments.webhooks import WebhookRefused
+from payments.webhooks import WebhookDeferred, WebhookRefused
+from payments.withdrawals import wallet_refunds
+from payments.withdrawals.models import Withdrawal, WithdrawalStatus
 
 logger = logging.getLogger(__name__)
 
@@ -235,35 +237,59 @@ def topup_expire_pending(*, now: dt.datetime | None = None) -> int:
 
 
 @transaction.atomic
-def topup_reverse(*, topup: TopUp, amount_cents: int, idempotency_key: str, reason: str) -> None:
+def topup_reverse(
+    *,
+    topup: TopUp,
+    amount_cents: int,
+    idempotency_key: str,
+    reason: str,
+    refund: Withdrawal | None = None,
+    dispute_id: str = "",
+) -> None:
     """Give back ``amount_cents`` of a succeeded top-up to the outside world
     (refund or dispute); any part the wallet no longer holds becomes a
-    receivable on the supporter."""
+    receivable on the supporter.
+
+    ``refund`` (a dispute's, locked by the caller before the top-up): an
+    open wallet refund whose plan reserves cents of this charge. Those
+    cents count as not yet reversed, the dispute's net share comes out of
+    the pending refund first, and the plan keeps only what the charge can
+    still refund (``wallet_refunds.wallet_refund_cede``), all in this
+    transaction."""
     topup = TopUp.objects.select_for_update().select_related("user").get(pk=topup.pk)
     if topup.status != TopUpStatus.SUCCEEDED:
         raise WebhookRefused(f"top-up {topup.pk} was never credited ({topup.status})")
-    amount_cents = min(amount_cents, topup.amount_cents - topup.reversed_cents)
+    if Transaction.objects.filter(idempotency_key=idempotency_key).exists():
+        return  # booked before (the same dispute sent again)
+    reserved = wallet_refunds.wallet_refund_reserved(withdrawal=refund, topup_id=topup.pk)
+    already = topup.reversed_cents - reserved
+    amount_cents = min(amount_cents, topup.amount_cents - already)
     if amount_cents <= 0:
         return
     user = topup.user
     # Cumulative, so several partial refunds give back exactly the fee in all.
     fee = topup.fee_cents or 0
     fee_share = (
-        fee * (topup.reversed_cents + amount_cents) // topup.amount_cents
-        - fee * topup.reversed_cents // topup.amount_cents
+        fee * (already + amount_cents) // topup.amount_cents - fee * already // topup.amount_cents
     )
     net_share = amount_cents - fee_share
+    from_pending = min(reserved, net_share)
+    # What the charge can still refund after this reversal.
+    keep = min(reserved - from_pending, topup.amount_cents - already - amount_cents)
     wallet = ledger.wallet_account(user=user)
     # Lock the wallet before reading it, so the split below stays true.
     held = Account.objects.select_for_update().values_list("balance", flat=True).get(pk=wallet.pk)
-    take = min(held, net_share)
+    take = min(held, net_share - from_pending)
+    owed = net_share - from_pending - take
     legs = [(ledger.platform_account(kind=AccountKind.OUTSIDE), amount_cents)]
+    if from_pending:
+        legs.append(
+            (ledger.account_get(kind=AccountKind.PENDING_WITHDRAWAL, user=user), -from_pending)
+        )
     if take:
         legs.append((wallet, -take))
-    if net_share - take:
-        legs.append(
-            (ledger.account_get(kind=AccountKind.RECEIVABLE, user=user), -(net_share - take))
-        )
+    if owed:
+        legs.append((ledger.account_get(kind=AccountKind.RECEIVABLE, user=user), -owed))
     if fee_share:
         legs.append(
             (ledger.platform_account(kind=AccountKind.PROCESSOR_FEES, ref="refunds"), -fee_share)
@@ -274,9 +300,47 @@ def topup_reverse(*, topup: TopUp, amount_cents: int, idempotency_key: str, reas
         legs=legs,
         memo=f"{reason} of top-up #{topup.pk}",
     )
-    if created:
-        topup.reversed_cents += amount_cents
-        topup.save(update_fields=["reversed_cents", "updated_at"])
+    if not created:
+        return
+    if refund is not None and reserved:
+        wallet_refunds.wallet_refund_cede(
+            withdrawal=refund,
+            topup_id=topup.pk,
+            disputed=from_pending,
+            keep=keep,
+            dispute_id=dispute_id,
+        )
+    topup.reversed_cents = already + amount_cents + keep
+    topup.save(update_fields=["reversed_cents", "updated_at"])
+
+
+@transaction.atomic
+def topup_dispute(*, topup_id: int, amount_cents: int, dispute_id: str) -> None:
+    """Book a chargeback of ``amount_cents`` on a top-up, in full and once.
+
+    A pending wallet refund (account deleted with "refund") that reserves
+    cents of the disputed charge gives them up to the dispute in the same
+    transaction, so rejecting it later cannot put them back in the wallet.
+    A wallet refund being paid right now (processing) has a refund in
+    flight whose outcome is unknown: the dispute is deferred (Stripe sends
+    it again) until that outcome is recorded."""
+    user_id = TopUp.objects.values_list("user_id", flat=True).get(pk=topup_id)
+    # The withdrawal first, then the top-up: the order every writer follows.
+    refund = wallet_refunds.wallet_refund_open_locked(user_id=user_id)
+    if (
+        refund is not None
+        and refund.status != WithdrawalStatus.AWAITING_REVIEW
+        and wallet_refunds.wallet_refund_reserved(withdrawal=refund, topup_id=topup_id)
+    ):
+        raise WebhookDeferred(f"wallet refund #{refund.pk} on top-up #{topup_id} is being paid")
+    topup_reverse(
+        topup=TopUp(pk=topup_id),
+        amount_cents=amount_cents,
+        idempotency_key=f"topup:{topup_id}:dispute:{dispute_id}",
+        reason="Dispute",
+        refund=refund,
+        dispute_id=dispute_id,
+    )
 
 
 @transaction.atomic

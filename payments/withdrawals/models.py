@@ -53,6 +53,9 @@ class WithdrawalStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
     REVERSED = "reversed", _("Reversed")
     REJECTED = "rejected", _("Rejected")
+    # A wallet refund whose every reserved cent went into chargebacks of the
+    # charges it was to refund: nothing left to refund.
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 OPEN_STATUSES = [WithdrawalStatus.AWAITING_REVIEW, WithdrawalStatus.PROCESSING]

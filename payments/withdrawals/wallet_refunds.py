@@ -22,6 +22,15 @@ Each refund is made outside any database transaction with the key
 processor fails later (``charge.refund.updated`` with status ``failed``)
 comes back: outside -> wallet, ``withdrawal:<id>:refund-failed:<refund id>``,
 and the withdrawal is marked reversed.
+
+A chargeback on a charge the plan reserves (``charge.dispute.created``)
+is booked in full by ``payments.services.topups.topup_dispute``: the
+dispute's net share leaves the pending refund (not the wallet) in the
+dispute's own posting, and ``wallet_refund_cede`` shrinks the plan in the
+same transaction. Cents the disputed charge can no longer take back go to
+the wallet (``withdrawal:<id>:dispute:<dispute id>:returned``); a refund
+left with nothing to refund is cancelled. While the refund is being made
+(processing) the dispute waits: Stripe delivers it again later.
 """
 
 from __future__ import annotations
@@ -39,7 +48,12 @@ from ledger.models import AccountKind
 from payments.gateways import GatewayDeclined, GatewayUnavailable, gateway_get
 from payments.models import TopUp, TopUpStatus
 from payments.webhooks import register
-from payments.withdrawals.models import Withdrawal, WithdrawalKind, WithdrawalStatus
+from payments.withdrawals.models import (
+    OPEN_STATUSES,
+    Withdrawal,
+    WithdrawalKind,
+    WithdrawalStatus,
+)
 from payments.withdrawals.postings import (
     pending_account,
     withdrawal_post_paid,
@@ -116,6 +130,74 @@ def wallet_refund_request(*, user: User, amount_cents: int) -> Withdrawal:
         except ledger.InsufficientFunds:
             raise WalletRefundRefused(_("Your wallet changed meanwhile; try again."))
     return withdrawal
+
+
+def wallet_refund_open_locked(*, user_id: int) -> Withdrawal | None:
+    """The open wallet refund of ``user_id`` (at most one), its row locked.
+    Lock it before any of its top-ups: every writer takes the withdrawal
+    first, then the top-ups."""
+    return (
+        Withdrawal.objects.select_for_update()
+        .select_related("user")
+        .filter(user_id=user_id, kind=WithdrawalKind.WALLET_REFUND, status__in=OPEN_STATUSES)
+        .first()
+    )
+
+
+def wallet_refund_reserved(*, withdrawal: Withdrawal | None, topup_id: int) -> int:
+    """Cents ``withdrawal``'s plan reserves on the charge of ``topup_id``."""
+    if withdrawal is None:
+        return 0
+    return sum(i["amount_cents"] for i in withdrawal.refunds if i["topup_id"] == topup_id)
+
+
+def wallet_refund_cede(
+    *, withdrawal: Withdrawal, topup_id: int, disputed: int, keep: int, dispute_id: str
+) -> None:
+    """Inside the dispute's transaction, ``withdrawal`` (awaiting review) and
+    the top-up locked: the plan's reservation on ``topup_id`` shrinks to
+    ``keep`` cents. ``disputed`` of the cents it gives up were posted from
+    the pending account to the dispute by the caller (who also updates the
+    top-up's ``reversed_cents``); the rest cannot be refunded on that charge
+    any more and go back to the wallet. A refund left with nothing to refund
+    is cancelled."""
+    reserved = wallet_refund_reserved(withdrawal=withdrawal, topup_id=topup_id)
+    returned = reserved - disputed - keep
+    if returned < 0 or disputed < 0 or keep < 0:
+        raise ValueError(f"cannot cede {disputed}+{keep} of {reserved} reserved cents")
+    if not disputed and not returned:
+        return
+    if returned:
+        withdrawal_post_returned(
+            withdrawal=withdrawal,
+            source=pending_account(withdrawal.user),
+            target=ledger.wallet_account(user=withdrawal.user),
+            cents=returned,
+            memo=f"Wallet refund #{withdrawal.pk}: not refundable after dispute {dispute_id}",
+            step=f"dispute:{dispute_id}:returned",
+            reference=ledger.Reference.of(withdrawal),
+        )
+    others = [i for i in withdrawal.refunds if i["topup_id"] != topup_id]
+    if keep:
+        others.append({"topup_id": topup_id, "amount_cents": keep})
+    # The plan keeps its order (newest top-up first).
+    order = [i["topup_id"] for i in withdrawal.refunds]
+    withdrawal.refunds = sorted(others, key=lambda i: order.index(i["topup_id"]))
+    note = f"dispute {dispute_id} on top-up #{topup_id} took {format_cents(disputed)}"
+    if returned:
+        note += f"; {format_cents(returned)} no longer refundable went back to the wallet"
+    withdrawal.reason = ((f"{withdrawal.reason}; " if withdrawal.reason else "") + note)[:500]
+    left = sum(i["amount_cents"] for i in withdrawal.refunds)
+    fields = ["refunds", "reason", "updated_at"]
+    if left:
+        withdrawal.amount_cents = left
+        fields.append("amount_cents")
+    else:
+        # The amount stays what was asked (it must be positive); the
+        # reason says where it went.
+        withdrawal.status = WithdrawalStatus.CANCELLED
+        fields.append("status")
+    withdrawal.save(update_fields=fields)
 
 
 def _release(withdrawal: Withdrawal, items: list[dict]) -> None:

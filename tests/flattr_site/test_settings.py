@@ -1,5 +1,6 @@
 """Settings come from the environment."""
 
+import base64
 import json
 import os
 import subprocess
@@ -15,13 +16,15 @@ def _run_settings(env: dict, expr: str, drop: tuple[str, ...] = ()):
     """Read settings in a fresh interpreter, as a production process would:
     not under pytest, with a real SECRET_KEY unless ``env`` says otherwise."""
     code = f"import json, sys, django; from django.conf import settings; print(json.dumps({expr}))"
-    full_env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "flattr_site.settings",
-        "SECRET_KEY": "a-real-secret-" + "x" * 40,
-        **env,
-    }
-    full_env.pop("FLATTR_TESTING", None)
+    # Not a test run unless ``env`` says FLATTR_TESTING itself.
+    full_env = {k: v for k, v in os.environ.items() if k != "FLATTR_TESTING"}
+    full_env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "flattr_site.settings",
+            "SECRET_KEY": "a-real-secret-" + "x" * 40,
+        }
+    )
+    full_env.update(env)
     for name in drop:
         full_env.pop(name, None)
     return subprocess.run(
@@ -116,6 +119,80 @@ def test_with_debug_off_an_empty_or_built_in_secret_key_is_refused(key):
     out = _run_settings({"DEBUG": "0", "SECRET_KEY": key}, "settings.SECRET_KEY")
     assert out.returncode != 0
     assert "SECRET_KEY is not set" in out.stderr
+
+
+def _refusal(out) -> str:
+    """The one line a refused start-up ends with."""
+    assert out.returncode != 0, out.stdout
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("django.core.exceptions.ImproperlyConfigured: SECRET_KEY"), out.stderr
+    return last
+
+
+@pytest.mark.parametrize("key", ["", "django-insecure-dev-only-never-use-in-production"])
+def test_testing_with_debug_off_does_not_bring_back_the_development_key(key):
+    out = _run_settings(
+        {"DEBUG": "0", "FLATTR_TESTING": "1", "SECRET_KEY": key}, "settings.SECRET_KEY"
+    )
+    assert "is not set" in _refusal(out)
+
+
+WEAK_KEYS = {
+    "49 characters": base64.b64encode(os.urandom(48)).decode()[:49],
+    "4 distinct characters": "abcd" * 20,
+    "Django's insecure prefix": "django-insecure-" + base64.b64encode(os.urandom(48)).decode(),
+}
+
+
+@pytest.mark.parametrize("key", WEAK_KEYS.values(), ids=WEAK_KEYS.keys())
+@pytest.mark.parametrize("testing", ["0", "1"])
+def test_with_debug_off_a_weak_secret_key_is_refused_at_start_up(key, testing):
+    out = _run_settings(
+        {"DEBUG": "0", "FLATTR_TESTING": testing, "SECRET_KEY": key}, "settings.SECRET_KEY"
+    )
+    line = _refusal(out)
+    assert "50 characters" in line and key not in line  # never print the key
+
+
+GOOD_KEYS = {
+    # What `make check-deploy` and `openssl rand -base64 48` make: 64 characters.
+    "48 random bytes in base64": base64.b64encode(os.urandom(48)).decode(),
+    "50 characters, 5 distinct": "abcde" * 10,
+}
+
+
+@pytest.mark.parametrize("key", GOOD_KEYS.values(), ids=GOOD_KEYS.keys())
+def test_with_debug_off_a_long_varied_secret_key_is_used(key):
+    assert _settings_in_subprocess({"DEBUG": "0", "SECRET_KEY": key}, "settings.SECRET_KEY") == key
+
+
+def test_with_debug_on_any_secret_key_is_used():
+    assert _settings_in_subprocess(
+        {"DEBUG": "1", "SECRET_KEY": "short"}, "settings.SECRET_KEY"
+    ) == ("short")
+
+
+def test_the_test_suites_settings_start_with_debug_off_and_a_strong_key():
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json; from django.conf import settings; "
+            "print(json.dumps([settings.DEBUG, settings.TESTING, settings.SECRET_KEY]))",
+        ],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FLATTR_TESTING")},
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DEBUG": "0",
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    debug, testing, key = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (debug, testing) == (False, True)
+    assert len(key) >= 50 and len(set(key)) >= 5 and not key.startswith("django-insecure-")
 
 
 def test_with_debug_on_the_development_key_is_used():

@@ -110,3 +110,58 @@ def test_earnings_below_the_minimum_withdrawal_do_not_block_deletion(settings):
     user.refresh_from_db()
     assert not user.is_active
     assert balance(user, AccountKind.EARNINGS) == 999
+
+
+def _subscriptions(user, *statuses):
+    from buttons.models import Subscription
+
+    return [
+        Subscription.objects.create(
+            supporter=user,
+            thing=ThingFactory(),
+            months=12,
+            months_remaining=10,
+            last_period=dt.date(2026, 8, 1),
+            status=status,
+        )
+        for status in statuses
+    ]
+
+
+def test_deletion_cancels_the_persons_subscriptions_so_no_renewal_flattrs_or_mails(mailoutbox):
+    from buttons.models import Flattr, SubscriptionStatus
+    from buttons.renewal import subscriptions_renew
+    from notifications.models import Event
+
+    user = UserFactory()
+    subs = _subscriptions(user, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED)
+    account_delete(user=user)
+    for sub in subs:
+        sub.refresh_from_db()
+    assert [s.status for s in subs] == [SubscriptionStatus.CANCELLED] * 2
+
+    # Next month, empty wallet: no "subscription skipped" notice to the
+    # erased address; and money coming back (a failed refund) flattrs nothing.
+    september = dt.datetime(2026, 9, 1, 0, 5, tzinfo=dt.UTC)
+    assert subscriptions_renew(now=september) == {
+        "renewed": 0,
+        "flattrs_created": 0,
+        "skipped": 0,
+    }
+    fund(user, 500)
+    assert subscriptions_renew(now=september + dt.timedelta(days=31))["renewed"] == 0
+    assert not Flattr.objects.filter(supporter=user).exists()
+    assert not Event.objects.filter(recipient=user).exists()
+    assert mailoutbox == []
+
+
+def test_a_refused_deletion_keeps_the_subscriptions():
+    from buttons.models import SubscriptionStatus
+
+    user = UserFactory()
+    fund(user, 700)
+    [sub] = _subscriptions(user, SubscriptionStatus.ACTIVE)
+    with pytest.raises(DeletionRefused):
+        account_delete(user=user)  # no wallet choice
+    sub.refresh_from_db()
+    assert sub.status == SubscriptionStatus.ACTIVE
