@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Iterable
 
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, QueryDict
 from django.utils.translation import gettext as _
 
 MAX_JSON_DEPTH = 64
@@ -112,13 +112,14 @@ def check_request(request) -> None:
     """Raise ``Refused`` for a request the input layer does not let through."""
     _check_text(request.path_info)
     _check_pairs(_flat(request.GET))
-    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
-        return
+    # Bodies are read whatever the method: a parser may read a GET's too.
     content_type = request.META.get("CONTENT_TYPE", "")
-    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        if content_type.startswith("multipart/"):
-            # Read the body first so a view can still read request.body after.
-            request.body  # noqa: B018
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        # Not request.POST: it is empty for PUT and PATCH, which DRF parses.
+        _check_pairs(_flat(QueryDict(request.body, encoding=request.encoding)))
+    elif content_type.startswith("multipart/form-data") and request.method == "POST":
+        # Read the body first so a view can still read request.body after.
+        request.body  # noqa: B018
         _check_pairs(_flat(request.POST))
         for name, upload in request.FILES.items():
             _check_text(name)

@@ -11,7 +11,7 @@ from django.test import Client
 from api import services as api_services
 from buttons.models import Thing
 from flattr_site.middleware_input import json_too_deep
-from tests.factories import UserFactory
+from tests.factories import ThingFactory, UserFactory
 
 DEEP = 30_000
 
@@ -142,3 +142,25 @@ def test_ordinary_json_and_text_pass(bearer):
 )
 def test_json_depth_is_counted_outside_strings(text, deep):
     assert json_too_deep(text, limit=64) is deep
+
+
+def test_deep_json_is_refused_whatever_the_method(member):
+    # The OAuth layer reads a JSON body even on GET /oauth/authorize.
+    _user, client = member
+    response = client.generic("GET", "/oauth/authorize", deep_json(), "application/json")
+    assert_refused(response, api=True)
+
+
+def test_nul_in_a_form_body_of_a_patch_is_refused(bearer, member):
+    user, _client = member
+    thing = ThingFactory(owner=user, title="Kept")
+    response = Client().generic(
+        "PATCH",
+        f"/rest/v2/things/{thing.pk}",
+        "title=a%00b",
+        "application/x-www-form-urlencoded",
+        **bearer,
+    )
+    assert_refused(response, api=True)
+    thing.refresh_from_db()
+    assert thing.title == "Kept"
