@@ -13,6 +13,12 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from flattr_site.middleware_outage import (
+    DATABASE_ERRORS,
+    RETRY_AFTER_SECONDS,
+    unavailable_description,
+)
+
 log = logging.getLogger(__name__)
 
 # code -> status, as developers.flattr.net documents them (and our additions).
@@ -36,6 +42,7 @@ CODES = {
     "method_not_allowed": 405,
     "unsupported_media_type": 415,
     "server_error": 500,
+    "temporarily_unavailable": 503,
 }
 
 
@@ -96,6 +103,11 @@ def exception_handler(exc, context) -> Response:
         code, status, description = "unsupported_media_type", 415, _describe(exc.detail)
     elif isinstance(exc, exceptions.APIException):
         code, status, description = "invalid_request", exc.status_code, _describe(exc.detail)
+    elif isinstance(exc, DATABASE_ERRORS):
+        # A database outage: the client should wait, not report a bug.
+        log.warning("API: database unavailable: %s", exc)
+        code, status, description = "temporarily_unavailable", 503, unavailable_description()
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     else:
         log.exception("API error", exc_info=exc)
         code, status = "server_error", 500

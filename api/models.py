@@ -41,3 +41,37 @@ class PersonalToken(models.Model):
     @property
     def scopes(self) -> list[str]:
         return self.scope.split()
+
+
+class SpentAuthorizationCode(models.Model):
+    """An OAuth2 authorization code that was exchanged, and the tokens it
+    gave: a second exchange of the same code revokes them (RFC 6749 4.1.2),
+    since one of the two parties presenting it is not the client."""
+
+    # hex SHA-256 of the code; the code itself is not kept.
+    code_hash = models.CharField(_("code hash"), max_length=64, unique=True)
+    application = models.ForeignKey(
+        "oauth2_provider.Application",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("application"),
+    )
+    access_token = models.ForeignKey(
+        "oauth2_provider.AccessToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("access token"),
+    )
+    # The refresh tokens rotated from the first one share this family.
+    token_family = models.UUIDField(_("token family"), null=True, blank=True)
+    spent_at = models.DateTimeField(_("spent at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("spent authorization code")
+        verbose_name_plural = _("spent authorization codes")
+        indexes = [models.Index(fields=["application", "spent_at"], name="spent_code_app_time")]
+
+    def __str__(self) -> str:
+        return f"code {self.code_hash[:8]}…"

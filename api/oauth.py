@@ -39,7 +39,7 @@ class FlattrOAuthLibCore(OAuthLibCore):
         if content_type.startswith("application/json"):
             try:
                 data = json.loads(request.body.decode("utf-8") or "{}")
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 data = {}
             if not isinstance(data, dict):
                 data = {}

@@ -79,6 +79,10 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # 400 for NUL, lone surrogates, deep JSON, huge page numbers (issue 22).
+    "flattr_site.middleware_input.InputGuardMiddleware",
+    # 503 + Retry-After while the database is away (issue 22).
+    "flattr_site.middleware_outage.DatabaseUnavailableMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -128,6 +132,8 @@ if not DATABASE_URL:
     DATABASE_URL = "postgres:///flattr"
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+# A pooled connection is checked before a request reuses it, so one that
+# PostgreSQL closed (a restart) is replaced instead of failing the request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -494,6 +500,10 @@ OAUTH2_PROVIDER = {
     # No scope asked, none granted: such a token reads public data and /user.
     "DEFAULT_SCOPES": [],
     "OAUTH2_BACKEND_CLASS": "api.oauth.FlattrOAuthLibCore",
+    # Reused codes revoke their tokens, a wrong PKCE verifier burns the code,
+    # PKCE "plain" is refused before consent (api/oauth_codes.py).
+    "OAUTH2_VALIDATOR_CLASS": "api.oauth_codes.FlattrOAuth2Validator",
+    "OAUTH2_SERVER_CLASS": "api.oauth_codes.FlattrOAuthServer",
     # PKCE from public clients, optional for confidential ones.
     "PKCE_REQUIRED": _pkce_required,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,

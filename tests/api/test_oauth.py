@@ -261,3 +261,108 @@ class TestRefusals:
         app.refresh_from_db()
         assert app.client_secret != secret
         assert Application.objects.filter(client_secret=secret).count() == 0
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    )
+    return verifier, challenge
+
+
+def exchange(app, code, secret=None, **extra):
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, **extra}
+    headers = {}
+    if secret is None:
+        data["client_id"] = app.client_id
+    else:
+        headers["HTTP_AUTHORIZATION"] = basic(app.client_id, secret)
+    return Client().post("/oauth/token", data, **headers)
+
+
+@pytest.mark.django_db
+class TestCodeMisuse:
+    """RFC 6749 4.1.2 and RFC 9700 2.1.1 (issue 22, item 11)."""
+
+    def test_a_reused_code_revokes_the_tokens_it_issued(self, person):
+        app, secret, code = granted(person)
+        first = exchange(app, code, secret)
+        assert first.status_code == 200, first.content
+        tokens = first.json()
+        assert ApiClient(tokens["access_token"]).get("/user").status_code == 200
+
+        again = exchange(app, code, secret)
+
+        assert again.status_code == 400
+        assert again.json()["error"] == "invalid_grant"
+        assert ApiClient(tokens["access_token"]).get("/user").status_code == 401
+        assert not AccessToken.objects.exists()
+        refresh = Client().post(
+            "/oauth/token",
+            {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+            HTTP_AUTHORIZATION=basic(app.client_id, secret),
+        )
+        assert refresh.status_code == 400
+
+    def test_a_reused_code_also_revokes_the_tokens_refreshed_from_it(self, person):
+        app, secret, code = granted(person)
+        tokens = exchange(app, code, secret).json()
+        refreshed = Client().post(
+            "/oauth/token",
+            {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+            HTTP_AUTHORIZATION=basic(app.client_id, secret),
+        )
+        assert refreshed.status_code == 200, refreshed.content
+        newer = refreshed.json()["access_token"]
+        assert ApiClient(newer).get("/user").status_code == 200
+
+        assert exchange(app, code, secret).status_code == 400
+
+        assert ApiClient(newer).get("/user").status_code == 401
+
+    def test_another_apps_tokens_survive_a_reused_code(self, person):
+        app, secret, code = granted(person)
+        other, other_secret, other_code = granted(person)
+        kept = exchange(other, other_code, other_secret).json()["access_token"]
+        exchange(app, code, secret)
+        exchange(app, code, secret)
+        assert ApiClient(kept).get("/user").status_code == 200
+
+    def test_a_wrong_pkce_verifier_burns_the_code(self, person):
+        _user, browser = person
+        app, _secret = register(UserFactory(), client_type="public")
+        verifier, challenge = pkce_pair()
+        extra = {"code_challenge": challenge, "code_challenge_method": "S256"}
+        code = code_from(authorize(browser, app, extra=extra)[1])
+
+        wrong = exchange(app, code, code_verifier="x" * 50)
+        assert wrong.status_code == 400
+        assert wrong.json()["error"] == "invalid_grant"
+
+        right = exchange(app, code, code_verifier=verifier)
+        assert right.status_code == 400
+        assert right.json()["error"] == "invalid_grant"
+        assert not AccessToken.objects.exists()
+        assert not Grant.objects.exists()
+
+    def test_pkce_plain_is_refused_at_the_authorization_request(self, person):
+        _user, browser = person
+        app, _secret = register(UserFactory(), client_type="public")
+        page = consent_page(
+            browser, app, code_challenge="p" * 50, code_challenge_method="plain", state="s1"
+        )
+        assert page.status_code == 302, page.content
+        location = urlsplit(page["Location"])
+        assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT
+        query = parse_qs(location.query)
+        assert query["error"] == ["invalid_request"]
+        assert query["state"] == ["s1"]
+        assert not Grant.objects.exists()
+
+    def test_a_challenge_without_a_method_means_plain_and_is_refused(self, person):
+        _user, browser = person
+        app, _secret = register(UserFactory(), client_type="public")
+        page = consent_page(browser, app, code_challenge="p" * 50)
+        assert page.status_code == 302
+        assert "error=invalid_request" in page["Location"]
