@@ -237,3 +237,21 @@ class TestPendingUntilAccepted:
         thing = Thing.objects.get()
         assert not thing.pending
         assert thing.title == claire.public_name and thing.category == "people"
+
+
+@pytest.mark.django_db
+def test_the_classic_button_carries_its_page_to_the_popup(client, claire, fan):
+    query = urlencode({"uid": "claire", "url": URL, "title": "Post"})
+    frame = client.get("/button/view/?" + query, HTTP_REFERER="https://claire.example/")
+    assert "Referer" in frame["Vary"]
+    popup = frame.content.decode().split('data-popup="', 1)[1].split('"', 1)[0]
+    popup = popup.replace("&amp;", "&")
+    assert parse_qs(urlsplit(popup).query)["page"] == ["https://claire.example/"]
+    client.force_login(fan)
+    ours = "http://testserver/button/view/"
+    response = client.get(popup, HTTP_REFERER=ours)
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response["Location"]).query)["page"] == ["https://claire.example/"]
+    flattred = client.post(response["Location"], HTTP_ACCEPT="application/json", HTTP_REFERER=ours)
+    assert flattred.status_code == 200, flattred.content
+    assert Thing.objects.get().pending
