@@ -44,7 +44,7 @@ def profile(request, username: str):
     # Accounts is a leaf app: the public things come through the reverse
     # relation, without importing buttons.
     things = list(
-        user.things.filter(hidden=False, removed=False, unlisted=False)
+        user.things.filter(hidden=False, removed=False, unlisted=False, pending=False)
         .annotate(flattr_count=Count("flattrs"))
         .order_by("-created_at")[:50]
     )

@@ -75,7 +75,7 @@ def things_get_many(*, ids: list[int], viewer: User | None = None) -> list[Thing
 def things_of_user(*, user: User, viewer: User | None = None) -> QuerySet[Thing]:
     qs = things_annotated(viewer=viewer, owner_fields=viewer is not None).filter(owner=user)
     if viewer is None or viewer.pk != user.pk:
-        qs = qs.filter(hidden=False, unlisted=False)
+        qs = qs.filter(hidden=False, unlisted=False, pending=False)
     return qs.order_by("-created_at", "-id")
 
 
@@ -167,7 +167,7 @@ def things_search(
     sort: str = "relevance",
     viewer: User | None = None,
 ) -> QuerySet[Thing]:
-    qs = things_annotated(viewer=viewer).filter(hidden=False, unlisted=False)
+    qs = things_annotated(viewer=viewer).filter(hidden=False, unlisted=False, pending=False)
     for word in query.split():
         qs = qs.filter(Q(title__icontains=word) | Q(description__icontains=word))
     if url:
@@ -226,9 +226,9 @@ def activities_of_user(
         )
         return [(f.supporter, "like", f.thing, f.created_at) for f in flattrs]
     flattrs = flattrs_of_user(user=user, viewer_id=viewer_id)[:limit]
-    things = Thing.objects.filter(owner=user, hidden=False, removed=False, unlisted=False).order_by(
-        "-created_at"
-    )[:limit]
+    things = Thing.objects.filter(
+        owner=user, hidden=False, removed=False, unlisted=False, pending=False
+    ).order_by("-created_at")[:limit]
     items = [(user, "like", f.thing, f.created_at) for f in flattrs]
     items += [(user, "post", t, t.created_at) for t in things]
     items.sort(key=lambda item: item[3], reverse=True)

@@ -54,6 +54,12 @@ class Thing(models.Model):
         related_name="+",
         verbose_name=_("submitted by"),
     )
+    # Submitted by a supporter and not yet accepted by its owner: flattrable
+    # (the flattr counts) but listed nowhere (profile, explore, API lists,
+    # funding.json), and its page says so. See docs/buttons.md.
+    pending = models.BooleanField(_("awaiting its creator"), default=False)
+    # When the owner accepted a supporter's submission (null otherwise).
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     # Null for things last changed before this field existed.
     updated_at = models.DateTimeField(_("updated at"), auto_now=True, null=True)
@@ -70,6 +76,13 @@ class Thing(models.Model):
                 condition=models.Q(url__startswith="http://")
                 | models.Q(url__startswith="https://"),
                 name="thing_url_is_http",
+            ),
+            # Only a creator's thing waits for its creator, and an accepted
+            # one waits no more.
+            models.CheckConstraint(
+                condition=models.Q(pending=False)
+                | models.Q(owner__isnull=False, accepted_at__isnull=True),
+                name="thing_pending_has_owner_not_accepted",
             ),
         ]
         indexes = [models.Index(Lower("url"), name="thing_url_lower")]

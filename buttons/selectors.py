@@ -10,15 +10,19 @@ from buttons.services import current_period
 
 
 def visible_things() -> QuerySet[Thing]:
-    """Things shown in lists (explore, profiles): not hidden, removed or
-    unlisted."""
-    return Thing.objects.filter(hidden=False, removed=False, unlisted=False)
+    """Things shown in lists (explore, profiles, funding.json): not hidden,
+    removed, unlisted, nor a supporter's submission its creator has not
+    accepted yet."""
+    return Thing.objects.filter(hidden=False, removed=False, unlisted=False, pending=False)
 
 
-def things_of_owner(*, owner: User) -> QuerySet[Thing]:
+def things_of_owner(*, owner: User, pending: bool = False) -> QuerySet[Thing]:
+    """The owner's things (those supporters submitted and she has not
+    accepted yet with ``pending``), newest first, with their counts."""
     period = current_period()
     return (
-        Thing.objects.filter(owner=owner, removed=False)
+        Thing.objects.filter(owner=owner, removed=False, pending=pending)
+        .select_related("submitted_by")
         .annotate(
             month_count=Count("flattrs", filter=Q(flattrs__period=period)),
             total_count=Count("flattrs"),

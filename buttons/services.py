@@ -14,12 +14,14 @@ from typing import Any, TypedDict, Unpack
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from buttons import counters
 from buttons.addresses import url_normalize
+from buttons.classic_selectors import site_key, verified_site_for_url
 from buttons.models import AutoSubmitPolicy, Category, Flattr, FlattrSource, Thing
 from ledger import selectors as ledger_selectors
 from notifications.services import event_publish
@@ -74,6 +76,8 @@ def thing_create(
     hidden: bool = False,
     unlisted: bool = False,
     submitted_by: User | None = None,
+    pending: bool = False,
+    accepted_at: dt.datetime | None = None,
 ) -> Thing:
     thing = Thing(
         owner=owner,
@@ -86,6 +90,8 @@ def thing_create(
         hidden=hidden,
         unlisted=unlisted,
         submitted_by=submitted_by,
+        pending=pending,
+        accepted_at=accepted_at,
     )
     _clean_thing(thing)
     try:
@@ -153,6 +159,52 @@ def auto_submit_policy_update(
     return policy
 
 
+def _bare_host(url: str) -> str:
+    """The host (with a non-default port) of an http(s) URL, without a
+    leading "www."; empty for anything else."""
+    if not url.lower().startswith(("http://", "https://")):
+        return ""
+    try:
+        host = site_key(url)[0]
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
+
+
+def profile_url_of(owner: User) -> str:
+    """The address of ``owner``'s profile page: what its Flattr button names."""
+    return settings.SITE_URL + owner.get_absolute_url()
+
+
+def auto_submit_host_check(*, owner: User, url: str, page_url: str = "") -> None:
+    """May a new thing at ``url`` be made under ``owner``'s name by an
+    auto-submit button on ``page_url`` (empty: unknown)? Yes for the
+    creator's profile page, a site she verified (claims), or the host of the
+    button's page ("www." aside). Raises FlattrRefused otherwise: where the
+    page is unknown, only verified sites are accepted."""
+    if url == profile_url_of(owner):
+        return
+    site = verified_site_for_url(url=url)
+    if site is not None and site.owner_id == owner.pk:
+        return
+    host = _bare_host(url)
+    page_host = _bare_host(page_url)
+    if page_host and page_host == host:
+        return
+    names = {"host": host, "page": page_host, "name": owner.public_name}
+    if page_host:
+        message = _(
+            "This button is on %(page)s but names an address on %(host)s: an auto-submit "
+            "button can only submit pages of the site it is on, or of a site %(name)s verified."
+        )
+    else:
+        message = _(
+            "We cannot tell which site this button is on, and %(host)s is not a site "
+            "%(name)s verified, so it cannot be submitted under their name."
+        )
+    raise FlattrRefused("auto_submit_host", str(message) % names, 403)
+
+
 class AutoSubmitDetails(TypedDict, total=False):
     """What an auto-submit button may say about the thing it creates, beside
     its address and title (``thing_create``'s defaults for the rest)."""
@@ -172,15 +224,23 @@ def flattr_create_auto(
     url: str,
     title: str,
     source: str = FlattrSource.BUTTON,
+    page_url: str = "",
     **details: Unpack[AutoSubmitDetails],
 ) -> Flattr:
     """A flattr from an auto-submit button. The thing behind it is created in
     the same transaction as the flattr, so a refused flattr (empty wallet,
-    own thing, creator's policy) leaves no thing behind. With no owner it is
-    an unclaimed thing: its shares wait in the unclaimed holding until a
-    creator claims it."""
+    own thing, creator's policy, a host the creator has not verified and the
+    button is not on) leaves no thing behind. ``page_url`` is the page the
+    button is on, where it is known.
+
+    A new thing under a creator's name waits for her (``pending``): listed
+    nowhere until she accepts it, and she is told. A creator's profile page
+    is the exception: its thing takes her own name and bio, whatever the
+    button said. With no owner it is an unclaimed thing: its shares wait in
+    the unclaimed holding until a creator claims it."""
     url = url_normalize(url)
     thing = thing_for_auto_submit(owner=owner, url=url)
+    created = False
     if thing is None:
         if not auto_submit_allowed(owner=owner, url=url):
             raise FlattrRefused(
@@ -188,17 +248,74 @@ def flattr_create_auto(
                 str(_("This creator does not accept things submitted by supporters here.")),
                 403,
             )
+        pending = False
+        if owner is not None:
+            auto_submit_host_check(owner=owner, url=url, page_url=page_url)
+            if url == profile_url_of(owner):
+                title = owner.public_name
+                details = {**details, "description": owner.bio[:2000], "category": "people"}
+            else:
+                pending = owner.pk != supporter.pk
         try:
             with transaction.atomic():
                 thing = thing_create(
-                    owner=owner, url=url, title=title, submitted_by=supporter, **details
+                    owner=owner,
+                    url=url,
+                    title=title,
+                    submitted_by=supporter,
+                    pending=pending,
+                    **details,
                 )
+                created = True
         except ValidationError:
             # Created meanwhile by a concurrent first flattr.
             thing = thing_for_auto_submit(owner=owner, url=url)
             if thing is None:
                 raise
-    return flattr_create(supporter=supporter, thing=thing, source=source)
+    flattr = flattr_create(supporter=supporter, thing=thing, source=source)
+    if created and thing.pending:
+        thing_owner_tell(
+            thing=thing,
+            type="thing.submitted",
+            data={"supporter": supporter.public_name, "review_path": reverse("my_things")},
+            key=f"thing-submitted:{thing.pk}",
+        )
+    return flattr
+
+
+@transaction.atomic
+def thing_create_auto_own(
+    *, owner: User, url: str, title: str, page_url: str = "", **details: Unpack[AutoSubmitDetails]
+) -> Thing:
+    """A creator clicking her own auto-submit button: the thing is registered
+    under her name at once (nobody flattrs their own thing, so no flattr),
+    under the same host rule as a supporter's submission."""
+    url = url_normalize(url)
+    thing = thing_for_auto_submit(owner=owner, url=url)
+    if thing is not None:
+        return thing
+    auto_submit_host_check(owner=owner, url=url, page_url=page_url)
+    return thing_create(
+        owner=owner,
+        url=url,
+        title=title,
+        submitted_by=owner,
+        accepted_at=timezone.now(),
+        **details,
+    )
+
+
+@transaction.atomic
+def thing_accept(*, owner: User, thing_id: int) -> Thing:
+    """The creator accepts a thing a supporter submitted under her name: it
+    is listed from now on. Raises Thing.DoesNotExist for anything not hers."""
+    thing = Thing.objects.select_for_update().get(pk=thing_id, owner=owner, removed=False)
+    if thing.pending:
+        thing.pending = False
+        thing.accepted_at = timezone.now()
+        thing.save(update_fields=["pending", "accepted_at", "updated_at"])
+        transaction.on_commit(lambda: counters.forget_pages(thing_id=thing.pk))
+    return thing
 
 
 def flattr_create(

@@ -26,6 +26,7 @@ class EventType(models.TextChoices):
     SUBSCRIPTION_SKIPPED = "subscription.skipped", _("Subscription month skipped")
     DIGEST = "digest", _("Digest of new flattrs and subscribers")
     WEBHOOK_DISABLED = "webhook.disabled", _("Webhook endpoint disabled")
+    THING_SUBMITTED = "thing.submitted", _("Thing submitted by a supporter")
     TEST = "test", _("Test event")
 
 
@@ -41,6 +42,7 @@ EMAIL_TYPES = [
     EventType.SUBSCRIPTION_SKIPPED,
     EventType.DIGEST,
     EventType.WEBHOOK_DISABLED,
+    EventType.THING_SUBMITTED,
 ]
 # Kinds a person may switch off (the settings page lists every one).
 OPTIONAL_EMAIL_TYPES = [t for t in EMAIL_TYPES if t != EventType.WEBHOOK_DISABLED]

@@ -21,6 +21,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from buttons import classic_selectors, counters, services
+from buttons.views.common import is_http_url, snippet_page
 from flattr_site.http import frameable
 
 STATIC = Path(__file__).resolve().parent.parent / "static" / "buttons"
@@ -88,6 +89,10 @@ def button_view(request):
     if button.thing is not None:
         month, total = counters.counts(thing_id=button.thing.pk, period=services.current_period())
     query = _popout_query(button)
+    # The frame is loaded by the publisher's page: its Referer is that page.
+    referer = request.headers.get("Referer", "")
+    if is_http_url(referer):
+        query += "&" + urlencode({"page": referer[:1000]})
     popout = reverse("classic_button_popout") + "?" + query
     response = render(
         request,
@@ -104,6 +109,7 @@ def button_view(request):
         },
     )
     response["Cache-Control"] = "public, max-age=30"
+    response["Vary"] = "Referer"
     return response
 
 
@@ -127,6 +133,9 @@ def button_popout(request):
             params[name] = button.fields[name]
     if button.fields["hidden"]:
         params["hidden"] = "1"
+    page = snippet_page(request)
+    if page:
+        params["page"] = page[:1000]
     return redirect(reverse("auto_submit") + "?" + urlencode(params) + popup)
 
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 
 from buttons import assets, counters, services
 from buttons.forms import AutoSubmitForm
-from buttons.views.common import thing_or_404
+from buttons.views.common import is_http_url, thing_or_404
 from flattr_site.http import frameable
 
 COUNT_MARK = "__FLATTR_COUNT__"
@@ -85,15 +85,24 @@ def embed_auto(request):
         response = render(request, "buttons/embed_error.html", {"form": form}, status=400)
         return response
     owner = form.cleaned_data["owner_user"]
-    thing = services.thing_for_auto_submit(owner=owner, url=form.cleaned_data["url"])
+    url = form.cleaned_data["url"]
+    thing = services.thing_for_auto_submit(owner=owner, url=url)
+    # The frame is loaded by the publisher's page: its Referer is that page.
+    referer = request.headers.get("Referer", "")
+    page = referer if is_http_url(referer) else ""
     month = total = 0
     if thing is None:
-        available = services.auto_submit_allowed(owner=owner, url=form.cleaned_data["url"])
+        available = services.auto_submit_allowed(owner=owner, url=url)
+        if available and owner is not None:
+            try:
+                services.auto_submit_host_check(owner=owner, url=url, page_url=page)
+            except services.FlattrRefused:
+                available = False
     else:
         available = not (thing.hidden or thing.removed)
         month, total = counters.counts(thing_id=thing.pk, period=services.current_period())
-    query = auto_query(form)
-    return _embed_response(
+    query = auto_query(form, page=page)
+    response = _embed_response(
         request,
         {
             "thing": thing,
@@ -106,9 +115,12 @@ def embed_auto(request):
             "available": available,
         },
     )
+    # The popup's address names the page the frame is on.
+    response["Vary"] = "Referer"
+    return response
 
 
-def auto_query(form: AutoSubmitForm) -> str:
+def auto_query(form: AutoSubmitForm, page: str = "") -> str:
     d = form.cleaned_data
     owner = d["owner_user"]
     params = {"url": d["url"], "title": d["title"], "category": d["category"]}
@@ -119,4 +131,6 @@ def auto_query(form: AutoSubmitForm) -> str:
             params[name] = d[name]
     if d["hidden"]:  # unlisted
         params["hidden"] = "1"
+    if page:
+        params["page"] = page[:1000]
     return urlencode(params)

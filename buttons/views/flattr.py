@@ -18,7 +18,7 @@ from buttons import counters, selectors, services
 from buttons.addresses import host_display
 from buttons.forms import AutoSubmitForm
 from buttons.models import Flattr, Thing
-from buttons.views.common import thing_or_404, wants_json
+from buttons.views.common import snippet_page, thing_or_404, wants_json
 from flattr_site.http import client_ip
 from ledger import selectors as ledger_selectors
 
@@ -153,25 +153,74 @@ def auto_submit(request):
         return render(request, "buttons/auto_invalid.html", {"form": form}, status=400)
     owner = form.cleaned_data["owner_user"]
     url = form.cleaned_data["url"]
+    page = snippet_page(request)
     existing = services.thing_for_auto_submit(owner=owner, url=url)
+    own = owner is not None and owner.pk == request.user.pk
     context = confirm_context(
-        request, existing, auto=form.cleaned_data, auto_owner=owner, auto_url=url
+        request,
+        existing,
+        auto=form.cleaned_data,
+        auto_owner=owner,
+        auto_url=url,
+        auto_own=own and existing is None,
+        # Carried through the login round trip and the confirm form.
+        auto_page=page,
     )
     if request.method == "POST":
+        if own and existing is None:
+            return _register_own(request, form, url=url, page=page, context=context)
 
         def create() -> Flattr:
             return services.flattr_create_auto(
-                supporter=request.user, owner=owner, url=url, **form.thing_fields()
+                supporter=request.user, owner=owner, url=url, page_url=page, **form.thing_fields()
             )
 
         return _do_flattr(request, create, context)
     if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    if existing is None and not services.auto_submit_allowed(owner=owner, url=url):
-        context["error"] = services.FlattrRefused(
+        return redirect_to_login(_with_page(request, page))
+    refusal = None
+    if existing is None and not services.auto_submit_allowed(owner=owner, url=url) and not own:
+        refusal = services.FlattrRefused(
             "auto_submit_refused",
             _("This creator does not accept things submitted by supporters here."),
             403,
         )
-        return render(request, "buttons/confirm.html", context, status=403)
+    elif existing is None and owner is not None:
+        try:
+            services.auto_submit_host_check(owner=owner, url=url, page_url=page)
+        except services.FlattrRefused as exc:
+            refusal = exc
+    if refusal is not None:
+        context["error"] = refusal
+        return render(request, "buttons/confirm.html", context, status=refusal.status)
     return render(request, "buttons/confirm.html", context)
+
+
+def _with_page(request, page: str) -> str:
+    """This request's address, naming the button's page once the Referer
+    that told it is gone (the login round trip)."""
+    path = request.get_full_path()
+    if not page or request.GET.get("page") == page:
+        return path
+    return path + ("&" if "?" in path else "?") + urlencode({"page": page})
+
+
+def _register_own(request, form: AutoSubmitForm, *, url: str, page: str, context: dict):
+    """The creator clicked her own auto-submit button: register the thing
+    under her name (nobody flattrs their own thing)."""
+    fields = form.thing_fields()
+    try:
+        thing = services.thing_create_auto_own(owner=request.user, url=url, page_url=page, **fields)
+    except ValidationError as exc:
+        refusal = services.FlattrRefused("invalid", " ".join(exc.messages), 400)
+        return _refusal(request, refusal, context)
+    except services.FlattrRefused as refusal:
+        return _refusal(request, refusal, context)
+    if wants_json(request):
+        return JsonResponse({"ok": True, "thing": thing.pk, "registered": True})
+    messages.success(
+        request,
+        _("“%(title)s” is registered under your name. You cannot flattr your own thing.")
+        % {"title": thing.title},
+    )
+    return redirect("thing_button", pk=thing.pk)

@@ -81,7 +81,32 @@ def my_things(request):
     things = Paginator(selectors.things_of_owner(owner=request.user), 25).get_page(
         request.GET.get("page")
     )
-    return render(request, "buttons/my_things.html", {"page": things})
+    submitted = selectors.things_of_owner(owner=request.user, pending=True)[:100]
+    return render(request, "buttons/my_things.html", {"page": things, "submitted": submitted})
+
+
+@login_required
+@require_POST
+def thing_accept(request, pk: int):
+    """One click: a thing a supporter submitted under the creator's name
+    becomes hers and is listed."""
+    try:
+        thing = services.thing_accept(owner=request.user, thing_id=pk)
+    except Thing.DoesNotExist:
+        raise Http404(_("No thing of yours has the id %(id)s.") % {"id": pk})
+    messages.success(request, _("“%(title)s” is accepted and listed.") % {"title": thing.title})
+    return redirect("my_things")
+
+
+@login_required
+@require_POST
+def thing_dismiss(request, pk: int):
+    """One click: remove a thing a supporter submitted under the creator's
+    name (its flattrs then do not count, as for any removed thing)."""
+    thing = _own_thing(request, pk)
+    services.thing_remove(thing=thing)
+    messages.success(request, _("“%(title)s” is removed.") % {"title": thing.title})
+    return redirect("my_things")
 
 
 @login_required

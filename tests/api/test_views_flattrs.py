@@ -7,6 +7,14 @@ from tests.api.conftest import ApiClient, assert_error, token_for
 from tests.factories import ThingFactory, UserFactory, fund
 
 
+def verified_site(owner, host: str) -> None:
+    from django.utils import timezone
+
+    from buttons.models import VerifiedSite
+
+    VerifiedSite.objects.create(owner=owner, host=host, verified_at=timezone.now())
+
+
 @pytest.mark.django_db
 class TestFlattrThing:
     def test_flattr_answers_ok_with_the_mini_thing(self, api, thing, supporter):
@@ -74,6 +82,8 @@ class TestFlattrUrl:
         assert response.json()["thing"]["id"] == thing.pk
 
     def test_auto_submit_url_creates_the_thing_on_flattr(self, api, creator):
+        # The API knows no button page: only a site the creator verified.
+        verified_site(creator, "cleo.example")
         auto = (
             "https://flattr.com/submit/auto?user_id=cleo&url=https://cleo.example/ep1"
             "&title=Episode%201&category=audio&tags=podcast,ep"
@@ -87,6 +97,7 @@ class TestFlattrUrl:
         assert Flattr.objects.filter(thing=thing).count() == 1
 
     def test_refused_auto_submit_flattr_creates_no_thing(self, creator):
+        verified_site(creator, "cleo.example")
         broke = ApiClient(token_for(UserFactory()))
         auto = "https://flattr.com/submit/auto?user_id=cleo&url=https://cleo.example/ep2"
         assert_error(broke.post("/flattr", {"url": auto}), 401, "no_means")

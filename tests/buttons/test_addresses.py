@@ -58,7 +58,11 @@ def test_an_uppercase_scheme_is_stored_normalised_and_flattrable(client):
     client.force_login(UserFactory(wallet_cents=1000))
     query = urlencode({"user_id": "claire", "url": "HTTPS://Claire.Example.org/A", "title": "A"})
     assert client.get("/embed/auto/?" + query).status_code == 200
-    response = client.post("/submit/auto?" + query, HTTP_ACCEPT="application/json")
+    response = client.post(
+        "/submit/auto?" + query,
+        HTTP_ACCEPT="application/json",
+        HTTP_REFERER="https://claire.example.org/",
+    )
     assert response.status_code == 200
     thing = Thing.objects.get()
     assert (thing.owner, thing.url) == (creator, "https://claire.example.org/A")
