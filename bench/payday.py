@@ -227,7 +227,7 @@ def _record_stages():
 
     seen: dict[str, float] = {}
     last = {"stage": None, "at": 0.0}
-    original = compute._stage
+    original = compute.stage_record
 
     def timed(run, stage, progress=""):
         now = time.perf_counter()
@@ -243,8 +243,8 @@ def _record_stages():
         seen[label] = 0.0
         last["stage"], last["at"] = label, timed_end
 
-    compute._stage = timed
-    post._stage = timed
+    compute.stage_record = timed
+    post.stage_record = timed
     seen_finish = (seen, finish)
     return seen_finish
 

@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
+from buttons import rules
 from buttons.models import Flattr, Subscription, SubscriptionStatus, Thing
 from buttons.services import current_period
 
@@ -66,12 +67,11 @@ def flattr_this_month(*, supporter: User | AnonymousUser, thing_id: int) -> Flat
 
 def counted_flattrs(*, supporter: User, period: dt.date | None = None) -> QuerySet:
     """The supporter's flattrs of ``period`` (default: this month) that the
-    monthly split will count: never their own, hidden or removed things."""
-    return (
-        Flattr.objects.filter(supporter=supporter, period=period or current_period())
-        .exclude(thing__owner=supporter)
-        .exclude(thing__hidden=True)
-        .exclude(thing__removed=True)
+    monthly split will count: never their own, hidden or removed things
+    (the rule: ``buttons.rules.flattr_counts``)."""
+    return rules.counted(
+        Flattr.objects.filter(supporter=supporter, period=period or current_period()),
+        supporter=supporter,
     )
 
 

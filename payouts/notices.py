@@ -17,38 +17,43 @@ from django.utils import timezone
 from notifications.models import EventType
 from notifications.services import NewEvent, events_publish
 from payouts.models import PayoutRun, RunStatus
+from payouts.rules import FeeParts
 from payouts.shares import counted_sql
 
 BATCH = 2000
 
 
-def _fee_of(amount: int) -> int:
-    return (amount * settings.FLATTR_FEE_PERCENT * 2 + 100) // 200  # half up
-
-
-def _supporter_events(run: PayoutRun, supporter_ids: list[int]) -> list[NewEvent]:
+def _supporter_events(
+    run: PayoutRun, supporter_ids: list[int], *, fees: FeeParts
+) -> list[NewEvent]:
+    """``fees`` has seen the shares of every supporter before these (batches
+    go in supporter order): each share is told its part of its creator's
+    monthly fee, and the parts add up to the fee the run charged."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT s.supporter_id, t.title, t.url, s.amount, s.creator_id IS NULL
+            SELECT s.supporter_id, t.title, t.url, s.amount, s.creator_id
               FROM ({counted_sql(supporters="sl.supporter_id = ANY(%(ids)s)")}) s
               JOIN buttons_thing t ON t.id = s.thing_id
              WHERE s.amount > 0
-             ORDER BY s.supporter_id, s.amount DESC, t.title
+             ORDER BY s.supporter_id, s.rank
             """,  # noqa: S608 - only our own SQL fragment is interpolated
             {"run": run.pk, "period": run.period, "ids": supporter_ids},
         )
         shares: dict[int, list[dict]] = defaultdict(list)
-        for supporter_id, title, url, amount, held in cursor.fetchall():
+        for supporter_id, title, url, amount, creator_id in cursor.fetchall():
+            held = creator_id is None
             shares[supporter_id].append(
                 {
                     "title": title,
                     "url": url,
                     "amount_cents": amount,
                     "held": held,
-                    "fee_cents": 0 if held else _fee_of(amount),
+                    "fee_cents": 0 if held else fees.part(creator_id=creator_id, amount=amount),
                 }
             )
+    for mine in shares.values():
+        mine.sort(key=lambda share: (-share["amount_cents"], share["title"]))
     lines = run.supporter_lines.filter(supporter_id__in=supporter_ids, taken__gt=0, flattrs__gt=0)
     events = []
     for line in lines.values("supporter_id", "taken", "flattrs", "budget"):
@@ -124,12 +129,21 @@ def run_statements_publish(*, run_id: int) -> int:
     if run.status != RunStatus.POSTED:
         return 0
     published = 0
-    for field, build in (("supporter_id", _supporter_events), ("creator_id", _creator_events)):
-        lines = run.supporter_lines if field == "supporter_id" else run.creator_lines
-        ids = list(lines.order_by(field).values_list(field, flat=True))
-        for start in range(0, len(ids), BATCH):
-            with transaction.atomic():
-                published += events_publish(events=build(run, ids[start : start + BATCH]))
+    fees = FeeParts(percent=settings.FLATTR_FEE_PERCENT)
+    supporters = list(
+        run.supporter_lines.order_by("supporter_id").values_list("supporter_id", flat=True)
+    )
+    for start in range(0, len(supporters), BATCH):
+        with transaction.atomic():
+            published += events_publish(
+                events=_supporter_events(run, supporters[start : start + BATCH], fees=fees)
+            )
+    creators = list(run.creator_lines.order_by("creator_id").values_list("creator_id", flat=True))
+    for start in range(0, len(creators), BATCH):
+        with transaction.atomic():
+            published += events_publish(
+                events=_creator_events(run, creators[start : start + BATCH])
+            )
     return published
 
 

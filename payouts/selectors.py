@@ -7,8 +7,8 @@ from accounts.models import User
 from buttons import selectors as button_selectors
 from ledger import selectors as ledger_selectors
 from payouts.models import CreatorLine, PayoutRun, RunStatus, SupporterLine
+from payouts.rules import share_cents, shares_cents, taken_cents
 from payouts.services.compute import add_months, current_period
-from payouts.split import shares_cents
 
 
 def payout_report_totals(*, run: PayoutRun) -> dict:
@@ -190,7 +190,8 @@ def supporter_month_preview(*, user: User) -> dict:
         "amount": amount,
         "owes": owes,
         "count": n,
-        "each": amount // n if n else 0,
+        # "About ... each": the share of the latest flattr (no extra cent).
+        "each": share_cents(amount=amount, n=n, rank=n) if n else 0,
         "shares": [
             {"thing": f.thing, "amount": cents} for f, cents in zip(flattrs, shares, strict=True)
         ],
@@ -223,7 +224,7 @@ def supporter_outlook(*, user: User, adding: bool = False) -> dict:
     budget = user.monthly_budget_cents
     # The split skips anyone who owes (payouts.services.compute).
     owes = ledger_selectors.receivable_owed(user=user) > 0
-    amount = 0 if owes else min(budget, available)
+    amount = taken_cents(budget=budget, balance=available, owes=owes)
     count = button_selectors.counted_flattrs(supporter=user).count() + (1 if adding else 0)
     period = current_period()
     return {
@@ -235,7 +236,7 @@ def supporter_outlook(*, user: User, adding: bool = False) -> dict:
         "amount": amount,
         "short": available < budget,
         "flattrs": count,
-        "each": amount // count if count else 0,
+        "each": share_cents(amount=amount, n=count, rank=count) if count else 0,
         "period": period,
         "next_run": add_months(period, 1),
     }
@@ -254,10 +255,10 @@ def supporter_dashboard(*, user: User) -> dict:
         .select_related("thing", "thing__owner")
         .order_by("created_at", "id")[:50]
     )
-    # The split's rule: amount // n each, the remainder to the earliest.
+    # The split's rule (the earliest flattr has rank 1).
     n, amount = outlook["flattrs"], outlook["amount"]
-    for index, flattr in enumerate(flattrs):
-        flattr.estimated_share = amount // n + (1 if index < amount % n else 0) if n else 0
+    for rank, flattr in enumerate(flattrs, start=1):
+        flattr.estimated_share = share_cents(amount=amount, n=n, rank=rank) if n else 0
     earnings = ledger_selectors.earnings_balance(user=user)
     owed = ledger_selectors.receivable_owed(user=user)
     # payments is a sibling app: its rows are looked up by name.

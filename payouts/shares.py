@@ -3,7 +3,7 @@
 The split is deterministic: a supporter's share of one flattr follows from
 their line (``taken`` cents over ``flattrs`` counted flattrs) and the rank
 of that flattr among the ones counted, earliest first (``created_at``,
-``id``), by the one rule ``payouts.split.share_cents``. The period's flattrs
+``id``), by the one rule ``payouts.rules.share_cents``. The period's flattrs
 are final once its run exists (``buttons.services`` refuses to remove
 them), and the run's thing lines freeze the thing's owner and visibility as
 they were when computing. So a flattr counts in a run iff its thing has a
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from payouts.models import PayoutRun
-from payouts.split import share_sql
+from payouts.rules import not_own_sql, share_sql
 
 
 def counted_sql(*, supporters: str, taken: str = "sl.taken") -> str:
@@ -42,7 +42,7 @@ def counted_sql(*, supporters: str, taken: str = "sl.taken") -> str:
                   JOIN payouts_thingline tl
                     ON tl.run_id = sl.run_id AND tl.thing_id = f.thing_id
                  WHERE sl.run_id = %(run)s AND sl.flattrs > 0
-                   AND (tl.creator_id IS NULL OR tl.creator_id <> f.supporter_id)
+                   AND {not_own_sql(supporter="f.supporter_id", owner="tl.creator_id")}
                    AND ({supporters})) x
     """  # noqa: S608 - only our own SQL fragments are interpolated
 

@@ -11,18 +11,18 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from flattr_site.http import AuthenticatedHttpRequest
-from payouts import transparency
+from payouts import transparency, transparency_report
 from payouts.models import RunCommitment
 
 
 def transparency_page(request: HttpRequest) -> HttpResponse:
-    months = transparency.transparency_months()
+    months = transparency_report.transparency_months()
     return render(
         request,
         "payouts/transparency.html",
         {
             "months": months,
-            "chart": transparency.transparency_chart(months=months),
+            "chart": transparency_report.transparency_chart(months=months),
             "fee_percent": settings.FLATTR_FEE_PERCENT,
             "unclaimed_months": settings.FLATTR_UNCLAIMED_MONTHS,
         },
@@ -35,7 +35,7 @@ def transparency_json(request: HttpRequest) -> JsonResponse:
             "currency": settings.CURRENCY,
             "amounts_in": "cents",
             "fee_percent": settings.FLATTR_FEE_PERCENT,
-            "months": transparency.transparency_months(),
+            "months": transparency_report.transparency_months(),
         }
     )
 
@@ -43,10 +43,10 @@ def transparency_json(request: HttpRequest) -> JsonResponse:
 def transparency_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="open-flattr-transparency.csv"'
-    writer = csv.DictWriter(response, fieldnames=transparency.MONTH_FIELDS)
+    writer = csv.DictWriter(response, fieldnames=transparency_report.MONTH_FIELDS)
     writer.writeheader()
     # Only numbers, dates and hex roots: nothing a spreadsheet could run.
-    writer.writerows(transparency.transparency_months())
+    writer.writerows(transparency_report.transparency_months())
     return response
 
 

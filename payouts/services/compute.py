@@ -1,24 +1,30 @@
 """Computing a run: set-based SQL inside PostgreSQL, never a Python loop
-over supporters or flattrs.
+over supporters or flattrs. The money rules are ``payouts/rules.py``'s;
+``compute_lines`` runs these steps in one transaction, each under the
+planner settings its plan needs (``planner.py``):
 
-1. supporter lines: amount = min(budget, wallet) for supporters with counted
-   flattrs (and, in charity mode, those without), skipping anyone who owes;
-2. shares: each counted flattr gets amount // n, the amount % n earliest
+0. ``lines_clear``: the run's previous lines go;
+1. ``eligible_supporters``: who can give and how much, ``min(budget,
+   wallet)``, skipping anyone who owes; a snapshot of every thing;
+2. ``excluded_flattrs``: the month's flattrs that do not count;
+3. ``split``: each counted flattr gets amount // n, the amount % n earliest
    (created_at, id) one cent more (the month's flattrs read in that order
    from their covering index, in ranges of supporters that PostgreSQL's
    parallel workers split side by side), aggregated at once per thing and
    per supporter; shares are never stored (``payouts/shares.py`` derives
    any of them again);
-3. creator lines (gross, fee rounded half up, net) and unclaimed holdings
-   from the thing lines;
-4. holdings to settle: claimed things are paid to their new owner, holdings
-   older than FLATTR_UNCLAIMED_MONTHS go back to the supporters;
-5. totals and the conservation check.
+4. ``lines``: thing lines, creator lines (gross, fee rounded half up, net)
+   and unclaimed holdings from them, supporter lines in posting chunks;
+5. ``holdings``: claimed things are paid to their new owner, holdings older
+   than FLATTR_UNCLAIMED_MONTHS go back to the supporters;
+
+then the totals and the conservation check (``refresh_totals``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -27,7 +33,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from payouts.models import EventAction, PayoutRun, RunStage, RunStatus
-from payouts.split import fee_sql, share_sql
+from payouts.rules import fee_sql, net_sql, share_sql, taken_sql, visible_sql
+from payouts.services.planner import COMPUTE, EXCLUDED, PAYDAY, planner, split_settings
 
 CHUNK_SIZE = 50_000
 
@@ -66,7 +73,7 @@ def progress_key(run_id: int) -> str:
     return f"payout:{run_id}:progress"
 
 
-def _stage(run: PayoutRun, stage: RunStage, progress: str = "") -> None:
+def stage_record(run: PayoutRun, stage: RunStage, progress: str = "") -> None:
     """Record where the run stands: in the row (seen once committed) and in
     the cache, so the admin shows progress while a long transaction runs."""
     from django.core.cache import cache
@@ -76,26 +83,134 @@ def _stage(run: PayoutRun, stage: RunStage, progress: str = "") -> None:
     cache.set(progress_key(run.pk), f"{stage} {progress}".strip(), 3600)
 
 
-def _tune(cursor: CursorWrapper) -> None:
-    # Sorts and hashes of millions of rows fit in memory this way.
-    cursor.execute("SET LOCAL work_mem = '512MB'")
-    cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-    cursor.execute("SET LOCAL synchronous_commit = off")
-    # Compiling these statements costs more than it saves (and the planner
-    # settings that keep the split's plan would make it compile them fully).
-    cursor.execute("SET LOCAL jit = off")
+def compute_params(*, run: PayoutRun) -> dict:
+    """The parameters every step's statements read."""
+    return {
+        "run": run.pk,
+        "period": run.period,
+        "fee_percent": settings.FLATTR_FEE_PERCENT,
+        "charity": settings.FLATTR_UNSPENT_BUDGET == "charity",
+        "chunk": CHUNK_SIZE,
+        "expired_before": add_months(run.period, -settings.FLATTR_UNCLAIMED_MONTHS + 1),
+    }
 
 
-def _split_ranges(cursor: CursorWrapper, eligible: str) -> list[tuple[int | None, int | None]]:
+@dataclass(frozen=True)
+class Tables:
+    """The run's prepared tables. The ones the split's branches read are
+    ordinary (unlogged) tables of the compute's transaction, named after the
+    run: parallel workers share the transaction and see them, but cannot
+    read a session's temporary tables. Each branch reads its range of them
+    itself (``parallel_workers = 0``: never a scan shared among workers
+    under one branch). They go with the transaction (dropped at the end of
+    the lines step, or rolled back)."""
+
+    eligible: str
+    excluded: str
+
+    @classmethod
+    def of(cls, run: PayoutRun) -> Tables:
+        return cls(eligible=f"payout_eligible_{run.pk}", excluded=f"payout_excluded_{run.pk}")
+
+
+def lines_clear(cursor: CursorWrapper, params: dict) -> None:
+    """Step 0: the run's lines go; the holdings it had chosen to settle go
+    back to "held"."""
+    for table in (
+        "payouts_supporterline",
+        "payouts_creatorline",
+        "payouts_unclaimedline",
+        "payouts_thingline",
+    ):
+        cursor.execute(f"DELETE FROM {table} WHERE run_id = %(run)s", params)  # noqa: S608
+    cursor.execute(
+        "UPDATE payouts_unclaimedline SET status = 'held', settled_by_id = NULL,"
+        " claimed_by_id = NULL, claim_fee = 0 WHERE settled_by_id = %(run)s",
+        params,
+    )
+
+
+def eligible_sql(tables: Tables) -> str:
+    """Who can give this month, and how much (``rules.taken_sql``): a budget
+    and a wallet above zero, and no receivable owed. In supporter order."""
+    taken = taken_sql(budget="u.monthly_budget_cents", balance="w.balance")
+    return f"""
+        SELECT u.id AS supporter_id, u.monthly_budget_cents AS budget, w.balance,
+               {taken} AS amount,
+               u.date_joined >= %(period)s AS is_new
+          FROM accounts_user u
+          JOIN ledger_account w ON w.user_id = u.id AND w.kind = 'wallet' AND w.balance > 0
+         WHERE u.monthly_budget_cents > 0
+           AND NOT EXISTS (SELECT 1 FROM ledger_account r
+                            WHERE r.user_id = u.id AND r.kind = 'receivable' AND r.balance < 0)
+         ORDER BY u.id
+    """  # noqa: S608 - only our own SQL fragment is interpolated
+
+
+def eligible_supporters(cursor: CursorWrapper, params: dict, tables: Tables) -> None:
+    """Step 1: the eligible supporters (``eligible_sql``) in one table in
+    supporter order, indexed, that the split merges with the month's
+    flattrs; and a snapshot of every thing (``payout_things``: owner,
+    visible), read once, from which the excluded flattrs and the owner of
+    each thing line come."""
+    cursor.execute(
+        f"DROP TABLE IF EXISTS {tables.eligible}, {tables.excluded}, payout_things, payout_split"
+    )
+    cursor.execute(
+        f"CREATE UNLOGGED TABLE {tables.eligible} WITH (parallel_workers = 0) AS"
+        f" {eligible_sql(tables)}",
+        params,
+    )
+    cursor.execute(f"CREATE UNIQUE INDEX ON {tables.eligible} (supporter_id)")
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE payout_things ON COMMIT DROP AS
+        SELECT id AS thing_id, owner_id, {visible_sql(hidden="hidden", removed="removed")} AS visible
+          FROM buttons_thing
+        """  # noqa: S608 - only our own SQL fragment is interpolated
+    )
+    cursor.execute("CREATE UNIQUE INDEX ON payout_things (thing_id)")
+    cursor.execute("ANALYZE payout_things")
+
+
+def excluded_sql() -> str:
+    """The month's flattrs that do not count (``rules.flattr_counts`` is
+    false): on things that are not visible, and on one's own visible things;
+    each half an index lookup from the things (few rows)."""
+    return """
+        SELECT f.id FROM payout_things t
+          JOIN buttons_flattr f ON f.thing_id = t.thing_id AND f.period = %(period)s
+         WHERE NOT t.visible
+         UNION ALL
+        SELECT f.id FROM payout_things t
+          JOIN buttons_flattr f ON f.supporter_id = t.owner_id AND f.thing_id = t.thing_id
+                               AND f.period = %(period)s
+         WHERE t.visible
+    """
+
+
+def excluded_flattrs(cursor: CursorWrapper, params: dict, tables: Tables) -> None:
+    """Step 2: the excluded flattrs (``excluded_sql``) in a table the
+    split's branches filter by hash; both prepared tables analysed."""
+    with planner(cursor, EXCLUDED):
+        cursor.execute(
+            f"CREATE UNLOGGED TABLE {tables.excluded} WITH (parallel_workers = 0) AS"
+            f" {excluded_sql()}",
+            params,
+        )
+    cursor.execute(f"ANALYZE {tables.eligible}, {tables.excluded}")
+
+
+def split_ranges(cursor: CursorWrapper, tables: Tables) -> list[tuple[int | None, int | None]]:
     """``FLATTR_PAYOUT_SPLIT_BRANCHES`` ranges of supporter ids, as even in
     eligible supporters as the table's order allows (one when few)."""
-    cursor.execute(f"SELECT count(*) FROM {eligible}")  # noqa: S608 - our table
+    cursor.execute(f"SELECT count(*) FROM {tables.eligible}")  # noqa: S608 - our table
     count = cursor.fetchone()[0]
     branches = max(1, min(settings.FLATTR_PAYOUT_SPLIT_BRANCHES, count))
     bounds: list[int | None] = [None]
     for i in range(1, branches):
         cursor.execute(
-            f"SELECT supporter_id FROM {eligible} ORDER BY supporter_id OFFSET %s LIMIT 1",  # noqa: S608
+            f"SELECT supporter_id FROM {tables.eligible} ORDER BY supporter_id OFFSET %s LIMIT 1",  # noqa: S608
             [count * i // branches],
         )
         bounds.append(cursor.fetchone()[0])
@@ -103,21 +218,20 @@ def _split_ranges(cursor: CursorWrapper, eligible: str) -> list[tuple[int | None
     return list(zip(bounds, bounds[1:], strict=False))
 
 
-def _split(cursor: CursorWrapper, params: dict, *, eligible: str, excluded: str) -> None:
-    """The month's shares, aggregated per thing and per supporter into the
-    temporary table ``payout_split`` (``thing_id`` or ``supporter_id`` set).
+def split_sql(
+    params: dict, tables: Tables, ranges: list[tuple[int | None, int | None]]
+) -> tuple[str, dict]:
+    """The split's statement, one ``UNION ALL`` branch per range of
+    supporters, and its parameters (the ranges' bounds are its own).
 
-    One branch per range of supporters, each a whole split of its range,
-    run side by side by PostgreSQL's parallel workers (a Parallel Append;
-    each branch's plan is a worker's). A branch reads its flattrs in
-    (supporter, time, id) order straight from the covering index (buttons
-    migration 0007), gathers each supporter's things in that order into an
-    array (its length is ``n``, an element's ordinal its rank: the
-    window-free form, since PostgreSQL never runs a window inside a
-    worker), merges the eligible supporters in the same order, and computes
-    and aggregates each share at once. Nothing per share is written."""
-    ranges = _split_ranges(cursor, eligible)
-    params = {**params}  # the ranges' bounds are this statement's own
+    A branch reads its flattrs in (supporter, time, id) order straight from
+    the covering index (buttons migration 0007), gathers each supporter's
+    things in that order into an array (its length is ``n``, an element's
+    ordinal its rank: the window-free form, since PostgreSQL never runs a
+    window inside a worker), merges the eligible supporters in the same
+    order, and computes (``rules.share_sql``) and aggregates each share at
+    once per thing and per supporter."""
+    params = {**params}
     branches = []
     for i, (low, high) in enumerate(ranges):
         bounds = ""
@@ -137,207 +251,138 @@ def _split(cursor: CursorWrapper, params: dict, *, eligible: str, excluded: str)
                                    array_agg(f.thing_id ORDER BY f.created_at, f.id) AS things
                               FROM buttons_flattr f
                              WHERE f.period = %(period)s{bounds.format(col="f.supporter_id")}
-                               AND f.id NOT IN (SELECT id FROM {excluded})
+                               AND f.id NOT IN (SELECT id FROM {tables.excluded})
                              GROUP BY f.supporter_id) g
-                      JOIN {eligible} e ON e.supporter_id = g.supporter_id
+                      JOIN {tables.eligible} e ON e.supporter_id = g.supporter_id
                                        {bounds.format(col="e.supporter_id")}) s,
                    unnest(s.things) WITH ORDINALITY t(thing_id, rn)
              GROUP BY GROUPING SETS ((t.thing_id), (s.supporter_id))
             """  # noqa: S608 - only our own SQL fragments are interpolated
         )
-    # Branches side by side: parallel workers for each (the leader takes
-    # one too), no gather-merge (order is not needed), a merge join of
-    # each range's supporters (both sides come in supporter order).
-    cursor.execute("SET LOCAL max_parallel_workers_per_gather = %s", [len(ranges)])
-    cursor.execute("SET LOCAL parallel_setup_cost = 0")
-    cursor.execute("SET LOCAL parallel_tuple_cost = 0")
-    cursor.execute("SET LOCAL enable_gathermerge = off")
-    cursor.execute("SET LOCAL enable_hashjoin = off")
-    cursor.execute("SET LOCAL enable_sort = off")
-    cursor.execute("SET LOCAL enable_nestloop = on")
+    return " UNION ALL ".join(branches), params
+
+
+def split(cursor: CursorWrapper, params: dict, tables: Tables) -> None:
+    """Step 3: the month's shares, aggregated per thing and per supporter
+    into the temporary table ``payout_split`` (``thing_id`` or
+    ``supporter_id`` set). Nothing per share is written.
+
+    One branch per range of supporters (``split_ranges``), each a whole
+    split of its range (``split_sql``), run side by side by PostgreSQL's
+    parallel workers: a Parallel Append under a Gather, each branch's plan
+    a worker's, no sort (``planner.split_settings``)."""
+    ranges = split_ranges(cursor, tables)
+    sql, split_params = split_sql(params, tables, ranges)
+    with planner(cursor, split_settings(len(ranges))):
+        cursor.execute("CREATE TEMP TABLE payout_split ON COMMIT DROP AS " + sql, split_params)
+    cursor.execute("ANALYZE payout_split")
+
+
+def thing_lines_sql() -> str:
+    """Thing lines (which freeze each thing's owner for the statements,
+    payouts/shares.py) from the split, and from those the creator lines
+    (gross, ``rules.fee_sql``, ``rules.net_sql``) and unclaimed holdings."""
+    fee = fee_sql(gross="sum(amount)::bigint")
+    return f"""
+        WITH things AS (
+            INSERT INTO payouts_thingline
+                (run_id, thing_id, creator_id, amount, flattrs, flattrs_from_new)
+            SELECT %(run)s, s.thing_id, t.owner_id, s.amount, s.flattrs, s.from_new
+              FROM (SELECT thing_id, sum(amount)::bigint AS amount,
+                           sum(flattrs)::int AS flattrs, sum(from_new)::int AS from_new
+                      FROM payout_split WHERE thing_id IS NOT NULL GROUP BY thing_id) s
+              LEFT JOIN payout_things t ON t.thing_id = s.thing_id
+            RETURNING thing_id, creator_id, amount, flattrs, flattrs_from_new
+        ),
+        creators AS (
+            INSERT INTO payouts_creatorline
+                (run_id, creator_id, gross, fee, net, flattrs, flattrs_from_new)
+            SELECT %(run)s, creator_id, gross, fee, {net_sql(gross="gross", fee="fee")}, n, from_new
+              FROM (SELECT creator_id, sum(amount)::bigint AS gross, {fee} AS fee,
+                           sum(flattrs) AS n, sum(flattrs_from_new) AS from_new
+                      FROM things WHERE creator_id IS NOT NULL
+                     GROUP BY creator_id) g
+        )
+        INSERT INTO payouts_unclaimedline (run_id, thing_id, amount, flattrs, status, claim_fee)
+        SELECT %(run)s, thing_id, amount, flattrs, 'held', 0
+          FROM things WHERE creator_id IS NULL AND amount > 0
+    """  # noqa: S608 - only our own SQL fragments are interpolated
+
+
+def supporter_lines_sql(tables: Tables) -> str:
+    """Supporter lines from the eligible supporters and the split, numbered
+    into posting chunks in supporter order; those without counted flattrs
+    only in charity mode (what was taken goes to charity)."""
+    return f"""
+        INSERT INTO payouts_supporterline
+            (run_id, supporter_id, budget, balance, taken, flattrs, charity, chunk)
+        SELECT %(run)s, e.supporter_id, e.budget, e.balance, e.amount,
+               coalesce(p.flattrs, 0),
+               CASE WHEN p.flattrs IS NULL THEN e.amount ELSE 0 END,
+               ((row_number() OVER (ORDER BY e.supporter_id)) - 1) / %(chunk)s
+          FROM {tables.eligible} e
+          LEFT JOIN payout_split p ON p.supporter_id = e.supporter_id
+         WHERE p.flattrs IS NOT NULL OR %(charity)s
+    """  # noqa: S608 - the table's name is ours
+
+
+def lines(cursor: CursorWrapper, params: dict, tables: Tables) -> None:
+    """Step 4: thing, creator and supporter lines and the month's holdings
+    (``thing_lines_sql``, ``supporter_lines_sql``); the prepared tables go,
+    and the lines get fresh statistics for the posting joins that read them."""
+    cursor.execute(thing_lines_sql(), params)
+    cursor.execute(supporter_lines_sql(tables), params)
+    cursor.execute(f"DROP TABLE {tables.eligible}, {tables.excluded}, payout_split")
     cursor.execute(
-        "CREATE TEMP TABLE payout_split ON COMMIT DROP AS " + " UNION ALL ".join(branches),
-        params,
+        "ANALYZE payouts_supporterline, payouts_creatorline, payouts_unclaimedline,"
+        " payouts_thingline"
     )
-    for setting in (
-        "max_parallel_workers_per_gather",
-        "parallel_setup_cost",
-        "parallel_tuple_cost",
-        "enable_gathermerge",
-        "enable_sort",
-    ):
-        cursor.execute(f"SET LOCAL {setting} TO DEFAULT")
-    cursor.execute("SET LOCAL enable_nestloop = off")
+
+
+def claims_sql() -> str:
+    """Held holdings of posted runs whose thing now has an owner: paid to
+    that owner, less the fee (``rules.fee_sql``)."""
+    return f"""
+        UPDATE payouts_unclaimedline h
+           SET status = 'claimed', settled_by_id = %(run)s, claimed_by_id = t.owner_id,
+               claim_fee = {fee_sql(gross="h.amount")}
+          FROM buttons_thing t, payouts_payoutrun r
+         WHERE h.status = 'held' AND t.id = h.thing_id AND t.owner_id IS NOT NULL
+           AND r.id = h.run_id AND r.status = 'posted'
+    """  # noqa: S608 - only our own SQL fragment is interpolated
+
+
+RETURNS_SQL = """
+    UPDATE payouts_unclaimedline h
+       SET status = 'returned', settled_by_id = %(run)s
+      FROM payouts_payoutrun r
+     WHERE h.status = 'held' AND r.id = h.run_id AND r.status = 'posted'
+       AND r.period < %(expired_before)s
+"""
+
+
+def holdings(cursor: CursorWrapper, params: dict) -> None:
+    """Step 5: the holdings this run settles: claimed ones are paid to their
+    thing's new owner (``claims_sql``), those older than
+    FLATTR_UNCLAIMED_MONTHS go back to their supporters (``RETURNS_SQL``)."""
+    cursor.execute(claims_sql(), params)
+    cursor.execute(RETURNS_SQL, params)
 
 
 def compute_lines(*, run: PayoutRun) -> None:
-    """(Re)compute every line of a draft run in one database transaction."""
-    params = {
-        "run": run.pk,
-        "period": run.period,
-        "fee_percent": settings.FLATTR_FEE_PERCENT,
-        "charity": settings.FLATTR_UNSPENT_BUDGET == "charity",
-        "chunk": CHUNK_SIZE,
-        "expired_before": add_months(run.period, -settings.FLATTR_UNCLAIMED_MONTHS + 1),
-    }
-    with connection.cursor() as cursor:
-        _tune(cursor)
-        for table in (
-            "payouts_supporterline",
-            "payouts_creatorline",
-            "payouts_unclaimedline",
-            "payouts_thingline",
-        ):
-            cursor.execute(f"DELETE FROM {table} WHERE run_id = %(run)s", params)  # noqa: S608
-        # Holdings this run had chosen to settle go back to "held".
-        cursor.execute(
-            "UPDATE payouts_unclaimedline SET status = 'held', settled_by_id = NULL,"
-            " claimed_by_id = NULL, claim_fee = 0 WHERE settled_by_id = %(run)s",
-            params,
-        )
-
-        # The small tables of the split are hashed, never looped over row by
-        # row with index lookups (which the planner picks on fresh tables).
-        cursor.execute("SET LOCAL enable_nestloop = off")
-        cursor.execute("SET LOCAL work_mem = '2GB'")
-        _stage(run, RunStage.COMPUTING_SUPPORTERS)
-        # The tables the split's branches read are ordinary (unlogged) tables
-        # of this transaction, named after the run: parallel workers share the
-        # transaction and see them, but cannot read a session's temporary
-        # tables. Each branch reads its range of them itself
-        # (parallel_workers = 0: never a scan shared among workers under one
-        # branch). They go with the transaction (dropped below, or rolled back).
-        eligible, excluded = f"payout_eligible_{run.pk}", f"payout_excluded_{run.pk}"
-        cursor.execute(f"DROP TABLE IF EXISTS {eligible}, {excluded}, payout_things, payout_split")
-        # Who can give this month, and how much: one table in supporter
-        # order, analysed, that the split merges with the month's flattrs.
-        cursor.execute(
-            f"""
-            CREATE UNLOGGED TABLE {eligible} WITH (parallel_workers = 0) AS
-            SELECT u.id AS supporter_id, u.monthly_budget_cents AS budget, w.balance,
-                   least(u.monthly_budget_cents, w.balance) AS amount,
-                   u.date_joined >= %(period)s AS is_new
-              FROM accounts_user u
-              JOIN ledger_account w ON w.user_id = u.id AND w.kind = 'wallet' AND w.balance > 0
-             WHERE u.monthly_budget_cents > 0
-               AND NOT EXISTS (SELECT 1 FROM ledger_account r
-                                WHERE r.user_id = u.id AND r.kind = 'receivable' AND r.balance < 0)
-             ORDER BY u.id
-            """,  # noqa: S608 - the table's name is ours
-            params,
-        )
-        cursor.execute(f"CREATE UNIQUE INDEX ON {eligible} (supporter_id)")
-        # Every thing as it is now, read once: which flattrs count and who
-        # owns each thing line come from this one snapshot.
-        cursor.execute(
-            """
-            CREATE TEMP TABLE payout_things ON COMMIT DROP AS
-            SELECT id AS thing_id, owner_id, NOT hidden AND NOT removed AS visible
-              FROM buttons_thing
-            """
-        )
-        cursor.execute("CREATE UNIQUE INDEX ON payout_things (thing_id)")
-        cursor.execute("ANALYZE payout_things")
-        # The month's flattrs that do not count: on hidden or removed things
-        # and on one's own things (index lookups from the things: few rows).
-        cursor.execute("SET LOCAL enable_nestloop = on")
-        cursor.execute(
-            f"""
-            CREATE UNLOGGED TABLE {excluded} WITH (parallel_workers = 0) AS
-            SELECT f.id FROM payout_things t
-              JOIN buttons_flattr f ON f.thing_id = t.thing_id AND f.period = %(period)s
-             WHERE NOT t.visible
-             UNION ALL
-            SELECT f.id FROM payout_things t
-              JOIN buttons_flattr f ON f.supporter_id = t.owner_id AND f.thing_id = t.thing_id
-                                   AND f.period = %(period)s
-             WHERE t.visible
-            """,  # noqa: S608 - the table's name is ours
-            params,
-        )
-        cursor.execute(f"ANALYZE {eligible}, {excluded}")
-
-        _stage(run, RunStage.COMPUTING_SHARES)
-        _split(cursor, params, eligible=eligible, excluded=excluded)
-        cursor.execute("ANALYZE payout_split")
-        # Thing lines (which freeze each thing's owner for the statements,
-        # payouts/shares.py), creator lines and unclaimed holdings from those,
-        # and supporter lines numbered into posting chunks.
-        cursor.execute("SET LOCAL enable_hashjoin = on")
-        cursor.execute(
-            f"""
-            WITH things AS (
-                INSERT INTO payouts_thingline
-                    (run_id, thing_id, creator_id, amount, flattrs, flattrs_from_new)
-                SELECT %(run)s, s.thing_id, t.owner_id, s.amount, s.flattrs, s.from_new
-                  FROM (SELECT thing_id, sum(amount)::bigint AS amount,
-                               sum(flattrs)::int AS flattrs, sum(from_new)::int AS from_new
-                          FROM payout_split WHERE thing_id IS NOT NULL GROUP BY thing_id) s
-                  LEFT JOIN payout_things t ON t.thing_id = s.thing_id
-                RETURNING thing_id, creator_id, amount, flattrs, flattrs_from_new
-            ),
-            creators AS (
-                INSERT INTO payouts_creatorline
-                    (run_id, creator_id, gross, fee, net, flattrs, flattrs_from_new)
-                SELECT %(run)s, creator_id, gross, fee, gross - fee, n, from_new
-                  FROM (SELECT creator_id, sum(amount)::bigint AS gross,
-                               {fee_sql(gross="sum(amount)::bigint")} AS fee,
-                               sum(flattrs) AS n, sum(flattrs_from_new) AS from_new
-                          FROM things WHERE creator_id IS NOT NULL
-                         GROUP BY creator_id) g
-            )
-            INSERT INTO payouts_unclaimedline (run_id, thing_id, amount, flattrs, status, claim_fee)
-            SELECT %(run)s, thing_id, amount, flattrs, 'held', 0
-              FROM things WHERE creator_id IS NULL AND amount > 0
-            """,  # noqa: S608 - only our own SQL fragment is interpolated
-            params,
-        )
-        cursor.execute(
-            f"""
-            INSERT INTO payouts_supporterline
-                (run_id, supporter_id, budget, balance, taken, flattrs, charity, chunk)
-            SELECT %(run)s, e.supporter_id, e.budget, e.balance, e.amount,
-                   coalesce(p.flattrs, 0),
-                   CASE WHEN p.flattrs IS NULL THEN e.amount ELSE 0 END,
-                   ((row_number() OVER (ORDER BY e.supporter_id)) - 1) / %(chunk)s
-              FROM {eligible} e
-              LEFT JOIN payout_split p ON p.supporter_id = e.supporter_id
-             WHERE p.flattrs IS NOT NULL OR %(charity)s
-            """,  # noqa: S608 - the table's name is ours
-            params,
-        )
-        cursor.execute(f"DROP TABLE {eligible}, {excluded}, payout_split")
-
-        # Fresh statistics for the posting joins that read these lines.
-        cursor.execute(
-            "ANALYZE payouts_supporterline, payouts_creatorline, payouts_unclaimedline,"
-            " payouts_thingline"
-        )
-
-        _stage(run, RunStage.COMPUTING_HOLDINGS)
-        # Holdings whose thing now has an owner are paid to that owner;
-        # holdings older than FLATTR_UNCLAIMED_MONTHS go back to supporters.
-        cursor.execute(
-            f"""
-            UPDATE payouts_unclaimedline h
-               SET status = 'claimed', settled_by_id = %(run)s, claimed_by_id = t.owner_id,
-                   claim_fee = {fee_sql(gross="h.amount")}
-              FROM buttons_thing t, payouts_payoutrun r
-             WHERE h.status = 'held' AND t.id = h.thing_id AND t.owner_id IS NOT NULL
-               AND r.id = h.run_id AND r.status = 'posted'
-            """,  # noqa: S608 - only our own SQL fragment is interpolated
-            params,
-        )
-        cursor.execute(
-            """
-            UPDATE payouts_unclaimedline h
-               SET status = 'returned', settled_by_id = %(run)s
-              FROM payouts_payoutrun r
-             WHERE h.status = 'held' AND r.id = h.run_id AND r.status = 'posted'
-               AND r.period < %(expired_before)s
-            """,
-            params,
-        )
+    """(Re)compute every line of a draft run in one database transaction,
+    step by step (the module's docstring); the totals last."""
+    params, tables = compute_params(run=run), Tables.of(run)
+    with connection.cursor() as cursor, planner(cursor, PAYDAY, COMPUTE, restore=False):
+        lines_clear(cursor, params)
+        stage_record(run, RunStage.COMPUTING_SUPPORTERS)
+        eligible_supporters(cursor, params, tables)
+        excluded_flattrs(cursor, params, tables)
+        stage_record(run, RunStage.COMPUTING_SHARES)
+        split(cursor, params, tables)
+        lines(cursor, params, tables)
+        stage_record(run, RunStage.COMPUTING_HOLDINGS)
+        holdings(cursor, params)
     refresh_totals(run=run)
 
 
@@ -347,7 +392,7 @@ def aggregate_lines(*, cursor: CursorWrapper, params: dict) -> None:
     cursor.execute(
         f"""
         UPDATE payouts_creatorline cl
-           SET gross = g.gross, fee = g.fee, net = g.gross - g.fee
+           SET gross = g.gross, fee = g.fee, net = {net_sql(gross="g.gross", fee="g.fee")}
           FROM (SELECT creator_id, sum(amount)::bigint AS gross,
                        {fee_sql(gross="sum(amount)::bigint")} AS fee
                   FROM payouts_thingline

@@ -66,14 +66,15 @@ from payouts.models import (
     SupporterLine,
     UnclaimedLine,
 )
+from payouts.rules import taken_sql
 from payouts.services.compute import (
     PayoutError,
-    _stage,
-    _tune,
     aggregate_lines,
     progress_key,
     refresh_totals,
+    stage_record,
 )
+from payouts.services.planner import PAYDAY, POSTING_CHUNK, planner
 from payouts.shares import counted_sql
 
 # Creators per chunk of the creators' stage (each creator is one ledger
@@ -118,10 +119,10 @@ def _fix_shortfalls(cursor: CursorWrapper, run: PayoutRun, chunk: int, fixed: li
     thing line moves by the difference between the new and the old shares
     (derived, ``payouts/shares.py``), then the lines take the new amount."""
     params: dict[str, Any] = {"run": run.pk, "chunk": chunk, "fixed": fixed, "period": run.period}
-    new_taken = "least(sl.budget, greatest(w.balance, 0))"
+    new_taken = taken_sql(budget="sl.budget", balance="w.balance")
     mine = "sl.supporter_id = ANY(%(fixed)s)"
     wallet_now = (
-        "(SELECT least(sl.budget, greatest(w.balance, 0)) FROM ledger_account w"
+        f"(SELECT {new_taken} FROM ledger_account w"  # noqa: S608 - our own SQL fragment
         " WHERE w.user_id = sl.supporter_id AND w.kind = 'wallet')"
     )
     cursor.execute(
@@ -346,8 +347,7 @@ def _finish_supporters(run: PayoutRun) -> PayoutRun:
     """Wallets changed since computing: creators get what was really taken."""
     if not run.events.filter(action=EventAction.SHORTFALL).exists():
         return run
-    with connection.cursor() as cursor:
-        _tune(cursor)
+    with connection.cursor() as cursor, planner(cursor, PAYDAY, restore=False):
         aggregate_lines(
             cursor=cursor, params={"run": run.pk, "fee_percent": settings.FLATTR_FEE_PERCENT}
         )
@@ -400,7 +400,7 @@ def payout_run_advance(*, run_id: int, queue: bool = True) -> list[Chunk]:
             else:
                 following = RunStage.POSTING_SUPPORTERS
             _plan(run, following)
-            _stage(run, following)
+            stage_record(run, following)
             entered = True
         if queue and entered:
             transaction.on_commit(lambda: _queue(pending, run_id))
@@ -432,17 +432,10 @@ def _chunk_post(*, run_id: int, stage: str, number: int, careful: bool) -> bool:
         run = PayoutRun.objects.get(pk=run_id)
         if run.status != RunStatus.APPROVED or run.stage != stage:
             return False
-        with connection.cursor() as cursor:
-            _tune(cursor)
-            # The deferred foreign-key checks at commit look each posting's
-            # transaction up by primary key, with a plan PostgreSQL keeps for
-            # the session. Planned while ledger_transaction was small (a first
-            # month: a handful of rows), it is a sequential scan, which a
-            # creators' chunk then runs once per posting over its thousands of
-            # new transactions (42 s of 97 at 1M supporters). A chunk needs no
-            # sequential scan of a real table: its statements are key lookups
-            # and scans of its own temporary tables.
-            cursor.execute("SET LOCAL enable_seqscan = off")
+        with (
+            connection.cursor() as cursor,
+            planner(cursor, PAYDAY, POSTING_CHUNK, restore=False),
+        ):
             POSTERS[RunStage(stage)](cursor, run, number, _platform_ids(), careful=careful)
         chunk.done_at = timezone.now()
         chunk.save(update_fields=["done_at"])

@@ -10,8 +10,8 @@ from django.db import connection
 from buttons.models import Flattr
 from payouts import selectors, services
 from payouts.models import SupporterLine
+from payouts.rules import fee_cents, fee_sql, share_cents, share_sql, shares_cents
 from payouts.shares import run_shares
-from payouts.split import fee_cents, fee_sql, share_cents, share_sql, shares_cents
 from tests.factories import UserFactory
 from tests.payouts.helpers import flattr, supporter, thing
 

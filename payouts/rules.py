@@ -1,0 +1,143 @@
+"""The money rules of a month, each written once.
+
+docs/payouts.md, "Rules". Every rule has a Python form (one person's
+preview, the dashboard, the statements) and, where the database applies it
+to a whole month, a SQL form built here from the same definition; the two
+are tested against each other and against a plain reference
+(``tests/payouts/test_rules.py``). Nothing else in the code base writes
+these formulas:
+
+- **taken**: what the month takes from a supporter's wallet,
+  ``min(budget, balance)`` (never below zero), nothing from someone who
+  owes (a ``receivable`` below zero). Previews pass the balance less what
+  computed but unposted runs already reserve;
+- **counted**: which flattrs count: on visible things, not one's own
+  (``buttons.rules``, re-exported here: buttons needs it too and must not
+  import payouts);
+- **share**: a supporter's amount split equally among their ``n`` counted
+  flattrs, exact to the cent: each gets ``amount // n`` and the
+  ``amount % n`` earliest (rank 1 is the earliest) one cent more;
+- **fee**: ``FLATTR_FEE_PERCENT`` of each creator's monthly gross, rounded
+  half up to the cent; **net**: gross less fee;
+- **fee parts**: how the statements attribute a creator's monthly fee to
+  the shares that made the gross, so that what supporters are told went to
+  the platform adds up to the fee the books charged.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from buttons.rules import (
+    counted,
+    counts_sql,
+    flattr_counts,
+    not_own_sql,
+    thing_visible,
+    visible_sql,
+)
+
+__all__ = [
+    "FeeParts",
+    "counted",
+    "counts_sql",
+    "fee_cents",
+    "fee_sql",
+    "flattr_counts",
+    "net_cents",
+    "net_sql",
+    "not_own_sql",
+    "share_cents",
+    "share_sql",
+    "shares_cents",
+    "taken_cents",
+    "taken_sql",
+    "thing_visible",
+    "visible_sql",
+]
+
+
+# Taken ------------------------------------------------------------------
+
+
+def taken_cents(*, budget: int, balance: int, owes: bool = False) -> int:
+    """What the month takes from a supporter with this ``budget`` and wallet
+    ``balance`` (cents): the smaller, never below zero; nothing if they owe."""
+    if owes:
+        return 0
+    return max(0, min(budget, balance))
+
+
+def taken_sql(*, budget: str, balance: str) -> str:
+    """``taken_cents`` for someone who does not owe, as a SQL expression
+    (the run leaves out those who owe before taking anything)."""
+    return f"least({budget}, greatest({balance}, 0))"
+
+
+# Share ------------------------------------------------------------------
+
+
+def share_cents(*, amount: int, n: int, rank: int) -> int:
+    """The share of the flattr of ``rank`` (1 = earliest) among ``n``."""
+    return amount // n + (1 if rank <= amount % n else 0)
+
+
+def shares_cents(*, amount: int, n: int) -> list[int]:
+    """Every share, earliest flattr first; they add up to ``amount``."""
+    shares = [share_cents(amount=amount, n=n, rank=rank) for rank in range(1, n + 1)]
+    assert sum(shares) == amount, "the shares must add up to the amount"
+    return shares
+
+
+def share_sql(*, amount: str, n: str, rank: str) -> str:
+    """``share_cents`` as a SQL expression over non-negative integer
+    columns (``%%`` is psycopg's escaped modulo)."""
+    return f"({amount}) / ({n}) + CASE WHEN ({rank}) <= ({amount}) %% ({n}) THEN 1 ELSE 0 END"
+
+
+# Fee and net ------------------------------------------------------------
+
+
+def fee_cents(*, gross: int, percent: int) -> int:
+    """``percent`` of ``gross`` cents, rounded half up to the cent."""
+    return (gross * percent + 50) // 100
+
+
+def fee_sql(*, gross: str, percent: str = "%(fee_percent)s") -> str:
+    """``fee_cents`` as a SQL expression (integer division of non-negative
+    numbers truncates like Python's floor division)."""
+    return f"(({gross}) * {percent} + 50) / 100"
+
+
+def net_cents(*, gross: int, percent: int) -> int:
+    """What the creator keeps of ``gross``."""
+    return gross - fee_cents(gross=gross, percent=percent)
+
+
+def net_sql(*, gross: str, fee: str) -> str:
+    """``net_cents`` as a SQL expression, from the gross and its fee."""
+    return f"({gross}) - ({fee})"
+
+
+class FeeParts:
+    """Each share's part of its creator's monthly fee, for the statements.
+
+    The fee is charged on a creator's monthly gross, not share by share, so
+    a share's own fee would not add up to it (three shares of 5 cents at
+    10 % would be told 3 cents where the books charge 2). Fed every share
+    of the run in one fixed order (supporter, then rank), a share's part is
+    the fee of the creator's gross so far including it less the fee of the
+    gross so far without it: the parts of one creator add up to
+    ``fee_cents`` of their gross exactly, and each is within a cent of the
+    share's proportional part."""
+
+    def __init__(self, *, percent: int) -> None:
+        self.percent = percent
+        self.given: defaultdict[int, int] = defaultdict(int)
+
+    def part(self, *, creator_id: int, amount: int) -> int:
+        before = self.given[creator_id]
+        after = self.given[creator_id] = before + amount
+        return fee_cents(gross=after, percent=self.percent) - fee_cents(
+            gross=before, percent=self.percent
+        )
