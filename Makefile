@@ -33,6 +33,11 @@ test-pgbouncer: venv
 	$(PY) scripts/devctl.py exec -- $(PY) -m ops.pgbouncer -- \
 	  $(PY) -m pytest -n $(JOBS) --reuse-db --create-db $(MONEY_TESTS) $(PYTEST_ARGS)
 
+# Dump the database, restore it into a fresh one and verify the copy
+# (ledger_check, every published transparency root, counts): docs/operations.md.
+restore-drill: venv
+	$(PY) scripts/devctl.py exec -- $(PY) manage.py restore_drill $(DRILL_ARGS)
+
 # The property tests searching long (thousands of examples each); what they
 # find stays in .hypothesis/ and is replayed first by every later `make test`.
 test-deep: venv

@@ -189,7 +189,7 @@ class StateCollector(Collector):
         yield gauge
 
     def _database(self) -> Iterator[GaugeMetricFamily]:
-        from django.db.models import Count
+        from django.db.models import Count, Max, Min
 
         from notifications.models import WebhookDelivery
         from payments.models import WebhookEvent
@@ -204,13 +204,11 @@ class StateCollector(Collector):
             spans = []
             if run is not None:
                 for stage in ("posting:supporters", "posting:creators", "posting:settlements"):
-                    times = list(
-                        PayoutChunk.objects.filter(run=run, stage=stage, done_at__isnull=False)
-                        .order_by("done_at")
-                        .values_list("done_at", flat=True)
-                    )
-                    if times:
-                        spans.append((stage, (times[-1] - times[0]).total_seconds()))
+                    span = PayoutChunk.objects.filter(
+                        run=run, stage=stage, done_at__isnull=False
+                    ).aggregate(first=Min("done_at"), last=Max("done_at"))
+                    if span["first"] is not None and span["last"] is not None:
+                        spans.append((stage, (span["last"] - span["first"]).total_seconds()))
         except DatabaseError:
             logger.warning("metrics: the database could not be read", exc_info=True)
             return

@@ -54,7 +54,7 @@ def _pages_by_username(lines: QuerySet, key: str, *fields: str) -> Iterator[tupl
 def payout_report_supporters(*, run: PayoutRun) -> Iterator[dict]:
     """Supporter lines, streamed a page at a time (by username)."""
     rows = _pages_by_username(
-        run.supporter_lines, "supporter__username", "supporter__email", "taken", "flattrs"
+        run.supporter_lines.all(), "supporter__username", "supporter__email", "taken", "flattrs"
     )
     for username, email, taken, flattrs in rows:
         yield {"username": username, "email": email, "taken": taken, "flattrs": flattrs}
@@ -62,7 +62,7 @@ def payout_report_supporters(*, run: PayoutRun) -> Iterator[dict]:
 
 def payout_report_creators(*, run: PayoutRun) -> Iterator[dict]:
     rows = _pages_by_username(
-        run.creator_lines, "creator__username", "gross", "fee", "net", "flattrs"
+        run.creator_lines.all(), "creator__username", "gross", "fee", "net", "flattrs"
     )
     for username, gross, fee, net, flattrs in rows:
         yield {"username": username, "gross": gross, "fee": fee, "net": net, "flattrs": flattrs}
@@ -87,7 +87,7 @@ def payout_report_rows(
     yield [*CSV_HEADER, *(f"{name}{suffix}" for name in CSV_MONEY), "flattrs"]
     if "supporter" in roles:
         rows = _pages_by_username(
-            run.supporter_lines,
+            run.supporter_lines.all(),
             "supporter__username",
             "supporter__email",
             "budget",
@@ -101,7 +101,7 @@ def payout_report_rows(
             yield ["supporter", username, email, *map(money, amounts), flattrs]
     if "creator" in roles:
         creator_rows = _pages_by_username(
-            run.creator_lines,
+            run.creator_lines.all(),
             "creator__username",
             "creator__email",
             "gross",

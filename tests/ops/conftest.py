@@ -1,23 +1,17 @@
 import contextlib
 from collections.abc import Iterator
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
 
 from ops import pgbouncer
+from ops.dburl import connection_url
 
 
 def direct_url() -> str:
     """The test database's URL, from the live connection's settings."""
-    s = connection.settings_dict
-    host = (s.get("OPTIONS") or {}).get("host") or s["HOST"] or "127.0.0.1"
-    query = {"host": host} if str(host).startswith("/") else {}
-    netloc = "" if query else f"{host}:{s['PORT'] or 5432}"
-    if query and s["PORT"]:
-        query["port"] = str(s["PORT"])
-    user = s["USER"] or "postgres"
-    return f"postgresql://{user}@{netloc}/{s['NAME']}?{urlencode(query)}"
+    return connection_url(connection.settings_dict)
 
 
 @contextlib.contextmanager
