@@ -12,7 +12,8 @@ PYTEST_ARGS ?=
 # Test processes (pytest-xdist): one per core by default; JOBS=0 runs in-process.
 JOBS ?= auto
 
-.PHONY: run test test-deep venv lock lock-compile lock-check lint typecheck fmt messages check-deploy bench clean
+
+.PHONY: run test test-deep test-pgbouncer restore-drill venv lock lock-compile lock-check lint typecheck fmt messages check-deploy bench clean
 
 venv: $(STAMP)
 
@@ -50,6 +51,20 @@ run: venv
 
 test: venv
 	$(PY) scripts/devctl.py exec -- $(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
+
+# The money tests through a strict PgBouncer in transaction mode (ops/pgbouncer.py:
+# DISCARD ALL after every transaction), in front of the test PostgreSQL. The
+# test databases are made fresh and kept (--reuse-db --create-db): the pooler
+# may still hold a connection to them when the run ends.
+MONEY_TESTS := tests/ledger tests/payouts tests/payments tests/buttons tests/claims tests/ops
+test-pgbouncer: venv
+	$(PY) scripts/devctl.py exec -- $(PY) -m ops.pgbouncer -- \
+	  $(PY) -m pytest -n $(JOBS) --reuse-db --create-db $(MONEY_TESTS) $(PYTEST_ARGS)
+
+# Dump the database, restore it into a fresh one and verify the copy
+# (ledger_check, every published transparency root, counts): docs/operations.md.
+restore-drill: venv
+	$(PY) scripts/devctl.py exec -- $(PY) manage.py restore_drill $(DRILL_ARGS)
 
 # The property tests searching long (thousands of examples each); what they
 # find stays in .hypothesis/ and is replayed first by every later `make test`.

@@ -8,6 +8,7 @@ start embedded ones under ``.data/`` first, so a newcomer needs nothing but
 Python and `make run`. See README.md for the full table of variables.
 """
 
+import sys
 from pathlib import Path
 
 import environ
@@ -72,9 +73,11 @@ INSTALLED_APPS = [
     "payouts",
     "claims",
     "notifications",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -135,6 +138,21 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 # A pooled connection is checked before a request reuses it, so one that
 # PostgreSQL closed (a restart) is replaced instead of failing the request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Behind a pooler in transaction mode (PgBouncer; docs/operations.md), say so
+# with DATABASE_POOLER=1: each transaction may then run on another server
+# connection, so psycopg never prepares statements (they would outlive it).
+DATABASE_POOLER = env.bool("DATABASE_POOLER", default=False)
+if DATABASE_POOLER:
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+# The server itself, past the pooler: `manage.py migrate` uses it when set
+# (and the restore drill dumps and restores through it).
+DATABASE_DIRECT_URL = env.str("DATABASE_DIRECT_URL", default="")
+if DATABASE_DIRECT_URL and sys.argv[1:2] == ["migrate"]:
+    DATABASES["default"] = {
+        **env.db_url_config(DATABASE_DIRECT_URL),
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": True,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -560,3 +578,9 @@ CELERY_BEAT_SCHEDULE["payout-sweep"] = {
     "task": "payouts.tasks.payout_sweep",
     "schedule": FLATTR_PAYOUT_SWEEP_SECONDS,
 }
+
+# --- Metrics (ops/metrics.py, docs/operations.md) -----------------------------
+# /metrics answers a bearer token equal to METRICS_TOKEN, or a scraper at an
+# address in METRICS_ALLOWED_NETWORKS (comma-separated CIDRs; none by default).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])

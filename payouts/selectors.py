@@ -29,23 +29,40 @@ def payout_report_totals(*, run: PayoutRun) -> dict:
     }
 
 
+# Lines read a page at a time by the reports and exports.
+REPORT_PAGE = 10_000
+
+
+def _pages_by_username(lines: QuerySet, key: str, *fields: str) -> Iterator[tuple]:
+    """Rows of (key, *fields) in key order (a username, unique), a page at a
+    time by key: each page is one short query of its own, never a cursor
+    that outlives its transaction (a ``.iterator()`` outside a transaction
+    declares one ``WITH HOLD``, which another pooled connection of PgBouncer
+    in transaction mode does not have). A million lines never sit in memory
+    at once, and each page starts from an index (the username's)."""
+    ordered = lines.order_by(key)
+    last = None
+    while True:
+        page = ordered if last is None else ordered.filter(**{f"{key}__gt": last})
+        rows = list(page.values_list(key, *fields)[:REPORT_PAGE])
+        yield from rows
+        if len(rows) < REPORT_PAGE:
+            return
+        last = rows[-1][0]
+
+
 def payout_report_supporters(*, run: PayoutRun) -> Iterator[dict]:
-    """Supporter lines, streamed from a server-side cursor (a million lines
-    never sit in memory at once)."""
-    rows = (
-        run.supporter_lines.order_by("supporter__username")
-        .values_list("supporter__username", "supporter__email", "taken", "flattrs")
-        .iterator(chunk_size=10_000)
+    """Supporter lines, streamed a page at a time (by username)."""
+    rows = _pages_by_username(
+        run.supporter_lines.all(), "supporter__username", "supporter__email", "taken", "flattrs"
     )
     for username, email, taken, flattrs in rows:
         yield {"username": username, "email": email, "taken": taken, "flattrs": flattrs}
 
 
 def payout_report_creators(*, run: PayoutRun) -> Iterator[dict]:
-    rows = (
-        run.creator_lines.order_by("creator__username")
-        .values_list("creator__username", "gross", "fee", "net", "flattrs")
-        .iterator(chunk_size=10_000)
+    rows = _pages_by_username(
+        run.creator_lines.all(), "creator__username", "gross", "fee", "net", "flattrs"
     )
     for username, gross, fee, net, flattrs in rows:
         yield {"username": username, "gross": gross, "fee": fee, "net": net, "flattrs": flattrs}
@@ -69,27 +86,28 @@ def payout_report_rows(
     suffix = f" ({settings.CURRENCY})" if euros else ""
     yield [*CSV_HEADER, *(f"{name}{suffix}" for name in CSV_MONEY), "flattrs"]
     if "supporter" in roles:
-        rows = (
-            run.supporter_lines.order_by("supporter__username")
-            .values_list(
-                "supporter__username",
-                "supporter__email",
-                "budget",
-                "balance",
-                "taken",
-                "charity",
-                "flattrs",
-            )
-            .iterator(chunk_size=10_000)
+        rows = _pages_by_username(
+            run.supporter_lines.all(),
+            "supporter__username",
+            "supporter__email",
+            "budget",
+            "balance",
+            "taken",
+            "charity",
+            "flattrs",
         )
         for username, email, budget, balance, taken, charity, flattrs in rows:
             amounts = [budget, balance, taken, charity, "", "", ""]
             yield ["supporter", username, email, *map(money, amounts), flattrs]
     if "creator" in roles:
-        creator_rows = (
-            run.creator_lines.order_by("creator__username")
-            .values_list("creator__username", "creator__email", "gross", "fee", "net", "flattrs")
-            .iterator(chunk_size=10_000)
+        creator_rows = _pages_by_username(
+            run.creator_lines.all(),
+            "creator__username",
+            "creator__email",
+            "gross",
+            "fee",
+            "net",
+            "flattrs",
         )
         for username, email, gross, fee, net, flattrs in creator_rows:
             amounts = ["", "", "", "", gross, fee, net]
