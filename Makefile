@@ -76,7 +76,7 @@ test-deep: venv
 # selector modules are covered without editing this line. $(sort) de-duplicates.
 TYPED = $(sort $(wildcard */services.py */services_*.py */services/*.py */*/services.py \
 	*/selectors.py */selectors_*.py */*/selectors.py ledger/*.py ledger/*/*.py ledger/*/*/*.py \
-	payouts/*.py payouts/*/*.py payouts/*/*/*.py flattr_site/money.py \
+	payouts/*.py payouts/*/*.py payouts/*/*/*.py core/money.py \
 	payments/withdrawals/wallet_refunds.py))
 
 typecheck: venv
@@ -87,6 +87,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/djlint --check templates */templates
 	$(VENV)/bin/djlint --lint templates */templates
+	$(VENV)/bin/lint-imports --no-cache
 
 fmt: venv
 	$(VENV)/bin/ruff format .

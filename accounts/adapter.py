@@ -8,7 +8,7 @@ from django.utils.encoding import force_str
 from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors
-from flattr_site.http import client_ip
+from core.http import client_ip
 
 SITE_NAME = "Open Flattr"
 

@@ -4,7 +4,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from flattr_site.money import format_cents
+from core.money import format_cents
 
 # allauth registers its e-mail addresses as a second "Accounts" section;
 # they are shown on each user instead, so the admin has one.

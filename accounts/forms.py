@@ -4,7 +4,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User, username_validator
-from flattr_site.money import EuroAmountField
+from core.money import EuroAmountField
 
 
 class SignupForm(AllauthSignupForm):

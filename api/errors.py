@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from flattr_site.middleware_outage import (
+from core.outage import (
     DATABASE_ERRORS,
     RETRY_AFTER_SECONDS,
     unavailable_description,

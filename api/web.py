@@ -22,7 +22,7 @@ from api import services
 from api.forms import ApplicationForm, PersonalTokenForm
 from api.models import PersonalToken
 from api.scopes import SCOPES
-from flattr_site.forms import form_add_refusal
+from core.forms import form_add_refusal
 
 
 def developers(request):

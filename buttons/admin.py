@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from buttons.models import Flattr, Subscription, Thing
-from flattr_site.admin_utils import LargeTableMixin
+from core.admin_utils import LargeTableMixin
 
 
 @admin.register(Thing)

@@ -6,7 +6,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from flattr_site.constraints import choice_constraint, first_of_month_constraint
+from core.constraints import choice_constraint, first_of_month_constraint
 
 
 class Category(models.TextChoices):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-from flattr_site import fetch
+from core import fetch
 
 WELL_KNOWN_PATH = "/.well-known/flattr-verification.txt"
 META_NAME = "flattr:verification"

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import staff_field
-from flattr_site.constraints import choice_constraint
+from core.constraints import choice_constraint
 
 
 class ClaimKind(models.TextChoices):

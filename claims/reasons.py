@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 MESSAGES = {
-    # The safe fetcher's refusals (flattr_site.fetch.FetchError.code).
+    # The safe fetcher's refusals (core.fetch.FetchError.code).
     "bad_url": _("The address is not an http or https address we can check."),
     "dns": _("The host %(host)s does not resolve: check the address."),
     "address_refused": _(

@@ -14,20 +14,14 @@ from __future__ import annotations
 
 import logging
 
-from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-from django.utils.translation import gettext as _
+
+from core.outage import DATABASE_ERRORS, RETRY_AFTER_SECONDS, unavailable_description
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER_SECONDS = 30
-DATABASE_ERRORS = (OperationalError, InterfaceError)
 JSON_PREFIXES = ("/rest/", "/oauth/")
-
-
-def unavailable_description() -> str:
-    return _("The platform is briefly unavailable. Try again in a moment.")
 
 
 def unavailable_response(request) -> HttpResponse:

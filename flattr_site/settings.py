@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "allauth",
     "allauth.account",
+    "core",
     "flattr_site",
     "accounts",
     "ledger",
@@ -422,7 +423,7 @@ CELERY_BEAT_SCHEDULE |= {
     },
 }
 
-# --- Fetching other sites (flattr_site/fetch.py) ----------------------------
+# --- Fetching other sites (core/fetch.py) ----------------------------
 # Addresses that are not public are refused unless their host or network is
 # listed here (tests, self-hosted intranets). Comma-separated.
 FETCH_ALLOWED_HOSTS = env.list("FETCH_ALLOWED_HOSTS", default=[])
@@ -439,8 +440,8 @@ WEBHOOK_TIMEOUT = env.int("WEBHOOK_TIMEOUT", default=10)
 # Kept apart from the settings above so merges stay easy.
 
 # Redis only holds what PostgreSQL can rebuild: while it is away, reads miss,
-# writes are dropped and rate limits fail open (flattr_site/cache.py).
-CACHES["default"]["BACKEND"] = "flattr_site.cache.FailSoftRedisCache"
+# writes are dropped and rate limits fail open (core/cache.py).
+CACHES["default"]["BACKEND"] = "core.cache.FailSoftRedisCache"
 
 # Proxies in front of the web processes that append the client's address to
 # X-Forwarded-For (a load balancer: 1). 0 ignores the header. Both the flattr
@@ -455,7 +456,7 @@ RATELIMIT_FAIL_OPEN = True
 
 # Content-Security-Policy by django-csp on every page. Inline scripts carry
 # nonce="{{ request.csp_nonce }}"; no inline event handlers (onclick=...).
-# Pages refuse to be framed; the button iframe (flattr_site.http.frameable)
+# Pages refuse to be framed; the button iframe (core.http.frameable)
 # replaces frame-ancestors with *. SITE_URL is allowed for scripts and frames
 # so the snippet preview works when the site is served under another name.
 from csp.constants import NONCE, NONE, SELF  # noqa: E402

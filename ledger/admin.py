@@ -13,8 +13,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from flattr_site.admin_utils import IndexedSearchMixin, LargeTableMixin, ReadOnlyAdminMixin
-from flattr_site.money import EuroAmountField, format_cents
+from core.admin_utils import IndexedSearchMixin, LargeTableMixin, ReadOnlyAdminMixin
+from core.money import EuroAmountField, format_cents
 from ledger import selectors, services
 from ledger.models import Account, AccountKind, Posting, Transaction
 
@@ -175,7 +175,7 @@ class AdjustForm(forms.Form):
         return key
 
     def _clean_signed_amount(self, value):
-        from flattr_site.money import AmountTooLarge, parse_euros
+        from core.money import AmountTooLarge, parse_euros
 
         limit = settings.FLATTR_MAX_ADJUSTMENT_CENTS
         too_large = forms.ValidationError(

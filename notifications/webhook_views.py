@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from flattr_site.forms import form_add_refusal
+from core.forms import form_add_refusal
 from notifications import webhooks
 from notifications.forms import WebhookEndpointForm
 from notifications.models import WebhookDelivery, WebhookEndpoint

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from flattr_site import fetch
+from core import fetch
 from notifications.models import (
     WEBHOOK_TYPES,
     DeliveryStatus,

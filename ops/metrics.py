@@ -97,7 +97,7 @@ def _on_connection(sender: Any, connection: Any, **kwargs: Any) -> None:
 
 
 class _CacheErrorHandler(logging.Handler):
-    """The fail-soft cache (flattr_site/cache.py) logs the failed call that
+    """The fail-soft cache (core/cache.py) logs the failed call that
     starts each outage ("cache unavailable ..."); the page also shows
     whether its breaker is open now (flattr_cache_available)."""
 
@@ -161,7 +161,7 @@ class StateCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield from self._queues()
         yield from self._database()
-        from flattr_site import cache
+        from core import cache
 
         gauge = GaugeMetricFamily(
             "flattr_cache_available", "1 unless the cache's breaker is open after a failure"
@@ -257,7 +257,7 @@ def install() -> None:
 
     for conn in connections.all(initialized_only=True):
         _on_connection(None, conn)
-    logging.getLogger("flattr_site.cache").addHandler(_CacheErrorHandler())
+    logging.getLogger("core.cache").addHandler(_CacheErrorHandler())
     task_prerun.connect(_on_prerun, weak=False)
     task_postrun.connect(_on_postrun, weak=False)
     task_success.connect(_HANDLERS["success"], weak=False)

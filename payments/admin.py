@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from flattr_site.admin_utils import EuroFieldsMixin, LargeTableMixin, ReadOnlyAdminMixin
+from core.admin_utils import EuroFieldsMixin, LargeTableMixin, ReadOnlyAdminMixin
 from payments.models import TopUp, WebhookEvent
 
 

@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from flattr_site.money import EuroAmountField
+from core.money import EuroAmountField
 
 PRESETS_CENTS = (800, 2000, 5000)
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from flattr_site.constraints import choice_constraint
+from core.constraints import choice_constraint
 
 
 class TopUpStatus(models.TextChoices):

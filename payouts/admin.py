@@ -2,6 +2,7 @@ from typing import cast
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseNotAllowed, StreamingHttpResponse
@@ -12,8 +13,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from flattr_site import csv as safe_csv
-from flattr_site.admin_utils import (
+from core import csv as safe_csv
+from core.admin_utils import (
     EstimatedCountPaginator,
     EuroFieldsMixin,
     IndexedSearchMixin,
@@ -138,7 +139,11 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         # too, but only after this method computed them).
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        run = get_object_or_404(PayoutRun, pk=object_id)
+        # ModelAdmin.get_object answers None for an id that is not one (":"),
+        # where get_object_or_404 would raise ValueError: a 404, not a 500.
+        run = self.get_object(request, unquote(object_id))
+        if run is None:
+            raise Http404
         extra_context = {
             **(extra_context or {}),
             "run": run,

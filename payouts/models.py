@@ -10,7 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import staff_field
-from flattr_site.constraints import choice_constraint, first_of_month_constraint
+from core.constraints import choice_constraint, first_of_month_constraint
 
 
 class RunStatus(models.TextChoices):

@@ -78,7 +78,7 @@ def payout_report_rows(
     """The run's lines as CSV rows, header first, streamed: the one shape of
     ``payout_report --format csv`` (cents) and the admin's exports
     (``euros``: amounts as decimals, the currency in the header)."""
-    from flattr_site.money import cents_to_decimal
+    from core.money import cents_to_decimal
 
     def money(cents: object) -> object:
         return cents_to_decimal(cents) if euros and isinstance(cents, int) else cents

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from flattr_site.http import AuthenticatedHttpRequest
+from core.http import AuthenticatedHttpRequest
 from payouts import transparency, transparency_report
 from payouts.models import RunCommitment
 

@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from flattr_site.http import AuthenticatedHttpRequest
+from core.http import AuthenticatedHttpRequest
 from payouts import selectors
 
 

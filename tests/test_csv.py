@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from flattr_site.csv import csv_safe
+from core.csv import csv_safe
 from payouts import services
 from tests.factories import UserFactory, flattr, supporter, thing
 

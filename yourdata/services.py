@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from buttons import selectors as button_selectors
 from buttons.subscriptions import subscriptions_cancel_all
-from flattr_site.money import format_cents
+from core.money import format_cents
 from ledger import selectors as ledger_selectors
 from payments.withdrawals import wallet_refunds
 from yourdata import selectors

@@ -21,7 +21,7 @@ from api import errors, selectors
 from api.authentication import BearerAuthentication
 from api.ratelimit import rate_hit
 from api.representations import Urls
-from flattr_site.http import client_ip
+from core.http import client_ip
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}

@@ -52,7 +52,7 @@ class RateLimitView(ApiView):
     )
     def get(self, request):
         ident = request.auth.ident if request.auth else None
-        from flattr_site.http import client_ip
+        from core.http import client_ip
 
         state = rate_hit(ident=ident or f"ip:{client_ip(request)}", count=False)
         if state is None:

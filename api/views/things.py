@@ -72,7 +72,7 @@ class ThingView(ApiView):
 
     def public_get(self, request, pk: int) -> HttpResponse | None:
         from api.ratelimit import rate_hit
-        from flattr_site.http import client_ip
+        from core.http import client_ip
 
         thing = selectors.thing_public(pk=pk) if pk < 2**63 else None
         if thing is None:

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET
 
 from buttons import classic_selectors, counters, services
 from buttons.views.common import is_http_url, snippet_page
-from flattr_site.http import frameable
+from core.http import frameable
 
 STATIC = Path(__file__).resolve().parent.parent / "static" / "buttons"
 # The loader's URL carries its version, not a hash, so it is cached for a

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from buttons import assets, counters, services
 from buttons.forms import AutoSubmitForm
 from buttons.views.common import is_http_url, thing_or_404
-from flattr_site.http import frameable
+from core.http import frameable
 
 COUNT_MARK = "__FLATTR_COUNT__"
 # Cached in place of a removed thing's page: its title is gone with it.

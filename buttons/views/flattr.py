@@ -19,7 +19,7 @@ from buttons.addresses import host_display
 from buttons.forms import AutoSubmitForm
 from buttons.models import Flattr, Thing
 from buttons.views.common import snippet_page, thing_or_404, wants_json
-from flattr_site.http import client_ip
+from core.http import client_ip
 from ledger import selectors as ledger_selectors
 
 

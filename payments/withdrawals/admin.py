@@ -5,8 +5,8 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from flattr_site.admin_utils import EstimatedCountPaginator, EuroFieldsMixin
-from flattr_site.money import format_cents
+from core.admin_utils import EstimatedCountPaginator, EuroFieldsMixin
+from core.money import format_cents
 from payments.withdrawals import services
 from payments.withdrawals.models import PayoutAccount, Withdrawal, WithdrawalStatus
 

@@ -5,8 +5,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import staff_field
-from flattr_site.constraints import choice_constraint
-from flattr_site.money import format_cents
+from core.constraints import choice_constraint
+from core.money import format_cents
 
 
 class PayoutAccountStatus(models.TextChoices):

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from accounts.models import User
-from flattr_site.money import format_cents
+from core.money import format_cents
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from ledger.models import AccountKind

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from flattr_site import csv as safe_csv
+from core import csv as safe_csv
 from ledger import selectors as ledger_selectors
 from ledger.models import AccountKind
 from payments.withdrawals import selectors, services

@@ -42,7 +42,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from flattr_site.money import format_cents
+from core.money import format_cents
 from ledger import services as ledger
 from ledger.models import AccountKind
 from payments.gateways import GatewayDeclined, GatewayUnavailable, gateway_get

@@ -168,7 +168,7 @@ class TestAdminSearch:
         assert "1.11" not in response.content.decode()
 
     def test_large_filtered_lists_use_the_planner_estimate(self, setup, monkeypatch):
-        from flattr_site.admin_utils import EstimatedCountPaginator
+        from core.admin_utils import EstimatedCountPaginator
 
         monkeypatch.setattr(EstimatedCountPaginator, "estimate_above", -1)
         response = setup.get(reverse("admin:ledger_account_changelist"), {"kind": "wallet"})

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
-from flattr_site.money import AmountTooLarge, format_cents, parse_euros
+from core.money import AmountTooLarge, format_cents, parse_euros
 from ledger import selectors, services
 
 

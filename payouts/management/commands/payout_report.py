@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from flattr_site import csv as safe_csv
+from core import csv as safe_csv
 from payouts import selectors, services
 from payouts.models import PayoutRun
 

@@ -1,7 +1,7 @@
 from django import template
 from django.conf import settings
 
-from flattr_site.money import format_cents
+from core.money import format_cents
 
 register = template.Library()
 
@@ -17,6 +17,6 @@ def cents(value, arg: str = ""):
 @register.filter
 def cents_plain(value):
     """``800`` -> ``8.00``: a machine-readable euro amount for form values."""
-    from flattr_site.money import cents_to_decimal
+    from core.money import cents_to_decimal
 
     return str(cents_to_decimal(int(value)))

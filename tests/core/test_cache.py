@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from buttons.models import Flattr
-from flattr_site import cache as fail_soft
+from core import cache as fail_soft
 from tests.factories import PASSWORD, FlattrFactory, ThingFactory, UserFactory
 
 CLOSED_PORT = "redis://127.0.0.1:1/0"
@@ -63,7 +63,7 @@ class TestRedisDown:
         self, client, redis_down, caplog
     ):
         UserFactory(email="me@example.org")
-        with caplog.at_level(logging.WARNING, logger="flattr_site.cache"):
+        with caplog.at_level(logging.WARNING, logger="core.cache"):
             response = client.post(
                 reverse("account_login"), {"login": "me@example.org", "password": PASSWORD}
             )

@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
-from flattr_site.money import EuroAmountField, format_cents, parse_euros
+from core.money import EuroAmountField, format_cents, parse_euros
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from flattr_site import fetch as fetch_module
-from flattr_site.fetch import (
+from core import fetch as fetch_module
+from core.fetch import (
     FetchAddressRefused,
     FetchDNSError,
     FetchProtocolError,

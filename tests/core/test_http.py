@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.test import RequestFactory
 
-from flattr_site.http import client_ip
+from core.http import client_ip
 
 ROOT = Path(__file__).resolve().parents[2]
 

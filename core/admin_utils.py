@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from flattr_site.money import format_cents
+from core.money import format_cents
 
 if TYPE_CHECKING:
     from collections.abc import Callable

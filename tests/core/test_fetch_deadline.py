@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 
 import pytest
 
-from flattr_site.fetch import FetchTimeout, fetch
+from core.fetch import FetchTimeout, fetch
 
 TOTAL = 1.5  # the total deadline given to fetch
 READ = 3.0  # the per-read timeout: longer than the pause between two bytes
