@@ -1,3 +1,5 @@
+from typing import cast
+
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.conf import settings
@@ -29,7 +31,7 @@ class SettingsForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        field = self.fields["monthly_budget"]
+        field = cast(EuroAmountField, self.fields["monthly_budget"])
         field.min_cents = settings.FLATTR_MIN_BUDGET_CENTS
         field.max_cents = settings.FLATTR_MAX_BUDGET_CENTS
         field.initial = self.instance.monthly_budget_cents

@@ -3,7 +3,9 @@ and the verified-site rule of auto-submit."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -12,6 +14,9 @@ from django.utils.translation import gettext_lazy as _
 
 from buttons.addresses import url_normalize
 from buttons.models import THING_DESCRIPTION, Category, Thing, VerifiedSite
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 CLASSIC_KEYS = frozenset(
     {
@@ -71,7 +76,7 @@ class ClassicButton:
     problem: str = ""  # why the button cannot work, for people
 
 
-def classic_button_resolve(*, params) -> ClassicButton:
+def classic_button_resolve(*, params: Mapping[str, str]) -> ClassicButton:
     """Turn a classic parameter set (load.js, /button/view/) into a button.
 
     An unknown uid is not an error: the thing waits unclaimed for its creator
@@ -87,8 +92,9 @@ def classic_button_resolve(*, params) -> ClassicButton:
     uid = (get("uid") or get("owner") or get("user_id") or "").strip()[:40]
     url = (get("url") or "").strip()[:1000]
     thing = None
-    if get("thing", "").isdigit():
-        thing = Thing.objects.select_related("owner").filter(pk=int(get("thing"))).first()
+    thing_id = get("thing") or ""
+    if thing_id.isdigit():
+        thing = Thing.objects.select_related("owner").filter(pk=int(thing_id)).first()
         if thing is not None:
             url = thing.url
     category = get("category") or ""
@@ -150,14 +156,14 @@ def thing_payment_url(*, thing: Thing) -> str:
     from django.urls import reverse
 
     params = {"url": thing.url, "title": thing.title}
-    if thing.owner_id is not None:
+    if thing.owner is not None:
         params = {"user_id": thing.owner.username, **params}
     if thing.category:
         params["category"] = thing.category
     return absolute(reverse("auto_submit") + "?" + urlencode(params))
 
 
-def profile_payment_url(*, user) -> str:
+def profile_payment_url(*, user: User) -> str:
     """The auto-submit URL of a creator's profile page (flattr the person)."""
     from urllib.parse import urlencode
 

@@ -4,11 +4,15 @@ creator who proved they are theirs, and recording verified sites."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Q
 
 from buttons.models import Thing, VerifiedSite
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 def _site_filter(*, host: str, path_prefix: str) -> Q:
@@ -29,7 +33,7 @@ def _site_filter(*, host: str, path_prefix: str) -> Q:
 
 def unclaimed_things_assign(
     *,
-    owner,
+    owner: User,
     urls: list[str] | None = None,
     host: str = "",
     path_prefix: str = "",
@@ -53,7 +57,7 @@ def unclaimed_things_assign(
 
 
 def verified_site_set(
-    *, owner, scheme: str, host: str, path_prefix: str, when: dt.datetime
+    *, owner: User, scheme: str, host: str, path_prefix: str, when: dt.datetime
 ) -> VerifiedSite:
     site, _created = VerifiedSite.objects.update_or_create(
         host=host.lower(),

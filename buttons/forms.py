@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from django import forms
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
@@ -7,7 +9,7 @@ from buttons.models import THING_DESCRIPTION, Category, Thing
 
 http_url = URLValidator(schemes=["http", "https"], message=_("Enter an http or https address."))
 
-DESCRIPTION_MAX = Thing._meta.get_field("description").max_length
+DESCRIPTION_MAX = cast(int, Thing._meta.get_field("description").max_length)
 
 
 def text_shorten(text: str, limit: int) -> str:
@@ -73,7 +75,7 @@ class AutoSubmitForm(forms.Form):
     def clean(self):
         from accounts.selectors import user_by_username
 
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())
         name = (data.get("owner") or data.get("user_id") or "").strip()
         data["owner_user"] = None
         # A name nobody has here (an old snippet whose creator has not joined

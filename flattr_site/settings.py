@@ -6,6 +6,11 @@ DATABASE_URL / REDIS_URL it points at a local PostgreSQL and Redis;
 `scripts/devctl.py` (`make run`, `make test`) and `manage.py` with DEBUG on
 start embedded ones under ``.data/`` first, so a newcomer needs nothing but
 Python and `make run`. See README.md for the full table of variables.
+
+Sections, by concern: paths and core, applications and requests, database,
+cache, Celery, security, authentication, API and OAuth2, internationalisation,
+static files, money and payments, payouts, fetching other sites,
+notifications, e-mail, logging and errors, metrics.
 """
 
 import sys
@@ -13,8 +18,11 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+# --- Paths and core -------------------------------------------------------
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -51,6 +59,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
+# --- Applications and requests --------------------------------------------
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -75,27 +85,35 @@ INSTALLED_APPS = [
     "claims",
     "notifications",
     "ops",
+    "api",
+    "oauth2_provider",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
+    # Every request gets an id (X-Request-ID, honoured from a proxy), carried
+    # into the Celery tasks it queues and into every log line.
+    "flattr_site.observability.RequestIdMiddleware",
     "ops.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    # 400 for NUL, lone surrogates, deep JSON, huge page numbers (issue 22).
+    # 400 for NUL, lone surrogates, deep JSON, huge page numbers.
     "flattr_site.middleware_input.InputGuardMiddleware",
-    # 503 + Retry-After while the database is away (issue 22).
+    # 503 + Retry-After while the database is away.
     "flattr_site.middleware_outage.DatabaseUnavailableMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "flattr_site.middleware.FrameAncestorsMiddleware",
+    # Content-Security-Policy and Permissions-Policy (the Security section).
+    "csp.middleware.CSPMiddleware",
+    "flattr_site.middleware.PermissionsPolicyMiddleware",
     "flattr_site.middleware.PopupOpenerMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    # Link: <...>; rel="payment" on thing pages and profiles (issue 12).
+    # Link: <...>; rel="payment" on thing pages and profiles.
     "buttons.middleware.PaymentLinkMiddleware",
 ]
 
@@ -120,12 +138,11 @@ TEMPLATES = [
     },
 ]
 
-# --- Services -------------------------------------------------------------
+# --- Database -------------------------------------------------------------
 
 # Required in production. In development (DEBUG on) and tests, unset names a
 # local PostgreSQL: devctl.py (`make run`, `make test`), and manage.py with
-# DEBUG on, start embedded servers and set both URLs before Django reads them.
-# REDIS_URL unset is a Redis on this host.
+# DEBUG on, start embedded servers and set the URL before Django reads it.
 DATABASE_URL = env.str("DATABASE_URL", default="")
 if not DATABASE_URL:
     if not (DEBUG or TESTING):
@@ -156,16 +173,26 @@ if DATABASE_DIRECT_URL and sys.argv[1:2] == ["migrate"]:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache ----------------------------------------------------------------
+
+# Unset: a Redis on this host (devctl.py and manage.py with DEBUG on set it
+# to their embedded one).
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Redis only holds what PostgreSQL can rebuild: while it is away, reads
+        # miss, writes are dropped and rate limits fail open (core/cache.py).
+        "BACKEND": "core.cache.FailSoftRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="flattr"),
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
+# django-ratelimit: a cache that cannot answer lets requests through.
+RATELIMIT_FAIL_OPEN = True
+
+# --- Celery ---------------------------------------------------------------
 
 
 def celery_url(url: str) -> str:
@@ -177,12 +204,22 @@ def celery_url(url: str) -> str:
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or celery_url(REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or celery_url(REDIS_URL)
+# Tasks are acknowledged late, so a task whose worker dies is delivered
+# again; Redis redelivers an unacknowledged task after visibility_timeout,
+# which must exceed the longest task (a payout compute of ten million flattrs
+# takes minutes; posting chunks seconds). The payout sweeper (below) brings a
+# killed worker's chunks back within minutes; the redelivery is the second net.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 3600),
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# The worker logs through LOGGING (below) instead of replacing the root logger.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Queues (docs/operations.md, "Workers and queues"): what talks to strangers'
 # servers waits on its own queues, so a slow site can never hold the workers
 # that post payouts, pay withdrawals or send mail. Everything not routed here
@@ -193,65 +230,59 @@ CELERY_TASK_ROUTES = {
     "notifications.tasks.webhook_deliver": {"queue": "webhooks"},
     "notifications.tasks.email_send": {"queue": "mail"},
 }
+# Periodic tasks; each concern's section below adds its own. Beat's clock is
+# the payout time zone, so the monthly tasks run on the month's boundaries.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
-# --- Money and the monthly split -----------------------------------------
+# --- Security -------------------------------------------------------------
 
-CURRENCY = env.str("CURRENCY", default="EUR")
-PAYOUT_TIMEZONE = env.str("PAYOUT_TIMEZONE", default="UTC")
-CELERY_TIMEZONE = PAYOUT_TIMEZONE
-FLATTR_MIN_BUDGET_CENTS = env.int("FLATTR_MIN_BUDGET_CENTS", default=200)
-FLATTR_DEFAULT_BUDGET_CENTS = env.int("FLATTR_DEFAULT_BUDGET_CENTS", default=200)
-FLATTR_MAX_BUDGET_CENTS = env.int("FLATTR_MAX_BUDGET_CENTS", default=100_000)
-FLATTR_MIN_TOPUP_CENTS = env.int("FLATTR_MIN_TOPUP_CENTS", default=500)
-FLATTR_MAX_TOPUP_CENTS = env.int("FLATTR_MAX_TOPUP_CENTS", default=50_000)
-FLATTR_FEE_PERCENT = env.int("FLATTR_FEE_PERCENT", default=10)
-FLATTR_UNSPENT_BUDGET = env.str("FLATTR_UNSPENT_BUDGET", default="keep")
-FLATTR_UNCLAIMED_MONTHS = env.int("FLATTR_UNCLAIMED_MONTHS", default=6)
-FLATTR_PAYOUT_AUTO_APPROVE = env.bool("FLATTR_PAYOUT_AUTO_APPROVE", default=False)
-FLATTR_MIN_WITHDRAWAL_CENTS = env.int("FLATTR_MIN_WITHDRAWAL_CENTS", default=1000)
-FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS = env.int(
-    "FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS", default=20_000
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+# HTTPS=1 in production behind TLS: secure cookies, HSTS, redirect.
+HTTPS = env.bool("HTTPS", default=False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+
+# Proxies in front of the web processes that append the client's address to
+# X-Forwarded-For (a load balancer: 1). 0 ignores the header. Both the flattr
+# limits and allauth's login limits read the address through it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+
+# Content-Security-Policy by django-csp on every page. Inline scripts carry
+# nonce="{{ request.csp_nonce }}"; no inline event handlers (onclick=...).
+# Pages refuse to be framed; the button iframe (core.http.frameable)
+# replaces frame-ancestors with *. SITE_URL is allowed for scripts and frames
+# so the snippet preview works when the site is served under another name.
+_site_origin = [SITE_URL] if SITE_URL else []
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE, *_site_origin],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", *_site_origin],
+        "frame-src": [SELF, *_site_origin],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
 )
-FLATTR_CLICK_RATE_PER_USER = env.str("FLATTR_CLICK_RATE_PER_USER", default="60/h")
-FLATTR_CLICK_RATE_PER_IP = env.str("FLATTR_CLICK_RATE_PER_IP", default="300/h")
 
-STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
-STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
-
-CELERY_BEAT_SCHEDULE = {
-    # Computes the run of the last closed month if it does not exist yet,
-    # so a missed day heals itself the next day.
-    "payout-compute-due": {
-        "task": "payouts.tasks.payout_compute_due",
-        "schedule": crontab(hour=2, minute=0),
-    },
-}
-# --- Notifications (e-mails, webhooks out, digests) ---
-CELERY_BEAT_SCHEDULE |= {
-    "notifications-digests": {
-        "task": "notifications.tasks.digests_send",
-        "schedule": crontab(hour=7, minute=0),
-    },
-    "notifications-wallet-low": {
-        "task": "payouts.tasks.wallet_low_remind",
-        "schedule": crontab(hour=9, minute=0),
-    },
-    "subscriptions-renew": {
-        "task": "buttons.tasks.subscriptions_renew",
-        "schedule": crontab(hour=0, minute=5),
-    },
-    "notifications-webhook-retries": {
-        "task": "notifications.tasks.webhook_retry_due",
-        "schedule": crontab(minute="*"),
-    },
-    "notifications-sweep": {
-        "task": "notifications.tasks.notifications_sweep",
-        "schedule": crontab(minute="*/5"),
-    },
-}
-
-# --- Accounts -------------------------------------------------------------
+# --- Authentication and accounts ------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -272,7 +303,7 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_UNIQUE_EMAIL = True
-# A taken e-mail is a form error at sign-up (issue #2), not a silent e-mail.
+# A taken e-mail is a form error at sign-up, not a silent e-mail.
 ACCOUNT_PREVENT_ENUMERATION = False
 ACCOUNT_PRESERVE_USERNAME_CASING = True
 ACCOUNT_USERNAME_MIN_LENGTH = 2
@@ -287,67 +318,8 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
 }
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-if env.str("EMAIL_URL", default=""):
-    # smtp://host:587 is STARTTLS; smtps://host:465 is TLS from the first byte.
-    # django-environ gives smtps STARTTLS, which a port-465 server never
-    # answers, so smtps (and smtp+ssl) mean implicit TLS here.
-    _email = env.email_url("EMAIL_URL")
-    _implicit_tls = env.url("EMAIL_URL").scheme in ("smtps", "smtp+ssl")
-    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
-    EMAIL_HOST = _email["EMAIL_HOST"]
-    EMAIL_PORT = _email["EMAIL_PORT"] or (465 if _implicit_tls else 587)
-    EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
-    EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
-    EMAIL_USE_SSL = _implicit_tls
-    EMAIL_USE_TLS = not _implicit_tls
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Open Flattr <noreply@localhost>")
-SERVER_EMAIL = DEFAULT_FROM_EMAIL
-
-# --- Internationalisation -------------------------------------------------
-
-LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("fr", _("French"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
-FORMS_URLFIELD_ASSUME_HTTPS = True
-
-# --- Static files ---------------------------------------------------------
-
-STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        )
-    },
-}
-WHITENOISE_USE_FINDERS = DEBUG or TESTING
-
-# --- Security -------------------------------------------------------------
-
-X_FRAME_OPTIONS = "DENY"
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
-SESSION_COOKIE_HTTPONLY = True
-# HTTPS=1 in production behind TLS: secure cookies, HSTS, redirect.
-HTTPS = env.bool("HTTPS", default=False)
-if HTTPS:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# --- API and OAuth2 -------------------------------------------------------
+# Flattr's REST API v2 at /rest/v2 and OAuth2 at /oauth (docs/api.md).
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -356,147 +328,17 @@ REST_FRAMEWORK = {
     ],
 }
 SPECTACULAR_SETTINGS = {
-    "TITLE": "Open Flattr API",
-    "VERSION": "0.1.0",
+    "TITLE": "Open Flattr REST API v2",
+    "VERSION": "2.0.0",
+    "DESCRIPTION": "Flattr's REST API v2 (developers.flattr.net) on Open Flattr. "
+    "Errors are {error, error_description, error_uri}. See /developers/.",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/rest/v2",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
-
-# --- Observability (flattr_site/observability.py) ---------------------------
-# Every request has an id (X-Request-ID, honoured from a proxy), carried into
-# the Celery tasks it queues and into every log line. Production logs are one
-# JSON object a line; LOG_FORMAT=text gives plain lines (default with DEBUG).
-
-MIDDLEWARE.insert(0, "flattr_site.observability.RequestIdMiddleware")
-LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG or TESTING else "json")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "flattr_site.observability.RequestIdFilter"}},
-    "formatters": {
-        "json": {"()": "flattr_site.observability.JsonLogFormatter"},
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "filters": ["request_id"],
-            "formatter": LOG_FORMAT,
-        }
-    },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-        "stripe": {"level": "WARNING"},
-    },
-}
-# The worker logs through LOGGING above instead of replacing the root logger.
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-
-# Errors to Sentry only when SENTRY_DSN is set; without it nothing is sent.
-SENTRY_DSN = env.str("SENTRY_DSN", default="")
-if SENTRY_DSN:
-    from flattr_site.observability import sentry_init
-
-    sentry_init(
-        dsn=SENTRY_DSN,
-        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
-        release=env.str("SENTRY_RELEASE", default=""),
-    )
-
-# --- Money border (trust-money): gateway, sweepers, staff bounds ----------
-
-# "stripe" or "test"; empty: Stripe when STRIPE_SECRET_KEY is set, else the
-# test-mode gateway (which refuses to move anything while DEBUG is off).
-PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="")
-# A withdrawal still "processing" this long after its last attempt is queued
-# again by the sweeper (e.g. it was requested while the broker was down).
-FLATTR_WITHDRAWAL_STUCK_MINUTES = env.int("FLATTR_WITHDRAWAL_STUCK_MINUTES", default=15)
-# Largest staff wallet adjustment, either way, in cents (10,000.00 EUR).
-FLATTR_MAX_ADJUSTMENT_CENTS = env.int("FLATTR_MAX_ADJUSTMENT_CENTS", default=1_000_000)
-CELERY_BEAT_SCHEDULE |= {
-    "withdrawal-sweep-stuck": {
-        "task": "payments.withdrawals.tasks.withdrawal_sweep_stuck",
-        "schedule": crontab(minute="*/5"),
-    },
-    "topup-expire-pending": {
-        "task": "payments.tasks.topup_expire_pending",
-        "schedule": crontab(minute=7),
-    },
-}
-
-# --- Fetching other sites (core/fetch.py) ----------------------------
-# Addresses that are not public are refused unless their host or network is
-# listed here (tests, self-hosted intranets). Comma-separated.
-FETCH_ALLOWED_HOSTS = env.list("FETCH_ALLOWED_HOSTS", default=[])
-FETCH_ALLOWED_NETWORKS = env.list("FETCH_ALLOWED_NETWORKS", default=[])
-FETCH_USER_AGENT = env.str("FETCH_USER_AGENT", default="")
-FETCH_CONNECT_TIMEOUT = env.int("FETCH_CONNECT_TIMEOUT", default=5)
-FETCH_READ_TIMEOUT = env.int("FETCH_READ_TIMEOUT", default=10)
-FETCH_TOTAL_TIMEOUT = env.int("FETCH_TOTAL_TIMEOUT", default=20)
-# The total deadline of one webhook POST; a delivery's lease is this plus a
-# margin (notifications/webhooks.py), so it outlasts the longest attempt.
-WEBHOOK_TIMEOUT = env.int("WEBHOOK_TIMEOUT", default=10)
-
-# --- Trust: faults and headers (trust-web) ---------------------------------
-# Kept apart from the settings above so merges stay easy.
-
-# Redis only holds what PostgreSQL can rebuild: while it is away, reads miss,
-# writes are dropped and rate limits fail open (core/cache.py).
-CACHES["default"]["BACKEND"] = "core.cache.FailSoftRedisCache"
-
-# Proxies in front of the web processes that append the client's address to
-# X-Forwarded-For (a load balancer: 1). 0 ignores the header. Both the flattr
-# limits and allauth's login limits read the address through it.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
-# Refused flattr attempts (empty wallet, already flattred...) per address;
-# accepted ones count against FLATTR_CLICK_RATE_PER_IP.
-FLATTR_REFUSED_RATE_PER_IP = env.str("FLATTR_REFUSED_RATE_PER_IP", default="1000/h")
-# django-ratelimit: a cache that cannot answer lets requests through.
-RATELIMIT_FAIL_OPEN = True
-
-# Content-Security-Policy by django-csp on every page. Inline scripts carry
-# nonce="{{ request.csp_nonce }}"; no inline event handlers (onclick=...).
-# Pages refuse to be framed; the button iframe (core.http.frameable)
-# replaces frame-ancestors with *. SITE_URL is allowed for scripts and frames
-# so the snippet preview works when the site is served under another name.
-from csp.constants import NONCE, NONE, SELF  # noqa: E402
-
-_site_origin = [SITE_URL] if SITE_URL else []
-MIDDLEWARE = [
-    "csp.middleware.CSPMiddleware" if m == "flattr_site.middleware.FrameAncestorsMiddleware" else m
-    for m in MIDDLEWARE
-]
-if "csp.middleware.CSPMiddleware" not in MIDDLEWARE:
-    MIDDLEWARE.insert(
-        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-        "csp.middleware.CSPMiddleware",
-    )
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1,
-    "flattr_site.middleware.PermissionsPolicyMiddleware",
-)
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": [SELF],
-        "script-src": [SELF, NONCE, *_site_origin],
-        "style-src": [SELF, "'unsafe-inline'"],
-        "img-src": [SELF, "data:", *_site_origin],
-        "frame-src": [SELF, *_site_origin],
-        "connect-src": [SELF],
-        "object-src": [NONE],
-        "base-uri": [SELF],
-        "frame-ancestors": [NONE],
-    },
-}
-PERMISSIONS_POLICY = (
-    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
-    "magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
-)
-
-# --- API and OAuth2 (the api app; keep this block last) ---------------------
-# Flattr's REST API v2 at /rest/v2 and OAuth2 at /oauth (docs/api.md).
-
-INSTALLED_APPS += ["api", "oauth2_provider", "drf_spectacular_sidecar"]  # noqa: F405
 # Requests per clock hour per token (per IP address without one).
 FLATTR_API_RATE_LIMIT = env.int("FLATTR_API_RATE_LIMIT", default=1000)
 # Larger request bodies are refused with invalid_request before parsing.
@@ -544,44 +386,205 @@ OAUTH2_PROVIDER = {
     # registration service refuses http for any other host (api.services).
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
 }
-SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "oauth2_provider.W008"]
-SPECTACULAR_SETTINGS = {
-    **SPECTACULAR_SETTINGS,  # noqa: F405
-    "TITLE": "Open Flattr REST API v2",
-    "DESCRIPTION": "Flattr's REST API v2 (developers.flattr.net) on Open Flattr. "
-    "Errors are {error, error_description, error_uri}. See /developers/.",
-    "VERSION": "2.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SCHEMA_PATH_PREFIX": r"/rest/v2",
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
+
+# --- Internationalisation -------------------------------------------------
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("fr", _("French"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+FORMS_URLFIELD_ASSUME_HTTPS = True
+
+# --- Static files ---------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG or TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+
+# --- Money and payments: wallets, flattrs, top-ups, withdrawals -----------
+
+CURRENCY = env.str("CURRENCY", default="EUR")
+FLATTR_MIN_BUDGET_CENTS = env.int("FLATTR_MIN_BUDGET_CENTS", default=200)
+FLATTR_DEFAULT_BUDGET_CENTS = env.int("FLATTR_DEFAULT_BUDGET_CENTS", default=200)
+FLATTR_MAX_BUDGET_CENTS = env.int("FLATTR_MAX_BUDGET_CENTS", default=100_000)
+FLATTR_MIN_TOPUP_CENTS = env.int("FLATTR_MIN_TOPUP_CENTS", default=500)
+FLATTR_MAX_TOPUP_CENTS = env.int("FLATTR_MAX_TOPUP_CENTS", default=50_000)
+FLATTR_CLICK_RATE_PER_USER = env.str("FLATTR_CLICK_RATE_PER_USER", default="60/h")
+FLATTR_CLICK_RATE_PER_IP = env.str("FLATTR_CLICK_RATE_PER_IP", default="300/h")
+# Refused flattr attempts (empty wallet, already flattred...) per address;
+# accepted ones count against FLATTR_CLICK_RATE_PER_IP.
+FLATTR_REFUSED_RATE_PER_IP = env.str("FLATTR_REFUSED_RATE_PER_IP", default="1000/h")
+# Largest staff wallet adjustment, either way, in cents (10,000.00 EUR).
+FLATTR_MAX_ADJUSTMENT_CENTS = env.int("FLATTR_MAX_ADJUSTMENT_CENTS", default=1_000_000)
+
+# "stripe" or "test"; empty: Stripe when STRIPE_SECRET_KEY is set, else the
+# test-mode gateway (which refuses to move anything while DEBUG is off).
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="")
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
+
+FLATTR_MIN_WITHDRAWAL_CENTS = env.int("FLATTR_MIN_WITHDRAWAL_CENTS", default=1000)
+FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS = env.int(
+    "FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS", default=20_000
+)
+# A withdrawal still "processing" this long after its last attempt is queued
+# again by the sweeper (e.g. it was requested while the broker was down).
+FLATTR_WITHDRAWAL_STUCK_MINUTES = env.int("FLATTR_WITHDRAWAL_STUCK_MINUTES", default=15)
+
+CELERY_BEAT_SCHEDULE |= {
+    "subscriptions-renew": {
+        "task": "buttons.tasks.subscriptions_renew",
+        "schedule": crontab(hour=0, minute=5),
+    },
+    "withdrawal-sweep-stuck": {
+        "task": "payments.withdrawals.tasks.withdrawal_sweep_stuck",
+        "schedule": crontab(minute="*/5"),
+    },
+    "topup-expire-pending": {
+        "task": "payments.tasks.topup_expire_pending",
+        "schedule": crontab(minute=7),
+    },
 }
 
-# --- Payday: posting across workers (payday branch) -------------------------
-# Posting is acknowledged late, so a task whose worker dies is delivered
-# again; Redis redelivers an unacknowledged task after visibility_timeout,
-# which must exceed the longest task (a compute of ten million flattrs takes
-# minutes; chunk tasks seconds). The sweeper below is what brings a killed
-# worker's chunks back within minutes; the redelivery is the second net.
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 3600),
-}
+# --- Payouts: the monthly split -------------------------------------------
+
+PAYOUT_TIMEZONE = env.str("PAYOUT_TIMEZONE", default="UTC")
+CELERY_TIMEZONE = PAYOUT_TIMEZONE
+FLATTR_FEE_PERCENT = env.int("FLATTR_FEE_PERCENT", default=10)
+FLATTR_UNSPENT_BUDGET = env.str("FLATTR_UNSPENT_BUDGET", default="keep")
+FLATTR_UNCLAIMED_MONTHS = env.int("FLATTR_UNCLAIMED_MONTHS", default=6)
+FLATTR_PAYOUT_AUTO_APPROVE = env.bool("FLATTR_PAYOUT_AUTO_APPROVE", default=False)
+# How often the sweeper queues the chunks of approved runs that no worker
+# holds (a worker that died mid-posting; see the Celery section).
 FLATTR_PAYOUT_SWEEP_SECONDS = env.int("FLATTR_PAYOUT_SWEEP_SECONDS", default=120)
 # The monthly split runs as this many branches side by side (PostgreSQL
 # parallel workers: at most the server's max_parallel_workers of them).
 FLATTR_PAYOUT_SPLIT_BRANCHES = env.int("FLATTR_PAYOUT_SPLIT_BRANCHES", default=2)
-CELERY_BEAT_SCHEDULE["payout-sweep"] = {
-    # Queues the chunks of approved runs that no worker holds.
-    "task": "payouts.tasks.payout_sweep",
-    "schedule": FLATTR_PAYOUT_SWEEP_SECONDS,
+
+CELERY_BEAT_SCHEDULE |= {
+    # Computes the run of the last closed month if it does not exist yet,
+    # so a missed day heals itself the next day.
+    "payout-compute-due": {
+        "task": "payouts.tasks.payout_compute_due",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "notifications-wallet-low": {
+        "task": "payouts.tasks.wallet_low_remind",
+        "schedule": crontab(hour=9, minute=0),
+    },
+    "payout-sweep": {
+        "task": "payouts.tasks.payout_sweep",
+        "schedule": FLATTR_PAYOUT_SWEEP_SECONDS,
+    },
 }
 
-# --- Metrics (ops/metrics.py, docs/operations.md) -----------------------------
+# --- Fetching other sites (core/fetch.py) ---------------------------------
+# Addresses that are not public are refused unless their host or network is
+# listed here (tests, self-hosted intranets). Comma-separated.
+
+FETCH_ALLOWED_HOSTS = env.list("FETCH_ALLOWED_HOSTS", default=[])
+FETCH_ALLOWED_NETWORKS = env.list("FETCH_ALLOWED_NETWORKS", default=[])
+FETCH_USER_AGENT = env.str("FETCH_USER_AGENT", default="")
+FETCH_CONNECT_TIMEOUT = env.int("FETCH_CONNECT_TIMEOUT", default=5)
+FETCH_READ_TIMEOUT = env.int("FETCH_READ_TIMEOUT", default=10)
+FETCH_TOTAL_TIMEOUT = env.int("FETCH_TOTAL_TIMEOUT", default=20)
+
+# --- Notifications: digests, webhooks out ---------------------------------
+
+# The total deadline of one webhook POST; a delivery's lease is this plus a
+# margin (notifications/webhooks.py), so it outlasts the longest attempt.
+WEBHOOK_TIMEOUT = env.int("WEBHOOK_TIMEOUT", default=10)
+
+CELERY_BEAT_SCHEDULE |= {
+    "notifications-digests": {
+        "task": "notifications.tasks.digests_send",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    "notifications-webhook-retries": {
+        "task": "notifications.tasks.webhook_retry_due",
+        "schedule": crontab(minute="*"),
+    },
+    "notifications-sweep": {
+        "task": "notifications.tasks.notifications_sweep",
+        "schedule": crontab(minute="*/5"),
+    },
+}
+
+# --- E-mail ---------------------------------------------------------------
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+if env.str("EMAIL_URL", default=""):
+    # smtp://host:587 is STARTTLS; smtps://host:465 is TLS from the first byte.
+    # django-environ gives smtps STARTTLS, which a port-465 server never
+    # answers, so smtps (and smtp+ssl) mean implicit TLS here.
+    _email = env.email_url("EMAIL_URL")
+    _implicit_tls = env.url("EMAIL_URL").scheme in ("smtps", "smtp+ssl")
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email["EMAIL_HOST"]
+    EMAIL_PORT = _email["EMAIL_PORT"] or (465 if _implicit_tls else 587)
+    EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+    EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+    EMAIL_USE_SSL = _implicit_tls
+    EMAIL_USE_TLS = not _implicit_tls
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Open Flattr <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Logging and errors (flattr_site/observability.py) --------------------
+# Production logs are one JSON object a line, each with its request's id;
+# LOG_FORMAT=text gives plain lines (the default with DEBUG on and in tests).
+
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG or TESTING else "json")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "flattr_site.observability.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "flattr_site.observability.JsonLogFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "stripe": {"level": "WARNING"},
+    },
+}
+
+# Errors to Sentry only when SENTRY_DSN is set; without it nothing is sent.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from flattr_site.observability import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+    )
+
+# --- Metrics (ops/metrics.py, docs/operations.md) -------------------------
 # /metrics answers a bearer token equal to METRICS_TOKEN, or a scraper at an
 # address in METRICS_ALLOWED_NETWORKS (comma-separated CIDRs; none by default).
+
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])

@@ -13,5 +13,5 @@ def seed(*, users, stdout) -> None:
             continue
         with transaction.atomic():
             topup = TopUp.objects.create(user=user, amount_cents=cents, gateway=Gateway.TEST)
-        services.test_checkout_pay(topup=topup)
+        services.simulated_checkout_pay(topup=topup)
         stdout.write(f"Funded {user.email}'s wallet with a {cents / 100:.2f} EUR test top-up.")

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -12,5 +14,6 @@ class TopUpForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["amount"].min_cents = settings.FLATTR_MIN_TOPUP_CENTS
-        self.fields["amount"].max_cents = settings.FLATTR_MAX_TOPUP_CENTS
+        amount = cast(EuroAmountField, self.fields["amount"])
+        amount.min_cents = settings.FLATTR_MIN_TOPUP_CENTS
+        amount.max_cents = settings.FLATTR_MAX_TOPUP_CENTS

@@ -123,17 +123,17 @@ def topup_cancel(request, pk: int):
 @login_required
 def topup_test_checkout(request, pk: int):
     topup_row = _own_topup(request, pk)
-    if topup_row.gateway != Gateway.TEST or not services.test_gateway_available():
+    if topup_row.gateway != Gateway.TEST or not services.simulated_gateway_available():
         raise Http404(_("The test-mode gateway is not available."))
     if request.method == "POST" and topup_row.status == TopUpStatus.PENDING:
         if request.POST.get("action") == "pay":
-            services.test_checkout_pay(topup=topup_row)
+            services.simulated_checkout_pay(topup=topup_row)
             messages.success(request, _("Test payment succeeded. Your wallet was credited."))
         else:
-            services.test_checkout_fail(topup=topup_row)
+            services.simulated_checkout_fail(topup=topup_row)
             messages.warning(request, _("Test payment failed. Nothing was credited."))
         return redirect("topup_return", pk=topup_row.pk)
-    fee = services.test_gateway_fee(topup_row.amount_cents)
+    fee = services.simulated_gateway_fee(topup_row.amount_cents)
     return render(
         request,
         "payments/test_checkout.html",

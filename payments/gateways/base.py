@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from payments.models import TopUp
+    from payments.withdrawals.models import PayoutAccount, Withdrawal
 
 
 class GatewayError(Exception):
@@ -57,11 +62,11 @@ class PaymentGateway(ABC):
             raise GatewayUnavailable(f"the {self.name} payment gateway is not available")
 
     @abstractmethod
-    def checkout_start(self, *, topup, success_url: str, cancel_url: str) -> Checkout:
+    def checkout_start(self, *, topup: TopUp, success_url: str, cancel_url: str) -> Checkout:
         """Start paying ``topup`` (idempotency key ``topup:<id>``)."""
 
     @abstractmethod
-    def checkout_cancel(self, *, topup) -> None:
+    def checkout_cancel(self, *, topup: TopUp) -> None:
         """Stop a pending checkout so it can no longer be paid. Raises
         GatewayDeclined when the processor says it was paid already."""
 
@@ -71,18 +76,20 @@ class PaymentGateway(ABC):
 
     @abstractmethod
     def payout_account_start(
-        self, *, account, email: str, refresh_url: str, return_url: str
+        self, *, account: PayoutAccount, email: str, refresh_url: str, return_url: str
     ) -> Onboarding:
         """Create (once, keyed on ``payout-account:<id>``) the connected
         account and return where the creator finishes onboarding."""
 
     @abstractmethod
-    def transfer_create(self, *, withdrawal, destination: str | None, currency: str) -> str:
+    def transfer_create(
+        self, *, withdrawal: Withdrawal, destination: str | None, currency: str
+    ) -> str:
         """Pay ``withdrawal`` (idempotency key ``withdrawal:<id>``); returns
         the transfer id. GatewayDeclined or GatewayUnreachable on failure."""
 
     @abstractmethod
-    def refund_create(self, *, topup, amount_cents: int, idempotency_key: str) -> str:
+    def refund_create(self, *, topup: TopUp, amount_cents: int, idempotency_key: str) -> str:
         """Refund ``amount_cents`` of ``topup``'s payment to the card it came
         from; returns the refund id. The same ``idempotency_key`` refunds
         once. GatewayDeclined or GatewayUnreachable on failure."""

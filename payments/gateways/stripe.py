@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import stripe
 
@@ -16,6 +17,12 @@ from payments.gateways.base import (
     PaymentGateway,
 )
 from payments.models import Gateway
+
+if TYPE_CHECKING:
+    from stripe.params import RefundCreateParams
+
+    from payments.models import TopUp
+    from payments.withdrawals.models import PayoutAccount, Withdrawal
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +42,7 @@ class StripeGateway(PaymentGateway):
         self.ensure_available()
         return stripe_client.get_client()
 
-    def checkout_start(self, *, topup, success_url: str, cancel_url: str) -> Checkout:
+    def checkout_start(self, *, topup: TopUp, success_url: str, cancel_url: str) -> Checkout:
         try:
             session = self._client().v1.checkout.sessions.create(
                 params={
@@ -65,7 +72,7 @@ class StripeGateway(PaymentGateway):
             raise _declined(exc) from exc
         return Checkout(url=session.url or "", session_id=session.id)
 
-    def checkout_cancel(self, *, topup) -> None:
+    def checkout_cancel(self, *, topup: TopUp) -> None:
         if not topup.checkout_session_id:
             return
         client = self._client()
@@ -96,7 +103,7 @@ class StripeGateway(PaymentGateway):
         return PaymentFee(fee_cents=int(fee), charge_id=charge.id)
 
     def payout_account_start(
-        self, *, account, email: str, refresh_url: str, return_url: str
+        self, *, account: PayoutAccount, email: str, refresh_url: str, return_url: str
     ) -> Onboarding:
         client = self._client()
         remote_id = account.stripe_account_id
@@ -129,7 +136,9 @@ class StripeGateway(PaymentGateway):
             raise _declined(exc) from exc
         return Onboarding(url=link.url, remote_account_id=remote_id)
 
-    def transfer_create(self, *, withdrawal, destination: str | None, currency: str) -> str:
+    def transfer_create(
+        self, *, withdrawal: Withdrawal, destination: str | None, currency: str
+    ) -> str:
         if not destination:
             raise GatewayDeclined("the payout account is not connected to Stripe")
         try:
@@ -149,20 +158,18 @@ class StripeGateway(PaymentGateway):
             raise _declined(exc) from exc
         return transfer.id
 
-    def refund_create(self, *, topup, amount_cents: int, idempotency_key: str) -> str:
+    def refund_create(self, *, topup: TopUp, amount_cents: int, idempotency_key: str) -> str:
         if topup.payment_intent_id:
-            source = {"payment_intent": topup.payment_intent_id}
+            params: RefundCreateParams = {"payment_intent": topup.payment_intent_id}
         elif topup.charge_id:
-            source = {"charge": topup.charge_id}
+            params = {"charge": topup.charge_id}
         else:
             raise GatewayDeclined("this top-up has no payment to refund")
+        params["amount"] = amount_cents
+        params["metadata"] = {"topup_id": str(topup.pk)}
         try:
             refund = self._client().v1.refunds.create(
-                params={
-                    **source,
-                    "amount": amount_cents,
-                    "metadata": {"topup_id": str(topup.pk)},
-                },
+                params=params,
                 options={"idempotency_key": idempotency_key},
             )
         except stripe.APIConnectionError as exc:

@@ -37,7 +37,7 @@ from payments.gateways import (
     gateway_current,
     gateway_get,
 )
-from payments.gateways.test import test_fee
+from payments.gateways.test import simulated_fee
 from payments.models import PENDING_TOPUP_LIFETIME, Gateway, TopUp, TopUpStatus
 from payments.webhooks import WebhookDeferred, WebhookRefused
 from payments.withdrawals import wallet_refunds
@@ -54,8 +54,8 @@ class TopUpRefused(Exception):
     """A clear, user-facing reason; nothing changed."""
 
 
-def test_gateway_fee(amount_cents: int) -> int:
-    return test_fee(amount_cents)
+def simulated_gateway_fee(amount_cents: int) -> int:
+    return simulated_fee(amount_cents)
 
 
 def site_url(path: str, query: dict | None = None) -> str:
@@ -367,23 +367,23 @@ def topup_refund_to(*, topup_id: int, refunded_total_cents: int) -> None:
 # --- Test-mode gateway ----------------------------------------------------
 
 
-def test_gateway_available() -> bool:
+def simulated_gateway_available() -> bool:
     return gateway_get(Gateway.TEST).available()
 
 
-def test_checkout_pay(*, topup: TopUp) -> TopUp:
+def simulated_checkout_pay(*, topup: TopUp) -> TopUp:
     """What Stripe's webhook would do for a paid test-mode top-up."""
     with transaction.atomic(durable=True):
         return topup_fulfil(
             topup_id=topup.pk,
             amount_cents=topup.amount_cents,
             currency=topup.currency,
-            fee_cents=test_gateway_fee(topup.amount_cents),
+            fee_cents=simulated_gateway_fee(topup.amount_cents),
             payment_intent_id=f"test_pi_{topup.pk}",
             charge_id=f"test_ch_{topup.pk}",
         )
 
 
-def test_checkout_fail(*, topup: TopUp) -> TopUp:
+def simulated_checkout_fail(*, topup: TopUp) -> TopUp:
     with transaction.atomic(durable=True):
         return topup_fail(topup_id=topup.pk, reason="declined in test mode")

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -10,6 +12,7 @@ class WithdrawForm(forms.Form):
 
     def __init__(self, *args, balance: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["amount"].min_cents = settings.FLATTR_MIN_WITHDRAWAL_CENTS
-        self.fields["amount"].max_cents = balance
-        self.fields["amount"].initial = balance
+        amount = cast(EuroAmountField, self.fields["amount"])
+        amount.min_cents = settings.FLATTR_MIN_WITHDRAWAL_CENTS
+        amount.max_cents = balance
+        amount.initial = balance

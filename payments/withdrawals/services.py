@@ -70,7 +70,7 @@ class WithdrawalRefused(Exception):
     """A clear, user-facing reason; nothing moved."""
 
 
-def test_gateway_available() -> bool:
+def simulated_gateway_available() -> bool:
     return gateway_get(Gateway.TEST).available()
 
 
@@ -119,7 +119,7 @@ def payout_account_start(*, user: User) -> tuple[PayoutAccount, str]:
 @transaction.atomic(durable=True)
 def payout_account_test_set(*, user: User, status: str) -> PayoutAccount:
     """The test-mode gateway's stand-in for Stripe's onboarding."""
-    if not test_gateway_available():
+    if not simulated_gateway_available():
         raise WithdrawalRefused(_("The test-mode gateway is not available."))
     account = PayoutAccount.objects.select_for_update().get(user=user, test_mode=True)
     account.status = status
@@ -161,7 +161,7 @@ def withdrawal_request(*, user: User, amount_cents: int) -> Withdrawal:
         raise WithdrawalRefused(
             _("Connect a payout account (and finish its onboarding) before withdrawing.")
         )
-    if account.test_mode and not test_gateway_available():
+    if account.test_mode and not simulated_gateway_available():
         raise WithdrawalRefused(_("This test-mode payout account cannot receive real money."))
     if amount_cents < settings.FLATTR_MIN_WITHDRAWAL_CENTS:
         raise WithdrawalRefused(

@@ -58,7 +58,7 @@ def earnings(request):
             "form": form,
             "rows": rows,
             "chart": selectors.chart(rows=rows),
-            "test_gateway": services.test_gateway_available(),
+            "test_gateway": services.simulated_gateway_available(),
             "min_withdrawal": settings.FLATTR_MIN_WITHDRAWAL_CENTS,
         },
         status=status,
@@ -89,7 +89,7 @@ def payout_account_connect(request):
 
 @login_required
 def payout_account_test(request):
-    if not services.test_gateway_available():
+    if not services.simulated_gateway_available():
         raise Http404(_("The test-mode gateway is not available."))
     account = PayoutAccount.objects.filter(user=request.user, test_mode=True).first()
     if account is None:

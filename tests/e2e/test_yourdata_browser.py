@@ -21,7 +21,7 @@ def test_deleted_account_wallet_is_refunded_after_admin_review(
     settings.STRIPE_SECRET_KEY = ""
     supporter = UserFactory(email="leaving@example.org", username="leaving")
     topup, _url = topups.topup_create(user=supporter, amount_cents=1000)
-    topups.test_checkout_pay(topup=topup)  # fee 0.40: 9.60 in the wallet
+    topups.simulated_checkout_pay(topup=topup)  # fee 0.40: 9.60 in the wallet
     staff = UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
 
     page = browser_context.new_page()

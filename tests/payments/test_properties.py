@@ -42,8 +42,8 @@ def test_any_sequence_keeps_the_ledger_consistent(ops):
         if kind == "topup":
             topup = TopUp.objects.create(user=user, amount_cents=op[1], gateway=Gateway.TEST)
             owed_before = ledger_selectors.receivable_owed(user=user)
-            services.test_checkout_pay(topup=topup)
-            net = op[1] - services.test_gateway_fee(op[1])
+            services.simulated_checkout_pay(topup=topup)
+            net = op[1] - services.simulated_gateway_fee(op[1])
             expected_wallet += net - min(owed_before, net)
             topups.append(topup)
         elif kind in ("refund", "dispute") and topups:

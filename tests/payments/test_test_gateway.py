@@ -44,12 +44,12 @@ class TestTestModeGateway:
         assert ledger_selectors.wallet_balance(user=user) == 0
 
     def test_fee_rounds_half_up(self):
-        from payments.services import test_gateway_fee
+        from payments.services import simulated_gateway_fee
 
-        assert test_gateway_fee(800) == 37  # 12 + 25
-        assert test_gateway_fee(500) == 33  # 7.5 -> 8, + 25
-        assert test_gateway_fee(2000) == 55
-        assert test_gateway_fee(50000) == 775
+        assert simulated_gateway_fee(800) == 37  # 12 + 25
+        assert simulated_gateway_fee(500) == 33  # 7.5 -> 8, + 25
+        assert simulated_gateway_fee(2000) == 55
+        assert simulated_gateway_fee(50000) == 775
 
     def test_someone_elses_topup_is_404(self, client, supporter):
         owner = supporter

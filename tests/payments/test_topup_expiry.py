@@ -86,7 +86,7 @@ class TestCancel:
     def test_a_paid_topup_cannot_be_cancelled(self, client, test_mode):
         user = UserFactory()
         topup = pending_topup(user)
-        services.test_checkout_pay(topup=topup)
+        services.simulated_checkout_pay(topup=topup)
         client.force_login(user)
         response = client.post(reverse("topup_cancel", args=[topup.pk]), follow=True)
         assert "Only a pending top-up can be cancelled." in response.content.decode()

@@ -44,7 +44,7 @@ def topped_up(user, *amounts):
     topups = []
     for amount in amounts:
         topup, _url = topup_services.topup_create(user=user, amount_cents=amount)
-        topups.append(topup_services.test_checkout_pay(topup=topup))
+        topups.append(topup_services.simulated_checkout_pay(topup=topup))
     return topups
 
 

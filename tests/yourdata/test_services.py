@@ -73,7 +73,7 @@ def test_asking_the_wallet_back_stops_month_end_taking(settings):
     settings.STRIPE_SECRET_KEY = ""
     user = UserFactory(monthly_budget_cents=200)
     topup, _url = topups.topup_create(user=user, amount_cents=1000)
-    topups.test_checkout_pay(topup=topup)  # fee 0.40: 9.60 in the wallet
+    topups.simulated_checkout_pay(topup=topup)  # fee 0.40: 9.60 in the wallet
     account_delete(user=user, wallet_choice=WalletChoice.REFUND)
     user.refresh_from_db()
     assert user.monthly_budget_cents == 0
