@@ -18,6 +18,11 @@ class EventAdmin(admin.ModelAdmin):
     raw_id_fields = ["recipient"]
     readonly_fields = ["id", "type", "recipient", "data", "key", "created_at", "dispatched_at"]
 
+    # Events are published by the apps' services (event_publish), never typed
+    # in: an add form of read-only fields could only save an empty event.
+    def has_add_permission(self, request):
+        return False
+
 
 @admin.register(Email)
 class EmailAdmin(admin.ModelAdmin):

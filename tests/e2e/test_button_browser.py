@@ -3,8 +3,9 @@
 import re
 
 import pytest
+from django.utils import timezone
 
-from buttons.models import Flattr, Thing
+from buttons.models import Flattr, Thing, VerifiedSite
 from tests.factories import PASSWORD, ThingFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -36,6 +37,9 @@ def click_and_confirm(page, frame_selector: str):
 def test_flattr_from_a_cross_site_embed(browser_context, platform_url, publisher):
     creator = UserFactory(username="claire")
     thing = ThingFactory(owner=creator, title="Libre fonts")
+    # The auto-submit button below names a page of claire's blog, which the
+    # publisher page (on localhost) is not: her verified site allows it.
+    VerifiedSite.objects.create(owner=creator, host="blog.example.org", verified_at=timezone.now())
     funded_supporter()
     page = browser_context.new_page()
     page.goto(publisher(publisher_page(platform_url, thing.pk, "claire")))

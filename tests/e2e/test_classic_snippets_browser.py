@@ -19,11 +19,12 @@ console error on the publisher's page. Sources (found through code search):
 """
 
 import re
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
+from django.utils import timezone
 
-from buttons.models import Flattr, Thing
+from buttons.models import Flattr, Thing, VerifiedSite
 from ledger import services as ledger_services
 from ledger.models import AccountKind
 from tests.e2e.conftest import log_in
@@ -216,8 +217,16 @@ def confirm(popup) -> None:
 def test_an_old_snippet_flattrs_with_only_the_host_swapped(
     browser_context, platform_url, publisher, fan, name, html, shape, url, owner
 ):
-    for username in ("virtuallyhyper", "ericteubert", "hydeuser", "flattr"):
-        UserFactory(username=username)
+    users = {
+        u: UserFactory(username=u) for u in ("virtuallyhyper", "ericteubert", "hydeuser", "flattr")
+    }
+    # On the web the snippet sits on its own blog, so the thing's host is the
+    # page's; here the page is served from localhost, so the blog is the
+    # creator's verified site instead (auto-submit's host rule, issue #22).
+    if owner in users and url:
+        VerifiedSite.objects.create(
+            owner=users[owner], host=urlsplit(url).hostname, verified_at=timezone.now()
+        )
     page = browser_context.new_page()
     log_in(page, platform_url, fan.email, PASSWORD)
     errors = watch_console(page)
