@@ -1,5 +1,11 @@
-"""Every API error is ``{"error", "error_description", "error_uri"}`` with
-Flattr's codes and statuses, never an HTML page."""
+"""Every API error is ``{"error", "error_description", "error_uri", "message",
+"description"}`` with Flattr's codes and statuses, never an HTML page.
+
+Flattr's bodies came in two shapes: ``{"error", "error_description",
+"error_uri"}`` (most errors) and ``{"message", "description"}`` (the lookup's
+404 and the answers to writes). Clients read one or the other (flattrclient
+reads ``error`` and ``error_description`` of every refusal), so each error
+carries both: ``message`` is the code, ``description`` the human text."""
 
 from __future__ import annotations
 
@@ -62,7 +68,14 @@ def error_uri(request) -> str:
 
 
 def error_body(request, code: str, description: str) -> dict:
-    return {"error": code, "error_description": str(description), "error_uri": error_uri(request)}
+    text = str(description)
+    return {
+        "error": code,
+        "error_description": text,
+        "error_uri": error_uri(request),
+        "message": code,
+        "description": text,
+    }
 
 
 def _describe(detail) -> str:
@@ -99,6 +112,12 @@ def exception_handler(exc, context) -> Response:
         code, status, description = "invalid_parameters", 400, _describe(exc.detail)
     elif isinstance(exc, exceptions.MethodNotAllowed):
         code, status, description = "method_not_allowed", 405, _describe(exc.detail)
+    elif isinstance(exc, exceptions.Throttled):
+        # No DRF throttle runs on the API (the hourly limit answers 403, as
+        # Flattr's did); one added later still answers in Flattr's words.
+        code, status, description = "rate_limit_exceeded", 429, _describe(exc.detail)
+        if exc.wait is not None:
+            headers["Retry-After"] = str(int(exc.wait) + 1)
     elif isinstance(exc, exceptions.UnsupportedMediaType):
         code, status, description = "unsupported_media_type", 415, _describe(exc.detail)
     elif isinstance(exc, exceptions.APIException):

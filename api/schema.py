@@ -20,6 +20,8 @@ class Error(serializers.Serializer):
     )
     error_description = serializers.CharField()
     error_uri = serializers.CharField()
+    message = serializers.CharField(help_text="the same code as error (Flattr's other shape)")
+    description = serializers.CharField(help_text="the same text as error_description")
 
 
 class Hello(serializers.Serializer):
@@ -176,7 +178,9 @@ class FlattrUrl(serializers.Serializer):
 
 
 class SubscriptionCreate(serializers.Serializer):
-    month = serializers.ChoiceField(choices=[1, 3, 6, 12])
+    month = serializers.ChoiceField(
+        choices=[1, 3, 6, 12], required=False, default=3, help_text="months; 3 when left out"
+    )
 
 
 # --- helpers ---------------------------------------------------------------------

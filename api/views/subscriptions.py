@@ -15,6 +15,11 @@ from buttons import subscriptions as subscription_services
 from buttons.models import SubscriptionStatus
 from buttons.services import FlattrRefused
 
+# A subscription asked for without a length (Flattr's API took none: what
+# flattrclient's subscribe() sends is an empty body) lasts as long as the
+# site's subscribe form offers by default.
+DEFAULT_MONTHS = 3
+
 
 class MySubscriptionsView(ApiView):
     scopes = {"GET": FLATTR}
@@ -45,14 +50,17 @@ class ThingSubscriptionView(ApiView):
         operation_id="things_subscribe",
         summary="Subscribe to a thing for 1, 3, 6 or 12 months (scope flattr)",
         description="Flattrs the thing this month at once (unless already flattred); "
-        "that month is the first of the subscription.",
+        "that month is the first of the subscription. Without `month` (an empty body, as "
+        "Flattr's clients send) it lasts 3 months.",
         request=schema.SubscriptionCreate,
         responses=schema.responses(schema.SubscriptionCreated),
     )
     def post(self, request, pk: int):
         thing = thing_or_404(pk)
         data = self.data()
-        months = parse_int(data.get("month", data.get("months")), name="month", default=0, low=0)
+        months = parse_int(
+            data.get("month", data.get("months")), name="month", default=DEFAULT_MONTHS, low=0
+        )
         try:
             subscription_services.subscription_create(
                 supporter=request.user, thing=thing, months=months

@@ -192,14 +192,16 @@ class LookupView(ApiView):
         responses=schema.responses(
             schema.LookupFound,
             302,
-            extra={404: OpenApiResponse(schema.Message, description="no thing for this URL")},
+            extra={404: OpenApiResponse(schema.Error, description="no thing for this URL")},
         ),
     )
     def get(self, request):
         url = api_input.url_clean(request.query_params.get("url"))
         thing = self._find(url)
         if thing is None:
-            return Response({"message": "not_found", "description": "No thing was found"}, 404)
+            # Flattr's body ({"message": "not_found", "description"}) and the
+            # error keys every client reads (flattrclient: error, error_description).
+            raise ApiError("not_found", _("No thing was found"))
         location = self.urls.thing_resource(thing.pk)
         response = Response({"message": "found", "location": location}, status=302)
         response["Location"] = location

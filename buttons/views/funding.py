@@ -3,6 +3,7 @@ WebFinger, and rel="payment" (head links come from the ``funding`` template
 tags; the ``Link`` header from ``buttons.middleware.PaymentLinkMiddleware``)."""
 
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -116,51 +117,137 @@ def _guid(prefix: str, value: str) -> str:
     return (prefix + GUID_SAFE.sub("-", value.lower()).strip("-"))[:32].strip("-")
 
 
+# funding.json as the reference validator (floss-fund/go-funding-json) reads
+# it: lengths are UTF-8 bytes, at most 30 projects, 1-5 licenses and 1-10
+# tags each, and a URL on another host (or outside the manifest's path)
+# comes with a ``wellKnown`` URL on that host.
+FUNDING_MAX_PROJECTS = 30
+FUNDING_MAX_URL = 250
+WELL_KNOWN_PATH = "/.well-known/funding-manifest-urls"
+# SPDX's word for "nobody said": we do not know the things' licenses.
+UNKNOWN_LICENSE = "NOASSERTION"
+TAG_SAFE = re.compile(r"[^a-z0-9]+")
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, on a character boundary."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode("utf-8", "ignore").rstrip()
+
+
 def _tags(thing: Thing) -> list[str]:
     tags = [thing.category]
     for raw in thing.tags.split(","):
-        tag = GUID_SAFE.sub("-", raw.strip().lower()).strip("-")[:32]
+        # Accents dropped (ü is u), other letters too: tags are [a-z0-9-].
+        folded = unicodedata.normalize("NFKD", raw.strip().lower())
+        ascii_only = folded.encode("ascii", "ignore").decode()
+        tag = TAG_SAFE.sub("-", ascii_only).strip("-")[:32].strip("-")
         if len(tag) >= 2 and tag not in tags:
             tags.append(tag)
     return tags[:10]
 
 
+def _path_dir(path: str) -> str:
+    return path.removesuffix("funding.json").rstrip("/") + "/"
+
+
+def _proven_url(url: str, manifest_url: str) -> dict | None:
+    """``{"url"}`` plus ``wellKnown`` where the validator needs it (another
+    host, or a path the manifest's does not cover); None for a URL it would
+    refuse (not http(s), no host, over 250 bytes)."""
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not 10 <= len(url.encode("utf-8")) <= FUNDING_MAX_URL
+    ):
+        return None
+    manifest = urlsplit(manifest_url)
+    target_dir, manifest_dir = _path_dir(parts.path), _path_dir(manifest.path)
+    covered = parts.netloc == manifest.netloc and (
+        manifest_dir == "/"
+        or target_dir.startswith(manifest_dir)
+        or manifest_dir.startswith(target_dir)
+    )
+    if covered:
+        return {"url": url}
+    # The creator proves the thing theirs by listing this manifest's URL
+    # in that file on their own site (docs/api.md).
+    return {"url": url, "wellKnown": f"{parts.scheme}://{parts.netloc}{WELL_KNOWN_PATH}"}
+
+
+def _description(text: str, fallback: str) -> str:
+    text = _cut(text.strip(), 2000)
+    return text if len(text.encode("utf-8")) >= 5 else _cut(fallback, 2000)
+
+
 @require_GET
 @cache_control(public=True, max_age=300)
 def funding_json(request, username: str):
-    """The creator's funding.json (fundingjson.org v1.1.0): their things as
-    projects, this platform as the payment channel."""
+    """The creator's funding.json (fundingjson.org v1.1.0, valid for the
+    reference validator too): their newest things as projects (the profile
+    page when they have none), this platform as the payment channel."""
     user = user_by_username(username=username)
     if user is None:
         return _error(404, "not_found", "No creator has that name here.")
+    name = user.public_name
+    manifest_url = classic_selectors.absolute(reverse("funding_json", args=[user.username]))
     profile_url = classic_selectors.absolute(user.get_absolute_url())
-    things = selectors.visible_things().filter(owner=user).order_by("-created_at")[:200]
-    projects = [
-        {
-            "guid": f"thing-{thing.pk}",
-            "name": thing.title[:250],
-            "description": (thing.description or thing.title)[:2000],
-            "webpageUrl": {"url": thing.url[:250]},
-            "repositoryUrl": {"url": thing.url[:250]},
-            "licenses": [],
-            "tags": _tags(thing),
-        }
-        for thing in things
-    ]
+    projects = []
+    for thing in (
+        selectors.visible_things()
+        .filter(owner=user)
+        .order_by("-created_at", "-pk")[: FUNDING_MAX_PROJECTS * 2]
+    ):
+        page = _proven_url(thing.url, manifest_url)
+        if page is None:
+            continue
+        title = _cut(thing.title.strip(), 250) or f"thing-{thing.pk}"
+        projects.append(
+            {
+                "guid": f"thing-{thing.pk}",
+                "name": title,
+                "description": _description(
+                    thing.description, f"{title}, by {name}, on Open Flattr."
+                ),
+                "webpageUrl": page,
+                "repositoryUrl": page,
+                "licenses": [UNKNOWN_LICENSE],
+                "tags": _tags(thing),
+            }
+        )
+        if len(projects) == FUNDING_MAX_PROJECTS:
+            break
+    if not projects:
+        # The validator wants at least one project: the person's work as a whole.
+        projects.append(
+            {
+                "guid": "profile",
+                "name": _cut(name, 250),
+                "description": _cut(f"What {name} publishes, supported on Open Flattr.", 2000),
+                "webpageUrl": {"url": profile_url},
+                "repositoryUrl": {"url": profile_url},
+                "licenses": [UNKNOWN_LICENSE],
+                "tags": ["people"],
+            }
+        )
     contact = getattr(settings, "FLATTR_CONTACT_EMAIL", "") or settings.DEFAULT_FROM_EMAIL
     contact = contact.split("<")[-1].rstrip(">").strip()
+    entity_name = _cut(name, 250)
+    if len(entity_name.encode("utf-8")) < 2:
+        entity_name = _cut(f"{entity_name} ({user.username})", 250)
     data = {
         "$schema": FUNDING_JSON_SCHEMA,
         "version": FUNDING_JSON_VERSION,
         "entity": {
             "type": "individual",
             "role": "owner",
-            "name": user.public_name[:250],
+            "name": entity_name,
             # People's own addresses stay private: the platform relays.
             "email": contact[:250],
-            "description": (getattr(user, "bio", "") or f"{user.public_name} on Open Flattr.")[
-                :2000
-            ],
+            "description": _description(getattr(user, "bio", "") or "", f"{name} on Open Flattr."),
             "webpageUrl": {"url": profile_url[:250]},
         },
         "projects": projects,
@@ -169,7 +256,7 @@ def funding_json(request, username: str):
                 {
                     "guid": "open-flattr",
                     "type": "payment-provider",
-                    "address": classic_selectors.profile_payment_url(user=user)[:250],
+                    "address": _cut(classic_selectors.profile_payment_url(user=user), 250),
                     "description": (
                         "Flattr: supporters set a monthly budget that is split equally among "
                         "the things they flattr."

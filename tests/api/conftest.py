@@ -96,6 +96,8 @@ def assert_error(response, status: int, code: str):
     assert body["error"] == code, body
     assert body["error_description"]
     assert body["error_uri"].startswith("http")
+    # Flattr's other shape, which clients of the lookup and the writes read.
+    assert (body["message"], body["description"]) == (code, body["error_description"])
     return body
 
 

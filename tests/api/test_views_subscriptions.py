@@ -24,11 +24,20 @@ class TestSubscriptions:
         response = api.post(f"/things/{thing.pk}/subscriptions", {"month": "3"}, form=True)
         assert response.status_code == 200
 
-    @pytest.mark.parametrize("month", [None, 2, "x", 24])
+    @pytest.mark.parametrize("month", [2, "x", 24, 0])
     def test_unknown_duration_is_invalid_parameters(self, api, thing, month):
-        body = {} if month is None else {"month": month}
+        body = {"month": month}
         assert_error(api.post(f"/things/{thing.pk}/subscriptions", body), 400, "invalid_parameters")
         assert not Subscription.objects.exists() and not Flattr.objects.exists()
+
+    @pytest.mark.parametrize("form", [False, True])
+    def test_no_duration_means_three_months(self, api, thing, form):
+        # Flattr's API took no length: old clients send an empty body.
+        response = api.post(f"/things/{thing.pk}/subscriptions", {}, form=form)
+        assert response.status_code == 200, response.content
+        subscription = Subscription.objects.get()
+        assert (subscription.months, subscription.months_remaining) == (3, 2)
+        assert Flattr.objects.filter(thing=thing).count() == 1
 
     def test_own_thing_is_thing_owner(self, creator_api, thing):
         assert_error(

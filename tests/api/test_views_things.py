@@ -111,8 +111,8 @@ class TestLookup:
 
     def test_not_found_is_404_with_flattrs_body(self, anon):
         response = anon.get("/things/lookup", {"url": "https://nowhere.example/"})
-        assert response.status_code == 404
-        assert response.json() == {"message": "not_found", "description": "No thing was found"}
+        body = assert_error(response, 404, "not_found")
+        assert (body["message"], body["description"]) == ("not_found", "No thing was found")
 
     def test_auto_submit_url_is_looked_up(self, anon, thing):
         auto = f"https://flattr.com/submit/auto?user_id=cleo&url={thing.url}&title=x"
