@@ -224,17 +224,19 @@ def wallet_figures(*, user: User) -> dict:
     split can take), with the pending months behind ``reserved``, oldest
     first (``period``, ``taken``, ``status``)."""
     balance = ledger_selectors.wallet_balance(user=user)
-    pending = [
-        {"period": period, "taken": taken, "status": status}
-        for period, taken, status in SupporterLine.objects.filter(
+    rows = (
+        SupporterLine.objects.filter(
             supporter=user,
             run__status__in=[RunStatus.DRAFT, RunStatus.APPROVED],
             taken__gt=0,
         )
         .order_by("run__period")
         .values_list("run__period", "taken", "run__status")
+    )
+    pending = [
+        {"period": period, "taken": taken, "status": status} for period, taken, status in rows
     ]
-    reserved = sum(month["taken"] for month in pending)
+    reserved = sum(taken for _period, taken, _status in rows)
     return {
         "balance": balance,
         "reserved": reserved,

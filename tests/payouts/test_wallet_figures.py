@@ -21,7 +21,7 @@ def _figures(page: str) -> tuple[str, str, str]:
         for name in ("balance", "reserved", "available")
     ]
     assert all(found), page
-    return tuple(m.group(1).replace("\xa0", " ") for m in found)  # type: ignore[union-attr]
+    return tuple(m.group(1).strip().replace("\xa0", " ") for m in found)  # type: ignore[union-attr]
 
 
 @pytest.fixture
