@@ -1,5 +1,7 @@
-"""Demo things for the two creators, and flattrs this month and last month
-(so the payout has a closed month to compute)."""
+"""Demo things for the two creators, and flattrs this month and in the
+months of the demo's runs (three months ago: posted; two months ago: a draft
+to review; see payouts/demo.py). Last month has none: ``payout_demo`` moves
+this month's flattrs there."""
 
 import datetime as dt
 
@@ -51,12 +53,17 @@ def seed(*, users, stdout) -> None:
             )
         things.append(thing)
     now = timezone.now()
-    last_month = (services.period_of(now) - dt.timedelta(days=1)).replace(day=15)
-    last_month_at = dt.datetime.combine(last_month, dt.time(12), tzinfo=dt.UTC)
-    earlier = (last_month.replace(day=1) - dt.timedelta(days=1)).replace(day=15)
-    earlier_at = dt.datetime.combine(earlier, dt.time(12), tzinfo=dt.UTC)
-    # Two months ago (posted by the payouts demo), last month (a draft to
-    # review) and this month (still open).
+    month = services.period_of(now)
+
+    def mid_month(back: int) -> dt.datetime:
+        day = month
+        for _ in range(back):
+            day = (day - dt.timedelta(days=1)).replace(day=1)
+        return dt.datetime.combine(day.replace(day=15), dt.time(12), tzinfo=dt.UTC)
+
+    # Three months ago (posted by the payouts demo), two months ago (a draft
+    # to review) and this month (still open).
+    earlier_at, last_month_at = mid_month(3), mid_month(2)
     plan = {
         "supporter1": [
             (0, earlier_at),

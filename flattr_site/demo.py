@@ -2,6 +2,10 @@
 
 DEMO_PASSWORD = "flattr-demo"
 
+# Demo people joined well before the demo's months: accounts created in the
+# month they flattred in are what the admin's "Suspicious patterns" looks for.
+DEMO_JOINED_DAYS_AGO = 400
+
 DEMO_USERS = [
     # (key, email, username, display name, is_staff, monthly budget in cents)
     ("admin", "admin@example.com", "admin", "Admin", True, 200),

@@ -41,7 +41,6 @@ def wallet(request):
         request,
         "payments/wallet.html",
         {
-            "balance": ledger_selectors.wallet_balance(user=request.user),
             "owed": ledger_selectors.receivable_owed(user=request.user),
             "pending": selectors.topups_pending(user=request.user),
             "page": page,

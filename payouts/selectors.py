@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, QuerySet
 
 from accounts.models import User
 from buttons import selectors as button_selectors
@@ -216,15 +216,33 @@ def supporter_month_preview(*, user: User) -> dict:
     }
 
 
-def supporter_committed(*, user: User) -> int:
-    """Cents already promised to computed runs that are not posted yet: they
-    are still in the wallet but will leave it when the run is posted."""
-    return (
+def wallet_figures(*, user: User) -> dict:
+    """The wallet as every page shows it (``includes/wallet_figures.html``):
+    ``balance`` (what the ledger holds), ``reserved`` (what computed but
+    unposted runs will take: still in the wallet, already promised) and
+    ``available`` (``balance - reserved``, never below 0: what this month's
+    split can take), with the pending months behind ``reserved``, oldest
+    first (``period``, ``taken``, ``status``)."""
+    balance = ledger_selectors.wallet_balance(user=user)
+    rows = (
         SupporterLine.objects.filter(
-            supporter=user, run__status__in=[RunStatus.DRAFT, RunStatus.APPROVED]
-        ).aggregate(total=Sum("taken"))["total"]
-        or 0
+            supporter=user,
+            run__status__in=[RunStatus.DRAFT, RunStatus.APPROVED],
+            taken__gt=0,
+        )
+        .order_by("run__period")
+        .values_list("run__period", "taken", "run__status")
     )
+    pending = [
+        {"period": period, "taken": taken, "status": status} for period, taken, status in rows
+    ]
+    reserved = sum(taken for _period, taken, _status in rows)
+    return {
+        "balance": balance,
+        "reserved": reserved,
+        "available": max(balance - reserved, 0),
+        "pending": pending,
+    }
 
 
 def supporter_outlook(*, user: User, adding: bool = False) -> dict:
@@ -236,9 +254,8 @@ def supporter_outlook(*, user: User, adding: bool = False) -> dict:
     takes its amount from here.
     ``adding`` counts one more flattr (the one being confirmed).
     """
-    balance = ledger_selectors.wallet_balance(user=user)
-    committed = supporter_committed(user=user)
-    available = max(balance - committed, 0)
+    figures = wallet_figures(user=user)
+    balance, committed, available = figures["balance"], figures["reserved"], figures["available"]
     budget = user.monthly_budget_cents
     # The split skips anyone who owes (payouts.services.compute).
     owes = ledger_selectors.receivable_owed(user=user) > 0
@@ -249,6 +266,7 @@ def supporter_outlook(*, user: User, adding: bool = False) -> dict:
         "balance": balance,
         "committed": committed,
         "available": available,
+        "figures": figures,
         "owes": owes,
         "budget": budget,
         "amount": amount,
@@ -288,7 +306,10 @@ def supporter_dashboard(*, user: User) -> dict:
         attention.append("owes")
     if outlook["flattrs"] and outlook["short"]:
         attention.append("wallet_short")
-    if not outlook["balance"]:
+    things = user.things.filter(removed=False).count()
+    # "Top up to flattr" is for people who flattr: not for a creator who
+    # only receives.
+    if not outlook["balance"] and (outlook["flattrs"] or not things):
         attention.append("wallet_empty")
     if topup.objects.filter(user=user, status="pending").exists():
         attention.append("topup_pending")
@@ -303,7 +324,7 @@ def supporter_dashboard(*, user: User) -> dict:
         "earnings": earnings,
         "owed": owed,
         "attention": attention,
-        "things": user.things.filter(removed=False).count(),
+        "things": things,
     }
 
 

@@ -10,6 +10,11 @@ urlpatterns += [
     path("transparency.json", transparency_views.transparency_json, name="transparency_json"),
     path("transparency.csv", transparency_views.transparency_csv, name="transparency_csv"),
     path(
+        "transparency/verify_statement.py",
+        transparency_views.verifier_download,
+        name="verifier_download",
+    ),
+    path(
         "months/<str:period>/proof.json",
         transparency_views.statement_proof,
         name="statement_proof",

@@ -1,8 +1,8 @@
 """Trying a payout without waiting for a month to end (DEBUG only).
 
-``payout_demo_close`` takes this month's flattrs, moves them into the most
-recent past month that has no run yet (the "demo month"), and computes that
-month's run, which can then be reviewed and approved in the admin like any
+``payout_demo_close`` takes this month's flattrs, moves them into the next
+month in order (the month after the latest run; the last closed month when
+there is no run yet: the "demo month"), and computes that month's run, which can then be reviewed and approved in the admin like any
 other. Flattrs record attention, not money, so moving them changes no
 balance; the ledger is only touched when the run is approved.
 """
@@ -20,13 +20,19 @@ from payouts.services.compute import PayoutError, add_months, current_period, pa
 
 
 def demo_period() -> dt.date:
-    """The most recent past month without a run (searching two years back)."""
-    month = add_months(current_period(), -1)
-    for _ in range(24):
-        if not PayoutRun.objects.filter(period=month).exists():
-            return month
-        month = add_months(month, -1)
-    raise PayoutError("every month of the last two years has a run; nothing to close")
+    """The month after the latest run (months close in order, never one in
+    the past before a run already made), or the last closed month when there
+    is no run yet. PayoutError when that month is not over yet."""
+    latest = PayoutRun.objects.order_by("-period").values_list("period", flat=True).first()
+    if latest is None:
+        return add_months(current_period(), -1)
+    month = add_months(latest, 1)
+    if month >= current_period():
+        raise PayoutError(
+            f"no closed month is left for a demo: the latest run is {latest:%Y-%m} and the "
+            f"next month in order, {month:%Y-%m}, is not over yet"
+        )
+    return month
 
 
 def payout_demo_close(*, actor=None) -> PayoutRun:
@@ -39,6 +45,10 @@ def payout_demo_close(*, actor=None) -> PayoutRun:
         flattrs = list(Flattr.objects.select_for_update().filter(period=now_period))
         if not flattrs:
             raise PayoutError("nobody flattred anything this month: flattr a few things first")
+        # One flattr per thing per month: a flattr whose supporter already
+        # flattred that thing in the demo month stays in this month.
+        taken = set(Flattr.objects.filter(period=period).values_list("supporter_id", "thing_id"))
+        flattrs = [f for f in flattrs if (f.supporter_id, f.thing_id) not in taken]
         for flattr in flattrs:
             # Same day and time, in the demo month (days past its end are
             # clamped to its 28th).

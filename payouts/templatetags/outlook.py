@@ -31,3 +31,11 @@ def creator_thing_earnings(user: User | AnonymousUser) -> Any:
     if not isinstance(user, User):  # AnonymousUser
         return []
     return selectors.creator_thing_earnings(user=user)
+
+
+@register.simple_tag
+def wallet_figures(user: User | AnonymousUser) -> Any:
+    """``{% wallet_figures user as figures %}`` for ``includes/wallet_figures.html``."""
+    if not isinstance(user, User):  # AnonymousUser
+        return None
+    return selectors.wallet_figures(user=user)

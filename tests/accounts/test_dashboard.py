@@ -4,7 +4,7 @@ share, the next payout date, earnings and what needs attention."""
 import pytest
 from django.urls import reverse
 
-from tests.factories import FlattrFactory, UserFactory
+from tests.factories import FlattrFactory, ThingFactory, UserFactory
 from tests.payouts.helpers import fund
 
 pytestmark = pytest.mark.django_db
@@ -28,5 +28,22 @@ def test_dashboard_shows_estimated_shares_that_add_up_to_the_amount(client):
 def test_empty_wallet_is_flagged(client):
     user = UserFactory()
     client.force_login(user)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert "Your wallet is empty" in page
+
+
+def test_empty_wallet_is_not_flagged_to_a_creator_who_does_not_flattr(client):
+    creator = UserFactory()
+    ThingFactory(owner=creator)
+    client.force_login(creator)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert "Your wallet is empty" not in page
+
+
+def test_empty_wallet_is_flagged_to_a_creator_who_flattrs(client):
+    creator = UserFactory()
+    ThingFactory(owner=creator)
+    FlattrFactory(supporter=creator)
+    client.force_login(creator)
     page = client.get(reverse("dashboard")).content.decode()
     assert "Your wallet is empty" in page

@@ -8,25 +8,60 @@ from buttons.models import Flattr
 from buttons.services import current_period
 from payouts.models import PayoutRun, RunStatus
 from payouts.services.compute import add_months
+from payouts.services.demo import payout_demo_close
 from tests.factories import FlattrFactory
 from tests.payouts.helpers import supporter
 
 pytestmark = pytest.mark.django_db
 
 
-def test_payout_demo_closes_a_past_month_with_this_months_flattrs(settings, capsys):
+def test_payout_demo_closes_the_month_after_the_latest_run(settings, capsys):
     settings.DEBUG = True
     fan = supporter(budget=300, balance=1000)
     FlattrFactory(supporter=fan)
     FlattrFactory(supporter=fan)
-    last = add_months(current_period(), -1)
-    PayoutRun.objects.create(period=last)  # already has a run: the month before is used
+    three_ago = add_months(current_period(), -3)
+    PayoutRun.objects.create(period=three_ago)
     call_command("payout_demo")
-    run = PayoutRun.objects.get(period=add_months(last, -1))
+    # The month right after the latest run, not the latest month without one.
+    run = PayoutRun.objects.get(period=add_months(three_ago, 1))
     assert run.status == RunStatus.DRAFT and run.conservation_ok
     assert run.taken == 300 and run.flattrs == 2
     assert not Flattr.objects.filter(period=current_period()).exists()
     assert "closed with 2 flattrs" in capsys.readouterr().out
+
+
+def test_payout_demo_never_goes_back_before_the_latest_run(settings):
+    settings.DEBUG = True
+    FlattrFactory(supporter=supporter(budget=300, balance=1000))
+    last = add_months(current_period(), -1)
+    # Two months ago has no run, but last month has: nothing is left to close.
+    PayoutRun.objects.create(period=last)
+    with pytest.raises(CommandError, match=f"latest run is {last:%Y-%m}"):
+        call_command("payout_demo")
+    assert PayoutRun.objects.count() == 1
+    assert Flattr.objects.filter(period=current_period()).count() == 1
+
+
+def test_payout_demo_without_any_run_closes_last_month(settings):
+    settings.DEBUG = True
+    FlattrFactory(supporter=supporter(budget=300, balance=1000))
+    call_command("payout_demo")
+    assert PayoutRun.objects.get().period == add_months(current_period(), -1)
+
+
+def test_payout_demo_keeps_a_flattr_the_demo_month_already_has(settings):
+    settings.DEBUG = True
+    fan = supporter(budget=300, balance=1000)
+    month = add_months(current_period(), -1)
+    before = FlattrFactory(supporter=fan, period=month)
+    again = FlattrFactory(supporter=fan, thing=before.thing)
+    other = FlattrFactory(supporter=fan)
+    run = payout_demo_close()
+    assert run.period == month and run.flattrs == 2
+    again.refresh_from_db()
+    other.refresh_from_db()
+    assert again.period == current_period() and other.period == month
 
 
 def test_payout_demo_refuses_without_debug_and_changes_nothing(settings):

@@ -330,3 +330,32 @@ def test_lines_read_a_page_at_a_time_give_the_same_tree_and_proofs(month, monkey
     paged = [transparency.proof_for(commitment=commitment, user_id=u.pk) for u in (*fans, creator)]
     assert paged == whole
     assert all(proof["lines"] for proof in paged)
+
+
+def test_the_command_line_verifier_downloads_as_a_python_file(client):
+    response = client.get("/transparency/verify_statement.py")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/x-python; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="verify_statement.py"'
+    assert b"".join(response.streaming_content) == SCRIPT.read_bytes()
+
+
+def test_transparency_page_offers_the_browser_check_with_each_root(month, client):
+    run, creator, fans = month
+    page = client.get("/transparency/").content.decode()
+    root = RunCommitment.objects.get(run=run).root
+    assert f'data-root-period="2026-08">{root}</code>' in page
+    assert 'id="verify-form"' in page and "/static/js/verify_statement.js" in page
+    assert 'href="/transparency/verify_statement.py"' in page
+    messages = json.loads(
+        page.split('id="verify-messages" type="application/json">')[1].split("<")[0]
+    )
+    assert messages["ok"].startswith("OK: your lines of {period}")
+
+
+def test_my_months_and_earnings_link_to_the_browser_check(month, client):
+    run, creator, fans = month
+    client.force_login(fans[0])
+    assert 'href="/transparency/#verify"' in client.get("/months/").content.decode()
+    client.force_login(creator)
+    assert 'href="/transparency/#verify"' in client.get("/earnings/").content.decode()

@@ -1,13 +1,15 @@
 """Idempotent demo data: people here, then each app's ``demo.seed``."""
 
+import datetime as dt
 import importlib
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
-from flattr_site.demo import DEMO_PASSWORD, DEMO_USERS
+from flattr_site.demo import DEMO_JOINED_DAYS_AGO, DEMO_PASSWORD, DEMO_USERS
 
 # Each app may provide demo.seed(*, users, stdout); order matters.
 APP_SEEDERS = ["ledger", "payments", "buttons", "payouts"]
@@ -32,6 +34,7 @@ class Command(BaseCommand):
     def seed_users(self) -> dict:
         User = get_user_model()
         users = {}
+        joined = timezone.now() - dt.timedelta(days=DEMO_JOINED_DAYS_AGO)
         for key, email, username, display_name, is_staff, budget in DEMO_USERS:
             user = User.objects.filter(email__iexact=email).first()
             if user is None:
@@ -43,7 +46,12 @@ class Command(BaseCommand):
                 )
                 user.is_staff = user.is_superuser = is_staff
                 user.set_password(DEMO_PASSWORD)
+                user.date_joined = joined
                 user.save()
+            elif user.date_joined > joined:
+                # Seeded before demo people were backdated.
+                user.date_joined = joined
+                user.save(update_fields=["date_joined"])
             EmailAddress.objects.update_or_create(
                 user=user, email=email, defaults={"verified": True, "primary": True}
             )
