@@ -10,11 +10,13 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from core.db_router import replica_reads
 from core.http import AuthenticatedHttpRequest
 from payouts import transparency, transparency_report
 from payouts.models import RunCommitment
 
 
+@replica_reads
 def transparency_page(request: HttpRequest) -> HttpResponse:
     months = transparency_report.transparency_months()
     return render(
@@ -29,6 +31,7 @@ def transparency_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+@replica_reads
 def transparency_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
@@ -40,6 +43,7 @@ def transparency_json(request: HttpRequest) -> JsonResponse:
     )
 
 
+@replica_reads
 def transparency_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="open-flattr-transparency.csv"'

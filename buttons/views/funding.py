@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from accounts.selectors import user_by_username
 from buttons import classic_selectors, selectors
 from buttons.models import Thing
+from core.db_router import replica_reads
 
 EMBED_SIZES = {"default": (74, 66), "compact": (112, 24)}
 FUNDING_JSON_VERSION = "v1.1.0"
@@ -51,6 +52,7 @@ def _our_page(url: str):
     return None, None
 
 
+@replica_reads
 @require_GET
 @cache_control(public=True, max_age=300)
 def oembed(request):
@@ -125,6 +127,7 @@ def _tags(thing: Thing) -> list[str]:
     return tags[:10]
 
 
+@replica_reads
 @require_GET
 @cache_control(public=True, max_age=300)
 def funding_json(request, username: str):
@@ -196,6 +199,7 @@ def funding_json(request, username: str):
 WEBFINGER_PROFILE = "http://webfinger.net/rel/profile-page"
 
 
+@replica_reads
 @require_GET
 def webfinger(request):
     """WebFinger (RFC 7033) for ``acct:username@our-host``: the profile page
