@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime as dt
 import functools
 import logging
 import time
@@ -180,7 +181,9 @@ def wrote_recently(request: HttpRequest, *, user: Any = None) -> bool:
     signed-in user's mark in the cache)."""
     sticky = _sticky_seconds()
     if COOKIE in request.COOKIES:
-        stamp = request.get_signed_cookie(COOKIE, default=None, salt=COOKIE_SALT, max_age=sticky)
+        stamp = request.get_signed_cookie(
+            COOKIE, default=None, salt=COOKIE_SALT, max_age=dt.timedelta(seconds=sticky)
+        )
         if stamp is not None:
             return True
     if user is not None and getattr(user, "is_authenticated", False):
@@ -231,10 +234,13 @@ def replica_reads(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         ):
             return view(request, *args, **kwargs)
         # The session's user comes from the primary (a fresh login or
-        # signup may not be on the replica yet).
-        user = getattr(request, "user", None)
-        if user is not None:
-            user.is_authenticated  # noqa: B018 - loads the lazy user here
+        # signup may not be on the replica yet). Without a session cookie
+        # the session is left untouched (no Vary: Cookie on public answers).
+        user = None
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            user = getattr(request, "user", None)
+            if user is not None:
+                user.is_authenticated  # noqa: B018 - loads the lazy user here
         if wrote_recently(request, user=user):
             return view(request, *args, **kwargs)
         scope = _Scope(active="HTTP_AUTHORIZATION" not in request.META)
