@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts import selectors, services
 from accounts.forms import SettingsForm
+from core.db_router import replica_reads
 
 
 @login_required
@@ -35,6 +36,7 @@ def settings_view(request):
     return render(request, "accounts/settings.html", {"form": form})
 
 
+@replica_reads
 def profile(request, username: str):
     user = selectors.user_by_username(username=username)
     if user is None:

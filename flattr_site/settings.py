@@ -115,6 +115,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # Link: <...>; rel="payment" on thing pages and profiles.
     "buttons.middleware.PaymentLinkMiddleware",
+    # Read your own writes past the replica (core/db_router.py).
+    "core.db_router.ReplicaStickyMiddleware",
 ]
 
 ROOT_URLCONF = "flattr_site.urls"
@@ -171,6 +173,27 @@ if DATABASE_DIRECT_URL and sys.argv[1:2] == ["migrate"]:
         "CONN_MAX_AGE": 0,
         "CONN_HEALTH_CHECKS": True,
     }
+# A streaming replica for the heavy reads that tolerate a second of lag
+# (core/db_router.py; docs/operations.md, "Read replicas"): only views marked
+# @replica_reads read it, never inside a transaction, never for a person who
+# wrote in the last FLATTR_REPLICA_STICKY_SECONDS, and not while a probe
+# (cached FLATTR_REPLICA_PROBE_SECONDS) finds it down or more than
+# FLATTR_REPLICA_MAX_LAG_SECONDS behind. Tests read the primary (MIRROR).
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    if DATABASE_POOLER:
+        DATABASES["replica"]["OPTIONS"]["prepare_threshold"] = None
+DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"]
+FLATTR_REPLICA_MAX_LAG_SECONDS = env.float("FLATTR_REPLICA_MAX_LAG_SECONDS", default=5.0)
+FLATTR_REPLICA_PROBE_SECONDS = env.float("FLATTR_REPLICA_PROBE_SECONDS", default=5.0)
+FLATTR_REPLICA_STICKY_SECONDS = env.int("FLATTR_REPLICA_STICKY_SECONDS", default=10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from core.db_router import replica_reads
 from core.http import AuthenticatedHttpRequest
 from payouts import transparency, transparency_report
 from payouts.models import RunCommitment
@@ -51,6 +52,7 @@ def verify_messages() -> dict[str, str]:
     }
 
 
+@replica_reads
 def transparency_page(request: HttpRequest) -> HttpResponse:
     months = transparency_report.transparency_months()
     return render(
@@ -80,6 +82,7 @@ def verifier_download(request: HttpRequest) -> FileResponse:
     )
 
 
+@replica_reads
 def transparency_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
@@ -91,6 +94,7 @@ def transparency_json(request: HttpRequest) -> JsonResponse:
     )
 
 
+@replica_reads
 def transparency_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="open-flattr-transparency.csv"'

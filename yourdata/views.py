@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from buttons import selectors as button_selectors
+from core.db_router import replica_reads
 from yourdata import selectors, services
 
 
@@ -65,6 +66,7 @@ def your_data(request):
     )
 
 
+@replica_reads
 @login_required
 @require_GET
 def export_json(request):
@@ -76,6 +78,7 @@ def export_json(request):
     return response
 
 
+@replica_reads
 @login_required
 @require_GET
 def export_csv(request):

@@ -21,6 +21,7 @@ from api import errors, selectors
 from api.authentication import BearerAuthentication
 from api.ratelimit import rate_hit
 from api.representations import Urls
+from core.db_router import replica_authenticated
 from core.http import client_ip
 
 TRUE = {"1", "true", "yes", "on"}
@@ -160,6 +161,9 @@ class ApiView(APIView):
                     "insufficient_scope",
                     _("The token lacks the scope “%(scope)s”.") % {"scope": scope},
                 )
+        # The token is checked (on the primary): a replica-marked view's reads
+        # may go to the replica now (core/db_router.py).
+        replica_authenticated(request)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -7,6 +7,7 @@ import json
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
@@ -22,6 +23,7 @@ from api.views.flattrs import flattr_page
 from buttons import services as button_services
 from buttons.forms import AutoSubmitForm
 from buttons.models import Category
+from core.db_router import replica_reads
 
 MAX_IDS = 100
 
@@ -48,6 +50,7 @@ def parse_ids(raw: str) -> list[int]:
     return ids
 
 
+@method_decorator(replica_reads, name="dispatch")
 class ThingView(ApiView):
     """GET /things/:id or /things/:id,:id,...; PATCH (or POST with
     _method=patch) and DELETE need the thing scope and the thing's owner."""
@@ -184,6 +187,7 @@ class ThingsView(ApiView):
         )
 
 
+@method_decorator(replica_reads, name="dispatch")
 class LookupView(ApiView):
     @extend_schema(
         operation_id="things_lookup",
@@ -228,6 +232,7 @@ def request_host(request) -> str:
     return request.get_host()
 
 
+@method_decorator(replica_reads, name="dispatch")
 class SearchView(ApiView):
     @extend_schema(
         operation_id="things_search",
@@ -288,6 +293,7 @@ class SearchView(ApiView):
         )
 
 
+@method_decorator(replica_reads, name="dispatch")
 class ThingFlattrsView(ApiView):
     @schema.listing(
         operation_id="things_flattrs",

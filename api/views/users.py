@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from api import representations as rep
 from api import schema, selectors
 from api.views.base import ApiView, paginate, user_or_404
+from core.db_router import replica_reads
 
 
+@method_decorator(replica_reads, name="dispatch")
 class UserView(ApiView):
     @extend_schema(
         operation_id="users_get", summary="Get a user", responses=schema.responses(schema.User)
@@ -31,6 +34,7 @@ class MeView(ApiView):
         return Response(rep.user_json(request.user, self.urls, scopes=self.token_scopes()))
 
 
+@method_decorator(replica_reads, name="dispatch")
 class UserThingsView(ApiView):
     @schema.listing(
         operation_id="users_things",

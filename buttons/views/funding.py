@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 from accounts.selectors import user_by_username
 from buttons import classic_selectors, selectors
 from buttons.models import Thing
+from core.db_router import replica_reads
 
 EMBED_SIZES = {"default": (74, 66), "compact": (112, 24)}
 FUNDING_JSON_VERSION = "v1.1.0"
@@ -52,6 +53,7 @@ def _our_page(url: str):
     return None, None
 
 
+@replica_reads
 @require_GET
 @cache_control(public=True, max_age=300)
 def oembed(request):
@@ -183,6 +185,7 @@ def _description(text: str, fallback: str) -> str:
     return text if len(text.encode("utf-8")) >= 5 else _cut(fallback, 2000)
 
 
+@replica_reads
 @require_GET
 @cache_control(public=True, max_age=300)
 def funding_json(request, username: str):
@@ -283,6 +286,7 @@ def funding_json(request, username: str):
 WEBFINGER_PROFILE = "http://webfinger.net/rel/profile-page"
 
 
+@replica_reads
 @require_GET
 def webfinger(request):
     """WebFinger (RFC 7033) for ``acct:username@our-host``: the profile page

@@ -16,6 +16,7 @@ from buttons.forms import AutoSubmitPolicyForm, ThingForm
 from buttons.models import Category, Thing
 from buttons.views.common import thing_or_404
 from buttons.views.flattr import confirm_context
+from core.db_router import replica_reads
 
 
 def thing_detail(request, pk: int):
@@ -38,6 +39,7 @@ def thing_detail(request, pk: int):
     )
 
 
+@replica_reads
 def explore(request):
     category = request.GET.get("category", "")
     if category not in Category.values:

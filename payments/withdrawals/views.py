@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core import csv as safe_csv
+from core.db_router import replica_reads
 from ledger import selectors as ledger_selectors
 from ledger.models import AccountKind
 from payments.withdrawals import selectors, services
@@ -65,6 +66,7 @@ def earnings(request):
     )
 
 
+@replica_reads
 @login_required
 def earnings_csv(request):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
