@@ -116,8 +116,9 @@ def exception_handler(exc, context) -> Response:
         # No DRF throttle runs on the API (the hourly limit answers 403, as
         # Flattr's did); one added later still answers in Flattr's words.
         code, status, description = "rate_limit_exceeded", 429, _describe(exc.detail)
-        if exc.wait is not None:
-            headers["Retry-After"] = str(int(exc.wait) + 1)
+        wait = getattr(exc, "wait", None)
+        if wait is not None:
+            headers["Retry-After"] = str(int(wait) + 1)
     elif isinstance(exc, exceptions.UnsupportedMediaType):
         code, status, description = "unsupported_media_type", 415, _describe(exc.detail)
     elif isinstance(exc, exceptions.APIException):

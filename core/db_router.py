@@ -43,6 +43,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
 logger = logging.getLogger(__name__)
 
@@ -222,11 +223,11 @@ class ReplicaStickyMiddleware:
 # --- marking views ------------------------------------------------------------------
 
 
-def replica_reads(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def replica_reads(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Let this view's reads (GET and HEAD) go to the replica."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if (
             request.method not in SAFE_METHODS
             or not replica_configured()
