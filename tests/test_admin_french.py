@@ -132,7 +132,17 @@ def test_admin_index_header_apps_and_oauth_models_in_french(client, staff):
         ">Jetons d’identité<",
     ):
         assert french in page, french
+    from oauth2_provider.models import get_application_model
+
+    get_application_model().objects.create(
+        name="Podcast app",
+        user=staff,
+        client_type="confidential",
+        authorization_grant_type="authorization-code",
+        redirect_uris="https://app.example/cb",
+    )
     oauth = client.get(
         reverse("admin:oauth2_provider_application_changelist"), HTTP_ACCEPT_LANGUAGE="fr"
     ).content.decode()
-    assert "Type de client" in oauth and "Administration d’Open Flattr" in oauth
+    assert "Type de client" in oauth and "Confidentiel" in oauth
+    assert "Administration d’Open Flattr" in oauth
