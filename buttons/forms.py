@@ -25,6 +25,21 @@ def text_shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
+# What a button's link says when its page gave no description: classic
+# snippets (and our load.js) send the link's text as the description, and
+# most links just read "Flattr". Such a label describes nothing.
+BUTTON_LABELS = {"flattr", "flattr this", "flattr me", "flattr us", "flattr it"}
+
+
+def description_clean(text: str) -> str:
+    """The description a button sent, cut to the limit; empty when it is
+    only the button's label."""
+    label = " ".join(text.split()).strip(" !.…").lower()
+    if label in BUTTON_LABELS:
+        return ""
+    return text_shorten(text, DESCRIPTION_MAX)
+
+
 class HttpURLField(forms.URLField):
     """A URL field with one validator: Django's default one and ours would
     each report the same bad address ("Enter a valid URL." twice)."""
@@ -70,7 +85,7 @@ class AutoSubmitForm(forms.Form):
         return url_normalize(self.cleaned_data["url"])
 
     def clean_description(self):
-        return text_shorten(self.cleaned_data.get("description") or "", DESCRIPTION_MAX)
+        return description_clean(self.cleaned_data.get("description") or "")
 
     def clean(self):
         from accounts.selectors import user_by_username

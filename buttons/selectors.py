@@ -1,4 +1,5 @@
 import datetime as dt
+from collections import Counter
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
@@ -8,6 +9,7 @@ from accounts.models import User
 from buttons import rules
 from buttons.models import Flattr, Subscription, SubscriptionStatus, Thing
 from buttons.services import current_period
+from core.languages import language_name
 
 
 def visible_things() -> QuerySet[Thing]:
@@ -153,3 +155,15 @@ def thing_languages() -> list[str]:
         )
         cache.set("explore:languages", languages, 300)
     return languages
+
+
+def thing_language_choices() -> list[tuple[str, str]]:
+    """The explore filter's options: (code, name in the active language),
+    by name; the code stays what URLs and the API carry. Two codes with one
+    name ("en_gb" and "en") tell themselves apart by their code."""
+    named = [(code, language_name(code)) for code in thing_languages()]
+    counts = Counter(name for _code, name in named)
+    return sorted(
+        ((code, f"{name} ({code})" if counts[name] > 1 else name) for code, name in named),
+        key=lambda choice: choice[1].casefold(),
+    )

@@ -416,6 +416,8 @@ SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date and one date-time format per language (flattr_site/formats/).
+FORMAT_MODULE_PATH = ["flattr_site.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import JavaScriptCatalog
 
 from flattr_site import views
@@ -28,5 +29,5 @@ urlpatterns = [
     path("", include("notifications.urls")),
 ]
 
-admin.site.site_header = "Open Flattr administration"
-admin.site.site_title = "Open Flattr admin"
+admin.site.site_header = _("Open Flattr administration")
+admin.site.site_title = _("Open Flattr admin")

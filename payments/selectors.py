@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from accounts.models import User
 from ledger.models import Transaction, TransactionKind
@@ -29,6 +30,10 @@ _STAFF_SUFFIX = re.compile(r"\s*\(by [^()\s]+@[^()\s]+\)$")
 
 
 def _memo(transaction: Transaction) -> str:
+    if transaction.kind == TransactionKind.PAYOUT and transaction.period:
+        # The stored memo ("Payout 2026-10") is English for the ledger's
+        # readers; beside the kind's translated name, the month is enough.
+        return date_format(transaction.period, "YEAR_MONTH_FORMAT")
     if transaction.kind == TransactionKind.ADJUSTMENT:
         return _STAFF_SUFFIX.sub("", transaction.memo)
     return transaction.memo

@@ -101,3 +101,48 @@ def test_indexed_search_help_is_french(client, staff):
         reverse("admin:payouts_creatorline_changelist"), HTTP_ACCEPT_LANGUAGE="fr"
     ).content.decode()
     assert "Adresse e-mail ou nom d’utilisateur exact, ou un identifiant." in page
+
+
+def test_admin_index_header_apps_and_oauth_models_in_french(client, staff):
+    """Issue 28, item 13: the header, the app names (BUTTONS) and
+    django-oauth-toolkit's models were English on the French admin."""
+    client.force_login(staff)
+    page = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    for english in (
+        "Open Flattr administration",
+        ">Buttons<",
+        ">Withdrawals<",
+        "Django OAuth Toolkit",
+        ">Access tokens<",
+        ">Refresh tokens<",
+        ">Applications<",
+        ">Grants<",
+        ">Id tokens<",
+    ):
+        assert english not in page, english
+    for french in (
+        "Administration d’Open Flattr",
+        ">Boutons et flattrs<",
+        ">Retraits<",
+        ">OAuth (applications et jetons)<",
+        ">Jetons d’accès<",
+        ">Jetons de rafraîchissement<",
+        ">Applications OAuth<",
+        ">Autorisations<",
+        ">Jetons d’identité<",
+    ):
+        assert french in page, french
+    from oauth2_provider.models import get_application_model
+
+    get_application_model().objects.create(
+        name="Podcast app",
+        user=staff,
+        client_type="confidential",
+        authorization_grant_type="authorization-code",
+        redirect_uris="https://app.example/cb",
+    )
+    oauth = client.get(
+        reverse("admin:oauth2_provider_application_changelist"), HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+    assert "Type de client" in oauth and "Confidentiel" in oauth
+    assert "Administration d’Open Flattr" in oauth

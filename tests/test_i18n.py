@@ -37,3 +37,20 @@ def test_flattr_refusal_in_french(client):
         "error": "no_means",
         "message": "Votre porte-monnaie est vide. Rechargez-le d’abord.",
     }
+
+
+def test_french_catalogues_say_porte_monnaie_and_have_no_fuzzy_entry():
+    """Issue 28, item 13: one word for the wallet in French, and no entry
+    left fuzzy (msgfmt drops those: the page shows English)."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    catalogues = subprocess.run(
+        ["git", "ls-files", "*.po"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert catalogues
+    for name in catalogues:
+        text = (root / name).read_text()
+        assert "portefeuille" not in text.lower(), name
+        assert "#, fuzzy" not in text, name

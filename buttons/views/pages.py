@@ -69,7 +69,7 @@ def explore(request):
             "category": category,
             "q": words,
             "lang": language,
-            "languages": selectors.thing_languages(),
+            "languages": selectors.thing_language_choices(),
             "searching": searching,
             "top": top,
             "top_page": top_page,

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WithdrawalsConfig(AppConfig):
@@ -6,6 +7,7 @@ class WithdrawalsConfig(AppConfig):
 
     name = "payments.withdrawals"
     label = "withdrawals"
+    verbose_name = _("Withdrawals")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

@@ -52,9 +52,10 @@ def monthly_earnings(*, user: User, months: int = 12, today: dt.date | None = No
                 if month in figures:
                     figures[month][0] += net
                     figures[month][1] += fee
+    # "month" is the id (URLs, CSV); "period" the date pages format.
     return [
-        {"month": month, "net": net, "fee": fee, "gross": net + fee}
-        for month, (net, fee) in figures.items()
+        {"month": month, "period": period, "net": net, "fee": fee, "gross": net + fee}
+        for period, (month, (net, fee)) in zip(periods, figures.items(), strict=True)
     ]
 
 
@@ -82,7 +83,6 @@ def chart(*, rows: list[dict], width: int = 720, height: int = 240) -> dict:
                 "amount": f"{row['net'] // 100}.{row['net'] % 100:02d}" if row["net"] else "",
                 "fee_h": fee_h,
                 "label_x": round(i * slot + slot / 2),
-                "label": row["month"][2:],
             }
         )
     return {

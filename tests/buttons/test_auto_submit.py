@@ -239,3 +239,21 @@ class TestAutoSubmit:
         assert response.status_code == 200
         assert 'id="count">1<' in response.content.decode()
         assert "frame-ancestors *" in response["Content-Security-Policy"]
+
+
+@pytest.mark.django_db
+class TestDescriptionIsNotTheButtonLabel:
+    """A snippet without a description sent the link's text ("Flattr") as
+    the thing's description (issue 28, item 11)."""
+
+    @pytest.mark.parametrize("label", ["Flattr", "  flattr this! ", "Flattr this", "FLATTR"])
+    def test_the_link_text_of_a_plain_button_is_no_description(self, client, creator, label):
+        client.force_login(UserFactory(wallet_cents=1000))
+        assert post_json(client, auto_url(description=label)).status_code == 200
+        assert Thing.objects.get().description == ""
+
+    def test_a_real_description_is_kept(self, client, creator):
+        client.force_login(UserFactory(wallet_cents=1000))
+        text = "Flattr this post about bread"
+        assert post_json(client, auto_url(description=text)).status_code == 200
+        assert Thing.objects.get().description == text

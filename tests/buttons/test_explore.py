@@ -42,3 +42,21 @@ def test_descriptions_are_shown(client, things):
     page = client.get(reverse("explore")).content.decode()
     assert "Slow baking." in page and "Cuisson lente." in page
     assert "Hidden bread" not in page
+
+
+def test_the_language_filter_names_languages_and_keeps_codes(client, things):
+    """Things from the API say ``en_GB``: the filter showed "en_gb"
+    (issue 28, item 12). Names in the page's language, codes in the URL."""
+    ThingFactory(title="A podcast", language="en_GB")
+    ThingFactory(title="Ein Lied", language="de_DE")
+    page = client.get(reverse("explore")).content.decode()
+    assert '<option value="de_de">German</option>' in page
+    assert '<option value="en_gb">English (en_gb)</option>' in page
+    assert '<option value="fr">French</option>' in page
+    assert ">en_gb<" not in page and ">de_de<" not in page
+    french = client.get(reverse("explore"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert '<option value="de_de">Allemand</option>' in french
+    assert '<option value="fr">Français</option>' in french or "Français</option>" in french
+    found = client.get(reverse("explore"), {"lang": "de_de"}, HTTP_ACCEPT_LANGUAGE="fr")
+    assert titles(found) == ["Ein Lied"]
+    assert "Ein Lied" in found.content.decode() and "· Allemand" in found.content.decode()

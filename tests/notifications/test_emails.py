@@ -39,7 +39,7 @@ def test_email_is_written_in_the_recipients_language(smtp_inbox):
     emails.email_send(email_id=_email(user).pk)
     [message] = smtp_inbox.messages
     assert message["Subject"] == "Reçu : votre rechargement de 10,00 €"
-    assert "Ajouté à votre portefeuille" in body_of(message, "plain")
+    assert "Ajouté à votre porte-monnaie" in body_of(message, "plain")
     assert "9,60\xa0€" in body_of(message, "html")
 
 

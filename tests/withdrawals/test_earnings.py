@@ -20,7 +20,13 @@ def test_earnings_page_chart_and_csv(client):
     assert "<svg" in body and month in body
     assert len(page.context["rows"]) == 12
     row = next(r for r in page.context["rows"] if r["month"] == month)
-    assert row == {"month": month, "net": 900, "fee": 100, "gross": 1000}
+    assert row == {
+        "month": month,
+        "period": dt.date.fromisoformat(f"{month}-01"),
+        "net": 900,
+        "fee": 100,
+        "gross": 1000,
+    }
     csv_body = client.get(reverse("earnings_csv")).content.decode()
     assert f"{month},1000,100,900" in csv_body
 

@@ -40,6 +40,8 @@
       p.set("url", d.flattrUrl || rel.url || link.href);
       p.set("title", d.flattrTitle || rel.title || link.getAttribute("title") || document.title);
       var text = (link.textContent || "").replace(/\s+/g, " ").trim().slice(0, 1000);
+      // Only the button's label ("Flattr", "Flattr this!") describes nothing.
+      if (/^flattr( this| me| us| it)?[\s!.…]*$/i.test(text)) text = "";
       [["description", d.flattrDescription || rel.description || text],
        ["category", d.flattrCategory || rel.category],
        ["tags", d.flattrTags || rel.tags],

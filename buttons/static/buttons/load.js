@@ -12,6 +12,7 @@
   var KEYS = ["uid", "owner", "url", "title", "description", "category", "tags",
               "language", "button", "hidden", "popout", "thing"];
   var SIZES = { "default": [74, 66], compact: [112, 24] };
+  var LABEL = /^flattr( this| me| us| it)?[\s!.…]*$/i;
 
   function findScript() {
     if (d.currentScript && /\/load\.js/.test(d.currentScript.src)) return d.currentScript;
@@ -93,7 +94,9 @@
     if (!p.title && link.getAttribute("title")) p.title = link.getAttribute("title");
     if (!p.language && link.getAttribute("lang")) p.language = link.getAttribute("lang");
     var text = (link.textContent || "").replace(/\s+/g, " ").trim();
-    if (!p.description && text) p.description = text.slice(0, 1000);
+    // The link's text describes the thing, unless it is only the button's
+    // label ("Flattr", "Flattr this!"): no description then.
+    if (!p.description && text && !LABEL.test(text)) p.description = text.slice(0, 1000);
     return p;
   }
 
