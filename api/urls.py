@@ -75,6 +75,7 @@ oauth_patterns = [
 web_patterns = [
     path("developers/", web.developers, name="developers"),
     path("developers/api/", web.api_reference, name="api_reference"),
+    path("developers/api/redoc/", web.api_reference_redoc, name="api_reference_redoc"),
     path("settings/apps/", web.developer_apps, name="developer_apps"),
     path("settings/apps/<int:pk>/delete/", web.developer_app_delete, name="developer_app_delete"),
     path("settings/authorised-apps/", web.authorised_apps, name="authorised_apps"),

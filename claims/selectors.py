@@ -4,6 +4,7 @@ public list of sites with money waiting for their creator."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection
@@ -34,10 +35,12 @@ class UnclaimedSite:
         return (self.cents + 50) // 100
 
 
-def unclaimed_sites(*, query: str = "", limit: int = 100) -> list[UnclaimedSite]:
-    """Hosts of unclaimed things holding money, most money first. One
-    aggregate in SQL over the unclaimed holdings (ledger accounts
-    ``unclaimed`` / ``thing:<id>``)."""
+def unclaimed_sites(
+    *, query: str = "", limit: int = 100, hosts: list[str] | None = None
+) -> list[UnclaimedSite]:
+    """Hosts of unclaimed things holding money, most money first (only
+    ``hosts``, if given). One aggregate in SQL over the unclaimed holdings
+    (ledger accounts ``unclaimed`` / ``thing:<id>``)."""
     like = "%" + query.strip().lower().replace("\\", "").replace("%", "").replace("_", "\\_") + "%"
     sql = """
         WITH held AS (
@@ -52,13 +55,13 @@ def unclaimed_sites(*, query: str = "", limit: int = 100) -> list[UnclaimedSite]
                (SELECT count(DISTINCT f.supporter_id) FROM buttons_flattr f
                  WHERE f.thing_id IN (SELECT id FROM held WHERE held.host = h.host))
           FROM held h
-         WHERE h.host LIKE %s
+         WHERE h.host LIKE %s AND (%s OR h.host = ANY(%s))
          GROUP BY h.host
          ORDER BY sum(h.balance) DESC, h.host
          LIMIT %s
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [like, limit])
+        cursor.execute(sql, [like, hosts is None, list(hosts or []), limit])
         rows = cursor.fetchall()
     return [
         UnclaimedSite(
@@ -70,3 +73,26 @@ def unclaimed_sites(*, query: str = "", limit: int = 100) -> list[UnclaimedSite]
 
 def currency() -> str:
     return settings.CURRENCY
+
+
+def creator_hosts(*, creator: User) -> list[str]:
+    """The hosts a creator is known to own: their verified claims' and
+    their profile's website, each with and without ``www.``."""
+    urls = [c.url for c in verified_claims_of_creator(creator=creator)]
+    if creator.website:
+        urls.append(creator.website)
+    hosts: set[str] = set()
+    for url in urls:
+        host = (urlsplit(url).hostname or "").lower()
+        if host:
+            bare = host.removeprefix("www.")
+            hosts.update({bare, "www." + bare})
+    return sorted(hosts)
+
+
+def money_waiting_for_creator(*, creator: User) -> list[UnclaimedSite]:
+    """Unclaimed money on the creator's own sites: what they can claim."""
+    hosts = creator_hosts(creator=creator)
+    if not hosts:
+        return []
+    return unclaimed_sites(hosts=hosts, limit=20)

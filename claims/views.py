@@ -19,7 +19,9 @@ SESSION_TOKEN = "claims:token:%s"
 
 @login_required
 def claim_list(request):
-    form = ClaimForm(request.POST or None)
+    # ?url=&kind= prefill the form (links from "money waiting" notices).
+    initial = {k: request.GET[k][:1000] for k in ("url", "kind") if request.GET.get(k)}
+    form = ClaimForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             claim, token = services.claim_create(creator=request.user, **form.cleaned_data)

@@ -21,3 +21,11 @@ def verified_links(profile):
         [(c.url, c.url, _("Verified: this creator proved this address is theirs")) for c in claims],
     )
     return format_html('<ul class="verified-links">{}</ul>', items)
+
+
+@register.inclusion_tag("claims/_money_waiting.html", takes_context=True)
+def money_waiting(context, user):
+    """Tells a creator that things on their own sites (verified claims,
+    profile website) hold unclaimed money, with a link to claim them."""
+    sites = selectors.money_waiting_for_creator(creator=user) if user.is_authenticated else []
+    return {"sites": sites, "total": sum(site.cents for site in sites)}
