@@ -52,6 +52,12 @@ def thing_get(*, pk: int, viewer: User | None = None) -> Thing | None:
     return things_annotated(viewer=viewer, owner_fields=viewer is not None).filter(pk=pk).first()
 
 
+def thing_to_flattr(*, pk: int) -> Thing | None:
+    """The thing a flattr names, without the counts (flattr_create checks
+    the rest; the answer shows the cached public thing)."""
+    return Thing.objects.filter(pk=pk, removed=False).first() if pk < 2**63 else None
+
+
 MARKS_TTL = 60
 
 
