@@ -15,7 +15,9 @@ from api.selectors import MARKS_TTL, marks_key
 from api.services import principals_forget, principals_forget_user, tombstone
 
 
-def _token_changed(sender, instance, **kwargs) -> None:
+def _token_changed(sender, instance, created: bool = False, **kwargs) -> None:
+    if created:  # nothing cached yet
+        return
     principals_forget([getattr(instance, "token_checksum", None) or instance.token_hash])
 
 

@@ -100,7 +100,10 @@ def profile(first: int, tokens: list[str], n: int) -> dict:
             elapsed = time.perf_counter() - start
         stream = io.StringIO()
         stats = pstats.Stats(profiler, stream=stream).sort_stats("cumulative")
-        stats.print_stats(r"(flattr|api|buttons|ledger|notifications|core|ops|django|rest_framework|redis|psycopg)", 70)
+        stats.print_stats(
+            r"(flattr|api|buttons|ledger|notifications|core|ops|django|rest_framework|redis|psycopg)",
+            70,
+        )
         report[name] = {
             "ms_per_request": round(elapsed * 1000 / n, 3),
             "queries_per_request": round(len(queries) / n, 2),
