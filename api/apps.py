@@ -19,7 +19,11 @@ class ApiConfig(AppConfig):
     name = "api"
     verbose_name = _("Flattr REST API v2")
 
-    def ready(self):
+    def ready(self) -> None:
+        from api import signals
+
+        # The cached principal and marks are replaced when tokens or users change.
+        signals.connect()
         if not apps.is_installed("oauth2_provider"):
             return
         oauth = apps.get_app_config("oauth2_provider")

@@ -65,16 +65,17 @@ def _key(ident: str, bucket: int) -> str:
 
 
 def _incrby(key: str, amount: int) -> int:
-    """INCRBY on Redis itself (Django's ``incr`` takes two round trips); the
-    request that opens the window sets its expiry."""
+    """INCRBY and EXPIRE in one pipelined round trip on Redis itself
+    (Django's ``incr`` takes two, and a separate EXPIRE a third)."""
     if hasattr(cache, "is_available") and not cache.is_available():
         raise ConnectionError("cache unavailable")
     full_key = cache.make_and_validate_key(key)
     client = cache._cache.get_client(full_key, write=True)
-    current = int(client.incrby(full_key, amount))
-    if current == amount:
-        client.expire(full_key, WINDOW + 60)
-    return current
+    pipe = client.pipeline(transaction=False)
+    pipe.incrby(full_key, amount)
+    pipe.expire(full_key, WINDOW + 60)
+    current, _expiry_set = pipe.execute()
+    return int(current)
 
 
 def _count(key: str) -> int:

@@ -52,9 +52,36 @@ def thing_get(*, pk: int, viewer: User | None = None) -> Thing | None:
     return things_annotated(viewer=viewer, owner_fields=viewer is not None).filter(pk=pk).first()
 
 
+def thing_to_flattr(*, pk: int) -> Thing | None:
+    """The thing a flattr names, without the counts (flattr_create checks
+    the rest; the answer shows the cached public thing)."""
+    return Thing.objects.filter(pk=pk, removed=False).first() if pk < 2**63 else None
+
+
+MARKS_TTL = 60
+
+
+def marks_key(*, viewer_id: int, thing_id: int) -> str:
+    return f"api:marks:{viewer_id}:{thing_id}"
+
+
 def viewer_marks(*, thing_id: int, viewer: User) -> tuple[bool, bool]:
     """Whether ``viewer`` flattred the thing this month and is subscribed to
-    it: one query of two index probes."""
+    it: one cache round trip, or one query of two index probes on a miss.
+    The entry goes when a flattr or subscription of the pair is saved or
+    deleted (api.signals) and is tied to the month it was read in."""
+    period = current_period()
+    key = marks_key(viewer_id=viewer.pk, thing_id=thing_id)
+    cached = cache.get(key)
+    if isinstance(cached, tuple) and cached[0] == period:
+        return cached[1], cached[2]
+    marks = _viewer_marks(thing_id=thing_id, viewer=viewer)
+    if cached is None:  # not a tombstone (api.signals): this read may stay
+        cache.add(key, (period, *marks), MARKS_TTL)
+    return marks
+
+
+def _viewer_marks(*, thing_id: int, viewer: User) -> tuple[bool, bool]:
     row = Thing.objects.filter(pk=thing_id).values_list(
         Exists(Flattr.objects.filter(thing_id=thing_id, supporter=viewer, period=current_period())),
         Exists(

@@ -9,6 +9,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -25,7 +26,44 @@ from api.models import PERSONAL_TOKEN_PREFIX, PersonalToken
 from api.scopes import SCOPES, scopes_parse
 
 Application = get_application_model()
+# The cached principal of a bearer token (api.authentication): shorter than
+# personal_token_touch's minute, so a token in steady use is still seen by
+# the database (last_used_at) about once a minute.
+PRINCIPAL_TTL = 30
+GONE = "gone"
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def principal_key(digest: str) -> str:
+    return f"api:principal:{digest}"
+
+
+def principals_forget(digests: list[str]) -> None:
+    """Drop the cached principals of these token hashes at once and again
+    when the transaction that changed them commits."""
+    keys = [principal_key(d) for d in digests if d]
+    if keys:
+        tombstone(keys, PRINCIPAL_TTL)
+
+
+def tombstone(keys: list[str], ttl: int) -> None:
+    """Put a tombstone on cached per-caller entries, now and on commit: a
+    request that read the old state before the commit and caches it after
+    (with ``cache.add``) cannot bring it back, and while the tombstone
+    lasts the database answers. Should the transaction roll back, the
+    database answers a little longer, that is all."""
+    cache.set_many(dict.fromkeys(keys, GONE), ttl)
+    transaction.on_commit(lambda: cache.set_many(dict.fromkeys(keys, GONE), ttl))
+
+
+def principals_forget_user(user_id: int) -> None:
+    """Drop the cached principals of every token of a user."""
+    AccessToken = get_access_token_model()
+    digests = list(
+        PersonalToken.objects.filter(user_id=user_id).values_list("token_hash", flat=True)
+    )
+    digests += AccessToken.objects.filter(user_id=user_id).values_list("token_checksum", flat=True)
+    principals_forget(digests)
 
 
 def token_hash(raw: str) -> str:
@@ -66,9 +104,10 @@ def personal_token_create(*, user: User, name: str, scopes: str) -> tuple[Person
 
 @transaction.atomic
 def personal_token_revoke(*, user: User, token_id: int) -> bool:
-    updated = PersonalToken.objects.filter(user=user, pk=token_id, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    tokens = PersonalToken.objects.filter(user=user, pk=token_id, revoked_at__isnull=True)
+    digests = list(tokens.values_list("token_hash", flat=True))
+    updated = tokens.update(revoked_at=timezone.now())
+    principals_forget(digests)
     return bool(updated)
 
 

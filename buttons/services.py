@@ -13,7 +13,8 @@ from typing import Any, TypedDict, Unpack
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import signals
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -331,7 +332,8 @@ def flattr_create(
         raise FlattrRefused("thing_unavailable", str(_("This thing cannot be flattred.")), 404)
     if thing.owner_id is not None and thing.owner_id == supporter.pk:
         raise FlattrRefused("flattr_owner", str(_("You cannot flattr your own thing.")), 403)
-    if ledger_selectors.receivable_owed(user=supporter) > 0:
+    owed, balance = ledger_selectors.flattr_means(user=supporter)
+    if owed > 0:
         raise FlattrRefused(
             "owes_balance",
             str(
@@ -341,26 +343,56 @@ def flattr_create(
             ),
             402,
         )
-    if ledger_selectors.wallet_balance(user=supporter) <= 0:
+    if balance <= 0:
         raise FlattrRefused("no_means", str(_("Your wallet is empty. Top up first.")), 402)
     now = now or timezone.now()
     period = period_of(now)
-    try:
-        # The unique constraint is the real guard: two clicks at once, one row.
-        with transaction.atomic():
-            flattr = Flattr.objects.create(
-                supporter=supporter, thing=thing, period=period, created_at=now, source=source
-            )
-    except IntegrityError:
-        raise FlattrRefused(
-            "flattr_once", str(_("You already flattred this thing this month.")), 409
+    # The flattr and its event in one transaction. The unique constraint is
+    # the real guard (two clicks at once, one row): ON CONFLICT DO NOTHING
+    # says "already" without an error, so no savepoint is needed.
+    with transaction.atomic():
+        flattr = _flattr_insert(
+            supporter=supporter, thing=thing, period=period, now=now, source=source
         )
-    transaction.on_commit(lambda: counters.record_flattr(thing_id=thing.pk, period=period))
-    thing_owner_tell(
-        thing=thing,
-        type="flattr.created",
-        data={"flattr_id": flattr.pk, "period": f"{period:%Y-%m}", "created_at": now.isoformat()},
-        key=f"flattr:{flattr.pk}",
+        if flattr is None:
+            raise FlattrRefused(
+                "flattr_once", str(_("You already flattred this thing this month.")), 409
+            )
+        transaction.on_commit(lambda: counters.record_flattr(thing_id=thing.pk, period=period))
+        thing_owner_tell(
+            thing=thing,
+            type="flattr.created",
+            data={
+                "flattr_id": flattr.pk,
+                "period": f"{period:%Y-%m}",
+                "created_at": now.isoformat(),
+            },
+            key=f"flattr:{flattr.pk}",
+        )
+    return flattr
+
+
+def _flattr_insert(
+    *, supporter: User, thing: Thing, period: dt.date, now: dt.datetime, source: str
+) -> Flattr | None:
+    """Insert one flattr; None when the supporter already flattred the thing
+    this month. Saves through the ORM's signals like ``create``."""
+    flattr = Flattr(supporter=supporter, thing=thing, period=period, created_at=now, source=source)
+    table = Flattr._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (supporter_id, thing_id, period, created_at, source)"  # noqa: S608 - our table name
+            " VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT ON CONSTRAINT one_flattr_per_thing_per_month DO NOTHING RETURNING id",
+            [supporter.pk, thing.pk, period, now, source],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    flattr.pk = row[0]
+    flattr._state.adding = False
+    signals.post_save.send(
+        sender=Flattr, instance=flattr, created=True, raw=False, using="default", update_fields=None
     )
     return flattr
 

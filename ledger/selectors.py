@@ -175,3 +175,14 @@ def ledger_counts() -> dict[str, int]:
         )
         accounts, transactions, postings = cursor.fetchone()
     return {"accounts": accounts, "transactions": transactions, "postings": postings}
+
+
+def flattr_means(*, user: User) -> tuple[int, int]:
+    """(cents owed after a refund or dispute, wallet balance): what a flattr
+    checks, in one query (buttons.services.flattr_create)."""
+    balances = dict(
+        Account.objects.filter(
+            user=user, kind__in=[AccountKind.RECEIVABLE, AccountKind.WALLET]
+        ).values_list("kind", "balance")
+    )
+    return -balances.get(AccountKind.RECEIVABLE, 0), balances.get(AccountKind.WALLET, 0)

@@ -13,7 +13,7 @@ from api import representations as rep
 from api import schema, selectors
 from api.errors import ApiError
 from api.scopes import FLATTR
-from api.views.base import ApiView, paginate, thing_or_404, user_or_404
+from api.views.base import ApiView, paginate, user_or_404
 from buttons import services as button_services
 from buttons.forms import AutoSubmitForm
 from buttons.models import FlattrSource
@@ -49,7 +49,9 @@ class ThingFlattrView(ApiView):
         responses=schema.responses(schema.FlattrCreated),
     )
     def post(self, request, pk: int):
-        thing = thing_or_404(pk)
+        thing = selectors.thing_to_flattr(pk=pk)
+        if thing is None:
+            raise ApiError("not_found", _("No thing with this id."))
         try:
             button_services.flattr_create(
                 supporter=request.user, thing=thing, source=FlattrSource.API
