@@ -29,6 +29,6 @@ class ApiConfig(AppConfig):
         oauth = apps.get_app_config("oauth2_provider")
         oauth.verbose_name = _("OAuth (applications and tokens)")
         for model in oauth.get_models():
-            names = OAUTH_MODEL_NAMES.get(model._meta.model_name)
+            names = OAUTH_MODEL_NAMES.get(model._meta.model_name or "")
             if names:
                 model._meta.verbose_name, model._meta.verbose_name_plural = names

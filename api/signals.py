@@ -40,9 +40,10 @@ def connect() -> None:
             _marks_changed, sender=model, dispatch_uid=f"marks-del-{model.__name__}"
         )
     AccessToken = get_access_token_model()
-    for model in (AccessToken, PersonalToken):
-        post_save.connect(_token_changed, sender=model, dispatch_uid=f"principal-{model.__name__}")
+    for token_model in (AccessToken, PersonalToken):
+        name = token_model.__name__
+        post_save.connect(_token_changed, sender=token_model, dispatch_uid=f"principal-{name}")
         post_delete.connect(
-            _token_changed, sender=model, dispatch_uid=f"principal-del-{model.__name__}"
+            _token_changed, sender=token_model, dispatch_uid=f"principal-del-{name}"
         )
     post_save.connect(_user_saved, sender=settings.AUTH_USER_MODEL, dispatch_uid="principal-user")
