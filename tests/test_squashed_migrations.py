@@ -1,17 +1,21 @@
 """Squashed migrations keep existing databases migrating (docs/development.md,
 "Squashed migrations").
 
-A fresh database runs the squashes (the suite's test database is built so,
-and `makemigrations --check` in CI says they add up to the models). These
-tests take the test database back to what an installation that migrated
+A fresh database runs the squashes (the suite's test database is built so),
+and the migrations, squashes in, add up to the models (what
+`makemigrations --check` says). The other tests take the test database back to what an installation that migrated
 before the squashes holds, the replaced names recorded and not the squash,
 and migrate it forward with today's tree."""
 
 import pytest
+from django.apps import apps
 from django.db import connection
+from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.questioner import NonInteractiveMigrationQuestioner
 from django.db.migrations.recorder import MigrationRecorder
+from django.db.migrations.state import ProjectState
 
 Key = tuple[str, str]
 
@@ -54,6 +58,17 @@ def test_the_squashes_are_the_ones_the_docs_name():
         ("notifications", "0001_squashed_0002_verbose_names"),
         ("payments", "0001_squashed_0003_verbose_names"),
     }
+
+
+def test_the_migrations_add_up_to_the_models():
+    """`makemigrations --check`, from the files alone."""
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    changes = MigrationAutodetector(
+        loader.project_state(),
+        ProjectState.from_apps(apps),
+        NonInteractiveMigrationQuestioner(dry_run=True),
+    ).changes(graph=loader.graph)
+    assert changes == {}
 
 
 @pytest.mark.django_db(transaction=True)
