@@ -83,8 +83,8 @@ class PayoutRun(models.Model):
     # Onward shares (docs/payouts.md, "Onward shares"): cents creators passed
     # on of their net, and the part of it credited to users (the rest is held
     # for unclaimed things, in ``unclaimed``).
-    onward = models.BigIntegerField(_("passed on"), default=0)
-    onward_received = models.BigIntegerField(_("received onward"), default=0)
+    onward = models.BigIntegerField(_("passed on"), default=0, db_default=0)
+    onward_received = models.BigIntegerField(_("received onward"), default=0, db_default=0)
     conservation_ok = models.BooleanField(_("conservation ok"), default=False)
     computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
     approved_by = staff_field(_("approved by"))
@@ -220,8 +220,8 @@ class CreatorLine(models.Model):
     # Onward shares: cents passed on of ``net`` (the creator keeps
     # ``net - onward_out``) and cents received onward from other creators
     # (no fee, never passed on again).
-    onward_out = models.BigIntegerField(_("passed on"), default=0)
-    onward_in = models.BigIntegerField(_("received onward"), default=0)
+    onward_out = models.BigIntegerField(_("passed on"), default=0, db_default=0)
+    onward_in = models.BigIntegerField(_("received onward"), default=0, db_default=0)
 
     class Meta:
         verbose_name = _("creator line")
@@ -307,7 +307,7 @@ class UnclaimedLine(models.Model):
     claim_fee = models.BigIntegerField(_("claim fee"), default=0)
     # The part of ``amount`` passed on by creators (onward shares, no fee
     # when claimed; returned to those creators, ``OnwardLine``).
-    onward = models.BigIntegerField(_("passed on"), default=0)
+    onward = models.BigIntegerField(_("passed on"), default=0, db_default=0)
 
     class Meta:
         verbose_name = _("unclaimed line")
