@@ -80,6 +80,11 @@ class PayoutRun(models.Model):
         _("claimed gross"), default=0
     )  # cents of holdings paid to new owners
     claimed_fee = models.BigIntegerField(_("claimed fee"), default=0)
+    # Onward shares (docs/payouts.md, "Onward shares"): cents creators passed
+    # on of their net, and the part of it credited to users (the rest is held
+    # for unclaimed things, in ``unclaimed``).
+    onward = models.BigIntegerField(_("passed on"), default=0, db_default=0)
+    onward_received = models.BigIntegerField(_("received onward"), default=0, db_default=0)
     conservation_ok = models.BooleanField(_("conservation ok"), default=False)
     computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
     approved_by = staff_field(_("approved by"))
@@ -104,6 +109,8 @@ class PayoutRun(models.Model):
             models.CheckConstraint(
                 condition=models.Q(
                     taken=models.F("net")
+                    - models.F("onward")
+                    + models.F("onward_received")
                     + models.F("fee")
                     + models.F("unclaimed")
                     + models.F("charity")
@@ -210,6 +217,11 @@ class CreatorLine(models.Model):
     flattrs = models.IntegerField(_("flattrs"))
     # Counted flattrs from accounts created in the run's month (fraud review).
     flattrs_from_new = models.IntegerField(_("flattrs from new accounts"), default=0)
+    # Onward shares: cents passed on of ``net`` (the creator keeps
+    # ``net - onward_out``) and cents received onward from other creators
+    # (no fee, never passed on again).
+    onward_out = models.BigIntegerField(_("passed on"), default=0, db_default=0)
+    onward_in = models.BigIntegerField(_("received onward"), default=0, db_default=0)
 
     class Meta:
         verbose_name = _("creator line")
@@ -219,6 +231,11 @@ class CreatorLine(models.Model):
             models.CheckConstraint(
                 condition=models.Q(net=models.F("gross") - models.F("fee")),
                 name="creator_net_is_gross_minus_fee",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(onward_out__gte=0, onward_in__gte=0)
+                & models.Q(onward_out__lte=models.F("net")),
+                name="creator_onward_within_net",
             ),
         ]
         indexes = [models.Index(fields=["run", "-gross"], name="creatorline_run_gross")]
@@ -288,6 +305,9 @@ class UnclaimedLine(models.Model):
     # When claimed: who got it and the fee taken (cents).
     claimed_by_id = models.BigIntegerField(_("claimed by id"), null=True, blank=True)
     claim_fee = models.BigIntegerField(_("claim fee"), default=0)
+    # The part of ``amount`` passed on by creators (onward shares, no fee
+    # when claimed; returned to those creators, ``OnwardLine``).
+    onward = models.BigIntegerField(_("passed on"), default=0, db_default=0)
 
     class Meta:
         verbose_name = _("unclaimed line")
@@ -297,11 +317,135 @@ class UnclaimedLine(models.Model):
                 fields=["run", "thing_id"], name="one_holding_per_thing_per_run"
             ),
             choice_constraint("status", HoldingStatus, "holding_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(onward__gte=0, onward__lte=models.F("amount")),
+                name="holding_onward_within_amount",
+            ),
         ]
         indexes = [models.Index(fields=["status", "thing_id"], name="unclaimed_status_thing")]
 
     def __str__(self) -> str:
         return f"thing {self.thing_id}: {self.amount} ({self.status})"
+
+
+class OnwardShare(models.Model):
+    """One entry of a creator's list of onward shares ("pass it on"): a
+    whole percent of their monthly net to a creator or to a thing (exactly
+    one). The list is replaced whole (``payouts.onward.onward_set``); a run
+    freezes it in its ``OnwardLine`` rows."""
+
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="onward_shares",
+        verbose_name=_("creator"),
+    )
+    target_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("creator passed on to"),
+    )
+    target_thing = models.ForeignKey(
+        "buttons.Thing",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("thing passed on to"),
+    )
+    percent = models.PositiveSmallIntegerField(_("percent"))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("onward share")
+        verbose_name_plural = _("onward shares")
+        ordering = ["creator", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(target_user__isnull=True, target_thing__isnull=False)
+                | models.Q(target_user__isnull=False, target_thing__isnull=True),
+                name="onward_one_target",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(percent__gte=1, percent__lte=100), name="onward_percent_1_100"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(target_user=models.F("creator")), name="onward_not_to_self"
+            ),
+            models.UniqueConstraint(
+                fields=["creator", "target_user"],
+                condition=models.Q(target_user__isnull=False),
+                name="onward_user_once",
+            ),
+            models.UniqueConstraint(
+                fields=["creator", "target_thing"],
+                condition=models.Q(target_thing__isnull=False),
+                name="onward_thing_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = (
+            f"user {self.target_user_id}"
+            if self.target_user_id
+            else f"thing {self.target_thing_id}"
+        )
+        return f"{self.creator_id} -> {target}: {self.percent}%"
+
+
+class OnwardLine(models.Model):
+    """One onward share as a run froze it: who passed on, to whom (the user
+    credited: the creator named, or the thing's owner at computing time;
+    empty while the thing is unclaimed: held), the percent and the cents
+    (``rules.onward_cents`` of the giver's net)."""
+
+    run = line_run_field("onward_lines")
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("passed on by"),
+    )
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("credited to"),
+    )
+    thing_id = models.BigIntegerField(_("thing id"), null=True, blank=True)
+    percent = models.PositiveSmallIntegerField(_("percent"))
+    cents = models.BigIntegerField(_("cents"), default=0)
+
+    class Meta:
+        verbose_name = _("onward line")
+        verbose_name_plural = _("onward lines")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "from_user", "to_user", "thing_id"],
+                nulls_distinct=False,
+                name="one_onward_line_per_target_per_run",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(to_user__isnull=False) | models.Q(thing_id__isnull=False),
+                name="onward_line_has_target",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(cents__gte=0, percent__gte=1, percent__lte=100),
+                name="onward_line_amounts_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["run", "to_user"], name="onwardline_run_to"),
+            models.Index(fields=["run", "thing_id"], name="onwardline_run_thing"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_user_id} -> {self.to_user_id}/{self.thing_id}: {self.cents}"
 
 
 class PayoutChunk(models.Model):

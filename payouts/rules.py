@@ -19,6 +19,10 @@ these formulas:
   ``amount % n`` earliest (rank 1 is the earliest) one cent more;
 - **fee**: ``FLATTR_FEE_PERCENT`` of each creator's monthly gross, rounded
   half up to the cent; **net**: gross less fee;
+- **onward**: a creator's onward share of ``percent`` gets
+  ``net * percent // 100`` of the creator's net for the run (floor; the
+  leftover cents stay with the creator), with no second fee and never
+  passed on again (docs/payouts.md, "Onward shares");
 - **fee parts**: how the statements attribute a creator's monthly fee to
   the shares that made the gross, so that what supporters are told went to
   the platform adds up to the fee the books charged.
@@ -47,6 +51,9 @@ __all__ = [
     "net_cents",
     "net_sql",
     "not_own_sql",
+    "onward_cents",
+    "onward_sql",
+    "onward_split",
     "share_cents",
     "share_sql",
     "shares_cents",
@@ -117,6 +124,30 @@ def net_cents(*, gross: int, percent: int) -> int:
 def net_sql(*, gross: str, fee: str) -> str:
     """``net_cents`` as a SQL expression, from the gross and its fee."""
     return f"({gross}) - ({fee})"
+
+
+# Onward shares -----------------------------------------------------------
+
+ONWARD_MAX_ENTRIES = 20
+
+
+def onward_cents(*, net: int, percent: int) -> int:
+    """An onward share of ``percent`` (1..100) of a creator's ``net``."""
+    return net * percent // 100
+
+
+def onward_sql(*, net: str, percent: str) -> str:
+    """``onward_cents`` as a SQL expression (non-negative integers:
+    integer division truncates like Python's floor division)."""
+    return f"({net}) * ({percent}) / 100"
+
+
+def onward_split(*, net: int, percents: list[int]) -> tuple[list[int], int]:
+    """Each share of a list whose percents add up to at most 100, and what
+    the creator keeps: ``net`` less their sum (never below zero)."""
+    assert sum(percents) <= 100, "a list passes on at most 100 %"
+    shares = [onward_cents(net=net, percent=p) for p in percents]
+    return shares, net - sum(shares)
 
 
 class FeeParts:

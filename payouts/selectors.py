@@ -61,11 +61,49 @@ def payout_report_supporters(*, run: PayoutRun) -> Iterator[dict]:
 
 
 def payout_report_creators(*, run: PayoutRun) -> Iterator[dict]:
+    """Creator lines, streamed a page at a time (by username): with what
+    each passed on (``onward_out``), received onward (``onward_in``) and
+    kept of their net (``net - onward_out``)."""
     rows = _pages_by_username(
-        run.creator_lines.all(), "creator__username", "gross", "fee", "net", "flattrs"
+        run.creator_lines.all(),
+        "creator__username",
+        "gross",
+        "fee",
+        "net",
+        "flattrs",
+        "onward_out",
+        "onward_in",
     )
-    for username, gross, fee, net, flattrs in rows:
-        yield {"username": username, "gross": gross, "fee": fee, "net": net, "flattrs": flattrs}
+    for username, gross, fee, net, flattrs, onward_out, onward_in in rows:
+        yield {
+            "username": username,
+            "gross": gross,
+            "fee": fee,
+            "net": net,
+            "flattrs": flattrs,
+            "onward_out": onward_out,
+            "onward_in": onward_in,
+            "kept": net - onward_out,
+        }
+
+
+def payout_report_onward(*, run: PayoutRun) -> Iterator[dict]:
+    """The run's onward shares of more than 0 cents: who passed on, the
+    user credited (the thing's owner for a thing; None while held), the
+    thing and the cents; in (from, to, thing) order, a page at a time."""
+    lines = (
+        run.onward_lines.filter(cents__gt=0)
+        .order_by("from_user__username", "to_user__username", "thing_id", "id")
+        .values_list("id", "from_user__username", "to_user__username", "thing_id", "cents")
+    )
+    offset = 0
+    while True:
+        page = list(lines[offset : offset + REPORT_PAGE])
+        for _id, giver, to, thing, cents in page:
+            yield {"from": giver, "to": to, "thing": thing, "cents": cents}
+        if len(page) < REPORT_PAGE:
+            return
+        offset += REPORT_PAGE
 
 
 CSV_HEADER = ["role", "username", "email"]
@@ -121,6 +159,7 @@ def payout_report(*, run: PayoutRun) -> dict:
         **payout_report_totals(run=run),
         "supporters": list(payout_report_supporters(run=run)),
         "creators": list(payout_report_creators(run=run)),
+        "onward": list(payout_report_onward(run=run)),
     }
 
 

@@ -15,7 +15,10 @@ planner settings its plan needs (``planner.py``):
    any of them again);
 4. ``lines``: thing lines, creator lines (gross, fee rounded half up, net)
    and unclaimed holdings from them, supporter lines in posting chunks;
-5. ``holdings``: claimed things are paid to their new owner, holdings older
+5. ``onward``: the creators' lists of onward shares frozen in onward lines,
+   each share ``rules.onward_sql`` of its creator's net, credited to the
+   target's owner or held for an unclaimed thing (``onward_amounts``);
+6. ``holdings``: claimed things are paid to their new owner, holdings older
    than FLATTR_UNCLAIMED_MONTHS go back to the supporters;
 
 then the totals and the conservation check (``refresh_totals``).
@@ -33,7 +36,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from payouts.models import EventAction, PayoutRun, RunStage, RunStatus
-from payouts.rules import fee_sql, net_sql, share_sql, taken_sql, visible_sql
+from payouts.rules import fee_sql, net_sql, onward_sql, share_sql, taken_sql, visible_sql
 from payouts.services.planner import COMPUTE, EXCLUDED, PAYDAY, planner, split_settings
 
 CHUNK_SIZE = 50_000
@@ -117,6 +120,7 @@ def lines_clear(cursor: CursorWrapper, params: dict) -> None:
     """Step 0: the run's lines go; the holdings it had chosen to settle go
     back to "held"."""
     for table in (
+        "payouts_onwardline",
         "payouts_supporterline",
         "payouts_creatorline",
         "payouts_unclaimedline",
@@ -339,13 +343,100 @@ def lines(cursor: CursorWrapper, params: dict, tables: Tables) -> None:
     )
 
 
+def onward_freeze_sql() -> str:
+    """The lists in force, frozen in the run's onward lines: one per share
+    of each creator with a line, credited to the creator named or to the
+    thing's owner now (empty: an unclaimed thing, held). A share whose thing
+    is hidden or removed, or now the giver's own, stays with the giver."""
+    visible = visible_sql(hidden="t.hidden", removed="t.removed")
+    return f"""
+        INSERT INTO payouts_onwardline (run_id, from_user_id, to_user_id, thing_id, percent, cents)
+        SELECT %(run)s, s.creator_id, coalesce(s.target_user_id, t.owner_id),
+               s.target_thing_id, s.percent, 0
+          FROM payouts_onwardshare s
+          JOIN payouts_creatorline cl ON cl.run_id = %(run)s AND cl.creator_id = s.creator_id
+          LEFT JOIN buttons_thing t ON t.id = s.target_thing_id
+         WHERE s.target_user_id IS NOT NULL
+            OR ({visible} AND (t.owner_id IS NULL OR t.owner_id <> s.creator_id))
+    """  # noqa: S608 - only our own SQL fragment is interpolated
+
+
+def onward_amounts(cursor: CursorWrapper, params: dict) -> None:
+    """Each frozen onward share's cents from its giver's net
+    (``rules.onward_sql``); receivers without a line get one (gross, fee,
+    net and flattrs 0); each creator line's ``onward_out`` and
+    ``onward_in``; shares to unclaimed things held with the month's
+    holdings (``onward`` is their part). Run again after a shortfall."""
+    cursor.execute(
+        f"""
+        UPDATE payouts_onwardline ol
+           SET cents = {onward_sql(net="cl.net", percent="ol.percent")}
+          FROM payouts_creatorline cl
+         WHERE ol.run_id = %(run)s AND cl.run_id = %(run)s AND cl.creator_id = ol.from_user_id
+           AND ol.cents <> {onward_sql(net="cl.net", percent="ol.percent")}
+        """,  # noqa: S608 - only our own SQL fragments are interpolated
+        params,
+    )
+    cursor.execute(
+        """
+        INSERT INTO payouts_creatorline
+            (run_id, creator_id, gross, fee, net, flattrs, flattrs_from_new, onward_out, onward_in)
+        SELECT DISTINCT %(run)s, to_user_id, 0, 0, 0, 0, 0, 0, 0
+          FROM payouts_onwardline
+         WHERE run_id = %(run)s AND to_user_id IS NOT NULL AND cents > 0
+        ON CONFLICT (run_id, creator_id) DO NOTHING
+        """,
+        params,
+    )
+    cursor.execute(
+        """
+        UPDATE payouts_creatorline cl
+           SET onward_out = x.given, onward_in = x.received
+          FROM (SELECT user_id, sum(given)::bigint AS given, sum(received)::bigint AS received
+                  FROM (SELECT from_user_id AS user_id, cents AS given, 0 AS received
+                          FROM payouts_onwardline WHERE run_id = %(run)s
+                        UNION ALL
+                        SELECT to_user_id, 0, cents
+                          FROM payouts_onwardline
+                         WHERE run_id = %(run)s AND to_user_id IS NOT NULL) o
+                 GROUP BY user_id) x
+         WHERE cl.run_id = %(run)s AND cl.creator_id = x.user_id
+           AND (cl.onward_out, cl.onward_in) IS DISTINCT FROM (x.given, x.received)
+        """,
+        params,
+    )
+    cursor.execute(
+        """
+        INSERT INTO payouts_unclaimedline
+            (run_id, thing_id, amount, flattrs, status, claim_fee, onward)
+        SELECT %(run)s, thing_id, sum(cents), 0, 'held', 0, sum(cents)
+          FROM payouts_onwardline
+         WHERE run_id = %(run)s AND to_user_id IS NULL
+         GROUP BY thing_id
+        HAVING sum(cents) > 0
+        ON CONFLICT (run_id, thing_id) DO UPDATE
+           SET amount = payouts_unclaimedline.amount + EXCLUDED.amount, onward = EXCLUDED.onward
+        """,
+        params,
+    )
+
+
+def onward(cursor: CursorWrapper, params: dict) -> None:
+    """Step 5: the lists frozen (``onward_freeze_sql``), then the amounts
+    (``onward_amounts``)."""
+    cursor.execute(onward_freeze_sql(), params)
+    onward_amounts(cursor, params)
+    cursor.execute("ANALYZE payouts_onwardline")
+
+
 def claims_sql() -> str:
     """Held holdings of posted runs whose thing now has an owner: paid to
-    that owner, less the fee (``rules.fee_sql``)."""
+    that owner, less the fee (``rules.fee_sql``) on the part supporters'
+    flattrs gave (money passed on pays no second fee)."""
     return f"""
         UPDATE payouts_unclaimedline h
            SET status = 'claimed', settled_by_id = %(run)s, claimed_by_id = t.owner_id,
-               claim_fee = {fee_sql(gross="h.amount")}
+               claim_fee = {fee_sql(gross="(h.amount - h.onward)")}
           FROM buttons_thing t, payouts_payoutrun r
          WHERE h.status = 'held' AND t.id = h.thing_id AND t.owner_id IS NOT NULL
            AND r.id = h.run_id AND r.status = 'posted'
@@ -362,7 +453,7 @@ RETURNS_SQL = """
 
 
 def holdings(cursor: CursorWrapper, params: dict) -> None:
-    """Step 5: the holdings this run settles: claimed ones are paid to their
+    """Step 6: the holdings this run settles: claimed ones are paid to their
     thing's new owner (``claims_sql``), those older than
     FLATTR_UNCLAIMED_MONTHS go back to their supporters (``RETURNS_SQL``)."""
     cursor.execute(claims_sql(), params)
@@ -381,6 +472,7 @@ def compute_lines(*, run: PayoutRun) -> None:
         stage_record(run, RunStage.COMPUTING_SHARES)
         split(cursor, params, tables)
         lines(cursor, params, tables)
+        onward(cursor, params)
         stage_record(run, RunStage.COMPUTING_HOLDINGS)
         holdings(cursor, params)
     refresh_totals(run=run)
@@ -388,11 +480,13 @@ def compute_lines(*, run: PayoutRun) -> None:
 
 def aggregate_lines(*, cursor: CursorWrapper, params: dict) -> None:
     """Creator lines and unclaimed holdings again from the thing lines
-    (after a shortfall changed some of them)."""
+    (after a shortfall changed some of them), and the onward shares from
+    the new nets (the frozen lists)."""
     cursor.execute(
         f"""
         UPDATE payouts_creatorline cl
-           SET gross = g.gross, fee = g.fee, net = {net_sql(gross="g.gross", fee="g.fee")}
+           SET gross = g.gross, fee = g.fee, net = {net_sql(gross="g.gross", fee="g.fee")},
+               onward_out = 0
           FROM (SELECT creator_id, sum(amount)::bigint AS gross,
                        {fee_sql(gross="sum(amount)::bigint")} AS fee
                   FROM payouts_thingline
@@ -415,6 +509,7 @@ def aggregate_lines(*, cursor: CursorWrapper, params: dict) -> None:
         """,
         params,
     )
+    onward_amounts(cursor, params)
 
 
 def refresh_totals(*, run: PayoutRun) -> PayoutRun:
@@ -426,7 +521,7 @@ def refresh_totals(*, run: PayoutRun) -> PayoutRun:
               (SELECT coalesce(sum(flattrs), 0) FROM payouts_supporterline WHERE run_id = %(run)s),
               (SELECT coalesce(sum(taken), 0) FROM payouts_supporterline WHERE run_id = %(run)s),
               (SELECT coalesce(sum(charity), 0) FROM payouts_supporterline WHERE run_id = %(run)s),
-              (SELECT count(*) FROM payouts_creatorline WHERE run_id = %(run)s),
+              (SELECT count(*) FROM payouts_creatorline WHERE run_id = %(run)s AND flattrs > 0),
               (SELECT coalesce(sum(gross), 0) FROM payouts_creatorline WHERE run_id = %(run)s),
               (SELECT coalesce(sum(fee), 0) FROM payouts_creatorline WHERE run_id = %(run)s),
               (SELECT coalesce(sum(net), 0) FROM payouts_creatorline WHERE run_id = %(run)s),
@@ -436,7 +531,11 @@ def refresh_totals(*, run: PayoutRun) -> PayoutRun:
               (SELECT coalesce(sum(amount), 0) FROM payouts_unclaimedline
                 WHERE settled_by_id = %(run)s AND status = 'claimed'),
               (SELECT coalesce(sum(claim_fee), 0) FROM payouts_unclaimedline
-                WHERE settled_by_id = %(run)s AND status = 'claimed')
+                WHERE settled_by_id = %(run)s AND status = 'claimed'),
+              (SELECT coalesce(sum(onward_out), 0) FROM payouts_creatorline WHERE run_id = %(run)s),
+              (SELECT coalesce(sum(onward_in), 0) FROM payouts_creatorline WHERE run_id = %(run)s),
+              (SELECT coalesce(sum(onward), 0) FROM payouts_unclaimedline WHERE run_id = %(run)s),
+              (SELECT coalesce(sum(cents), 0) FROM payouts_onwardline WHERE run_id = %(run)s)
             """,
             {"run": run.pk},
         )
@@ -453,11 +552,21 @@ def refresh_totals(*, run: PayoutRun) -> PayoutRun:
             returned,
             claimed_gross,
             claimed_fee,
+            onward_out,
+            onward_in,
+            onward_held,
+            onward_lines,
         ) = cursor.fetchone()
     # Conservation, to the cent: every cent taken from the supporter lines
     # is found again in the creator lines and holdings (both aggregated from
-    # the thing lines) or in charity.
-    ok = taken == net + fee + unclaimed + charity and gross == net + fee
+    # the thing lines) or in charity; of the nets, what creators kept and
+    # what they passed on, which was received onward or is held.
+    kept = net - onward_out
+    ok = (
+        taken == kept + onward_in + fee + unclaimed + charity
+        and gross == net + fee
+        and onward_out == onward_in + onward_held == onward_lines
+    )
     PayoutRun.objects.filter(pk=run.pk).update(
         supporters=supporters,
         flattrs=flattrs,
@@ -471,6 +580,8 @@ def refresh_totals(*, run: PayoutRun) -> PayoutRun:
         returned=returned,
         claimed_gross=claimed_gross,
         claimed_fee=claimed_fee,
+        onward=onward_out,
+        onward_received=onward_in,
         conservation_ok=ok,
     )
     run.refresh_from_db()

@@ -13,10 +13,14 @@ current one is done (``payout_run_advance``, under the run's row lock).
 - ``posting:creators``, creator lines split by ``creator_id % n`` into ``n``
   chunks, plus chunk ``n`` for the holdings and charity:
   ``payout:<P>:creator:<user id>`` (clearing -gross, earnings +net, platform
-  fees +fee), ``payout:<P>:unclaimed:<thing id>``, ``payout:<P>:charity``;
+  fees +fee), then, in the same chunk, ``payout:<P>:onward:<user id>`` for a
+  creator who passes on (earnings -onward_out, each receiver's earnings or
+  the unclaimed thing's holding +its share), ``payout:<P>:unclaimed:<thing
+  id>`` (the part supporters' flattrs gave), ``payout:<P>:charity``;
 - ``posting:settlements``, one chunk: ``payout:<P>:claim:<holding id>`` and
   ``payout:<P>:return:<holding id>`` (holdings paid to a thing's new owner
-  or returned to its supporters).
+  or returned to its supporters, and their onward part to the creators
+  who passed it on).
 
 Exactly once, twice over: a worker holds the chunk's row lock while it
 posts (``SKIP LOCKED``: another worker moves on to the next chunk) and marks
@@ -59,6 +63,7 @@ from payouts.models import (
     CreatorLine,
     EventAction,
     HoldingStatus,
+    OnwardLine,
     PayoutChunk,
     PayoutRun,
     RunStage,
@@ -193,27 +198,57 @@ def _post_creators(
             CreatorLine.objects.filter(run=run, gross__gt=0)
             .alias(part=Mod("creator_id", chunks))
             .filter(part=chunk)
-            .values_list("creator_id", "gross", "fee", "net")
+            .values_list("creator_id", "gross", "fee", "net", "onward_out")
         )
-        earnings = accounts_ensure(kind=AccountKind.EARNINGS, user_ids=[c for c, *_ in lines])
-        transactions_post_many(
-            transactions=[
-                _payout(
-                    run,
-                    f"creator:{creator}",
-                    [
-                        (accounts["clearing"], -gross),
-                        (earnings[creator], net),
-                        (accounts["fees"], fee),
-                    ],
-                )
-                for creator, gross, fee, net in lines
-            ]
+        givers = [creator for creator, *_, onward_out in lines if onward_out > 0]
+        onward = list(
+            OnwardLine.objects.filter(run=run, from_user_id__in=givers, cents__gt=0).values_list(
+                "from_user_id", "to_user_id", "thing_id", "cents"
+            )
         )
+        earnings = accounts_ensure(
+            kind=AccountKind.EARNINGS,
+            user_ids=[c for c, *_ in lines] + [to for _f, to, _t, _c in onward if to is not None],
+        )
+        held = accounts_ensure(
+            kind=AccountKind.UNCLAIMED,
+            refs=[f"thing:{thing}" for _f, to, thing, _c in onward if to is None],
+        )
+        passed: dict[int, list[tuple[int, int]]] = {}
+        for giver, to, thing, cents in onward:
+            account = earnings[to] if to is not None else held[f"thing:{thing}"]
+            passed.setdefault(giver, []).append((account, cents))
+        items = [
+            _payout(
+                run,
+                f"creator:{creator}",
+                [
+                    (accounts["clearing"], -gross),
+                    (earnings[creator], net),
+                    (accounts["fees"], fee),
+                ],
+            )
+            for creator, gross, fee, net, _onward_out in lines
+        ]
+        items += [
+            _payout(
+                run,
+                f"onward:{creator}",
+                [(earnings[creator], -onward_out), *passed[creator]],
+                memo=f"Passed on {run.label}",
+            )
+            for creator, *_, onward_out in lines
+            if onward_out > 0
+        ]
+        transactions_post_many(transactions=items)
         return
-    holdings = list(
-        UnclaimedLine.objects.filter(run=run, amount__gt=0).values_list("thing_id", "amount")
-    )
+    holdings = [
+        (thing, amount - onward)
+        for thing, amount, onward in UnclaimedLine.objects.filter(run=run).values_list(
+            "thing_id", "amount", "onward"
+        )
+        if amount > onward
+    ]
     refs = accounts_ensure(
         kind=AccountKind.UNCLAIMED, refs=[f"thing:{thing}" for thing, _ in holdings]
     )
@@ -264,6 +299,26 @@ def _returned_shares(cursor: CursorWrapper, holdings: Any) -> list[tuple[int, in
     return given
 
 
+def _returned_onward(holdings: Any) -> list[tuple[int, int, int]]:
+    """Who passed on to each returned holding ``(id, run id, thing id)``,
+    and how much: (holding, creator, cents), from the onward lines of the
+    holding's run (its onward part goes back to those creators)."""
+    wanted = {(run_id, thing): holding for holding, run_id, thing in holdings}
+    if not wanted:
+        return []
+    rows = OnwardLine.objects.filter(
+        run_id__in={run_id for run_id, _ in wanted},
+        thing_id__in={thing for _, thing in wanted},
+        to_user__isnull=True,
+        cents__gt=0,
+    ).values_list("run_id", "thing_id", "from_user_id", "cents")
+    return [
+        (wanted[(run_id, thing)], giver, cents)
+        for run_id, thing, giver, cents in rows
+        if (run_id, thing) in wanted
+    ]
+
+
 def _post_settlements(
     cursor: CursorWrapper, run: PayoutRun, chunk: int, accounts: dict[str, int], *, careful: bool
 ) -> None:
@@ -305,6 +360,14 @@ def _post_settlements(
         back: dict[int, list[tuple[int, int]]] = {}
         for holding, supporter, amount in given:
             back.setdefault(holding, []).append((wallets[supporter], amount))
+        passed_on = _returned_onward(
+            settled.filter(status=HoldingStatus.RETURNED, onward__gt=0).values_list(
+                "id", "run_id", "thing_id"
+            )
+        )
+        givers = accounts_ensure(kind=AccountKind.EARNINGS, user_ids=[row[1] for row in passed_on])
+        for holding, giver, amount in passed_on:
+            back.setdefault(holding, []).append((givers[giver], amount))
         items += [
             _payout(
                 run,

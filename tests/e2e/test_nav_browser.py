@@ -9,6 +9,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
 
+from accounts.models import User
+from api.services import application_register
 from buttons.models import Flattr, Thing
 from buttons.services import current_period
 from flattr_site.demo import DEMO_PASSWORD
@@ -155,6 +157,14 @@ PHONE_PAGES = [
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_phone_pages_do_not_scroll_sideways(chromium, platform_url, demo, lang):
+    # A registered application with a long redirect URI: what made
+    # /settings/apps/ scroll sideways on a phone (issue #28, item 9).
+    application_register(
+        user=User.objects.get(email="claire@example.com"),
+        name="A podcast app with a rather long name",
+        redirect_uris="https://podcasts.example.org/oauth/flattr/callback/with/a/long/path?x=1",
+        client_type="confidential",
+    )
     context, page = new_page(chromium, PHONE, lang)
     log_in(page, platform_url, "claire@example.com", DEMO_PASSWORD)
     wide = {}

@@ -38,7 +38,19 @@ class TestCommands:
             "supporters": [
                 {"username": "sophie", "email": "sophie@example.org", "taken": 200, "flattrs": 3}
             ],
-            "creators": [{"username": "claire", "gross": 134, "fee": 13, "net": 121, "flattrs": 2}],
+            "creators": [
+                {
+                    "username": "claire",
+                    "gross": 134,
+                    "fee": 13,
+                    "net": 121,
+                    "flattrs": 2,
+                    "onward_out": 0,
+                    "onward_in": 0,
+                    "kept": 121,
+                }
+            ],
+            "onward": [],
         }
         call_command("payout_report", "2026-09", "--format", "csv")
         csv_out = capsys.readouterr().out.splitlines()

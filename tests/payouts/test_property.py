@@ -4,11 +4,12 @@ import datetime as dt
 import itertools
 
 import pytest
+from django.test import override_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
 from payouts import services
-from payouts.models import CreatorLine, SupporterLine, UnclaimedLine
+from payouts.models import CreatorLine, OnwardLine, OnwardShare, SupporterLine, UnclaimedLine
 from tests.factories import UserFactory, flattr, fund, owe, thing
 from tests.payouts.helpers import run_share_amounts
 
@@ -52,6 +53,38 @@ def reference(users, things, flattrs, fee_percent, charity_mode):
     return taken, shares, charity, creators, unclaimed
 
 
+def onward_reference(creators, things, lists):
+    """creators: {user: (gross, fee)}; things: {key: (owner|None, not visible)};
+    lists: {user: [("user", key, percent) | ("thing", key, percent)]}.
+    Returns ({(from, to|None, thing|None): cents > 0}, out, in, held by thing):
+    each share floor(net * percent / 100) of the giver's net (flattrs only:
+    one hop), to the user named or the thing's owner, held for an unclaimed
+    thing, nothing for a hidden, removed or own thing."""
+    lines, out, received, held = {}, {}, {}, {}
+    for giver, entries in lists.items():
+        if giver not in creators:
+            continue
+        net = creators[giver][0] - creators[giver][1]
+        for kind, key, percent in entries:
+            cents = net * percent // 100
+            if kind == "user":
+                to, thing_key = key, None
+            else:
+                owner, invisible = things[key]
+                if invisible or owner == giver:
+                    continue
+                to, thing_key = owner, key
+            if not cents:
+                continue
+            lines[(giver, to, thing_key)] = cents
+            out[giver] = out.get(giver, 0) + cents
+            if to is None:
+                held[thing_key] = held.get(thing_key, 0) + cents
+            else:
+                received[to] = received.get(to, 0) + cents
+    return lines, out, received, held
+
+
 month_data = st.fixed_dictionaries(
     {
         "users": st.lists(
@@ -65,6 +98,16 @@ month_data = st.fixed_dictionaries(
         "flattrs": st.lists(
             st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 3)), max_size=25
         ),
+        # Onward shares: (giver, to a thing?, target, percent); 100 % often.
+        "onward": st.lists(
+            st.tuples(
+                st.integers(0, 5),
+                st.booleans(),
+                st.integers(0, 5),
+                st.one_of(st.integers(1, 100), st.just(100), st.just(50)),
+            ),
+            max_size=10,
+        ),
         "fee_percent": st.sampled_from([0, 7, 10, 15]),
         "charity": st.booleans(),
         # The split runs in this many ranges of supporters side by side.
@@ -75,10 +118,19 @@ month_data = st.fixed_dictionaries(
 
 @pytest.mark.django_db
 @given(data=month_data)
-def test_sql_split_matches_the_reference(data, settings):
-    settings.FLATTR_FEE_PERCENT = data["fee_percent"]
-    settings.FLATTR_UNSPENT_BUDGET = "charity" if data["charity"] else "keep"
-    settings.FLATTR_PAYOUT_SPLIT_BRANCHES = data["branches"]
+def test_sql_split_matches_the_reference(data):
+    # Overridden per example and restored (pytest-django's ``settings``
+    # fixture would stack one override per example until shrinking a
+    # failure recursed too deep to report it).
+    with override_settings(
+        FLATTR_FEE_PERCENT=data["fee_percent"],
+        FLATTR_UNSPENT_BUDGET="charity" if data["charity"] else "keep",
+        FLATTR_PAYOUT_SPLIT_BRANCHES=data["branches"],
+    ):
+        check_month(data)
+
+
+def check_month(data):
     n = next(months)
     period = dt.date(2000 + n // 12, n % 12 + 1, 1)
     users = {}
@@ -92,11 +144,33 @@ def test_sql_split_matches_the_reference(data, settings):
         users[user.pk] = (budget, wallet, owes)
     things = {}
     db_things = []
-    for owner_index, hidden, _ in data["things"]:
+    for owner_index, hidden, removed in data["things"]:
         owner = db_users[owner_index % len(db_users)] if owner_index >= 0 else None
-        t = thing(owner=owner, hidden=hidden)
+        t = thing(owner=owner, hidden=hidden, removed=removed)
         db_things.append(t)
-        things[t.pk] = (owner.pk if owner else None, hidden)
+        things[t.pk] = (owner.pk if owner else None, hidden or removed)
+    # Onward lists: cycles among creators, unclaimed, hidden and removed
+    # targets and 100 % lists all come up; each target once, at most 100 %.
+    lists: dict[int, list] = {}
+    for giver_i, to_thing, target_i, percent in data["onward"]:
+        giver = db_users[giver_i % len(db_users)]
+        if to_thing:
+            key = ("thing", db_things[target_i % len(db_things)].pk)
+        else:
+            key = ("user", db_users[target_i % len(db_users)].pk)
+        entries = lists.setdefault(giver.pk, [])
+        if key == ("user", giver.pk) or any((k, t) == key for k, t, _p in entries):
+            continue
+        percent = min(percent, 100 - sum(p for _k, _t, p in entries))
+        if percent < 1:
+            continue
+        entries.append((*key, percent))
+        OnwardShare.objects.create(
+            creator=giver,
+            target_user_id=key[1] if key[0] == "user" else None,
+            target_thing_id=key[1] if key[0] == "thing" else None,
+            percent=percent,
+        )
     flattrs = []
     seen = set()
     for u_i, t_i, minute in data["flattrs"]:
@@ -121,14 +195,36 @@ def test_sql_split_matches_the_reference(data, settings):
     assert {u: line.taken for u, line in lines.items()} == taken
     assert {u: line.charity for u, line in lines.items() if line.charity} == charity
     assert run_share_amounts(run) == shares
+    onward, out, received, held = onward_reference(creators, things, lists)
+    receivers_only = {u: (0, 0) for u in received if u not in creators}
     assert {
         line.creator_id: (line.gross, line.fee) for line in CreatorLine.objects.filter(run=run)
-    } == creators
+    } == creators | receivers_only
+    assert {
+        line.creator_id: (line.onward_out, line.onward_in)
+        for line in CreatorLine.objects.filter(run=run)
+        if line.onward_out or line.onward_in
+    } == {u: (out.get(u, 0), received.get(u, 0)) for u in set(out) | set(received)}
+    assert {
+        (line.from_user_id, line.to_user_id, line.thing_id): line.cents
+        for line in OnwardLine.objects.filter(run=run, cents__gt=0)
+    } == onward
+    holdings = {k: unclaimed.get(k, 0) + held.get(k, 0) for k in set(unclaimed) | set(held)}
     assert dict(UnclaimedLine.objects.filter(run=run).values_list("thing_id", "amount")) == {
-        k: v for k, v in unclaimed.items() if v
+        k: v for k, v in holdings.items() if v
     }
+    assert (
+        dict(UnclaimedLine.objects.filter(run=run, onward__gt=0).values_list("thing_id", "onward"))
+        == held
+    )
     for line in CreatorLine.objects.filter(run=run):
         assert line.net == line.gross - line.fee
+        assert 0 <= line.onward_out <= line.net
     assert run.conservation_ok
+    # taken = kept + received onward + fee + unclaimed + charity, to the cent.
+    kept = sum(g - f - out.get(c, 0) for c, (g, f) in creators.items())
+    assert run.taken == (
+        kept + sum(received.values()) + run.fee + sum(holdings.values()) + run.charity
+    )
     if not data["charity"]:
         assert run.taken == sum(taken.values())

@@ -35,15 +35,17 @@ class Command(BaseCommand):
         head = json.dumps(selectors.payout_report_totals(run=run), indent=2)
         out = self.stdout
         out.write(head[:-2] + ",\n", ending="")
-        for name, lines in (
+        sections = (
             ("supporters", selectors.payout_report_supporters(run=run)),
             ("creators", selectors.payout_report_creators(run=run)),
-        ):
+            ("onward", selectors.payout_report_onward(run=run)),
+        )
+        for index, (name, lines) in enumerate(sections):
             out.write(f'  "{name}": [', ending="")
             separator = "\n    "
             for line in lines:
                 out.write(separator + json.dumps(line), ending="")
                 separator = ",\n    "
             out.write("\n  ]" if separator != "\n    " else "]", ending="")
-            out.write(",\n" if name == "supporters" else "\n", ending="")
+            out.write(",\n" if index < len(sections) - 1 else "\n", ending="")
         out.write("}")
