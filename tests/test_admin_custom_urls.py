@@ -18,15 +18,17 @@ import re
 import pytest
 from django.contrib import admin
 
+from payments.withdrawals.services import withdrawal_request
 from payouts import services
 from tests.factories import UserFactory, flattr, supporter, thing
+from tests.withdrawals.helpers import creator_with
 
 pytestmark = pytest.mark.django_db
 
 # Values a custom URL's string parameters take, by parameter name. A new
 # string parameter must be added here (the test says so).
 STRING_VALUES = {
-    "action": ["approve", "recompute", "cancel"],
+    "action": ["approve", "recompute", "cancel", "reject"],
     "kind": ["supporters", "creators"],
 }
 PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
@@ -74,6 +76,8 @@ def world(settings):
     flattr(fan, thing(owner=creator), dt.date(2026, 9, 1))
     flattr(fan, thing(owner=None), dt.date(2026, 9, 1))
     services.payout_run_compute(period=dt.date(2026, 9, 1))
+    # A withdrawal waiting for review (its review page is a custom URL).
+    withdrawal_request(user=creator_with(net=50_000), amount_cents=30_000)
 
 
 def is_refused(response) -> bool:

@@ -91,3 +91,14 @@ def log_in(page, base_url: str, email: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("form button[type=submit]")
     page.wait_for_url("**/dashboard/")
+
+
+def log_out(page) -> None:
+    """Log out as a person would: on a phone open the menu, then the
+    account's group (the user's name), then press Log out."""
+    menu = page.locator("button[aria-controls=nav-items]")
+    if menu.is_visible() and menu.get_attribute("aria-expanded") != "true":
+        menu.click()
+    page.click("button.nav-user")
+    page.click("text=Log out")
+    page.wait_for_load_state()

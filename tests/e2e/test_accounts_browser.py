@@ -5,6 +5,8 @@ import re
 import pytest
 from django.core import mail
 
+from tests.e2e.conftest import log_out
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
@@ -27,7 +29,7 @@ def test_sign_up_verify_and_log_in_on_a_phone(chromium, live_server, settings):
     page.wait_for_url(re.compile(r".*/dashboard/$"))
     assert "Hello, browser" in page.content()
 
-    page.click("text=Log out")
+    log_out(page)
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=login]", "browser@example.org")
     page.fill("input[name=password]", "a-long-unusual-passphrase")

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from buttons.models import Flattr, Thing
 from buttons.services import current_period
 from flattr_site.demo import DEMO_PASSWORD
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import log_in, log_out
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -116,7 +116,7 @@ def test_main_pages_fit_the_screen_and_pass_axe(chromium, platform_url, demo, si
         [*SUPPORTER_PAGES, f"/things/{thing.pk}/", f"/things/{other.pk}/flattr/"],
         f"{size}-supporter",
     )
-    page.click("text=Log out")
+    log_out(page)
     log_in(page, platform_url, "claire@example.com", DEMO_PASSWORD)
     problems += check_pages(page, platform_url, CREATOR_PAGES, f"{size}-creator")
     # The earnings chart shows its latest month without scrolling, and at
