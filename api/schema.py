@@ -151,6 +151,43 @@ class Activities(serializers.Serializer):
     items = Activity(many=True)
 
 
+class OnwardShare(serializers.Serializer):
+    target = serializers.CharField(help_text="@username or the thing's id, as PUT takes it")
+    type = serializers.ChoiceField(choices=["user", "thing"])
+    percent = serializers.IntegerField(min_value=1, max_value=100)
+    user = serializers.CharField(allow_null=True, help_text="the creator named, or null")
+    thing = serializers.IntegerField(allow_null=True, help_text="the thing's id, or null")
+    label = serializers.CharField(help_text="@username or the thing's title")
+
+
+class OnwardShares(serializers.Serializer):
+    shares = OnwardShare(many=True)
+    total_percent = serializers.IntegerField()
+
+
+class OnwardTo(serializers.Serializer):
+    to = serializers.CharField(
+        allow_null=True, help_text="the user credited (a thing's owner); null while held"
+    )
+    thing = serializers.IntegerField(allow_null=True, help_text="null for a creator target")
+    cents = serializers.IntegerField()
+
+
+class OnwardRun(serializers.Serializer):
+    period = serializers.CharField(help_text="YYYY-MM")
+    net = serializers.IntegerField(help_text="cents: gross less the fee")
+    onward_out = serializers.IntegerField(help_text="cents passed on of net")
+    onward_in = serializers.IntegerField(help_text="cents received onward (no fee)")
+    kept = serializers.IntegerField(help_text="cents: net - onward_out")
+    to = OnwardTo(many=True)
+
+
+class Onward(OnwardShares):
+    last_run = OnwardRun(
+        allow_null=True, help_text="the latest posted run with a line of yours, or null"
+    )
+
+
 # --- request bodies -------------------------------------------------------------
 
 
@@ -181,6 +218,15 @@ class SubscriptionCreate(serializers.Serializer):
     month = serializers.ChoiceField(
         choices=[1, 3, 6, 12], required=False, default=3, help_text="months; 3 when left out"
     )
+
+
+class OnwardTarget(serializers.Serializer):
+    target = serializers.CharField(help_text="@username, a thing id or an address")
+    percent = serializers.IntegerField(min_value=1, max_value=100)
+
+
+class OnwardPut(serializers.Serializer):
+    shares = OnwardTarget(many=True, help_text="at most 20; an empty list clears")
 
 
 # --- helpers ---------------------------------------------------------------------

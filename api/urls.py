@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularJSONAPIView
 
 from api import oauth, web
 from api.errors import not_found_view
-from api.views import activities, flattrs, meta, subscriptions, things, users
+from api.views import activities, flattrs, meta, onward, subscriptions, things, users
 
 
 class OpenApiView(SpectacularJSONAPIView):
@@ -44,6 +44,7 @@ rest_inner = [
     path("user/flattrs", flattrs.MyFlattrsView.as_view()),
     path("user/subscriptions", subscriptions.MySubscriptionsView.as_view()),
     path("user/activities", activities.MyActivitiesView.as_view()),
+    path("user/onward", onward.MyOnwardView.as_view()),
     path("users/<str:username>", users.UserView.as_view()),
     path("users/<str:username>/things", users.UserThingsView.as_view()),
     path("users/<str:username>/flattrs", flattrs.UserFlattrsView.as_view()),
