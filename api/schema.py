@@ -157,7 +157,10 @@ class OnwardShare(serializers.Serializer):
     percent = serializers.IntegerField(min_value=1, max_value=100)
     user = serializers.CharField(allow_null=True, help_text="the creator named, or null")
     thing = serializers.IntegerField(allow_null=True, help_text="the thing's id, or null")
-    label = serializers.CharField(help_text="@username or the thing's title")
+    # The key is "label"; DRF's Field has a "label" attribute of its own.
+    label = serializers.CharField(  # type: ignore[assignment]
+        help_text="@username or the thing's title"
+    )
 
 
 class OnwardShares(serializers.Serializer):
