@@ -102,7 +102,7 @@ def _creator_onward(run: PayoutRun, creator_ids: list[int]) -> dict[tuple[str, i
                  WHERE ol.run_id = %(run)s AND ol.cents > 0
                    AND ol.from_user_id = ANY(%(ids)s)
                 UNION ALL
-                SELECT 'from', ol.to_user_id, fu.username, false, sum(ol.cents)
+                SELECT 'from', ol.to_user_id, fu.username, false, sum(ol.cents)::bigint
                   FROM payouts_onwardline ol
                   JOIN accounts_user fu ON fu.id = ol.from_user_id
                  WHERE ol.run_id = %(run)s AND ol.cents > 0
