@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -78,6 +79,56 @@ def _supporter_events(
     return events
 
 
+ONWARD_NAMES = 20  # at most this many names each way in a creator's notice
+
+
+def _creator_onward(run: PayoutRun, creator_ids: list[int]) -> dict[tuple[str, int], list[dict]]:
+    """The onward lines of a batch of creators in one query: ``("to", id)``
+    lists whom the creator passed on to (a creator's username, or the
+    thing's title; ``held`` while the thing is unclaimed), ``("from", id)``
+    who passed on to them (one row per giver, summed); each list the
+    largest first, at most ``ONWARD_NAMES``, with ``more`` (how many were
+    left off) on its last row."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH gave AS (
+                SELECT 'to' AS side, ol.from_user_id AS user_id,
+                       coalesce(nullif(t.title, ''), t.url, tu.username) AS label,
+                       ol.to_user_id IS NULL AS held, ol.cents
+                  FROM payouts_onwardline ol
+                  LEFT JOIN buttons_thing t ON t.id = ol.thing_id
+                  LEFT JOIN accounts_user tu ON tu.id = ol.to_user_id
+                 WHERE ol.run_id = %(run)s AND ol.cents > 0
+                   AND ol.from_user_id = ANY(%(ids)s)
+                UNION ALL
+                SELECT 'from', ol.to_user_id, fu.username, false, sum(ol.cents)::bigint
+                  FROM payouts_onwardline ol
+                  JOIN accounts_user fu ON fu.id = ol.from_user_id
+                 WHERE ol.run_id = %(run)s AND ol.cents > 0
+                   AND ol.to_user_id = ANY(%(ids)s)
+                 GROUP BY ol.to_user_id, fu.username
+            )
+            SELECT side, user_id, label, held, cents, n FROM (
+                SELECT gave.*,
+                       row_number() OVER w AS rank,
+                       count(*) OVER (PARTITION BY side, user_id) AS n
+                  FROM gave
+                WINDOW w AS (PARTITION BY side, user_id ORDER BY cents DESC, label)
+            ) ranked
+             WHERE rank <= %(names)s
+             ORDER BY side, user_id, rank
+            """,
+            {"run": run.pk, "ids": creator_ids, "names": ONWARD_NAMES},
+        )
+        lists: dict[tuple[str, int], list[dict]] = defaultdict(list)
+        for side, user_id, label, held, cents, n in cursor.fetchall():
+            mine = lists[(side, user_id)]
+            mine.append({"label": label, "cents": cents, "held": held})
+            mine[-1]["more"] = n - len(mine)
+    return lists
+
+
 def _creator_events(run: PayoutRun, creator_ids: list[int]) -> list[NewEvent]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -100,13 +151,22 @@ def _creator_events(run: PayoutRun, creator_ids: list[int]) -> list[NewEvent]:
                     "gross_cents": gross,
                 }
             )
+    onward = _creator_onward(run, creator_ids)
     events = []
-    lines = run.creator_lines.filter(creator_id__in=creator_ids, gross__gt=0)
-    for line in lines.values("creator_id", "gross", "fee", "net", "flattrs"):
+    # A user who only receives onward money has a line with gross 0: told too.
+    lines = run.creator_lines.filter(
+        Q(gross__gt=0) | Q(onward_in__gt=0), creator_id__in=creator_ids
+    )
+    for line in lines.values(
+        "creator_id", "gross", "fee", "net", "flattrs", "onward_out", "onward_in"
+    ):
+        creator_id = line["creator_id"]
+        kept = line["net"] - line["onward_out"]
+        gave, got = onward.get(("to", creator_id), []), onward.get(("from", creator_id), [])
         events.append(
             NewEvent(
                 EventType.PAYOUT_POSTED,
-                line["creator_id"],
+                creator_id,
                 {
                     "period": run.label,
                     "gross_cents": line["gross"],
@@ -114,10 +174,18 @@ def _creator_events(run: PayoutRun, creator_ids: list[int]) -> list[NewEvent]:
                     "net_cents": line["net"],
                     "fee_percent": settings.FLATTR_FEE_PERCENT,
                     "flattrs": line["flattrs"],
-                    "things": things[line["creator_id"]],
+                    "things": things[creator_id],
+                    "onward_out_cents": line["onward_out"],
+                    "onward_in_cents": line["onward_in"],
+                    "kept_cents": kept,
+                    "credited_cents": kept + line["onward_in"],
+                    "onward_to": [{k: s[k] for k in ("label", "cents", "held")} for s in gave],
+                    "onward_to_more": gave[-1]["more"] if gave else 0,
+                    "onward_from": [{k: s[k] for k in ("label", "cents")} for s in got],
+                    "onward_from_more": got[-1]["more"] if got else 0,
                     "earnings_path": reverse("earnings"),
                 },
-                f"statement:{run.label}:creator:{line['creator_id']}",
+                f"statement:{run.label}:creator:{creator_id}",
             )
         )
     return events
