@@ -13,6 +13,11 @@ from tests.factories import PASSWORD, UserFactory, thing
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
+def field(page, label):
+    """A row's input by its label (Django's labels end with a colon)."""
+    return page.get_by_label(f"{label}:", exact=True)
+
+
 def listed(creator):
     return list(
         OnwardShare.objects.filter(creator=creator)
@@ -35,25 +40,25 @@ def test_a_creator_sets_a_list_in_the_browser(chromium, platform_url, viewport):
     assert sideways(page) <= 0
 
     # A refused list: the service's message, nothing saved, the rows kept.
-    page.get_by_label("Target 1", exact=True).fill("@bob")
-    page.get_by_label("Percent 1", exact=True).fill("2.5")
+    field(page, "Target 1").fill("@bob")
+    field(page, "Percent 1").fill("2.5")
     page.click("[data-testid=onward-form] button[type=submit]")
     error = page.locator("[data-testid=onward-error]")
     assert "2.5 is not a percent" in error.inner_text()
     assert listed(claire) == []
-    assert page.get_by_label("Target 1", exact=True).input_value() == "@bob"
+    assert field(page, "Target 1").input_value() == "@bob"
     assert violations(page, tags=WCAG_AA) == []
     assert sideways(page) <= 0
 
-    page.get_by_label("Percent 1", exact=True).fill("10")
-    page.get_by_label("Target 2", exact=True).fill(str(song.pk))
-    page.get_by_label("Percent 2", exact=True).fill("5")
+    field(page, "Percent 1").fill("10")
+    field(page, "Target 2").fill(str(song.pk))
+    field(page, "Percent 2").fill("5")
     page.click("[data-testid=onward-form] button[type=submit]")
     page.wait_for_selector(".messages")
     assert listed(claire) == [("bob", None, 10), (None, song.pk, 5)]
     # The saved list and three empty rows come back.
     assert page.locator("input[name^=target_]").count() == 5
-    assert page.get_by_label("Target 2", exact=True).input_value() == str(song.pk)
+    assert field(page, "Target 2").input_value() == str(song.pk)
     assert violations(page, tags=WCAG_AA) == []
     assert sideways(page) <= 0
 
