@@ -1,8 +1,11 @@
 from django.urls import path
 
-from payouts import transparency_views, views
+from payouts import transparency_views, views, views_onward
 
-urlpatterns = [path("months/", views.my_months, name="my_months")]
+urlpatterns = [
+    path("months/", views.my_months, name="my_months"),
+    path("settings/onward/", views_onward.onward_settings, name="onward_settings"),
+]
 
 # Transparency (notify helper)
 urlpatterns += [
