@@ -68,8 +68,49 @@ def _pipe(source, target, select_sql: str, copy_sql: str, params=None) -> None:
             in_copy.write(block)
 
 
-def _load(url: str, *, supporters: int, per_supporter: int, things: int, creators: int, period):
-    """Users, wallets (funded by one balanced top-up), things and flattrs."""
+ONWARD_SQL = """
+INSERT INTO payouts_onwardshare (creator_id, target_user_id, target_thing_id, percent, position)
+SELECT g.c,
+       CASE WHEN g.j %% 2 = 0 THEN 1 + (g.c - 1 + 1 + g.j * 97) %% %(creators)s END,
+       t.id,
+       1 + (g.c * 13 + g.j * 29) %% (100 / g.m),
+       g.j
+  FROM (SELECT c, 1 + (c * 7) %% 5 AS m, j
+          FROM generate_series(1, %(creators)s) c, generate_series(0, 4) j
+         WHERE (c::bigint * 2654435761) %% 1000 < %(permille)s) g
+  LEFT JOIN buttons_thing t
+         ON g.j %% 2 = 1 AND t.id = 1 + (g.c * 131 + g.j * 7919) %% %(things)s
+ WHERE g.j < g.m
+   AND (g.j %% 2 = 0 AND (1 + g.j * 97) %% %(creators)s <> 0
+        OR t.id IS NOT NULL AND t.owner_id IS DISTINCT FROM g.c)
+"""
+
+
+def _load_onward(target, *, fraction: float, creators: int, things: int) -> None:
+    """Onward shares for about ``fraction`` of the creators (picked by a
+    hash of their id), each with 1-5 shares: even positions name another
+    creator, odd ones a thing (claimed, unclaimed, hidden or removed, never
+    the giver's own); percents sum to at most 100. One INSERT ... SELECT."""
+    if fraction <= 0 or creators < 2:
+        return
+    target.execute(
+        ONWARD_SQL,
+        {"creators": creators, "things": things, "permille": round(fraction * 1000)},
+    )
+
+
+def _load(
+    url: str,
+    *,
+    supporters: int,
+    per_supporter: int,
+    things: int,
+    creators: int,
+    period,
+    onward_fraction: float = 0.0,
+):
+    """Users, wallets (funded by one balanced top-up), things, flattrs and,
+    with ``onward_fraction``, creators' onward shares."""
     import psycopg
 
     users = max(supporters, creators)
@@ -103,11 +144,12 @@ def _load(url: str, *, supporters: int, per_supporter: int, things: int, creator
             SELECT i,
                    CASE WHEN i %% 50 = 0 THEN NULL ELSE 1 + (i * 31) %% %(creators)s END,
                    'https://bench.example/t/' || i, 'Thing ' || i, '', 'text', '', '',
-                   i %% 97 = 0, i %% 211 = 0, %(start)s::timestamptz - interval '120 days', false
+                   i %% 97 = 0, i %% 211 = 0, %(start)s::timestamptz - interval '120 days', false,
+                   false
               FROM generate_series(1, %(things)s) i
             """,
             "buttons_thing (id, owner_id, url, title, description, category, tags, language,"
-            " hidden, removed, created_at, unlisted)",
+            " hidden, removed, created_at, unlisted, pending)",
             {"start": start, "creators": creators, "things": things},
         )
         flattr_indexes = target.execute(
@@ -206,6 +248,7 @@ def _load(url: str, *, supporters: int, per_supporter: int, things: int, creator
               FROM t, ledger_account o WHERE o.kind = 'outside' AND o.user_id IS NULL
             """
         )
+        _load_onward(target, fraction=onward_fraction, creators=creators, things=things)
         for table in ("accounts_user", "buttons_thing", "buttons_flattr"):
             target.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
@@ -349,7 +392,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--check", action="store_true", help="run ledger_problems() after posting")
     parser.add_argument("--workers", type=int, default=1, help="posting processes (default 1)")
+    parser.add_argument(
+        "--onward-fraction",
+        type=float,
+        default=0.0,
+        help="share of creators with 1-5 onward shares (0.2: a fifth; default 0)",
+    )
     args = parser.parse_args(argv)
+    if not 0 <= args.onward_fraction <= 1:
+        parser.error("--onward-fraction must be between 0 and 1")
     n, k = args.supporters, args.flattrs_per_supporter
     things = args.things or max(min(100_000, n // 10), k + 1)
     creators = args.creators or max(min(20_000, n // 50), 1)
@@ -385,6 +436,7 @@ def main(argv: list[str] | None = None) -> dict:
             things=things,
             creators=creators,
             period=period,
+            onward_fraction=args.onward_fraction,
         )
         timings["load_s"] = time.perf_counter() - t0
         memory["load"] = _peak_mb()
@@ -436,6 +488,14 @@ def main(argv: list[str] | None = None) -> dict:
             shares = cursor.fetchone()[0]
             cursor.execute("SELECT count(*) FROM payouts_thingline WHERE run_id = %s", [run.pk])
             thing_lines = cursor.fetchone()[0]
+            cursor.execute("SELECT count(*), count(DISTINCT creator_id) FROM payouts_onwardshare")
+            onward_shares, onward_givers = cursor.fetchone()
+            cursor.execute(
+                "SELECT count(*), count(*) FILTER (WHERE to_user_id IS NULL)"
+                " FROM payouts_onwardline WHERE run_id = %s AND cents > 0",
+                [run.pk],
+            )
+            onward_lines, onward_held_lines = cursor.fetchone()
         problems = None
         if args.check:
             from ledger.selectors import ledger_problems
@@ -477,6 +537,16 @@ def main(argv: list[str] | None = None) -> dict:
             "fee": run.fee,
             "unclaimed": run.unclaimed,
             "charity": run.charity,
+            "onward": {
+                "fraction": args.onward_fraction,
+                "shares": onward_shares,
+                "givers": onward_givers,
+                "lines_paid": onward_lines,
+                "lines_held": onward_held_lines,
+                "passed_on": run.onward,
+                "received": run.onward_received,
+                "held": run.onward - run.onward_received,
+            },
             "clearing_balance_after": clearing,
             "ledger_problems": problems,
         },

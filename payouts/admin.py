@@ -57,6 +57,13 @@ def _in_progress(run: PayoutRun) -> bool:
     return run.status == RunStatus.APPROVED or run.stage in (*COMPUTING_STAGES, *POSTING_STAGES)
 
 
+def _conservation_sum(run: PayoutRun) -> int:
+    """The right-hand side of the run's check (docs/payouts.md): what
+    creators kept, received onward, the fee, the holdings (held onward
+    shares included) and charity; a share passed on counts once."""
+    return run.net - run.onward + run.onward_received + run.fee + run.unclaimed + run.charity
+
+
 @admin.register(PayoutRun)
 class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # Fits a 1280 px laptop beside the admin's menu: one run per month needs
@@ -152,6 +159,7 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             if run.stage in (*COMPUTING_STAGES, *POSTING_STAGES)
             else "",
             "top_creators": selectors.top_creators(run=run),
+            "onward": selectors.onward_figures(run=run),
             "suspicious": selectors.suspicious_creators(run=run),
             "events": run.events.select_related("actor"),
             "can_approve": request.user.has_perm("payouts.approve_payoutrun"),
@@ -159,7 +167,7 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             + f"?run__id__exact={run.pk}",
             "creator_lines_url": reverse("admin:payouts_creatorline_changelist")
             + f"?run__id__exact={run.pk}",
-            "conservation_sum": run.net + run.fee + run.unclaimed + run.charity,
+            "conservation_sum": _conservation_sum(run),
             # The page follows a job in progress by reloading itself (the
             # admin base_site template turns this into a meta refresh).
             "refresh_seconds": 3 if _in_progress(run) else None,
@@ -201,7 +209,7 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "action": action,
             "title": f"{title}: {run.label}",
             "explanation": explanation,
-            "conservation_sum": run.net + run.fee + run.unclaimed + run.charity,
+            "conservation_sum": _conservation_sum(run),
         }
         return TemplateResponse(request, "admin/payouts/payoutrun/confirm.html", context)
 

@@ -108,6 +108,9 @@ def payout_report_onward(*, run: PayoutRun) -> Iterator[dict]:
 
 CSV_HEADER = ["role", "username", "email"]
 CSV_MONEY = ["budget", "balance", "taken", "charity", "gross", "fee", "net"]
+# Appended after ``flattrs`` (existing consumers read the first columns):
+# what a creator passed on, received onward and kept (``net - onward_out``).
+CSV_ONWARD = ["onward_out", "onward_in", "kept"]
 
 
 def payout_report_rows(
@@ -122,7 +125,12 @@ def payout_report_rows(
         return cents_to_decimal(cents) if euros and isinstance(cents, int) else cents
 
     suffix = f" ({settings.CURRENCY})" if euros else ""
-    yield [*CSV_HEADER, *(f"{name}{suffix}" for name in CSV_MONEY), "flattrs"]
+    yield [
+        *CSV_HEADER,
+        *(f"{name}{suffix}" for name in CSV_MONEY),
+        "flattrs",
+        *(f"{name}{suffix}" for name in CSV_ONWARD),
+    ]
     if "supporter" in roles:
         rows = _pages_by_username(
             run.supporter_lines.all(),
@@ -136,7 +144,7 @@ def payout_report_rows(
         )
         for username, email, budget, balance, taken, charity, flattrs in rows:
             amounts = [budget, balance, taken, charity, "", "", ""]
-            yield ["supporter", username, email, *map(money, amounts), flattrs]
+            yield ["supporter", username, email, *map(money, amounts), flattrs, "", "", ""]
     if "creator" in roles:
         creator_rows = _pages_by_username(
             run.creator_lines.all(),
@@ -146,10 +154,20 @@ def payout_report_rows(
             "fee",
             "net",
             "flattrs",
+            "onward_out",
+            "onward_in",
         )
-        for username, email, gross, fee, net, flattrs in creator_rows:
+        for username, email, gross, fee, net, flattrs, out, received in creator_rows:
             amounts = ["", "", "", "", gross, fee, net]
-            yield ["creator", username, email, *map(money, amounts), flattrs]
+            onward = [out, received, net - out]
+            yield [
+                "creator",
+                username,
+                email,
+                *map(money, amounts),
+                flattrs,
+                *map(money, onward),
+            ]
 
 
 def payout_report(*, run: PayoutRun) -> dict:
@@ -160,6 +178,29 @@ def payout_report(*, run: PayoutRun) -> dict:
         "supporters": list(payout_report_supporters(run=run)),
         "creators": list(payout_report_creators(run=run)),
         "onward": list(payout_report_onward(run=run)),
+    }
+
+
+def onward_figures(*, run: PayoutRun, limit: int = 10) -> dict:
+    """The run's onward shares for its admin page: cents passed on, received
+    onward (credited to users) and held (for unclaimed things), and the
+    ``limit`` users who received most (username, cents, how many gave)."""
+    from django.db.models import Count, Sum
+
+    receivers = (
+        run.onward_lines.filter(cents__gt=0, to_user__isnull=False)
+        .values("to_user_id", "to_user__username")
+        .annotate(cents=Sum("cents"), givers=Count("from_user_id", distinct=True))
+        .order_by("-cents", "to_user__username")[:limit]
+    )
+    return {
+        "passed_on": run.onward,
+        "received": run.onward_received,
+        "held": run.onward - run.onward_received,
+        "top_receivers": [
+            {"username": r["to_user__username"], "cents": r["cents"], "givers": r["givers"]}
+            for r in receivers
+        ],
     }
 
 

@@ -26,6 +26,8 @@ MONTH_FIELDS = [
     "previous_period",
     "merkle_root",
     "leaves",
+    # Added last, so consumers reading the columns by position keep working.
+    "passed_on",
 ]
 
 
@@ -68,7 +70,13 @@ def transparency_months() -> list[dict]:
                 "flattrs": run.flattrs,
                 "taken": run.taken,
                 "fee": run.fee + run.claimed_fee,
-                "paid_to_creators": run.net + run.claimed_gross - run.claimed_fee,
+                # Credited to creators: what they kept and received onward
+                # (onward shares held for unclaimed things are counted in
+                # held_unclaimed, once) and holdings claimed, less its fee.
+                "paid_to_creators": run.net
+                - (run.onward - run.onward_received)
+                + run.claimed_gross
+                - run.claimed_fee,
                 "held_unclaimed": run.unclaimed,
                 "returned": run.returned,
                 "charity": run.charity,
@@ -80,6 +88,9 @@ def transparency_months() -> list[dict]:
                 else "",
                 "merkle_root": commitment.merkle_root if commitment else "",
                 "leaves": commitment.leaves if commitment else None,
+                # Cents creators passed on of their net (onward shares),
+                # inside paid_to_creators and held_unclaimed, not on top.
+                "passed_on": run.onward,
             }
         )
     return months

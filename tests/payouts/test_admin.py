@@ -77,8 +77,8 @@ class TestAdmin:
         body = b"".join(response.streaming_content).decode()
         assert body.splitlines() == [
             "role,username,email,budget (EUR),balance (EUR),taken (EUR),charity (EUR),"
-            "gross (EUR),fee (EUR),net (EUR),flattrs",
-            "creator,claire,claire@example.org,,,,,1.34,0.13,1.21,2",
+            "gross (EUR),fee (EUR),net (EUR),flattrs,onward_out (EUR),onward_in (EUR),kept (EUR)",
+            "creator,claire,claire@example.org,,,,,1.34,0.13,1.21,2,0.00,0.00,1.21",
         ]
 
     def test_csv_export_needs_the_view_permissions_of_the_run_and_its_lines(self, client, run):

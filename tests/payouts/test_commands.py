@@ -55,9 +55,10 @@ class TestCommands:
         call_command("payout_report", "2026-09", "--format", "csv")
         csv_out = capsys.readouterr().out.splitlines()
         assert (
-            csv_out[0] == "role,username,email,budget,balance,taken,charity,gross,fee,net,flattrs"
+            csv_out[0] == "role,username,email,budget,balance,taken,charity,gross,fee,net,flattrs,"
+            "onward_out,onward_in,kept"
         )
-        assert "creator,claire,claire@example.org,,,,,134,13,121,2" in csv_out
+        assert "creator,claire,claire@example.org,,,,,134,13,121,2,0,0,121" in csv_out
 
     @pytest.mark.parametrize(
         "args, message",
