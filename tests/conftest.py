@@ -63,6 +63,18 @@ def allow_loopback(settings):
 
 
 @pytest.fixture(autouse=True)
+def english_first():
+    """Each test starts in the default language: a request with a French
+    Accept-Language (or a notice rendered in French) leaves its language
+    active in the thread, which would make the next test's messages French."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def clean_cache():
     from buttons import counters
 
