@@ -2,11 +2,22 @@
 each person's lines (the month figures and chart shown on /transparency/
 are ``payouts/transparency_report.py``).
 
-Leaves (one per supporter line and per creator line, sorted by kind then
-user id) are ``SHA-256(0x00 || salt || line)`` where ``line`` is the
+Leaves are ``SHA-256(0x00 || salt || line)`` where ``line`` is the
 canonical text ``kind|YYYY-MM|user id|name=value|...`` (amounts in cents,
 names sorted) and ``salt`` is ``HMAC-SHA256(run secret, kind:user id)``: a
-proof reveals one person's salt and nobody else's. Inner nodes are
+proof reveals one person's salt and nobody else's. Three kinds, in this
+order, each by user id:
+
+- ``supporter``: one per supporter line, ``charity``, ``flattrs``, ``taken``;
+- ``creator``: one per creator line, ``fee``, ``flattrs``, ``gross``, ``net``
+  (net = gross less fee, before anything is passed on);
+- ``onward``: one per creator line that passed on or received onward money
+  (``onward_out > 0`` or ``onward_in > 0``): ``in`` (cents received onward)
+  and ``out`` (cents passed on), e.g. ``onward|2026-08|42|in=135|out=259``
+  salted with ``HMAC(run secret, "onward:42")``. A run without onward
+  shares has no onward leaf: its leaves and root are those of the format
+  before the kind existed.
+ Inner nodes are
 ``SHA-256(0x01 || left || right)``; an odd node is carried up unchanged.
 The published root is ``SHA-256("open-flattr-chain-v1" || previous root ||
 Merkle root)``, where the previous root is the root of the commitment
@@ -35,6 +46,8 @@ PAGE = 50_000
 GENESIS = "0" * 64
 SUPPORTER_FIELDS = ("taken", "flattrs", "charity")
 CREATOR_FIELDS = ("gross", "fee", "net", "flattrs")
+# An onward leaf's amounts and the creator line's columns they come from.
+ONWARD_FIELDS = {"in": "onward_in", "out": "onward_out"}
 
 
 def line_text(*, kind: str, period: str, user_id: int, amounts: dict[str, int]) -> str:
@@ -160,8 +173,9 @@ def _tree(
     run's lines folded into their Merkle tree (their paths its targets).
 
     ``line_salt``, ``line_text`` and ``leaf_hash`` of every line, unrolled:
-    the lines are read in leaf order (supporters then creators, by user id)
-    a page at a time, their amounts already in the text's (sorted) order,
+    the lines are read in leaf order (supporters, creators, then the onward
+    leaves of the creator lines that passed on or received, by user id) a
+    page at a time, their amounts already in the text's (sorted) order,
     and hashed with the standard library's one-shot HMAC
     (tests/payouts/test_transparency.py checks the root against those
     definitions and the proofs against the independent verifier)."""
@@ -169,18 +183,43 @@ def _tree(
     fold = MerkleFold()
     key, period = bytes.fromhex(secret), run.label
     digest, sha256 = hmac.digest, hashlib.sha256
+    # (kind, table, id column, amount names sorted, their columns, which rows)
+    onward = sorted(ONWARD_FIELDS)
     sides = (
-        ("supporter", "payouts_supporterline", sorted(SUPPORTER_FIELDS)),
-        ("creator", "payouts_creatorline", sorted(CREATOR_FIELDS)),
+        (
+            "supporter",
+            "payouts_supporterline",
+            "supporter_id",
+            sorted(SUPPORTER_FIELDS),
+            sorted(SUPPORTER_FIELDS),
+            "",
+        ),
+        (
+            "creator",
+            "payouts_creatorline",
+            "creator_id",
+            sorted(CREATOR_FIELDS),
+            sorted(CREATOR_FIELDS),
+            "",
+        ),
+        (
+            "onward",
+            "payouts_creatorline",
+            "creator_id",
+            onward,
+            [ONWARD_FIELDS[name] for name in onward],
+            " AND (onward_in > 0 OR onward_out > 0)",
+        ),
     )
     # A page of lines at a time, by key (user ids after the last page's): a
     # million lines never sit at once in the client library's memory (a
     # server-side cursor does the same 20-40% slower).
     with connection.cursor() as cursor:
-        for kind, table, names in sides:
+        for kind, table, id_column, names, columns, where in sides:
             page = (
-                f"SELECT {kind}_id, {', '.join(names)} FROM {table}"  # noqa: S608 - our constants
-                f" WHERE run_id = %s AND {kind}_id > %s ORDER BY {kind}_id LIMIT {PAGE}"
+                f"SELECT {id_column}, {', '.join(columns)} FROM {table}"  # noqa: S608 - constants
+                f" WHERE run_id = %s AND {id_column} > %s{where}"
+                f" ORDER BY {id_column} LIMIT {PAGE}"
             )
             text = "|".join((kind, period, "{}", *(f"{name}={{}}" for name in names)))
             prefix = f"{kind}:"

@@ -3,7 +3,10 @@
 
     python3 scripts/verify_statement.py proof-2026-09.json [--root HEX] [--previous-root HEX]
 
-The proof is the JSON file downloaded from "My months" or "Earnings". For
+The proof is the JSON file downloaded from "My months" or "Earnings". Its
+lines are of three kinds: ``supporter`` (charity, flattrs, taken),
+``creator`` (fee, flattrs, gross, net) and ``onward`` (``in``: cents you
+received onward from other creators; ``out``: cents you passed on). For
 each of your lines it recomputes the leaf from the amounts and the salt,
 climbs the Merkle path, and checks that the Merkle root, chained with the
 previous root, gives the month's root. Give ``--root`` (copied from
@@ -33,6 +36,8 @@ CHAIN_PREFIX = b"open-flattr-chain-v1"
 FIELDS = {
     "supporter": ("charity", "flattrs", "taken"),
     "creator": ("fee", "flattrs", "gross", "net"),
+    # Cents received onward from other creators and passed on to others.
+    "onward": ("in", "out"),
 }
 
 

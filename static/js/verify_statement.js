@@ -5,12 +5,16 @@
      leaf = SHA-256(0x00 || salt || "kind|YYYY-MM|user id|name=value|...")
      node = SHA-256(0x01 || left || right)
      root = SHA-256("open-flattr-chain-v1" || previous root || Merkle root)
-   (the salt, an HMAC the platform computed, is in the proof). */
+   (the salt, an HMAC the platform computed, is in the proof). Kinds:
+   supporter (charity, flattrs, taken), creator (fee, flattrs, gross, net)
+   and onward (in, out). */
 (function () {
   "use strict";
   var FIELDS = {
     supporter: ["charity", "flattrs", "taken"],
-    creator: ["fee", "flattrs", "gross", "net"]
+    creator: ["fee", "flattrs", "gross", "net"],
+    // cents received onward from other creators, cents passed on
+    onward: ["in", "out"]
   };
   var CHAIN_PREFIX = "open-flattr-chain-v1";
   var encoder = new TextEncoder();
