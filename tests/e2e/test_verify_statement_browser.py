@@ -10,6 +10,7 @@ import pytest
 
 from payouts import services, transparency
 from payouts.models import RunCommitment
+from payouts.onward import onward_set
 from tests.factories import UserFactory, flattr, supporter, thing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -122,3 +123,43 @@ def test_the_french_page_says_ok_in_french(browser_context, platform_url, client
     outcome, text = _check(page, proof)
     assert outcome == "ok"
     assert text.startswith("OK : vos lignes de 2026-08 (supporter)"), text
+
+
+def test_browser_verifies_an_onward_line_and_refuses_a_changed_one(
+    browser_context, platform_url, client
+):
+    """A creator who passed on and received onward money (issue 26): the
+    proof's onward line (in, out) checks in the browser; one cent more
+    passed on does not."""
+    boss = UserFactory(is_staff=True, is_superuser=True)
+    claire, dora = UserFactory(), UserFactory()
+    fan = supporter(budget=900, balance=5000)
+    flattr(fan, thing(owner=claire), AUG)
+    flattr(fan, thing(owner=dora), AUG, minute=1)
+    onward_set(creator=claire, entries=[(f"@{dora.username}", 10)])
+    onward_set(creator=dora, entries=[(f"@{claire.username}", 20)])
+    run = services.payout_run_compute(period=AUG)
+    services.payout_run_approve(run=run, actor=boss, queue=False)
+    run = services.payout_run_post(run_id=run.pk)
+    client.force_login(claire)
+    proof = client.get("/months/2026-08/proof.json").json()
+    [creator_line, onward_line] = proof["lines"]
+    assert (creator_line["kind"], onward_line["kind"]) == ("creator", "onward")
+    net = creator_line["amounts"]["net"]
+    assert onward_line["amounts"] == {"in": net // 5, "out": net // 10}
+
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{platform_url}/transparency/")
+    outcome, text = _check(page, proof)
+    assert outcome == "ok", text
+    root = RunCommitment.objects.get(run=run).root
+    assert text.startswith("OK: your lines of 2026-08 (creator, onward)") and root in text
+
+    out = copy.deepcopy(proof)
+    out["lines"][1]["amounts"]["out"] += 1
+    outcome, text = _check(page, out)
+    assert outcome == "line_mismatch"
+    assert text.startswith("Line 2 (onward) does not lead to the Merkle root")
+    assert errors == []
