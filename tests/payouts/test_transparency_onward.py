@@ -4,9 +4,11 @@ after the supporter and creator leaves; a month without onward shares keeps
 the leaves and root of the format before them."""
 
 import copy
+from typing import cast
 
 import pytest
 
+from accounts.models import User
 from payouts import services, transparency
 from payouts.models import CreatorLine, RunCommitment
 from payouts.onward import onward_set
@@ -15,6 +17,10 @@ from tests.payouts.helpers import P
 from tests.payouts.test_transparency import python_merkle_root, verify
 
 pytestmark = pytest.mark.django_db
+
+
+def person(**kwargs) -> User:
+    return cast(User, UserFactory(**kwargs))
 
 
 def post(boss):
@@ -35,9 +41,9 @@ def month(settings, boss):
     receives 135 from Dora (net 270, passes on 135, receives 178); Bob only
     receives (54)."""
     settings.FLATTR_FEE_PERCENT = 10
-    claire = UserFactory(username="claire")
-    dora = UserFactory(username="dora")
-    bob = UserFactory(username="bob")
+    claire = person(username="claire")
+    dora = person(username="dora")
+    bob = person(username="bob")
     sophie = supporter(budget=900, balance=5000, username="sophie")
     dora_thing = thing(owner=dora)
     for t in (thing(owner=claire), thing(owner=claire), dora_thing):
@@ -159,6 +165,7 @@ def test_a_supporter_has_no_onward_leaf(month):
     run, people = month
     commitment = RunCommitment.objects.get(run=run)
     proof = transparency.proof_for(commitment=commitment, user_id=people["sophie"].pk)
+    assert proof is not None
     assert [line["kind"] for line in proof["lines"]] == ["supporter"]
 
 
@@ -167,7 +174,7 @@ def test_a_month_without_onward_shares_keeps_the_old_leaves_and_root(settings, b
     no onward leaf, and the root is the one the format before onward leaves
     gives (published roots stay verifiable)."""
     settings.FLATTR_FEE_PERCENT = 10
-    ana, ben = UserFactory(), UserFactory()
+    ana, ben = person(), person()
     onward_set(creator=ana, entries=[(f"@{ben.username}", 1)])  # 1% of 84 cents: 0
     for i in range(3):
         flattr(supporter(budget=30 + i, balance=1000), thing(owner=ana), P)
@@ -179,4 +186,5 @@ def test_a_month_without_onward_shares_keeps_the_old_leaves_and_root(settings, b
     assert commitment.leaves == run.supporter_lines.count() + run.creator_lines.count() == 6
     assert commitment.merkle_root == python_merkle_root(run, commitment.secret)
     proof = transparency.proof_for(commitment=commitment, user_id=ana.pk)
+    assert proof is not None
     assert [line["kind"] for line in proof["lines"]] == ["creator"]
