@@ -58,6 +58,7 @@ def earnings(request):
             "withdrawals": withdrawals,
             "form": form,
             "rows": rows,
+            "onward": any(row["passed_on"] or row["received_onward"] for row in rows),
             "chart": selectors.chart(rows=rows),
             "test_gateway": services.simulated_gateway_available(),
             "min_withdrawal": settings.FLATTR_MIN_WITHDRAWAL_CENTS,
@@ -72,9 +73,21 @@ def earnings_csv(request):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="earnings.csv"'
     writer = safe_csv.writer(response)
-    writer.writerow(["month", "gross_cents", "fee_cents", "net_cents"])
+    # The onward columns come last: a reader of the first four keeps working.
+    writer.writerow(
+        ["month", "gross_cents", "fee_cents", "net_cents", "passed_on", "received_onward"]
+    )
     for row in selectors.monthly_earnings(user=request.user):
-        writer.writerow([row["month"], row["gross"], row["fee"], row["net"]])
+        writer.writerow(
+            [
+                row["month"],
+                row["gross"],
+                row["fee"],
+                row["net"],
+                row["passed_on"],
+                row["received_onward"],
+            ]
+        )
     return response
 
 

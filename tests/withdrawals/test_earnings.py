@@ -26,9 +26,11 @@ def test_earnings_page_chart_and_csv(client):
         "net": 900,
         "fee": 100,
         "gross": 1000,
+        "passed_on": 0,
+        "received_onward": 0,
     }
     csv_body = client.get(reverse("earnings_csv")).content.decode()
-    assert f"{month},1000,100,900" in csv_body
+    assert f"{month},1000,100,900,0,0" in csv_body
 
 
 @pytest.mark.django_db
