@@ -66,17 +66,17 @@ def paid_to(*, run: PayoutRun, user: User) -> int:
 
 
 def _check_four_eyes(*, run: PayoutRun, actor: User | None) -> None:
-    """Four eyes: nobody approves a run that pays them more than the
-    withdrawal review threshold, through any of its lines, claimed holdings
-    or returned holdings together; another staff member must."""
+    """Four eyes: nobody approves a run that pays them anything, through any
+    of its lines, claimed holdings or returned holdings; another staff
+    member must. (The withdrawal review threshold is for withdrawals: a run
+    has no amount small enough to approve for oneself.)"""
     if actor is None:
         return
-    threshold = settings.FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS
     paid = paid_to(run=run, user=actor)
-    if paid > threshold:
+    if paid > 0:
         raise PayoutError(
-            f"{actor.email} is paid {paid / 100:.2f} in the run of {run.label} (above the"
-            f" review threshold of {threshold / 100:.2f}); another staff member must approve it"
+            f"{actor.email} is paid {paid / 100:.2f} in the run of {run.label};"
+            " another staff member must approve it"
         )
 
 

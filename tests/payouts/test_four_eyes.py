@@ -41,12 +41,15 @@ def test_staff_cannot_approve_a_run_paying_them_above_the_threshold(client, staf
     assert run.status == RunStatus.APPROVED
 
 
-def test_a_small_line_does_not_stop_the_approver(settings, staff_creator):
-    settings.FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS = 1000
+def test_even_a_small_line_stops_the_approver(settings, staff_creator):
+    # Nobody approves what pays them: the withdrawal review threshold is
+    # not an allowance for approving one's own payout.
+    settings.FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS = 1_000_000
     run = services.payout_run_compute(period=P)
-    services.payout_run_approve(run=run, actor=staff_creator, queue=False)
+    with pytest.raises(services.PayoutError, match="another staff member must approve it"):
+        services.payout_run_approve(run=run, actor=staff_creator, queue=False)
     run.refresh_from_db()
-    assert run.status == RunStatus.APPROVED
+    assert run.status == RunStatus.DRAFT
 
 
 def _post(run, staff):
@@ -103,7 +106,7 @@ def test_staff_cannot_approve_a_run_returning_a_holding_to_their_wallet(settings
     assert PayoutRun.objects.get(pk=run.pk).status == RunStatus.DRAFT
 
 
-def test_the_threshold_applies_to_everything_the_run_pays_the_approver(settings, colleague):
+def test_everything_the_run_pays_the_approver_counts(settings, colleague):
     """A creator line and a claimed holding, each under the threshold,
     together above it."""
     boss = UserFactory(is_staff=True, is_superuser=True)
@@ -122,5 +125,7 @@ def test_the_threshold_applies_to_everything_the_run_pays_the_approver(settings,
     with pytest.raises(services.PayoutError, match="another staff member must approve it"):
         services.payout_run_approve(run=run, actor=boss, queue=False)
     settings.FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS = paid
-    services.payout_run_approve(run=run, actor=boss, queue=False)
-    assert PayoutRun.objects.get(pk=run.pk).approved_by == boss
+    with pytest.raises(services.PayoutError, match="another staff member must approve it"):
+        services.payout_run_approve(run=run, actor=boss, queue=False)
+    services.payout_run_approve(run=run, actor=colleague, queue=False)
+    assert PayoutRun.objects.get(pk=run.pk).approved_by == colleague
