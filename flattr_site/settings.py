@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "claims",
     "notifications",
     "ops",
+    "funding",
+    "likes",
     "api",
     "oauth2_provider",
     "drf_spectacular_sidecar",
@@ -463,6 +465,24 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 
+# How supporters fund their budget (docs/payments.md, "Funding modes"):
+# "wallet" (default): they top up a wallet the run spends; "after": nothing is
+# held, each supporter is charged once a run is approved (the ``funding`` app).
+FLATTR_FUNDING = env.str("FLATTR_FUNDING", default="wallet")
+# SEPA Direct Debit: the pre-notification goes out at least this many days
+# before the debit.
+FLATTR_SEPA_NOTICE_DAYS = env.int("FLATTR_SEPA_NOTICE_DAYS", default=2)
+# Days after a declined charge when it is tried again; then it is given up.
+FLATTR_CHARGE_RETRY_DAYS = env.list("FLATTR_CHARGE_RETRY_DAYS", cast=int, default=[1, 3, 7])
+# Creators are paid when a run's charges are final or this many days after
+# approval, whichever comes first; later collections go in follow-ups.
+FLATTR_TRANSFER_AFTER_DAYS = env.int("FLATTR_TRANSFER_AFTER_DAYS", default=7)
+# All workers together stay under this many Stripe requests a second (one
+# limiter in the cache). Stripe allows about 100 in live mode, 25 in test.
+STRIPE_MAX_REQUESTS_PER_SECOND = env.float("STRIPE_MAX_REQUESTS_PER_SECOND", default=20.0)
+# Tests and benchmarks point the stripe library at a local server.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+
 FLATTR_MIN_WITHDRAWAL_CENTS = env.int("FLATTR_MIN_WITHDRAWAL_CENTS", default=1000)
 FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS = env.int(
     "FLATTR_WITHDRAWAL_REVIEW_ABOVE_CENTS", default=20_000
@@ -528,6 +548,19 @@ FETCH_USER_AGENT = env.str("FETCH_USER_AGENT", default="")
 FETCH_CONNECT_TIMEOUT = env.int("FETCH_CONNECT_TIMEOUT", default=5)
 FETCH_READ_TIMEOUT = env.int("FETCH_READ_TIMEOUT", default=10)
 FETCH_TOTAL_TIMEOUT = env.int("FETCH_TOTAL_TIMEOUT", default=20)
+
+# --- Connected accounts: likes become flattrs (likes/, docs/connected-accounts.md)
+
+GITHUB_API_URL = env.str("GITHUB_API_URL", default="https://api.github.com")
+# Where GitHub's OAuth pages live (github.com, or a GitHub Enterprise host).
+GITHUB_OAUTH_URL = env.str("GITHUB_OAUTH_URL", default="https://github.com")
+GITHUB_CLIENT_ID = env.str("GITHUB_CLIENT_ID", default="")
+GITHUB_CLIENT_SECRET = env.str("GITHUB_CLIENT_SECRET", default="")
+# Fernet key(s) for third-party tokens at rest, comma-separated, newest first
+# (rotation). Empty with DEBUG on: a key derived from SECRET_KEY.
+FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=[])
+FLATTR_LIKES_PER_MONTH = env.int("FLATTR_LIKES_PER_MONTH", default=50)
+FLATTR_LIKES_POLL_MINUTES = env.int("FLATTR_LIKES_POLL_MINUTES", default=15)
 
 # --- Notifications: digests, webhooks out ---------------------------------
 

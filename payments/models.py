@@ -130,3 +130,77 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type} ({self.result})"
+
+
+class PaymentMethodKind(models.TextChoices):
+    CARD = "card", _("Card")
+    SEPA_DEBIT = "sepa_debit", _("SEPA Direct Debit")
+
+
+class PaymentMethodStatus(models.TextChoices):
+    # Usable for off-session charges.
+    ACTIVE = "active", _("Active")
+    # The processor says it can no longer be charged (expired, detached):
+    # charges wait until the supporter saves a new one.
+    UNUSABLE = "unusable", _("Needs replacing")
+    # Removed by the supporter; kept for the history of past charges.
+    REMOVED = "removed", _("Removed")
+
+
+class PaymentMethod(models.Model):
+    """A supporter's saved way to pay (``FLATTR_FUNDING=after``): a card or a
+    SEPA Direct Debit mandate saved once through Checkout in setup mode, for
+    off-session charges. Never a card number or a full IBAN: the processor's
+    ids and what the supporter needs to recognise it. At most one active per
+    supporter; replacing one marks the old one removed."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="payment_methods",
+        verbose_name=_("user"),
+    )
+    gateway = models.CharField(_("gateway"), max_length=16, choices=Gateway.choices)
+    # One processor Customer per supporter (``cus_...``), repeated on each row.
+    customer_id = models.CharField(_("customer id"), max_length=255)
+    # ``pm_...``; test mode uses Stripe's documented test ids (pm_card_visa...).
+    payment_method_id = models.CharField(_("payment method id"), max_length=255)
+    kind = models.CharField(_("kind"), max_length=16, choices=PaymentMethodKind.choices)
+    # "visa", "mastercard"...; empty for SEPA.
+    brand = models.CharField(_("brand"), max_length=32, blank=True)
+    last4 = models.CharField(_("last 4"), max_length=4, blank=True)
+    exp_month = models.PositiveSmallIntegerField(_("expiry month"), null=True, blank=True)
+    exp_year = models.PositiveSmallIntegerField(_("expiry year"), null=True, blank=True)
+    # SEPA mandate reference, shown in the pre-notification e-mail.
+    mandate_reference = models.CharField(_("mandate reference"), max_length=255, blank=True)
+    # The Checkout session (setup mode) that saved it; one method per session.
+    setup_session_id = models.CharField(
+        _("setup session id"), max_length=255, null=True, blank=True, unique=True
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=PaymentMethodStatus.choices,
+        default=PaymentMethodStatus.ACTIVE,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("payment method")
+        verbose_name_plural = _("payment methods")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(status="active"),
+                name="payments_paymentmethod_one_active",
+            ),
+            choice_constraint("kind", PaymentMethodKind, "paymentmethod_kind_valid"),
+            choice_constraint("status", PaymentMethodStatus, "paymentmethod_status_valid"),
+            choice_constraint("gateway", Gateway, "paymentmethod_gateway_valid"),
+        ]
+        indexes = [models.Index(fields=["customer_id"], name="payments_pm_customer")]
+
+    def __str__(self) -> str:
+        label = self.brand.title() if self.kind == PaymentMethodKind.CARD else "SEPA"
+        return f"{label} •••• {self.last4}"

@@ -21,6 +21,7 @@ from django.conf import settings
 from payments.gateways.base import (
     GatewayDeclined,
     GatewayError,
+    GatewayRateLimited,
     GatewayUnavailable,
     GatewayUnreachable,
     PaymentGateway,
@@ -32,6 +33,7 @@ from payments.models import Gateway
 __all__ = [
     "GatewayDeclined",
     "GatewayError",
+    "GatewayRateLimited",
     "GatewayUnavailable",
     "GatewayUnreachable",
     "PaymentGateway",

@@ -1,0 +1,1 @@
+"""Pay-after-the-month charges, transfers and recoveries."""

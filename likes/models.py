@@ -1,0 +1,1 @@
+"""Connected accounts and the likes seen on them."""
