@@ -89,7 +89,7 @@ class Pair:
 
     def replica_sql(self, sql: str) -> Any:
         with psycopg.connect(self.url(self.replica_port), autocommit=True) as conn:
-            return conn.execute(sql).fetchone()  # type: ignore[arg-type]
+            return conn.execute(sql).fetchone()
 
     def replica_start(self) -> None:
         """Make the replica from the primary (pg_basebackup -R) and start it."""
