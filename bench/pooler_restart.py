@@ -212,7 +212,7 @@ def main() -> None:
     statuses = collections.Counter(status for _, _, status in answers)
     accepted = [(s, t) for s, t, st in answers if st in ("200", "201")]
     refused_pairs = [(s, t) for s, t, _ in refused]
-    results = {
+    results: dict[str, object] = {
         "pooler": away,
         "requests": len(answers),
         "answers": dict(statuses),
@@ -236,7 +236,7 @@ def main() -> None:
         and results["refused_missing_after_asking_again"] == 0
         and results["written_not_asked"] == 0
         and results["ledger_check"] == 0
-        and results["refused"] > 0
+        and len(refused) > 0
     )
     print(
         json.dumps(
