@@ -1,9 +1,10 @@
 """Dump the database, restore it into a fresh one and check the copy.
 
-    python manage.py restore_drill [--target-url URL] [--keep] [-v 2]
+    python manage.py restore_drill [--target-url URL] [--keep] [--jobs N] [-v 2]
 
 pg_dump -Fc of the current database (DATABASE_DIRECT_URL when set, else
-DATABASE_URL), pg_restore into --target-url (which must be empty: a database
+DATABASE_URL), pg_restore (--jobs in parallel: the index and constraint
+builds are most of a large restore) into --target-url (which must be empty: a database
 with tables is refused) or into a fresh database made next to the source and
 dropped afterwards. The copy passes when ``ledger_check`` is clean there,
 every published transparency root recomputed from the restored lines equals
@@ -123,6 +124,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--target-url", default="", help="An empty database to restore into.")
         parser.add_argument("--keep", action="store_true", help="Keep the fresh database.")
+        parser.add_argument(
+            "--jobs",
+            type=int,
+            default=min(4, os.cpu_count() or 1),
+            help="Parallel pg_restore jobs (default: the CPUs, at most 4).",
+        )
         parser.add_argument("--verify-only", action="store_true", help=argparse_hidden())
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -151,7 +158,7 @@ class Command(BaseCommand):
         self.seconds: dict[str, float] = {}
         self.verbosity = int(options["verbosity"])
         try:
-            failures = self._drill(source, target)
+            failures = self._drill(source, target, jobs=max(1, options["jobs"]))
         finally:
             if made and not options["keep"]:
                 with psycopg.connect(source, autocommit=True) as conn:
@@ -166,7 +173,7 @@ class Command(BaseCommand):
             f" {target.split('?')[0]})"
         )
 
-    def _drill(self, source: str, target: str) -> list[str]:
+    def _drill(self, source: str, target: str, *, jobs: int) -> list[str]:
         with tempfile.TemporaryDirectory(prefix="restore-drill-") as tmp:
             dump = Path(tmp) / "flattr.dump"
             for stage, command in (
@@ -177,6 +184,7 @@ class Command(BaseCommand):
                         _binary("pg_restore"),
                         "--no-owner",
                         "--exit-on-error",
+                        *("--jobs", str(jobs)),
                         "-d",
                         target,
                         str(dump),
