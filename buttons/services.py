@@ -285,6 +285,82 @@ def flattr_create_auto(
     return flattr
 
 
+@dataclass(frozen=True)
+class AutoThing:
+    """A thing auto-submit would find or make: under ``owner_id`` (None:
+    unclaimed) at ``url`` (normalised), titled ``title`` if new."""
+
+    owner_id: int | None
+    url: str
+    title: str
+
+
+def things_for_auto_submit_many(
+    *, supporter: User, wanted: list[AutoThing]
+) -> dict[tuple[int | None, str], Thing]:
+    """Find or make each wanted thing as auto-submit would, in a constant
+    number of queries, for flattrs that do not come from a button on the
+    creator's site (likes: the owner is who proved the account or site).
+    A new thing under a creator's name waits for her (``pending``) and she
+    is told; a creator's auto-submit policy that refuses an address leaves
+    it out of the result. Keys are ``(owner_id, url)``. Call inside a
+    transaction (the caller's flattrs and the things commit together)."""
+    keys = {(w.owner_id, w.url): w for w in wanted}
+    if not keys:
+        return {}
+    urls = {url for _owner, url in keys}
+    found = {
+        (t.owner_id, t.url): t
+        for t in Thing.objects.filter(url__in=urls)
+        if (t.owner_id, t.url) in keys
+    }
+    missing = [w for key, w in keys.items() if key not in found]
+    owners = {w.owner_id for w in missing if w.owner_id is not None}
+    policies = {p.owner_id: p for p in AutoSubmitPolicy.objects.filter(owner_id__in=owners)}
+    refused = {
+        (w.owner_id, w.url)
+        for w in missing
+        if w.owner_id in policies and not policies[w.owner_id].allows(w.url)
+    }
+    new = [
+        Thing(
+            owner_id=w.owner_id,
+            url=w.url,
+            title=(w.title.strip() or w.url)[:200],
+            submitted_by=supporter,
+            pending=w.owner_id is not None and w.owner_id != supporter.pk,
+        )
+        for w in missing
+        if (w.owner_id, w.url) not in refused
+    ]
+    if new:
+        # A concurrent first flattr may have made one meanwhile: the unique
+        # constraints keep one, and the read below finds it.
+        Thing.objects.bulk_create(new, ignore_conflicts=True)
+        made = {
+            (t.owner_id, t.url): t
+            for t in Thing.objects.filter(url__in={t.url for t in new})
+            if (t.owner_id, t.url) in keys
+        }
+        events = [
+            NewEvent(
+                "thing.submitted",
+                thing.owner_id,
+                {
+                    "supporter": supporter.public_name,
+                    "review_path": reverse("my_things"),
+                    "thing": {"id": thing.pk, "title": thing.title, "url": thing.url},
+                },
+                f"thing-submitted:{thing.pk}",
+            )
+            for key, thing in made.items()
+            if key not in found and thing.pending and thing.owner_id is not None
+        ]
+        events_publish(events=events)
+        found.update(made)
+    return found
+
+
 @transaction.atomic
 def thing_create_auto_own(
     *, owner: User, url: str, title: str, page_url: str = "", **details: Unpack[AutoSubmitDetails]
@@ -345,7 +421,7 @@ def _flattr_refusal(*, supporter: User, thing: Thing) -> FlattrRefused | None:
     return None
 
 
-def _means_refusal(*, supporter: User) -> FlattrRefused | None:
+def flattr_means_refusal(*, supporter: User) -> FlattrRefused | None:
     """What refuses any flattr of ``supporter`` now: a debt, or no money."""
     owed, balance = ledger_selectors.flattr_means(user=supporter)
     if owed > 0:
@@ -386,7 +462,7 @@ def flattrs_create_many(
     ]
     if all(outcome is not None for outcome in outcomes):
         return outcomes  # type: ignore[return-value]
-    means = _means_refusal(supporter=supporter)
+    means = flattr_means_refusal(supporter=supporter)
     if means is not None:
         return [outcome or means for outcome in outcomes]
     now = now or timezone.now()
