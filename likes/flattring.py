@@ -46,8 +46,9 @@ REFUSAL_REASONS = {
     "thing_unavailable": SkipReason.HIDDEN,
     "flattr_owner": SkipReason.OWN_THING,
     "flattr_once": SkipReason.ALREADY_FLATTRED,
-    "no_means": SkipReason.NO_MEANS,
 }
+# Refusals of the wallet, not of the thing: the like waits for a top-up.
+MEANS_REFUSALS = frozenset({"no_means", "owes_balance"})
 
 URL_MAX = 1000
 TITLE_MAX = 200
@@ -105,8 +106,8 @@ def likes_record(
     """Record the likes of ``account`` not seen before and flattr them.
 
     ``baseline``: the first read of a source that does not date its likes
-    (Mastodon, an undated feed): what is there was liked before connecting.
-    A like dated before ``connected_at`` is skipped too. The account row is
+    (Mastodon, an undated feed item): an undated like there was liked
+    before connecting. A like dated before ``connected_at`` is skipped too. The account row is
     locked for the transaction, so two polls of one account record each
     like once (and the database holds one row per account and like)."""
     now = now or timezone.now()
@@ -132,7 +133,7 @@ def likes_record(
                 seen_at=now,
             )
             rows.append(row)
-            if baseline or row.liked_at < account.connected_at:
+            if row.liked_at < account.connected_at or (baseline and like.liked_at is None):
                 _skip(row, SkipReason.BEFORE_CONNECTING)
                 continue
             try:
@@ -177,10 +178,11 @@ def _flattr_candidates(
     if not candidates:
         return
     supporter = account.user
-    means = flattr_means_refusal(supporter=supporter)
-    if means is not None:
+    if flattr_means_refusal(supporter=supporter) is not None:
+        # An empty wallet (or a debt): they wait, to be flattred by hand
+        # after a top-up, and use none of the cap.
         for row in candidates:
-            _skip(row, REFUSAL_REASONS.get(means.code, SkipReason.REFUSED))
+            row.state = LikeState.WAITING
         return
     period = period_of(now)
     remaining = likes_cap(user_id=supporter.pk) - likes_flattred_count(
@@ -213,6 +215,9 @@ def _flattr_candidates(
 
 
 def _apply(row: Like, result: Flattr | FlattrRefused, *, now: dt.datetime) -> None:
+    if isinstance(result, FlattrRefused) and result.code in MEANS_REFUSALS:
+        row.state = LikeState.WAITING
+        return
     if isinstance(result, FlattrRefused):
         _skip(row, REFUSAL_REASONS.get(result.code, SkipReason.REFUSED))
         return

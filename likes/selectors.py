@@ -1,5 +1,5 @@
-"""Reads for connected accounts: the monthly cap, the waiting list, what is
-due for a poll."""
+"""Reads for polling: the monthly cap and what is due for a poll (the
+supporter's pages read through ``likes.overview``)."""
 
 from __future__ import annotations
 
@@ -23,17 +23,6 @@ def likes_flattred_count(*, user_id: int, period: dt.date) -> int:
     return Like.objects.filter(
         supporter_id=user_id, state=LikeState.FLATTRED, period=period
     ).count()
-
-
-def likes_waiting(*, user_id: int) -> QuerySet[Like]:
-    """The "liked, not flattred" list: likes over the cap, and likes skipped
-    only because the wallet was empty, newest first."""
-    return (
-        Like.objects.filter(supporter_id=user_id)
-        .filter(Q(state=LikeState.WAITING) | Q(state=LikeState.SKIPPED, reason="no_means"))
-        .select_related("account")
-        .order_by("-liked_at", "-id")
-    )
 
 
 def accounts_due(*, now: dt.datetime) -> QuerySet[ConnectedAccount]:
