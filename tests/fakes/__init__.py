@@ -205,6 +205,46 @@ class FakeServer:
             ]
 
 
+def approve(authorize_url: str, *, allow: bool = True) -> str:
+    """Do what a person does on a fake's authorisation page: open it and
+    press Authorize (or Deny/Cancel). Returns where the fake sends the
+    browser back (the redirect URI with ``code`` and ``state``, or ``error``).
+    An authorisation page that refuses the request raises AssertionError."""
+    import http.client
+    import re
+    from html import unescape
+    from urllib.parse import urlencode
+
+    parts = urlsplit(authorize_url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    connection.request("GET", f"{parts.path}?{parts.query}")
+    page = connection.getresponse()
+    text = page.read().decode()
+    assert page.status == 200, f"authorize page answered {page.status}: {text[:300]}"
+    form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', text, re.S)
+    assert form is not None, text[:300]
+    fields = {
+        unescape(name): unescape(value)
+        for name, value in re.findall(
+            r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form.group(2)
+        )
+    }
+    buttons = re.findall(r'<button type="submit" name="([^"]+)" value="([^"]+)">', form.group(2))
+    name, value = buttons[0] if allow else buttons[1]
+    fields[name] = value
+    connection.request(
+        "POST",
+        form.group(1),
+        body=urlencode(fields),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    answer = connection.getresponse()
+    answer.read()
+    connection.close()
+    assert answer.status == 302, answer.status
+    return answer.getheader("Location") or ""
+
+
 def _loopback_fetches(settings: Any) -> None:
     settings.FETCH_ALLOWED_HOSTS = []
     settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
