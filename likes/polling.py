@@ -27,6 +27,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from likes.flattring import RecordOutcome, likes_record
@@ -43,6 +44,12 @@ READERS: dict[str, Callable[[ConnectedAccount], SourceRead]] = {
     AccountKind.MASTODON: mastodon.read,
     AccountKind.GITHUB: github.read,
     AccountKind.FEED: feeds.read,
+}
+# Proper names, the same in every language.
+KIND_NAMES = {
+    AccountKind.MASTODON: "Mastodon",
+    AccountKind.GITHUB: "GitHub",
+    AccountKind.FEED: "RSS",
 }
 MAX_BACKOFF = dt.timedelta(hours=24)
 # An account's claim on a poll: a crashed poll is retried after this.
@@ -207,7 +214,10 @@ def _revoked(account: ConnectedAccount, exc: SourceError, *, now: dt.datetime) -
             data={
                 "account_id": account.pk,
                 "kind": account.kind,
+                # Said in the recipient's language by the e-mail: a name.
+                "kind_label": KIND_NAMES.get(account.kind, account.kind),
                 "account": account.remote_login or account.url,
+                "connected_path": reverse("likes_connected"),
             },
             key=f"likes-revoked:{account.pk}:{now.isoformat()}",
         )
