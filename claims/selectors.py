@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import User
+from buttons.creator_links import CreatorLink
 from claims.models import Claim, ClaimState, ProofKind, ProofStatus, ProvenAccount
 
 
@@ -122,3 +123,21 @@ def fediverse_payment_link(*, user: User) -> dict:
 
     return {"type": "Link", "name": "Flattr", "href": profile_payment_url(user=user),
             "rel": "payment"}  # fmt: skip
+
+
+def proven_creator_links(user_id: int) -> list[CreatorLink]:
+    """What the buttons publish of a creator's proven fediverse accounts."""
+    return [
+        CreatorLink(href=account.profile_url, fediverse_handle=account.handle)
+        for account in active_fediverse_accounts(user_id=user_id)
+        if account.profile_url
+    ]
+
+
+def proven_accounts_public(*, user_id: int) -> QuerySet[ProvenAccount]:
+    """Proven accounts a creator's profile shows (fediverse and GitHub)."""
+    return (
+        ProvenAccount.objects.filter(user_id=user_id, status=ProofStatus.ACTIVE)
+        .exclude(profile_url="")
+        .order_by("kind", "host", "username")[:10]
+    )
