@@ -13,18 +13,19 @@ from buttons.services import FlattrRefused, current_period, flattr_create
 from claims import proofs
 from likes.flattring import RemoteLike, likes_record
 from likes.models import AccountKind, Like, LikeState
-from likes.services import like_flattr_by_hand, like_settings_set
-from tests.factories import UserFactory, supporter, thing
+from likes.services import LikeError, like_flattr_by_hand, like_settings_set
+from tests.factories import UserFactory, fund, supporter, thing
 from tests.likes.helpers import account
 
 pytestmark = pytest.mark.django_db
 
 
 def _likes(n, start=0, host="https://blog.example.net"):
+    """``n`` likes made in the last minutes, the last one the newest."""
     now = timezone.now()
     return [
-        RemoteLike(str(i), f"{host}/post/{i}", f"Post {i}", now - dt.timedelta(minutes=n - i))
-        for i in range(start, start + n)
+        RemoteLike(str(i), f"{host}/post/{i}", f"Post {i}", now - dt.timedelta(seconds=n - k))
+        for k, i in enumerate(range(start, start + n))
     ]
 
 
@@ -61,9 +62,14 @@ def test_likes_before_connecting_and_baseline_are_skipped():
     old = RemoteLike("old", "https://x.example/old", "", timezone.now() - dt.timedelta(days=2))
     outcome = likes_record(account=acc, likes=[old])
     assert outcome.skipped == {"before_connecting": 1}
-    outcome = likes_record(account=acc, likes=_likes(2, start=10), baseline=True)
+    # The first read of a source that does not date likes: undated ones
+    # were there before connecting; dated ones are judged by their date.
+    undated = [RemoteLike(str(i), f"https://x.example/{i}") for i in range(2)]
+    dated = RemoteLike("new", "https://x.example/new", "", timezone.now())
+    outcome = likes_record(account=acc, likes=[*undated, dated], baseline=True)
     assert outcome.skipped == {"before_connecting": 2}
-    assert not Flattr.objects.exists() and not Thing.objects.exists()
+    assert outcome.flattrs == 1
+    assert Flattr.objects.get().thing.url == "https://x.example/new"
 
 
 def test_past_the_cap_likes_wait_and_can_be_flattred_by_hand(settings):
@@ -81,10 +87,10 @@ def test_past_the_cap_likes_wait_and_can_be_flattred_by_hand(settings):
     like = like_flattr_by_hand(user=user, like_id=waiting[0].pk)
     assert like.state == LikeState.FLATTRED and like.thing.url.endswith("/post/2")
     assert Flattr.objects.filter(supporter=user, thing=like.thing, source="feed").exists()
-    with pytest.raises(FlattrRefused) as refused:
+    with pytest.raises(LikeError) as refused:
         like_flattr_by_hand(user=user, like_id=like.pk)
-    assert refused.value.code == "like_not_waiting"
-    with pytest.raises(FlattrRefused) as refused:
+    assert refused.value.code == "not_waiting"
+    with pytest.raises(LikeError) as refused:
         like_flattr_by_hand(user=UserFactory(), like_id=waiting[1].pk)
     assert refused.value.code == "not_found"
 
@@ -157,11 +163,33 @@ def test_existing_thing_is_used():
     assert Thing.objects.count() == 1
 
 
-def test_empty_wallet_skips_and_the_like_can_wait_for_a_top_up():
+def test_empty_wallet_likes_wait_for_a_top_up_then_by_hand():
     user = UserFactory()
     outcome = likes_record(account=account(user), likes=_likes(2))
-    assert outcome.skipped == {"no_means": 2}
+    assert (outcome.waiting, outcome.flattrs) == (2, 0)
     assert not Thing.objects.exists()
+    like = Like.objects.filter(state="waiting").first()
+    with pytest.raises(FlattrRefused) as refused:
+        like_flattr_by_hand(user=user, like_id=like.pk)
+    assert refused.value.code == "no_means"
+    like.refresh_from_db()
+    assert like.state == LikeState.WAITING
+    assert not Thing.objects.exists()  # the refused flattr left no thing behind
+    fund(user, 500)
+    assert like_flattr_by_hand(user=user, like_id=like.pk).state == LikeState.FLATTRED
+
+
+def test_by_hand_refused_by_the_rule_records_the_reason(settings):
+    settings.FLATTR_LIKES_PER_MONTH = 0
+    user = supporter()
+    likes_record(account=account(user), likes=_likes(1))
+    like = Like.objects.get(state="waiting")
+    thing(owner=None, url=like.url, hidden=True)
+    with pytest.raises(FlattrRefused) as refused:
+        like_flattr_by_hand(user=user, like_id=like.pk)
+    assert refused.value.code == "thing_unavailable"
+    like.refresh_from_db()
+    assert (like.state, like.reason) == ("skipped", "hidden")
 
 
 def test_bad_urls_are_skipped():
