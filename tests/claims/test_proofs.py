@@ -408,3 +408,44 @@ class TestThingsAndMoney:
         assert balance(ada, AccountKind.EARNINGS) == 1171  # 1301 less the fee of 130.1 -> 130
         assert platform(AccountKind.UNCLAIMED, f"thing:{post.pk}") == 0
         assert platform(AccountKind.UNCLAIMED, f"thing:{other.pk}") == 1000
+
+
+class TestDatabaseRules:
+    def _row(self, user, **fields):
+        values = {
+            "user": user,
+            "kind": ProofKind.FEDIVERSE,
+            "host": "social.example",
+            "username": "ada",
+            "method": ProofMethod.PROFILE_FIELD,
+            "status": ProofStatus.ACTIVE,
+            "proven_at": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        }
+        values.update(fields)
+        return ProvenAccount(**values)
+
+    @pytest.mark.parametrize(
+        "fields",
+        [
+            {"host": "Social.example"},
+            {"username": "Ada"},
+            {"kind": "twitter"},
+            {"status": "maybe"},
+            {"kind": ProofKind.GITHUB},  # GitHub is proven by OAuth only
+            {"proven_at": None},  # an active proof has a time
+        ],
+    )
+    def test_the_database_refuses_a_bad_row(self, ada, fields):
+        from django.db import IntegrityError, transaction
+
+        with pytest.raises(IntegrityError), transaction.atomic():
+            self._row(ada, **fields).save()
+
+    def test_one_creator_per_active_account(self, ada):
+        from django.db import IntegrityError, transaction
+
+        self._row(ada).save()
+        bob = UserFactory(username="bob")
+        with pytest.raises(IntegrityError), transaction.atomic():
+            self._row(bob).save()
+        self._row(bob, status=ProofStatus.FAILED).save()  # a failed proof may wait
