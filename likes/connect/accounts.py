@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from claims import proofs
 from likes.connect import ConnectError, host_of, request_json
 from likes.models import AccountKind, AccountStatus, ConnectedAccount, InstanceApp
 from likes.polling import account_poll
@@ -127,6 +128,10 @@ def account_disconnect(*, user: User, account_id: int) -> ConnectedAccount:
         account.enabled = False
         account.status = AccountStatus.DISCONNECTED
         account.save(update_fields=["access_token", "refresh_token", "enabled", "status"])
+        if account.kind == AccountKind.GITHUB:
+            # Connecting proved the GitHub account (claims.proofs); the proof
+            # ends with the connection.
+            proofs.github_disconnected(user_id=user.pk)
     if revocation is not None:
         _revoke(revocation)
     return account
