@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from claims.models import ProvenAccount
 from likes.connect.feeds import feed_parse
 from likes.models import ConnectedAccount
 from tests.fakes import approve
@@ -63,6 +64,9 @@ def test_connects_github_and_stores_login_and_id(client, supporter, github_fake)
     exchange = github_fake.requests_to("/login/oauth/access_token")[0]
     assert exchange.headers["accept"].startswith("application/json")
     assert exchange.form["code_verifier"]
+    # A connected GitHub account proves it (claims.proofs.github_connected).
+    proof = ProvenAccount.objects.get(user=supporter)
+    assert (proof.kind, proof.username, proof.status) == ("github", "octocat", "active")
 
 
 def test_github_tampered_state_or_code_stores_nothing(client, supporter, github_fake):
