@@ -47,13 +47,16 @@ def back(client, location):
     return client.get(f"{parts.path}?{parts.query}", follow=True)
 
 
-def test_connects_github_and_stores_login_and_id(client, supporter, github_fake):
+def test_connects_github_and_stores_login_and_id(
+    client, supporter, github_fake, django_capture_on_commit_callbacks
+):
     response = client.post("/settings/connected/github/")
     assert response.status_code == 302
     query = parse_qs(urlsplit(response["Location"]).query)
     assert query["client_id"] == [github_fake.client_id]
     assert query["redirect_uri"] == ["http://testserver/settings/connected/github/callback/"]
-    page = back(client, approve(response["Location"]))
+    with django_capture_on_commit_callbacks(execute=True):
+        page = back(client, approve(response["Location"]))
     assert "octocat is connected" in text(page)
     account = ConnectedAccount.objects.get(user=supporter)
     assert (account.kind, account.remote_login) == ("github", "octocat")
