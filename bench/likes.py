@@ -207,6 +207,7 @@ def _poll_all(ids: list[int], *, checkpoints: int = 10) -> dict:
         return execute(sql, params, many, context)
 
     step = max(len(ids) // checkpoints, 1)
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     with connection.execute_wrapper(count):
         for index, account_id in enumerate(ids):
@@ -217,9 +218,13 @@ def _poll_all(ids: list[int], *, checkpoints: int = 10) -> dict:
             if (index + 1) % step == 0:
                 memory.append(_rss_mb())
     seconds = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     return {
         "summary": summary.as_dict(),
         "seconds": round(seconds, 2),
+        # This process's own CPU (Python: fetch, parse, ORM), not PostgreSQL's.
+        "cpu_s": round(cpu, 2),
+        "cpu_ms_per_like": round(cpu * 1000 / summary.likes_seen, 3) if summary.likes_seen else None,
         "likes_per_s": round(summary.likes_seen / seconds, 1) if seconds else None,
         "accounts_per_s": round(len(ids) / seconds, 1) if seconds else None,
         "queries_per_account": {
