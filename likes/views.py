@@ -26,6 +26,7 @@ from likes.connect.mastodon import mastodon_connect_finish, mastodon_connect_sta
 from likes.connect.oauth import Pending
 from likes.forms import FeedForm, MastodonForm
 from likes.models import AccountKind
+from likes.services import LikeError, like_flattr_by_hand
 
 
 def _callback_url(name: str) -> str:
@@ -190,14 +191,12 @@ def waiting(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def waiting_flattr(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    from likes.services import LikeError, like_flattr_by_hand
-
     try:
         like = like_flattr_by_hand(user=request.user, like_id=pk)
     except FlattrRefused as refusal:
         messages.error(request, refusal.message)
     except LikeError as error:
-        messages.error(request, str(error))
+        messages.error(request, error.message)
     else:
         messages.success(
             request, _("You flattred “%(title)s”.") % {"title": like.title or like.url}

@@ -12,8 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from claims import proofs
 from likes.connect import ConnectError, host_of, request_json
 from likes.models import AccountKind, AccountStatus, ConnectedAccount, InstanceApp
+from likes.polling import account_poll
 
 log = logging.getLogger("likes.connect")
 
@@ -61,6 +63,16 @@ def account_store(
         except IntegrityError:  # the same account connected twice at once
             continue
     return ConnectedAccount.objects.get(**key)
+
+
+def account_take_baseline(*, account: ConnectedAccount) -> None:
+    """Read the account once now, while the supporter is still on the page.
+    A Mastodon server does not say when something was favourited, nor a
+    feed always when an item was liked: the first read only notes what is
+    already there, so it must happen at connecting, or likes made before
+    the first scheduled poll would be taken for old ones. A failure is
+    recorded on the account and the next poll takes the baseline instead."""
+    account_poll(account_id=account.pk, force=True)
 
 
 def account_of(*, user: User, account_id: int) -> ConnectedAccount:
@@ -116,6 +128,10 @@ def account_disconnect(*, user: User, account_id: int) -> ConnectedAccount:
         account.enabled = False
         account.status = AccountStatus.DISCONNECTED
         account.save(update_fields=["access_token", "refresh_token", "enabled", "status"])
+        if account.kind == AccountKind.GITHUB:
+            # Connecting proved the GitHub account (claims.proofs); the proof
+            # ends with the connection.
+            proofs.github_disconnected(user_id=user.pk)
     if revocation is not None:
         _revoke(revocation)
     return account

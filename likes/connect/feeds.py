@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from core.fetch import FetchError, fetch
 from likes.connect import ConnectError, fetch_problem, host_of
-from likes.connect.accounts import account_store
+from likes.connect.accounts import account_store, account_take_baseline
 from likes.models import AccountKind, AccountStatus, ConnectedAccount
 
 log = logging.getLogger("likes.connect")
@@ -106,10 +106,12 @@ def feed_connect(*, user: User, url: str) -> ConnectedAccount:
             "not_a_feed",
             _("The page at %(host)s is not a feed (RSS, Atom or JSON Feed).") % {"host": host},
         )
-    return account_store(
+    account = account_store(
         user=user,
         kind=AccountKind.FEED,
         url=url,
         remote_id="",
         remote_login=summary.title or host,
     )
+    account_take_baseline(account=account)
+    return account

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from likes.connect import ConnectError, host_of, request_json, text_field
-from likes.connect.accounts import account_store
+from likes.connect.accounts import account_store, account_take_baseline
 from likes.connect.oauth import Pending
 from likes.models import AccountKind, ConnectedAccount, InstanceApp
 
@@ -182,7 +182,7 @@ def mastodon_connect_finish(*, user: User, pending: Pending, code: str) -> Conne
             _("%(host)s did not say whose account this is; nothing was saved.") % {"host": host},
         )
     scopes = text_field(data, "scope", limit=300) or SCOPES
-    return account_store(
+    account = account_store(
         user=user,
         kind=AccountKind.MASTODON,
         url=base_url,
@@ -192,3 +192,5 @@ def mastodon_connect_finish(*, user: User, pending: Pending, code: str) -> Conne
         scopes=scopes,
         instance_app=app,
     )
+    account_take_baseline(account=account)
+    return account
