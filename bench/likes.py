@@ -60,15 +60,15 @@ def _serve(port: int, likes: int, small: int) -> None:
         for j in range(count):
             if j % 2 == 0:
                 repo_id = 1 + (n * 31 + j) % SHARED_REPOS
-                url = f"https://code.bench.example/shared/{repo_id}"
+                url = f"https://github.com/shared{repo_id}/repo"
             else:
                 repo_id = 10_000_000 + n * 1000 + j
-                url = f"https://code.bench.example/{kind}{n}/repo{j}"
+                url = f"https://github.com/{kind}{n}/repo{j}"
             at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60 - j))
             items.append(
                 {
                     "starred_at": at,
-                    "repo": {"id": repo_id, "full_name": url[29:], "html_url": url},
+                    "repo": {"id": repo_id, "full_name": url[19:], "html_url": url},
                 }
             )
         return items
@@ -130,7 +130,7 @@ def _load(*, accounts: int, small: int, api_url: str) -> tuple[list[int], list[i
             INSERT INTO buttons_thing (owner_id, url, title, description, category, tags,
                    language, hidden, removed, unlisted, pending, created_at)
             SELECT %(supporters)s + 1 + i %% %(creators)s,
-                   'https://code.bench.example/shared/' || i, 'Repository ' || i, '',
+                   'https://github.com/shared' || i || '/repo', 'Repository ' || i, '',
                    'software', '', '', false, false, false, false, now()
               FROM generate_series(1, %(shared)s) i
             """,
