@@ -9,6 +9,10 @@ user connects or disconnects GitHub by OAuth. The work is in
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from django.db.models import Q
+
 from claims import proof_services, proof_urls
 from claims.models import ProofStatus, ProvenAccount
 
@@ -39,3 +43,24 @@ def github_connected(*, user_id: int, login: str, github_user_id: int) -> None:
 def github_disconnected(*, user_id: int) -> None:
     """A user disconnected GitHub: their GitHub proof stops counting."""
     proof_services.github_proof_remove(user_id=user_id)
+
+
+def owners_for_urls(urls: Iterable[str]) -> dict[str, int | None]:
+    """``owner_for_url`` for many addresses in one query (likes records a
+    page of likes at a time)."""
+    refs_of = {url: proof_urls.accounts_for_url(url)[1] for url in urls}
+    wanted = {(ref.kind, ref.host, ref.username) for refs in refs_of.values() for ref in refs}
+    owners: dict[tuple[str, str, str], int] = {}
+    if wanted:
+        condition = Q()
+        for kind, host, username in wanted:
+            condition |= Q(kind=kind, host=host, username=username)
+        rows = ProvenAccount.objects.filter(condition, status=ProofStatus.ACTIVE).values_list(
+            "kind", "host", "username", "user_id"
+        )
+        owners = {(kind, host, username): user for kind, host, username, user in rows}
+    result: dict[str, int | None] = {}
+    for url, refs in refs_of.items():
+        found = (owners.get((r.kind, r.host, r.username)) for r in refs)
+        result[url] = next((owner for owner in found if owner is not None), None)
+    return result

@@ -162,9 +162,10 @@ def owners_for_urls(urls: list[str]) -> dict[str, int | None]:
     """Who a liked URL belongs to: the creator who proved the account it is
     on, else the creator who verified its site, else nobody (unclaimed)."""
     sites = verified_sites_for_urls(urls=urls)
+    proven = proofs.owners_for_urls(urls)
     owners: dict[str, int | None] = {}
     for url in urls:
-        owner = proofs.owner_for_url(url)
+        owner = proven.get(url)
         site = sites.get(url)
         owners[url] = owner if owner is not None else (site.owner_id if site else None)
     return owners

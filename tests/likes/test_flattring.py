@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from buttons.models import AutoSubmitPolicy, Flattr, Thing, VerifiedSite
 from buttons.services import FlattrRefused, current_period, flattr_create
-from claims import proofs
+from claims import proof_services, proofs
 from likes.flattring import RemoteLike, likes_record
 from likes.models import AccountKind, Like, LikeState
 from likes.services import LikeError, like_flattr_by_hand, like_settings_set
@@ -114,43 +114,65 @@ def test_refused_likes_do_not_use_the_cap(settings):
     assert hidden.flattrs.count() == 0
 
 
-def test_owner_is_who_proved_the_account_or_verified_the_site(monkeypatch):
+def _prove_github(user, login):
+    proof_services.github_proof_record(user_id=user.pk, login=login, github_user_id=user.pk)
+
+
+def test_owner_is_who_proved_the_account_or_verified_the_site():
     user = supporter()
     prover, verifier = UserFactory(), UserFactory()
     VerifiedSite.objects.create(owner=verifier, host="verified.example", verified_at=timezone.now())
-    monkeypatch.setattr(
-        proofs, "owner_for_url", lambda url: prover.pk if "proven.example" in url else None
-    )
+    _prove_github(prover, "prover")
     likes = [
-        RemoteLike("a", "https://proven.example/@x/1", "Toot"),
+        RemoteLike("a", "https://github.com/Prover/tool", "prover/tool"),
         RemoteLike("b", "https://verified.example/post", "Post"),
         RemoteLike("c", "https://nobody.example/post", "Other"),
+        RemoteLike("d", "https://github.com/someone-else/x", "x"),
     ]
     outcome = likes_record(account=account(user), likes=likes)
-    assert outcome.flattrs == 3
+    assert outcome.flattrs == 4
     owners = dict(Thing.objects.values_list("url", "owner_id"))
     assert owners == {
-        "https://proven.example/@x/1": prover.pk,
+        "https://github.com/Prover/tool": prover.pk,
         "https://verified.example/post": verifier.pk,
         "https://nobody.example/post": None,
+        "https://github.com/someone-else/x": None,
     }
     # A creator's new thing waits for her, as an auto-submitted one does.
     assert Thing.objects.get(owner=prover).pending
 
 
-def test_own_post_is_skipped_and_no_thing_is_made(monkeypatch):
+def test_owners_for_urls_agrees_with_owner_for_url():
+    alice, bob = UserFactory(), UserFactory()
+    _prove_github(alice, "alice")
+    _prove_github(bob, "bob")
+    urls = [
+        "https://github.com/alice/one",
+        "https://github.com/ALICE",
+        "https://github.com/bob/two/issues/3",
+        "https://github.com/carol/three",
+        "https://elsewhere.example/alice/one",
+        "not a url",
+    ]
+    assert proofs.owners_for_urls(urls) == {url: proofs.owner_for_url(url) for url in urls}
+    assert proofs.owners_for_urls(urls)["https://github.com/alice/one"] == alice.pk
+
+
+def test_own_post_is_skipped_and_no_thing_is_made():
     user = supporter()
-    monkeypatch.setattr(proofs, "owner_for_url", lambda url: user.pk)
-    outcome = likes_record(account=account(user), likes=_likes(1))
+    _prove_github(user, "me")
+    likes = [RemoteLike("1", "https://github.com/me/mine", "mine")]
+    outcome = likes_record(account=account(user), likes=likes)
     assert outcome.skipped == {"own_thing": 1}
     assert not Thing.objects.exists()
 
 
-def test_creator_policy_refusing_auto_submit_skips(monkeypatch):
+def test_creator_policy_refusing_auto_submit_skips():
     user, creator = supporter(), UserFactory()
+    _prove_github(creator, "maker")
     AutoSubmitPolicy.objects.create(owner=creator, enabled=False)
-    monkeypatch.setattr(proofs, "owner_for_url", lambda url: creator.pk)
-    outcome = likes_record(account=account(user), likes=_likes(1))
+    likes = [RemoteLike("1", "https://github.com/maker/tool", "tool")]
+    outcome = likes_record(account=account(user), likes=likes)
     assert outcome.skipped == {"refused": 1}
     assert not Thing.objects.exists()
 
@@ -202,9 +224,11 @@ def test_bad_urls_are_skipped():
 def test_queries_per_page_do_not_grow_with_likes():
     user = supporter()
     acc = account(user)
+    _prove_github(UserFactory(), "maker")
+    # GitHub addresses: whose proven account made them is asked too.
     with CaptureQueriesContext(connection) as few:
-        likes_record(account=acc, likes=_likes(2, start=0))
+        likes_record(account=acc, likes=_likes(2, start=0, host="https://github.com/maker"))
     with CaptureQueriesContext(connection) as many:
-        likes_record(account=acc, likes=_likes(40, start=100))
+        likes_record(account=acc, likes=_likes(40, start=100, host="https://github.com/maker"))
     assert len(many) == len(few), [q["sql"][:80] for q in many]
     assert Flattr.objects.filter(supporter=user).count() == 42

@@ -71,3 +71,24 @@ def test_one_like_per_account_and_remote_id():
     Like.objects.create(remote_id="1", **fields)
     with pytest.raises(IntegrityError):
         Like.objects.create(remote_id="1", **fields)
+
+
+def test_rotate_command_moves_tokens_to_the_newest_key(settings):
+    import io
+
+    from django.core.management import call_command
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEY = [old]
+    account = ConnectedAccount.objects.create(
+        user=UserFactory(),
+        kind=AccountKind.GITHUB,
+        url="https://api.github.com",
+        access_token="gho_rotate",
+    )
+    settings.FIELD_ENCRYPTION_KEY = [new, old]
+    out = io.StringIO()
+    call_command("likes_rotate_tokens", stdout=out)
+    assert '"rows": 1' in out.getvalue()
+    settings.FIELD_ENCRYPTION_KEY = [new]
+    assert ConnectedAccount.objects.get(pk=account.pk).access_token == "gho_rotate"
