@@ -185,3 +185,12 @@ def test_the_pages_and_messages_speak_french(client, fan, settings):
         client.get("/settings/connected/waiting/", **fr)
     )
     assert "Mis en favori sur mastodon.example" in text(client.get("/flattrs/", **fr))
+    masto.status, masto.last_error_code = "error", "timeout"
+    masto.last_error = "The server was too slow to answer."
+    masto.save()
+    page = text(client.get("/settings/connected/", **fr))
+    assert (
+        "Ne fonctionne pas : son serveur a mis trop de temps à répondre. Nous réessayons." in page
+    )
+    english = text(client.get("/settings/connected/"))
+    assert "Not working: its server was too slow to answer. We keep trying." in english
