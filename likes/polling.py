@@ -46,7 +46,7 @@ READERS: dict[str, Callable[[ConnectedAccount], SourceRead]] = {
     AccountKind.FEED: feeds.read,
 }
 # Proper names, the same in every language.
-KIND_NAMES = {
+KIND_NAMES: dict[str, str] = {
     AccountKind.MASTODON: "Mastodon",
     AccountKind.GITHUB: "GitHub",
     AccountKind.FEED: "RSS",
