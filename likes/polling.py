@@ -131,6 +131,13 @@ def account_poll(
         _failed(account, exc, now=now)
         summary.errors += 1
         return summary
+    except Exception:
+        # A bug of ours, or an answer no check foresaw: recorded like any
+        # failure (the account backs off), with the traceback in the log.
+        logger.exception("likes: poll of account %s failed unexpectedly", account.pk)
+        _failed(account, SourceError("Reading the account failed.", code="internal"), now=now)
+        summary.errors += 1
+        return summary
     with transaction.atomic():
         outcome = likes_record(account=account, likes=read.likes, now=now, baseline=read.baseline)
         _succeeded(account, read, now=now)
