@@ -202,7 +202,7 @@ def _poll_all(ids: list[int], *, checkpoints: int = 10) -> dict:
     memory: list[float] = []
     current = [0]
 
-    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    def count(execute, sql, params, many, context):
         current[0] += 1
         return execute(sql, params, many, context)
 
@@ -224,7 +224,9 @@ def _poll_all(ids: list[int], *, checkpoints: int = 10) -> dict:
         "seconds": round(seconds, 2),
         # This process's own CPU (Python: fetch, parse, ORM), not PostgreSQL's.
         "cpu_s": round(cpu, 2),
-        "cpu_ms_per_like": round(cpu * 1000 / summary.likes_seen, 3) if summary.likes_seen else None,
+        "cpu_ms_per_like": round(cpu * 1000 / summary.likes_seen, 3)
+        if summary.likes_seen
+        else None,
         "likes_per_s": round(summary.likes_seen / seconds, 1) if seconds else None,
         "accounts_per_s": round(len(ids) / seconds, 1) if seconds else None,
         "queries_per_account": {
@@ -267,7 +269,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     # Events are published, not sent: no worker runs here.
     app.conf.task_always_eager = False
-    app.conf.broker_url = "memory://"
+    app.conf.update(broker_url="memory://")
     settings.DEBUG = False  # no query log growing in memory
 
     port = free_port()

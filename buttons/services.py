@@ -7,6 +7,7 @@ splits each supporter's budget among the month's flattrs.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
@@ -483,7 +484,7 @@ def flattrs_create_many(
             thing = wanted[flattr.thing_id]
             flattr.thing = thing
             transaction.on_commit(
-                lambda thing_id=thing.pk: counters.record_flattr(thing_id=thing_id, period=period)
+                functools.partial(counters.record_flattr, thing_id=thing.pk, period=period)
             )
             if thing.owner_id is not None:
                 events.append(

@@ -195,19 +195,21 @@ def _flattr_candidates(
     while pending and remaining > 0:
         batch, pending = pending[:remaining], pending[remaining:]
         things = _things(supporter=supporter, rows=batch)
-        flattrable = [row for row in batch if isinstance(things.get(row.url), Thing)]
+        flattrable: list[tuple[Like, Thing]] = []
         for row in batch:
-            if not isinstance(things.get(row.url), Thing):
-                _skip(row, things.get(row.url) or SkipReason.REFUSED)
+            found = things.get(row.url, SkipReason.REFUSED)
+            if isinstance(found, Thing):
+                flattrable.append((row, found))
+            else:
+                _skip(row, found)
         outcomes = flattrs_create_many(
             supporter=supporter,
-            things=[things[row.url] for row in flattrable],  # type: ignore[misc]
+            things=[thing for _row, thing in flattrable],
             now=now,
             source=SOURCES[AccountKind(account.kind)],
         )
-        for row, result in zip(flattrable, outcomes, strict=True):
-            thing = things[row.url]
-            row.thing = thing if isinstance(thing, Thing) else None
+        for (row, thing), result in zip(flattrable, outcomes, strict=True):
+            row.thing = thing
             _apply(row, result, now=now)
             if row.state == LikeState.FLATTRED:
                 remaining -= 1

@@ -46,7 +46,7 @@ READERS: dict[str, Callable[[ConnectedAccount], SourceRead]] = {
     AccountKind.FEED: feeds.read,
 }
 # Proper names, the same in every language.
-KIND_NAMES = {
+KIND_NAMES: dict[str, str] = {
     AccountKind.MASTODON: "Mastodon",
     AccountKind.GITHUB: "GitHub",
     AccountKind.FEED: "RSS",
@@ -129,6 +129,13 @@ def account_poll(
         return summary
     except SourceError as exc:
         _failed(account, exc, now=now)
+        summary.errors += 1
+        return summary
+    except Exception:
+        # A bug of ours, or an answer no check foresaw: recorded like any
+        # failure (the account backs off), with the traceback in the log.
+        logger.exception("likes: poll of account %s failed unexpectedly", account.pk)
+        _failed(account, SourceError("Reading the account failed.", code="internal"), now=now)
         summary.errors += 1
         return summary
     with transaction.atomic():

@@ -45,7 +45,9 @@ WHAT = "The server"
 
 def _title(status: dict[str, Any]) -> str:
     text = " ".join(html.unescape(TAGS.sub(" ", str(status.get("content") or ""))).split())
-    author = status.get("account") if isinstance(status.get("account"), dict) else {}
+    author = status.get("account")
+    if not isinstance(author, dict):
+        author = {}
     name = str(author.get("display_name") or author.get("acct") or "").strip()
     title = f"{name}: {text}" if name and text else (text or name)
     return title[:200]

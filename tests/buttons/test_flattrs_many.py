@@ -53,7 +53,8 @@ def test_many_and_one_by_one_give_identical_outcomes_and_rows():
     many_things = _mixed_things(many_user)
     one_things = [
         # The same shapes for the other supporter: own thing is theirs.
-        t if t.owner_id != many_user.pk else thing(owner=one_user) for t in many_things
+        t if t.owner_id != many_user.pk else thing(owner=one_user)
+        for t in many_things
     ]
     flattr_create(supporter=one_user, thing=one_things[6], now=NOW)
 

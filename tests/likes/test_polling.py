@@ -11,7 +11,9 @@ from django.utils import timezone
 from buttons.models import Flattr
 from likes.models import AccountKind, AccountStatus, ConnectedAccount, Like
 from likes.polling import account_poll, accounts_poll_due, backoff_delay
-from notifications.models import Event
+from notifications.emails import email_render
+from notifications.models import Email, Event, NotificationSettings
+from notifications.services import event_dispatch
 from tests.factories import supporter
 
 pytestmark = pytest.mark.django_db
@@ -110,7 +112,8 @@ def test_revoked_token_disconnects_and_tells_the_owner(mastodon_fake):
     user = supporter()
     account = _mastodon_account(mastodon_fake, user)
     _poll(account)
-    mastodon_fake.revoke(str(account.access_token))
+    token = str(account.access_token)
+    mastodon_fake.revoke(token)
     mastodon_fake.favourite("alice")
 
     assert _poll(account)["errors"] == 1
@@ -119,6 +122,14 @@ def test_revoked_token_disconnects_and_tells_the_owner(mastodon_fake):
     assert account.access_token == "" and _raw_token(account) == ""
     event = Event.objects.get(type="likes.account_revoked")
     assert event.recipient_id == user.pk
+    # The e-mail, in the owner's language.
+    NotificationSettings.objects.create(user=user, language="fr")
+    (email_id,), _deliveries = event_dispatch(key=event.key)
+    message = email_render(email=Email.objects.get(pk=email_id))
+    assert "retiré" in message.subject or "accès" in message.subject
+    assert f"alice@{mastodon_fake.authority}" in message.body
+    assert "/settings/connected/" in message.body
+    assert token not in message.body
     assert not Flattr.objects.exists()
     # Not polled again until reconnected.
     assert _poll(account)["accounts"] == 0
