@@ -71,9 +71,7 @@ class Charge(models.Model):
     """What one supporter is charged for one run, once (key
     ``charge:<run id>:<supporter id>``; retries add ``:<attempt>``)."""
 
-    run = models.ForeignKey(
-        "payouts.PayoutRun", on_delete=models.PROTECT, related_name="charges"
-    )
+    run = models.ForeignKey("payouts.PayoutRun", on_delete=models.PROTECT, related_name="charges")
     supporter = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="charges"
     )
@@ -189,9 +187,13 @@ class CreatorPayout(models.Model):
         verbose_name = _("creator payout")
         verbose_name_plural = _("creator payouts")
         constraints = [
-            models.UniqueConstraint(fields=["run", "creator"], name="one_payout_per_creator_per_run"),
+            models.UniqueConstraint(
+                fields=["run", "creator"], name="one_payout_per_creator_per_run"
+            ),
             models.CheckConstraint(
-                condition=models.Q(due=models.F("credited") - models.F("reversed") - models.F("debt")),
+                condition=models.Q(
+                    due=models.F("credited") - models.F("reversed") - models.F("debt")
+                ),
                 name="creator_payout_due_is_credited_less_recovered",
             ),
         ]
@@ -215,7 +217,9 @@ class Transfer(models.Model):
     """One transfer to a creator's connected account, key
     ``transfer:<run id>:<creator id>:<n>``."""
 
-    payout = models.ForeignKey(CreatorPayout, on_delete=models.PROTECT, related_name="transfer_rows")
+    payout = models.ForeignKey(
+        CreatorPayout, on_delete=models.PROTECT, related_name="transfer_rows"
+    )
     number = models.IntegerField(_("number"))
     idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
     amount = models.BigIntegerField(_("amount"))  # cents
@@ -273,7 +277,9 @@ class DisputeShare(models.Model):
     largest shares first)."""
 
     dispute = models.ForeignKey(ChargeDispute, on_delete=models.PROTECT, related_name="shares")
-    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     gross = models.BigIntegerField(_("gross"))  # cents
 
     class Meta:
@@ -316,7 +322,9 @@ class Recovery(models.Model):
         verbose_name_plural = _("recoveries")
         constraints = [
             choice_constraint("status", RecoveryStatus, "recovery_status_valid"),
-            models.CheckConstraint(condition=models.Q(amount__gt=0), name="recovery_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="recovery_amount_positive"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -116,9 +116,7 @@ def run_conservation(*, run: PayoutRun) -> list[str]:
         problems.append(
             f"run {run.label}: clearing holds {clearing}, open charges owe {open_cents}"
         )
-    negative = [
-        row.creator_id for row in CreatorPayout.objects.filter(run=run) if row.held < 0
-    ]
+    negative = [row.creator_id for row in CreatorPayout.objects.filter(run=run) if row.held < 0]
     if negative:
         problems.append(f"run {run.label}: held below zero for users {negative[:10]}")
     return problems

@@ -189,7 +189,9 @@ def _attempt_key(charge: Charge, number: int) -> str:
     return key if number == 1 else f"{key}:{number}"
 
 
-def _claim(*, charge_id: int, now: dt.datetime) -> tuple[ChargeAttempt | None, PaymentMethod | None]:
+def _claim(
+    *, charge_id: int, now: dt.datetime
+) -> tuple[ChargeAttempt | None, PaymentMethod | None]:
     """First transaction: take the charge if it is due and nobody holds it,
     and record the attempt (or take over the one left in flight)."""
     with transaction.atomic(durable=True):
@@ -268,7 +270,9 @@ def charge_attempt(*, charge_id: int, now: dt.datetime | None = None) -> bool:
     charge = attempt.charge
     run = PayoutRun.objects.get(pk=charge.run_id)
     if method is None:
-        result = ChargeResult(status=Outcome.FAILED, payment_intent_id="", reason="payment_method_removed")
+        result = ChargeResult(
+            status=Outcome.FAILED, payment_intent_id="", reason="payment_method_removed"
+        )
     else:
         try:
             result = call_paced(
@@ -326,9 +330,13 @@ def _give_up(charge: Charge) -> None:
     run = charge.run
     legs = [(accounts.run_clearing(run), -charge.collected)]
     if charge.amount:
-        legs.append((account_get(kind=AccountKind.RECEIVABLE, user=charge.supporter), charge.amount))
+        legs.append(
+            (account_get(kind=AccountKind.RECEIVABLE, user=charge.supporter), charge.amount)
+        )
     if charge.wallet_part:
-        legs.append((account_get(kind=AccountKind.WALLET, user=charge.supporter), charge.wallet_part))
+        legs.append(
+            (account_get(kind=AccountKind.WALLET, user=charge.supporter), charge.wallet_part)
+        )
     transaction_post(
         kind=TransactionKind.REVERSAL,
         idempotency_key=f"charge:{charge.run_id}:{charge.supporter_id}:given-up",
@@ -413,7 +421,9 @@ def _by_payment_intent(payment_intent_id: str) -> ChargeAttempt | None:
     if not payment_intent_id:
         return None
     return (
-        ChargeAttempt.objects.filter(payment_intent_id=payment_intent_id).order_by("-number").first()
+        ChargeAttempt.objects.filter(payment_intent_id=payment_intent_id)
+        .order_by("-number")
+        .first()
     )
 
 
@@ -441,7 +451,10 @@ def charge_update(*, payment_intent_id: str, result: ChargeResult) -> bool:
         if result.status == charge.status:
             return False
         ChargeAttempt.objects.filter(pk=attempt.pk).update(
-            status=AttemptStatus.DONE, outcome=result.status, reason=result.reason[:64], finished_at=now
+            status=AttemptStatus.DONE,
+            outcome=result.status,
+            reason=result.reason[:64],
+            finished_at=now,
         )
         _apply(charge, result, now)
         charge.save()

@@ -52,7 +52,7 @@ def collected_gross(*, run: PayoutRun) -> dict[int, int]:
     """Each creator's gross from the run's succeeded charges, less disputes."""
     succeeded = (
         "sl.supporter_id IN (SELECT supporter_id FROM funding_charge"
-        f" WHERE run_id = %(run)s AND status = '{ChargeStatus.SUCCEEDED}')"
+        " WHERE run_id = %(run)s AND status = %(succeeded)s)"
     )
     with connection.cursor() as cursor:
         cursor.execute(
@@ -62,7 +62,7 @@ def collected_gross(*, run: PayoutRun) -> dict[int, int]:
              WHERE creator_id IS NOT NULL
              GROUP BY creator_id
             """,  # noqa: S608 - only our own SQL fragments are interpolated
-            {"run": run.pk, "period": run.period},
+            {"run": run.pk, "period": run.period, "succeeded": str(ChargeStatus.SUCCEEDED)},
         )
         gross: dict[int, int] = defaultdict(int, dict(cursor.fetchall()))
     for creator, cents in (
@@ -75,7 +75,9 @@ def collected_gross(*, run: PayoutRun) -> dict[int, int]:
     return {creator: cents for creator, cents in gross.items() if cents}
 
 
-def due_from_gross(*, run: PayoutRun, gross: dict[int, int]) -> tuple[dict[int, int], dict[int, int]]:
+def due_from_gross(
+    *, run: PayoutRun, gross: dict[int, int]
+) -> tuple[dict[int, int], dict[int, int]]:
     """({user: fee}, {user: due}) from each creator's collected gross, with
     the run's frozen onward shares (one hop, no second fee)."""
     percent = settings.FLATTR_FEE_PERCENT
@@ -171,9 +173,7 @@ def _recoveries_plan(row: CreatorPayout, cents: int) -> None:
     for transfer in Transfer.objects.filter(payout=row, status=TransferStatus.SENT).order_by(
         "-number"
     ):
-        planned = (
-            Recovery.objects.filter(transfer=transfer).aggregate(c=Sum("amount"))["c"] or 0
-        )
+        planned = Recovery.objects.filter(transfer=transfer).aggregate(c=Sum("amount"))["c"] or 0
         room = transfer.amount - planned
         take = min(room, cents)
         if take > 0:

@@ -18,7 +18,14 @@ import logging
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
-from funding.models import Charge, ChargeAttempt, ChargeDispute, ChargeStatus, DisputeShare, RunFunding
+from funding.models import (
+    Charge,
+    ChargeAttempt,
+    ChargeDispute,
+    ChargeStatus,
+    DisputeShare,
+    RunFunding,
+)
 from funding.services import accounts
 from funding.services.credits import run_reconcile
 from funding.services.transfers import recoveries_run
@@ -72,15 +79,23 @@ def dispute_recorded(*, dispute: Dispute) -> bool:
         .first()
     )
     if attempt is None:
-        logger.info("dispute %s for unknown charge %s ignored", dispute.dispute_id, dispute.payment_intent_id)
+        logger.info(
+            "dispute %s for unknown charge %s ignored",
+            dispute.dispute_id,
+            dispute.payment_intent_id,
+        )
         return False
     try:
         with transaction.atomic(durable=True):
-            charge = Charge.objects.select_for_update().select_related("run").get(pk=attempt.charge_id)
+            charge = (
+                Charge.objects.select_for_update().select_related("run").get(pk=attempt.charge_id)
+            )
             run = charge.run
             RunFunding.objects.select_for_update().get(run=run)
             if charge.status != ChargeStatus.SUCCEEDED:
-                logger.info("dispute %s on a charge that is %s ignored", dispute.dispute_id, charge.status)
+                logger.info(
+                    "dispute %s on a charge that is %s ignored", dispute.dispute_id, charge.status
+                )
                 return False
             if ChargeDispute.objects.filter(dispute_id=dispute.dispute_id).exists():
                 return False

@@ -61,9 +61,7 @@ def _debt_outstanding(user_id: int) -> int:
         )["c"]
         or 0
     )
-    paid = (
-        CreatorPayout.objects.filter(creator_id=user_id).aggregate(c=Sum("debt_paid"))["c"] or 0
-    )
+    paid = CreatorPayout.objects.filter(creator_id=user_id).aggregate(c=Sum("debt_paid"))["c"] or 0
     return debts - paid
 
 
@@ -153,8 +151,10 @@ def _transfer_record(*, transfer_id: int, remote_id: str, error: str) -> bool:
         transfer = Transfer.objects.select_for_update().get(pk=transfer_id)
         if transfer.status != TransferStatus.IN_FLIGHT:
             return False
-        row = CreatorPayout.objects.select_for_update().select_related("run").get(
-            pk=transfer.payout_id
+        row = (
+            CreatorPayout.objects.select_for_update()
+            .select_related("run")
+            .get(pk=transfer.payout_id)
         )
         transfer.finished_at = timezone.now()
         if error:
@@ -200,9 +200,14 @@ def recoveries_run(*, run: PayoutRun, now: dt.datetime | None = None) -> int:
     for pk in candidates.values_list("pk", flat=True):
         with transaction.atomic(durable=True):
             recovery = Recovery.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
-            if recovery is None or recovery.status not in (
-                RecoveryStatus.PENDING,
-                RecoveryStatus.IN_FLIGHT,
+            if (
+                recovery is None
+                or recovery.transfer_id is None
+                or recovery.status
+                not in (
+                    RecoveryStatus.PENDING,
+                    RecoveryStatus.IN_FLIGHT,
+                )
             ):
                 continue
             recovery.status = RecoveryStatus.IN_FLIGHT
@@ -229,8 +234,10 @@ def _recovery_record(*, recovery_id: int, reversal_id: str | None) -> int:
         recovery = Recovery.objects.select_for_update().get(pk=recovery_id)
         if recovery.status != RecoveryStatus.IN_FLIGHT:
             return 0
-        row = CreatorPayout.objects.select_for_update().select_related("run", "creator").get(
-            pk=recovery.payout_id
+        row = (
+            CreatorPayout.objects.select_for_update()
+            .select_related("run", "creator")
+            .get(pk=recovery.payout_id)
         )
         recovery.finished_at = timezone.now()
         if reversal_id is None:
@@ -253,7 +260,7 @@ def _recovery_record(*, recovery_id: int, reversal_id: str | None) -> int:
             row.reversed += recovery.amount
             row.debt -= recovery.amount
             row.save(update_fields=["reversed", "debt"])
-            Transfer.objects.filter(pk=recovery.transfer_id).update(
+            Transfer.objects.filter(recoveries=recovery).update(
                 reversed=F("reversed") + recovery.amount
             )
         recovery.save(update_fields=["status", "reversal_id", "finished_at"])

@@ -55,9 +55,7 @@ def month(n=4, pm="pm_card_visa"):
 
 def assert_once(run, supporters):
     for s in supporters:
-        assert (
-            Transaction.objects.filter(idempotency_key=f"charge:{run.pk}:{s.pk}").count() == 1
-        )
+        assert Transaction.objects.filter(idempotency_key=f"charge:{run.pk}:{s.pk}").count() == 1
         assert balance(s, AccountKind.RECEIVABLE) == 0
     assert Charge.objects.filter(run=run).exclude(attempts=1).count() == 0
     figures = run_figures(run=run)
@@ -140,13 +138,18 @@ def test_a_replayed_dispute_moves_money_once(after):
     claire, supporters, run = month(n=1)
     settle()
     charge = Charge.objects.get()
-    dispute = Dispute(dispute_id="dp_1", payment_intent_id=charge.payment_intent_id, amount_cents=100)
+    dispute = Dispute(
+        dispute_id="dp_1", payment_intent_id=charge.payment_intent_id, amount_cents=100
+    )
     results = at_once(2, lambda i: dispute_recorded(dispute=dispute))
     assert sorted(results) == [False, True]
     assert dispute_recorded(dispute=dispute) is False
-    assert dispute_recorded(
-        dispute=Dispute(dispute_id="dp_x", payment_intent_id="pi_unknown", amount_cents=5)
-    ) is False
+    assert (
+        dispute_recorded(
+            dispute=Dispute(dispute_id="dp_x", payment_intent_id="pi_unknown", amount_cents=5)
+        )
+        is False
+    )
     figures = run_figures(run=run)
     assert figures["disputed"] == {"count": 1, "cents": 100}
     assert figures["transferred"] == {"count": 1, "cents": 0}

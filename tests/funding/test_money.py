@@ -160,9 +160,7 @@ class TestFlattrMeans:
         settings.FLATTR_FUNDING = "after"
         flattr_create(supporter=UserFactory(), thing=thing())
 
-    def test_after_mode_takes_a_flattr_from_someone_whose_month_is_being_charged(
-        self, settings
-    ):
+    def test_after_mode_takes_a_flattr_from_someone_whose_month_is_being_charged(self, settings):
         from tests.factories import owe
 
         settings.FLATTR_FUNDING = "after"

@@ -82,8 +82,8 @@ def test_declined_charges_are_retried_on_schedule_then_given_up(month):
 
     from django.utils import timezone
 
-    from funding.services import run_settle
     from funding.selectors import run_figures
+    from funding.services import run_settle
     from payouts.models import PayoutRun
 
     claire, sophie = month
@@ -105,7 +105,9 @@ def test_declined_charges_are_retried_on_schedule_then_given_up(month):
     run_settle(run=run, now=first + dt.timedelta(days=7, seconds=1))
     charge.refresh_from_db()
     assert (charge.attempts, charge.status) == (4, ChargeStatus.GIVEN_UP)
-    assert list(charge.attempts_made.values_list("idempotency_key", flat=True).order_by("number")) == [
+    assert list(
+        charge.attempts_made.values_list("idempotency_key", flat=True).order_by("number")
+    ) == [
         f"charge:{run.pk}:{sophie.pk}",
         f"charge:{run.pk}:{sophie.pk}:2",
         f"charge:{run.pk}:{sophie.pk}:3",
