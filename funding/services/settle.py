@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from funding.models import Charge, ChargeStatus, RunFunding
@@ -58,11 +59,13 @@ def charges_run(*, run: PayoutRun, now: dt.datetime, chunk: int | None = None) -
 
 def charges_refresh(*, run: PayoutRun, before: dt.datetime) -> int:
     """Ask again about charges waiting since before ``before``."""
+    # The latest attempt's answer came before this settle started.
     waiting = Charge.objects.filter(
         run=run,
         status__in=(ChargeStatus.PROCESSING, ChargeStatus.REQUIRES_ACTION),
+        attempts_made__number=F("attempts"),
         attempts_made__finished_at__lt=before,
-    ).distinct()
+    )
     return sum(charge_refresh(charge_id=pk) for pk in waiting.values_list("pk", flat=True))
 
 

@@ -167,3 +167,47 @@ class TestFlattrMeans:
         sophie = UserFactory()
         owe(sophie, 160)
         flattr_create(supporter=sophie, thing=thing())
+
+
+def test_pledges_are_never_paid_when_the_thing_is_claimed_later(after, admin_user):
+    import datetime as dt
+
+    from payouts.models import UnclaimedLine
+    from tests.funding.helpers import settle
+
+    sophie = UserFactory(monthly_budget_cents=100)
+    orphan = thing(owner=None)
+    flattr(sophie, orphan, P)
+    approve()
+    assert settle()["pledged"] == {"count": 1, "cents": 100}
+    assert Charge.objects.count() == 0
+    orphan.owner = UserFactory()
+    orphan.save(update_fields=["owner"])
+    flattr(sophie, thing(owner=orphan.owner), dt.date(2026, 10, 1))
+    approve("2026-10")
+    line = UnclaimedLine.objects.get(thing_id=orphan.pk)
+    assert (line.status, line.settled_by_id) == ("pledged", None)
+    october = PayoutRun.objects.get(period=dt.date(2026, 10, 1))
+    assert october.claimed_gross == 0
+
+
+def test_run_progress_counts_charges_by_state_with_an_estimated_end(after, admin_user):
+    from funding.selectors import run_progress
+
+    claire = UserFactory()
+    for pm in ("pm_card_visa", "pm_card_chargeDeclinedInsufficientFunds", None):
+        s = UserFactory(monthly_budget_cents=100)
+        flattr(s, thing(owner=claire), P)
+        if pm:
+            method(s, pm)
+    approve()
+    progress = run_progress(run=PayoutRun.objects.get())
+    assert progress["states"] == {"queued": {"count": 3, "cents": 300}}
+    assert progress["to_try"] == 3 and progress["estimated_end"] is not None
+    from tests.funding.helpers import settle
+
+    settle()
+    progress = run_progress(run=PayoutRun.objects.get())
+    assert progress["states"]["succeeded"] == {"count": 1, "cents": 100}
+    assert progress["reasons"] == {"insufficient_funds": 1, "no_payment_method": 1}
+    assert progress["to_try"] == 0 and progress["estimated_end"] is None

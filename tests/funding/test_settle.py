@@ -220,3 +220,21 @@ def test_a_creator_without_a_ready_account_is_owed_then_paid_when_ready(after, a
     figures = settle()
     assert figures["transferred"] == zero(1, 90)
     assert balance(claire, AccountKind.EARNINGS) == 0
+
+
+def test_a_sepa_retry_is_processing_until_the_settle_after_it(month):
+    import datetime as dt
+
+    from funding.services import run_settle
+    from payouts.models import PayoutRun
+
+    claire, sophie = month
+    method(sophie, "pm_sepa_debit_failure")
+    approve()
+    settle()
+    assert settle()["failed"] == zero(1, 160)
+    charge = Charge.objects.get()
+    run = PayoutRun.objects.get()
+    run_settle(run=run, now=charge.first_failed_at + dt.timedelta(days=1, seconds=1))
+    charge.refresh_from_db()
+    assert (charge.attempts, charge.status) == (2, ChargeStatus.PROCESSING)
