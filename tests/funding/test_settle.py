@@ -238,3 +238,31 @@ def test_a_sepa_retry_is_processing_until_the_settle_after_it(month):
     run_settle(run=run, now=charge.first_failed_at + dt.timedelta(days=1, seconds=1))
     charge.refresh_from_db()
     assert (charge.attempts, charge.status) == (2, ChargeStatus.PROCESSING)
+
+
+class TestBadInput:
+    def test_a_month_that_is_not_one_is_one_line(self, after):
+        from django.core.management import CommandError
+
+        with pytest.raises(CommandError, match="not a month"):
+            settle("2026-9")
+        with pytest.raises(CommandError, match="no run for 2026-09"):
+            settle()
+
+    def test_a_draft_run_is_approved_first(self, month):
+        import io
+
+        from django.core.management import CommandError, call_command
+
+        call_command("payout_compute", "2026-09", stdout=io.StringIO())
+        with pytest.raises(CommandError, match="approve it first"):
+            settle()
+
+    def test_a_wallet_mode_run_has_nothing_to_settle(self, month, settings):
+        from django.core.management import CommandError
+
+        settings.FLATTR_FUNDING = "wallet"
+        approve()
+        with pytest.raises(CommandError, match="paid from wallets"):
+            settle()
+        assert Charge.objects.count() == 0
