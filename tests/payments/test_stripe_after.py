@@ -14,17 +14,6 @@ from payments.gateways.base import ChargeStatus
 from payments.gateways.stripe import StripeGateway
 from payments.limiter import stripe_slot
 from payments.models import Gateway, PaymentMethod
-from tests.payments.stripe_server import StripeServer
-
-
-@pytest.fixture
-def stripe_server(settings):
-    settings.STRIPE_SECRET_KEY = "sk_test_local"
-    settings.PAYMENT_GATEWAY = "stripe"
-    settings.STRIPE_MAX_REQUESTS_PER_SECOND = 1000
-    with StripeServer() as server:
-        settings.STRIPE_API_BASE = server.url
-        yield server
 
 
 def method_for(user, pm_id: str, kind: str = "card") -> PaymentMethod:
