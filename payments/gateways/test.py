@@ -6,9 +6,8 @@ production site can never be paid with pretend money.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.urls import reverse

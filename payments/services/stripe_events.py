@@ -21,11 +21,10 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from payments.gateways import GatewayDeclined, GatewayUnreachable, gateway_get
-from payments.models import Gateway, TopUp, WebhookEvent
-from payments.services.topups import topup_dispute, topup_fail, topup_fulfil, topup_refund_to
 from payments.gateways.base import SavedMethod
-from payments.models import PaymentMethodSetup, SetupStatus
+from payments.models import Gateway, PaymentMethodSetup, SetupStatus, TopUp, WebhookEvent
 from payments.services.methods import payment_method_save
+from payments.services.topups import topup_dispute, topup_fail, topup_fulfil, topup_refund_to
 from payments.webhooks import (
     WebhookMalformed,
     WebhookRefused,
