@@ -6,10 +6,13 @@ production site can never be paid with pretend money.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from payments.gateways.base import (
     ChargeResult,
@@ -20,12 +23,71 @@ from payments.gateways.base import (
     Onboarding,
     PaymentFee,
     PaymentGateway,
+    SavedMethod,
 )
 from payments.models import Gateway
 
 if TYPE_CHECKING:
     from payments.models import PaymentMethod, TopUp
     from payments.withdrawals.models import PayoutAccount, Withdrawal
+
+
+@dataclass(frozen=True)
+class SimulatedMethod:
+    """A test payment method, named and behaving as Stripe documents it."""
+
+    kind: str
+    brand: str
+    last4: str
+    behaviour: str  # shown on the test checkout page
+
+
+# Stripe's documented test PaymentMethod ids (docs.stripe.com/testing), plus
+# the two SEPA ones standing for the test IBANs DE89370400440532013000
+# (succeeds after processing) and DE62370400440532013001 (fails after it).
+TEST_PAYMENT_METHODS: dict[str, SimulatedMethod] = {
+    "pm_card_visa": SimulatedMethod("card", "visa", "4242", _("Succeeds.")),
+    "pm_card_authenticationRequired": SimulatedMethod(
+        "card", "visa", "3184", _("Every charge needs the supporter to confirm it (3D Secure).")
+    ),
+    "pm_card_chargeDeclinedInsufficientFunds": SimulatedMethod(
+        "card", "visa", "9995", _("Declined for insufficient funds; retried later.")
+    ),
+    "pm_card_chargeCustomerFail": SimulatedMethod(
+        "card", "visa", "0341", _("Saved, but every charge fails; waits for a new way to pay.")
+    ),
+    "pm_card_createDispute": SimulatedMethod(
+        "card", "visa", "0259", _("Succeeds, then the supporter disputes it.")
+    ),
+    "pm_sepa_debit_success": SimulatedMethod(
+        "sepa_debit", "", "3000", _("SEPA Direct Debit: processing, then succeeds.")
+    ),
+    "pm_sepa_debit_failure": SimulatedMethod(
+        "sepa_debit", "", "3001", _("SEPA Direct Debit: processing, then fails.")
+    ),
+}
+
+
+def simulated_saved_method(*, customer_id: str, payment_method_id: str) -> SavedMethod:
+    """What saving a test method gives, as Stripe would report it."""
+    method = TEST_PAYMENT_METHODS[payment_method_id]
+    if method.kind == "sepa_debit":
+        return SavedMethod(
+            customer_id=customer_id,
+            payment_method_id=payment_method_id,
+            kind=method.kind,
+            last4=method.last4,
+            mandate_reference=f"TEST-{customer_id.upper()}-{method.last4}",
+        )
+    return SavedMethod(
+        customer_id=customer_id,
+        payment_method_id=payment_method_id,
+        kind=method.kind,
+        brand=method.brand,
+        last4=method.last4,
+        exp_month=12,
+        exp_year=timezone.now().year + 3,
+    )
 
 
 def simulated_fee(amount_cents: int) -> int:
@@ -68,6 +130,39 @@ class TestModeGateway(PaymentGateway):
     def refund_create(self, *, topup: TopUp, amount_cents: int, idempotency_key: str) -> str:
         self.ensure_available()
         return f"test_re_{idempotency_key.replace(':', '_')}"
+
+    # --- saving a way to pay (fundweb) --------------------------------------
+    # Our own page stands in for Stripe's Checkout in setup mode: it lists
+    # the test methods and records the one chosen on the setup row.
+
+    def customer_ensure(self, *, user_id: int, email: str) -> str:
+        self.ensure_available()
+        return f"test_cus_{user_id}"
+
+    def setup_start(
+        self, *, customer_id: str, idempotency_key: str, success_url: str, cancel_url: str
+    ) -> Checkout:
+        self.ensure_available()
+        session_id = "test_cs_" + idempotency_key.replace(":", "_")
+        return Checkout(
+            url=reverse("payment_method_test_checkout", args=[session_id]),
+            session_id=session_id,
+        )
+
+    def setup_result(self, *, session_id: str) -> SavedMethod | None:
+        from payments.models import PaymentMethodSetup
+
+        setup = PaymentMethodSetup.objects.filter(
+            session_id=session_id, gateway=Gateway.TEST
+        ).first()
+        if setup is None or setup.payment_method_id not in TEST_PAYMENT_METHODS:
+            return None
+        return simulated_saved_method(
+            customer_id=setup.customer_id, payment_method_id=setup.payment_method_id
+        )
+
+    def method_detach(self, *, method: PaymentMethod) -> None:
+        return None
 
     # --- charges and transfers (funding) ----------------------------------
     # Stateless and deterministic, like Stripe's test mode answering the
