@@ -24,7 +24,6 @@ The webhook handler calls ``charge_succeeded`` / ``charge_failed`` (and
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import time
 from typing import Any
@@ -236,23 +235,15 @@ def _claim(
         return attempt, method
 
 
-def stripe_slot() -> None:
-    """Wait for the shared limiter's permission for one processor request
-    (``payments.limiter.stripe_slot``, STRIPE_MAX_REQUESTS_PER_SECOND for
-    all workers together). Every call of the processor from funding passes
-    here: the one place that paces them."""
-    try:
-        limiter = importlib.import_module("payments.limiter")
-    except ImportError:  # the shared limiter has not landed: unpaced
-        return
-    limiter.stripe_slot()
-
-
 def call_paced(call: Any, /, **kwargs: Any) -> Any:
-    """``call(**kwargs)`` through the limiter; after a 429 wait its
-    ``Retry-After`` and call again with the same arguments (same key)."""
+    """``call(**kwargs)``; after a 429 wait its ``Retry-After`` and call
+    again with the same arguments (same key). Every processor call of
+    funding passes here. The pacing itself is the gateway's: Stripe's
+    after-mode calls send each HTTP request through the shared limiter
+    (``payments.limiter.stripe_slot`` in ``stripe_client.PacedHTTPClient``,
+    STRIPE_MAX_REQUESTS_PER_SECOND for all workers together), so a call is
+    never counted twice."""
     for tries in range(RATE_LIMIT_TRIES):
-        stripe_slot()
         try:
             return call(**kwargs)
         except GatewayRateLimited as exc:
@@ -437,7 +428,8 @@ def charge_update(*, payment_intent_id: str, result: ChargeResult) -> bool:
         logger.info("charge update for unknown payment intent %s ignored", payment_intent_id)
         return False
     now = timezone.now()
-    with transaction.atomic(durable=True):
+    # Not durable: the webhook handler calls it inside the event's transaction.
+    with transaction.atomic():
         charge = Charge.objects.select_for_update().select_related("run").get(pk=attempt.charge_id)
         waiting = (ChargeStatus.PROCESSING, ChargeStatus.REQUIRES_ACTION, ChargeStatus.IN_FLIGHT)
         if charge.status not in waiting or charge.attempts != attempt.number:
