@@ -11,8 +11,8 @@ from __future__ import annotations
 from django.db.models import Sum
 
 from funding.models import Charge, ChargeAttempt, ChargeDispute, ChargeStatus
-from funding.services.charges import charge_update
 from funding.services.disputes import dispute_recorded
+from funding.services.outcomes import charge_update
 from payments.gateways.base import Dispute
 from payments.gateways.stripe_after import intent_result
 from payments.webhooks import WebhookDeferred

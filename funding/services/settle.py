@@ -24,14 +24,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from funding.models import Charge, ChargeStatus, RunFunding
-from funding.services.charges import (
-    charge_attempt,
-    charge_refresh,
-    charges_due,
-    charges_expire,
-)
+from funding.services.charges import charge_attempt, charges_due
 from funding.services.credits import run_reconcile
 from funding.services.disputes import dispute_recorded
+from funding.services.outcomes import charge_refresh, charges_expire
 from funding.services.transfers import (
     recoveries_run,
     transfer_send,
