@@ -91,6 +91,8 @@ def retry_at(charge: Charge, now: dt.datetime) -> dt.datetime | None:
 
 def _apply(charge: Charge, result: ChargeResult, now: dt.datetime) -> None:
     """A processor answer applied to a locked charge (money moves here)."""
+    # A new state: a settle has not seen it waiting yet.
+    charge.waiting_seen = None
     if result.payment_intent_id:
         charge.payment_intent_id = result.payment_intent_id
     charge.reason = result.reason[:64]
