@@ -25,7 +25,7 @@ from buttons import counters
 from buttons.addresses import url_normalize
 from buttons.classic_selectors import site_key, verified_site_for_url
 from buttons.models import AutoSubmitPolicy, Category, Flattr, FlattrSource, Thing
-from buttons.rules import period_is_final
+from buttons.rules import flattr_needs_wallet, period_is_final
 from ledger import selectors as ledger_selectors
 from notifications.services import NewEvent, event_publish, events_publish
 
@@ -423,7 +423,11 @@ def _flattr_refusal(*, supporter: User, thing: Thing) -> FlattrRefused | None:
 
 
 def flattr_means_refusal(*, supporter: User) -> FlattrRefused | None:
-    """What refuses any flattr of ``supporter`` now: a debt, or no money."""
+    """What refuses any flattr of ``supporter`` now: a debt, or no money.
+    Only wallet mode asks (``buttons.rules.flattr_needs_wallet``): after the
+    month a flattr counts as a pledge until a way to pay is saved."""
+    if not flattr_needs_wallet():
+        return None
     owed, balance = ledger_selectors.flattr_means(user=supporter)
     if owed > 0:
         return FlattrRefused(
