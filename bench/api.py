@@ -20,6 +20,7 @@ bare view. Never run as a test.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -30,7 +31,7 @@ sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve
 
 from bench import _common as common  # noqa: E402
 
-SCRATCH = "flattr_bench_api"
+SCRATCH = os.environ.get("BENCH_DATABASE_NAME", "flattr_bench_api")
 
 
 SETUP = """

@@ -29,6 +29,7 @@ sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve
 import argparse  # noqa: E402
 import collections  # noqa: E402
 import contextlib  # noqa: E402
+import os  # noqa: E402
 import http.client  # noqa: E402
 import json  # noqa: E402
 import queue  # noqa: E402
@@ -37,7 +38,7 @@ import time  # noqa: E402
 
 from bench import _common as common  # noqa: E402
 
-SCRATCH = "flattr_bench_viral"
+SCRATCH = os.environ.get("BENCH_DATABASE_NAME", "flattr_bench_viral")
 
 SETUP = """
 from accounts.models import User
