@@ -39,7 +39,7 @@ class Grant:
         return f"{self.kind}:{self.token_id}"
 
 
-def _bearer(request) -> str | None:
+def bearer(request) -> str | None:
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _sep, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
@@ -66,23 +66,30 @@ def _load(raw: str, digest: str):
     return token.user, Grant("oauth", token.pk, frozenset(token.scope.split())), token.expires
 
 
+def principal(raw: str) -> tuple:
+    """(user, grant) of the bearer token ``raw``: from the cache, else from
+    the database (and cached); raises ApiError (401) for a token that is
+    unknown, revoked, expired or whose user is inactive."""
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    key = principal_key(digest)
+    cached = cache.get(key)
+    if cached is None:
+        cached = _load(raw, digest)
+        cache.add(key, cached, PRINCIPAL_TTL)
+    elif cached == GONE:
+        cached = _load(raw, digest)
+    user, grant, expires = cached
+    if expires is not None and expires <= timezone.now():
+        raise ApiError("unauthorized", _("The token has expired. Refresh it or ask again."))
+    return user, grant
+
+
 class BearerAuthentication(BaseAuthentication):
     def authenticate(self, request):
-        raw = _bearer(request)
+        raw = bearer(request)
         if raw is None:
             return None
-        digest = hashlib.sha256(raw.encode()).hexdigest()
-        key = principal_key(digest)
-        cached = cache.get(key)
-        if cached is None:
-            cached = _load(raw, digest)
-            cache.add(key, cached, PRINCIPAL_TTL)
-        elif cached == GONE:
-            cached = _load(raw, digest)
-        user, grant, expires = cached
-        if expires is not None and expires <= timezone.now():
-            raise ApiError("unauthorized", _("The token has expired. Refresh it or ask again."))
-        return user, grant
+        return principal(raw)
 
     def authenticate_header(self, request):
         return 'Bearer realm="flattr"'
