@@ -54,8 +54,10 @@ def thing_get(*, pk: int, viewer: User | None = None) -> Thing | None:
 
 def thing_to_flattr(*, pk: int) -> Thing | None:
     """The thing a flattr names, without the counts (flattr_create checks
-    the rest; the answer shows the cached public thing)."""
-    return Thing.objects.filter(pk=pk, removed=False).first() if pk < 2**63 else None
+    the rest) with its owner, whom the answer names."""
+    if pk >= 2**63:
+        return None
+    return Thing.objects.filter(pk=pk, removed=False).select_related("owner").first()
 
 
 MARKS_TTL = 60
