@@ -8,7 +8,6 @@ race between a miss and a write heals itself.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import time
 
@@ -16,6 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from buttons.assets import embed_template_version
+from core.cache import script as cache_script
 
 TTL = 600
 
@@ -46,7 +46,7 @@ def _count_and_store(*, thing_id: int, period: dt.date) -> tuple[int, int]:
     )
     month, total = row["month"], row["total"]
     key_all, key_month = _keys(thing_id, period)
-    _script(_ADD_BOTH, [key_all, key_month], total, month, TTL)
+    cache_script(_ADD_BOTH, keys=[key_all, key_month], args=(total, month, TTL))
     return month, total
 
 
@@ -66,22 +66,9 @@ end
 """
 
 
-def _script(source: str, keys: list[str], *args) -> None:
-    run = getattr(cache, "script", None)
-    if run is not None:
-        run(source, keys=keys, args=args)
-    elif source is _ADD_BOTH:  # another cache backend (none in production)
-        for key, value in zip(keys, args, strict=False):
-            cache.add(key, value, TTL)
-    else:
-        for key in keys:
-            with contextlib.suppress(ValueError):
-                cache.incr(key)
-
-
 def record_flattr(*, thing_id: int, period: dt.date) -> None:
     _forget_local(thing_id)
-    _script(_INCR_CACHED, list(_keys(thing_id, period)))
+    cache_script(_INCR_CACHED, keys=list(_keys(thing_id, period)))
 
 
 PAGE_TTL = 300

@@ -142,3 +142,14 @@ class FailSoftRedisCache(RedisCache):
 
     def clear(self):
         return self._call("clear", lambda: False)
+
+
+def script(source: str, *, keys: list[str], args: tuple = (), fallback=lambda: None):
+    """``FailSoftRedisCache.script`` on the default cache: several commands
+    in one round trip (``fallback()`` while Redis is away)."""
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    if not isinstance(backend, FailSoftRedisCache):
+        raise TypeError("the default cache must be core.cache.FailSoftRedisCache")
+    return backend.script(source, keys=keys, args=args, fallback=fallback)
