@@ -38,6 +38,16 @@ def principal_key(digest: str) -> str:
     return f"api:principal:{digest}"
 
 
+# The user id a token hash belongs to, which never changes: lets one Lua
+# script read the principal and the caller's marks on a thing together
+# (api.authentication.principal_with_marks).
+TOKEN_USER_TTL = 86400
+
+
+def token_user_key(digest: str) -> str:
+    return f"api:token-user:{digest}"
+
+
 def principals_forget(digests: list[str]) -> None:
     """Drop the cached principals of these token hashes at once and again
     when the transaction that changed them commits."""

@@ -86,12 +86,22 @@ class FailSoftRedisCache(RedisCache):
 
     # --- several commands in one round trip ------------------------------
 
-    def script(self, source: str, *, keys: list[str], args: tuple = (), fallback=lambda: None):
+    def script(
+        self,
+        source: str,
+        *,
+        keys: list[str],
+        args: tuple = (),
+        fallback=lambda: None,
+        decode: bool = False,
+    ):
         """Run the Lua ``source`` on ``keys`` (given as to ``get``: this
         cache's prefix and version are added) with ``args``, in one round
         trip (EVALSHA, the source sent once per connection pool). Integers
         are stored as plain numbers by this backend, other values pickled.
-        ``fallback()`` while Redis is unavailable."""
+        ``fallback()`` while Redis is unavailable. With ``decode``, the
+        script returns a list of values read with GET, given back as ``get``
+        would (None for a missing key)."""
         full = [self.make_and_validate_key(key) for key in keys]
 
         def call():
@@ -99,7 +109,11 @@ class FailSoftRedisCache(RedisCache):
             compiled = _scripts.get(source)
             if compiled is None:
                 compiled = _scripts[source] = client.register_script(source)
-            return compiled(keys=full, args=list(args), client=client)
+            result = compiled(keys=full, args=list(args), client=client)
+            if decode:
+                loads = self._cache._serializer.loads
+                return [None if value is None else loads(value) for value in result]
+            return result
 
         return self._guarded(call, fallback)
 
@@ -144,7 +158,14 @@ class FailSoftRedisCache(RedisCache):
         return self._call("clear", lambda: False)
 
 
-def script(source: str, *, keys: list[str], args: tuple = (), fallback=lambda: None):
+def script(
+    source: str,
+    *,
+    keys: list[str],
+    args: tuple = (),
+    fallback=lambda: None,
+    decode: bool = False,
+):
     """``FailSoftRedisCache.script`` on the default cache: several commands
     in one round trip (``fallback()`` while Redis is away)."""
     from django.core.cache import caches
@@ -152,4 +173,4 @@ def script(source: str, *, keys: list[str], args: tuple = (), fallback=lambda: N
     backend = caches["default"]
     if not isinstance(backend, FailSoftRedisCache):
         raise TypeError("the default cache must be core.cache.FailSoftRedisCache")
-    return backend.script(source, keys=keys, args=args, fallback=fallback)
+    return backend.script(source, keys=keys, args=args, fallback=fallback, decode=decode)

@@ -200,3 +200,35 @@ def test_the_hot_reads_do_not_go_through_drf(supporter, thing, anon):
     with mock.patch("api.views.base.ApiView.initial", side_effect=AssertionError("DRF")):
         assert token.get(f"/things/{thing.pk}").status_code == 200
         assert anon.get(f"/things/{thing.pk}").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_token_read_takes_one_redis_round_trip_once_warm(supporter, thing):
+    """The principal and the caller's marks come back from one Lua script;
+    the hourly count and the public thing are held in the process for a
+    second (their clocks stand still here, as within that second)."""
+    import time
+    from types import SimpleNamespace
+
+    from django.core.cache import caches
+
+    still = SimpleNamespace(monotonic=lambda: 1000.0, time=time.time)
+    client = ApiClient(token_for(supporter))
+    pool = caches["default"]._cache.get_client(None, write=True).connection_pool
+    trips = []
+    real = pool.get_connection
+
+    def counting(*args, **kwargs):
+        trips.append(args)
+        return real(*args, **kwargs)
+
+    with (
+        mock.patch("api.ratelimit.time", still),
+        mock.patch("buttons.counters.time", still),
+    ):
+        client.get(f"/things/{thing.pk}")
+        client.get(f"/things/{thing.pk}")
+        with mock.patch.object(pool, "get_connection", counting):
+            response = client.get(f"/things/{thing.pk}")
+    assert response.status_code == 200 and response.json()["flattred"] is False
+    assert len(trips) == 1
