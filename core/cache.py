@@ -111,7 +111,7 @@ class FailSoftRedisCache(RedisCache):
                 compiled = _scripts[source] = client.register_script(source)
             result = compiled(keys=full, args=list(args), client=client)
             if decode:
-                loads = self._cache._serializer.loads
+                loads = self._cache._serializer.loads  # type: ignore[attr-defined]
                 return [None if value is None else loads(value) for value in result]
             return result
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.core import signing
@@ -93,7 +93,7 @@ def _events_insert(rows: list[Event]) -> list[str]:
     params: list[Any] = []
     for row in rows:  # each field as Model.save would write it (auto_now_add too)
         params += [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(cast(str, f.column)) for f in fields)
     values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
     with connection.cursor() as cursor:
         cursor.execute(
