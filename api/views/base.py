@@ -193,15 +193,22 @@ class ApiView(APIView):
         response["Allow"] = ", ".join(self.allowed_methods)
         return self.finish_headers(request, response)
 
+    def refusal_response(self, request, refusal: errors.ApiError) -> HttpResponse:
+        """``refusal`` answered as the general path's exception handler
+        answers it (errors.exception_handler)."""
+        body = errors.error_body(request, refusal.error, str(refusal.detail))
+        response = self.plain_response(request, body, refusal.status_code)
+        if refusal.status_code == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="flattr"'
+        return response
+
     def rate_refusal(self, request) -> HttpResponse:
-        """The answer to a caller over the hourly limit (``self.rate``), as
-        the general path's exception handler gives it."""
+        """The answer to a caller over the hourly limit (``self.rate``)."""
         assert self.rate is not None
         description = _("Too many requests this hour. Wait until %(reset)s (Unix time).") % {
             "reset": self.rate.reset
         }
-        body = errors.error_body(request, "rate_limit_exceeded", description)
-        return self.plain_response(request, body, errors.CODES["rate_limit_exceeded"])
+        return self.refusal_response(request, errors.ApiError("rate_limit_exceeded", description))
 
     def options(self, request, *args, **kwargs):
         """CORS preflight: reads are open to every origin."""

@@ -91,16 +91,16 @@ class ThingView(ApiView):
     def token_get(self, request, pk: int) -> HttpResponse | None:
         """GET /things/:id with a bearer token: the cached principal and
         the caller's cached marks (one Redis round trip), the hourly limit,
-        the cached public thing; no query when all are cached. None (the
-        general path) for a refused token, a missing thing or the owner,
-        before the hit is counted."""
+        the cached public thing; no query when all are cached. A refused
+        token gets the general path's 401 here; a missing thing or the
+        owner go the general path (None), before the hit is counted."""
         raw = bearer(request)
         if raw is None:
             return None
         try:
             user, grant, marks = principal_with_marks(raw, thing_id=pk)
-        except ApiError:
-            return None
+        except ApiError as refusal:  # answered here: the token is not looked up twice
+            return self.refusal_response(request, refusal)
         thing = selectors.thing_public(pk=pk)
         if thing is None or thing.owner_id == user.pk:
             return None
