@@ -9,7 +9,6 @@ import secrets
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +21,7 @@ from oauth2_provider.models import (
 )
 
 from accounts.models import User
+from api import memo
 from api.models import PERSONAL_TOKEN_PREFIX, PersonalToken
 from api.scopes import SCOPES, scopes_parse
 
@@ -62,8 +62,8 @@ def tombstone(keys: list[str], ttl: int) -> None:
     (with ``cache.add``) cannot bring it back, and while the tombstone
     lasts the database answers. Should the transaction roll back, the
     database answers a little longer, that is all."""
-    cache.set_many(dict.fromkeys(keys, GONE), ttl)
-    transaction.on_commit(lambda: cache.set_many(dict.fromkeys(keys, GONE), ttl))
+    memo.bury(keys, GONE, ttl)  # with the news to every process's memo (api.memo)
+    transaction.on_commit(lambda: memo.bury(keys, GONE, ttl))
 
 
 def principals_forget_user(user_id: int) -> None:

@@ -6,6 +6,7 @@ path. Two tokens of the same user keep their hourly counts apart, so the
 rate-limit headers can be compared too."""
 
 import datetime as dt
+import time
 from unittest import mock
 
 import pytest
@@ -202,33 +203,75 @@ def test_the_hot_reads_do_not_go_through_drf(supporter, thing, anon):
         assert anon.get(f"/things/{thing.pk}").status_code == 200
 
 
+def _listening() -> None:
+    from api import memo
+
+    memo.get("nothing")  # starts the subscriber
+    deadline = time.monotonic() + 5
+    while not memo._state["listening"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert memo._state["listening"]
+
+
 @pytest.mark.django_db
-def test_the_token_read_takes_one_redis_round_trip_once_warm(supporter, thing):
-    """The principal and the caller's marks come back from one Lua script;
-    the hourly count and the public thing are held in the process for a
-    second (their clocks stand still here, as within that second)."""
-    import time
+@pytest.mark.parametrize(("memo_seconds", "trips"), [(0, 1), (1, 0)])
+def test_the_token_read_takes_one_redis_round_trip_once_warm(
+    supporter, thing, settings, memo_seconds, trips
+):
+    """The principal and the caller's marks come back from one Lua script,
+    or from the process's memo (api.memo) within a second; the hourly count
+    and the public thing are held in the process for a second (their
+    clocks stand still here, as within that second)."""
     from types import SimpleNamespace
 
     from django.core.cache import caches
 
+    settings.FLATTR_API_MEMO_SECONDS = memo_seconds
+    if memo_seconds:
+        _listening()
     still = SimpleNamespace(monotonic=lambda: 1000.0, time=time.time)
     client = ApiClient(token_for(supporter))
     pool = caches["default"]._cache.get_client(None, write=True).connection_pool
-    trips = []
+    counted = []
     real = pool.get_connection
 
     def counting(*args, **kwargs):
-        trips.append(args)
+        counted.append(args)
         return real(*args, **kwargs)
 
     with (
         mock.patch("api.ratelimit.time", still),
         mock.patch("buttons.counters.time", still),
+        mock.patch("api.memo.time", still),
     ):
         client.get(f"/things/{thing.pk}")
         client.get(f"/things/{thing.pk}")
         with mock.patch.object(pool, "get_connection", counting):
             response = client.get(f"/things/{thing.pk}")
     assert response.status_code == 200 and response.json()["flattred"] is False
-    assert len(trips) == 1
+    assert len(counted) == trips
+
+
+@pytest.mark.django_db
+def test_a_change_in_another_process_empties_this_processs_memo(supporter, thing, settings):
+    """Another web process's tombstone reaches this one through Redis
+    pub/sub; in the same process a tombstone empties the memo at once
+    (the revocation tests above)."""
+    import redis
+    from django.core.cache import caches
+
+    from api import memo
+
+    settings.FLATTR_API_MEMO_SECONDS = 30
+    _listening()
+    client = ApiClient(token_for(supporter))
+    client.get(f"/things/{thing.pk}")
+    client.get(f"/things/{thing.pk}")
+    assert memo._memo, "the read was remembered"
+    backend = caches["default"]
+    other_process = redis.Redis.from_url(settings.REDIS_URL)
+    other_process.publish(backend.make_key(memo.CHANNEL), "1")
+    deadline = time.monotonic() + 2
+    while memo._memo and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert not memo._memo
