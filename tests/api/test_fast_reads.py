@@ -275,3 +275,4 @@ def test_a_change_in_another_process_empties_this_processs_memo(supporter, thing
     while memo._memo and time.monotonic() < deadline:
         time.sleep(0.005)
     assert not memo._memo
+    memo.forget_all()
