@@ -14,6 +14,7 @@ checked on every request. A cache outage falls back to the database.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass
 
@@ -23,9 +24,19 @@ from django.utils.translation import gettext as _
 from oauth2_provider.models import get_access_token_model
 from rest_framework.authentication import BaseAuthentication
 
+from api import memo
 from api.errors import ApiError
 from api.models import PERSONAL_TOKEN_PREFIX, PersonalToken
-from api.services import GONE, PRINCIPAL_TTL, personal_token_touch, principal_key
+from api.selectors import UNREAD, marks_key
+from api.services import (
+    GONE,
+    PRINCIPAL_TTL,
+    TOKEN_USER_TTL,
+    personal_token_touch,
+    principal_key,
+    token_user_key,
+)
+from core.cache import script as cache_script
 
 
 @dataclass(frozen=True)
@@ -39,7 +50,7 @@ class Grant:
         return f"{self.kind}:{self.token_id}"
 
 
-def _bearer(request) -> str | None:
+def bearer(request) -> str | None:
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _sep, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
@@ -66,23 +77,87 @@ def _load(raw: str, digest: str):
     return token.user, Grant("oauth", token.pk, frozenset(token.scope.split())), token.expires
 
 
+def principal(raw: str, *, cached=UNREAD) -> tuple:
+    """(user, grant) of the bearer token ``raw``: from the cache (or what
+    the caller read of it, ``cached``), else from the database (and
+    cached); raises ApiError (401) for a token that is unknown, revoked,
+    expired or whose user is inactive."""
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    key = principal_key(digest)
+    if cached is UNREAD:
+        cached = cache.get(key)
+    if cached is None:
+        cached = _load(raw, digest)
+        cache.add(key, cached, PRINCIPAL_TTL)
+        cache.set(token_user_key(digest), cached[0].pk, TOKEN_USER_TTL)
+    elif cached == GONE:
+        cached = _load(raw, digest)
+    user, grant, expires = cached
+    if expires is not None and expires <= timezone.now():
+        raise ApiError("unauthorized", _("The token has expired. Refresh it or ask again."))
+    return user, grant
+
+
+# The principal, the token's user id and, when that is known, the caller's
+# marks on a thing (api.selectors.viewer_marks' entry): one round trip.
+_PRINCIPAL_AND_MARKS = """
+local principal = redis.call('GET', KEYS[1])
+local user_id = redis.call('GET', KEYS[2])
+if not user_id then return {principal, false, false} end
+return {principal, user_id, redis.call('GET', ARGV[1] .. user_id .. ARGV[2])}
+"""
+
+
+def principal_with_marks(raw: str, *, thing_id: int) -> tuple:
+    """(user, grant, marks entry) for a read of one thing with a bearer
+    token: the principal as ``principal`` gives it and what the cache
+    holds of the caller's marks on the thing (``UNREAD`` when it could not
+    be read with it: pass it on to ``api.selectors.viewer_marks``), in one
+    Redis round trip when the cache is warm, none when this process read
+    them less than a second ago (api.memo). Raises as ``principal``."""
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    found = memo.get((digest, thing_id))
+    if found is not None:  # each request its own user object (a shallow copy)
+        found = [(copy.copy(found[0][0]), *found[0][1:]), *found[1:]]
+    else:
+        generation = memo.generation()
+        found = _principal_and_marks(digest, thing_id)
+        # Only a whole answer is remembered: misses and tombstones go on
+        # asking the cache and the database.
+        if (
+            found is not None
+            and isinstance(found[0], tuple)
+            and found[1] is not None
+            and isinstance(found[2], tuple)
+        ):
+            memo.put((digest, thing_id), found, generation)
+    if found is None:  # the cache is away: the database answers
+        return (*principal(raw), UNREAD)
+    cached, user_id, marks = found
+    user, grant = principal(raw, cached=cached)
+    return user, grant, (marks if user_id == user.pk else UNREAD)
+
+
+def _principal_and_marks(digest: str, thing_id: int) -> list | None:
+    # The marks key of user 0, cut where the user id goes (the default
+    # KEY_FUNCTION: prefix:version:key).
+    marks_prefix, _sep, marks_suffix = cache.make_key(
+        marks_key(viewer_id=0, thing_id=thing_id)
+    ).rpartition(":0:")
+    return cache_script(
+        _PRINCIPAL_AND_MARKS,
+        keys=[principal_key(digest), token_user_key(digest)],
+        args=(marks_prefix + ":", ":" + marks_suffix),
+        decode=True,
+    )
+
+
 class BearerAuthentication(BaseAuthentication):
     def authenticate(self, request):
-        raw = _bearer(request)
+        raw = bearer(request)
         if raw is None:
             return None
-        digest = hashlib.sha256(raw.encode()).hexdigest()
-        key = principal_key(digest)
-        cached = cache.get(key)
-        if cached is None:
-            cached = _load(raw, digest)
-            cache.add(key, cached, PRINCIPAL_TTL)
-        elif cached == GONE:
-            cached = _load(raw, digest)
-        user, grant, expires = cached
-        if expires is not None and expires <= timezone.now():
-            raise ApiError("unauthorized", _("The token has expired. Refresh it or ask again."))
-        return user, grant
+        return principal(raw)
 
     def authenticate_header(self, request):
         return 'Bearer realm="flattr"'

@@ -54,8 +54,10 @@ def thing_get(*, pk: int, viewer: User | None = None) -> Thing | None:
 
 def thing_to_flattr(*, pk: int) -> Thing | None:
     """The thing a flattr names, without the counts (flattr_create checks
-    the rest; the answer shows the cached public thing)."""
-    return Thing.objects.filter(pk=pk, removed=False).first() if pk < 2**63 else None
+    the rest) with its owner, whom the answer names."""
+    if pk >= 2**63:
+        return None
+    return Thing.objects.filter(pk=pk, removed=False).select_related("owner").first()
 
 
 MARKS_TTL = 60
@@ -65,14 +67,20 @@ def marks_key(*, viewer_id: int, thing_id: int) -> str:
     return f"api:marks:{viewer_id}:{thing_id}"
 
 
-def viewer_marks(*, thing_id: int, viewer: User) -> tuple[bool, bool]:
+# Not read from the cache yet (None is "read: missing").
+UNREAD: Any = object()
+
+
+def viewer_marks(*, thing_id: int, viewer: User, cached: Any = UNREAD) -> tuple[bool, bool]:
     """Whether ``viewer`` flattred the thing this month and is subscribed to
-    it: one cache round trip, or one query of two index probes on a miss.
-    The entry goes when a flattr or subscription of the pair is saved or
-    deleted (api.signals) and is tied to the month it was read in."""
+    it: one cache round trip (none when the caller read the entry with
+    something else: ``cached``), or one query of two index probes on a
+    miss. The entry goes when a flattr or subscription of the pair is saved
+    or deleted (api.signals) and is tied to the month it was read in."""
     period = current_period()
     key = marks_key(viewer_id=viewer.pk, thing_id=thing_id)
-    cached = cache.get(key)
+    if cached is UNREAD:
+        cached = cache.get(key)
     if isinstance(cached, tuple) and cached[0] == period:
         return cached[1], cached[2]
     marks = _viewer_marks(thing_id=thing_id, viewer=viewer)

@@ -9,7 +9,6 @@ import secrets
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +21,7 @@ from oauth2_provider.models import (
 )
 
 from accounts.models import User
+from api import memo
 from api.models import PERSONAL_TOKEN_PREFIX, PersonalToken
 from api.scopes import SCOPES, scopes_parse
 
@@ -38,6 +38,16 @@ def principal_key(digest: str) -> str:
     return f"api:principal:{digest}"
 
 
+# The user id a token hash belongs to, which never changes: lets one Lua
+# script read the principal and the caller's marks on a thing together
+# (api.authentication.principal_with_marks).
+TOKEN_USER_TTL = 86400
+
+
+def token_user_key(digest: str) -> str:
+    return f"api:token-user:{digest}"
+
+
 def principals_forget(digests: list[str]) -> None:
     """Drop the cached principals of these token hashes at once and again
     when the transaction that changed them commits."""
@@ -52,8 +62,8 @@ def tombstone(keys: list[str], ttl: int) -> None:
     (with ``cache.add``) cannot bring it back, and while the tombstone
     lasts the database answers. Should the transaction roll back, the
     database answers a little longer, that is all."""
-    cache.set_many(dict.fromkeys(keys, GONE), ttl)
-    transaction.on_commit(lambda: cache.set_many(dict.fromkeys(keys, GONE), ttl))
+    memo.bury(keys, GONE, ttl)  # with the news to every process's memo (api.memo)
+    transaction.on_commit(lambda: memo.bury(keys, GONE, ttl))
 
 
 def principals_forget_user(user_id: int) -> None:

@@ -272,8 +272,15 @@ def load_parser(doc: str, *, seconds: float, connections: int) -> argparse.Argum
     return parser
 
 
-def print_report(args: argparse.Namespace, results: dict[str, dict], *, target_met: bool) -> None:
-    """One JSON object: the server, the load, the figures per endpoint."""
+def print_report(
+    args: argparse.Namespace,
+    results: dict[str, dict],
+    *,
+    target_met: bool,
+    targets: dict[str, bool] | None = None,
+) -> None:
+    """One JSON object: the server, the load, the figures per endpoint
+    (and, given ``targets``, which of them met theirs)."""
     print(
         json.dumps(
             {
@@ -283,6 +290,7 @@ def print_report(args: argparse.Namespace, results: dict[str, dict], *, target_m
                 "cpus": os.cpu_count(),
                 "results": results,
                 "target_met": target_met,
+                **({"targets": targets} if targets is not None else {}),
             },
             indent=2,
         )

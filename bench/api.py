@@ -14,12 +14,15 @@ second and p50/p99 latency of:
 - ``POST /rest/v2/things/<id>/flattr``  a flattr (each request a new thing)
 - ``/bench/ok``                         the bare Django view (the ceiling)
 
-Prints one JSON object; the target is the anonymous read at >= 50% of the
-bare view. Never run as a test.
+Prints one JSON object, with ``targets``: whether each endpoint met its
+target (issue 29: the anonymous read >= 0.5 of the bare view, the token
+read >= 0.6 with p99 < 50 ms, the flattr >= 0.25 with p99 < 100 ms; all of
+them make ``target_met``). Never run as a test.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -30,7 +33,7 @@ sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve
 
 from bench import _common as common  # noqa: E402
 
-SCRATCH = "flattr_bench_api"
+SCRATCH = os.environ.get("BENCH_DATABASE_NAME", "flattr_bench_api")
 
 
 SETUP = """
@@ -86,7 +89,11 @@ def main() -> None:
                 for c in range(args.clients)
             ]
 
-        flattr_cursor = {"next": first}
+        # The flattrs start after the thing the reads ask for: a flattr
+        # tombstones the flattrer's marks on its thing for a minute
+        # (api.signals), and the token read measured is the steady one of
+        # a caller who did not just flattr the thing it reads.
+        flattr_cursor = {"next": first + 1}
 
         def flattrs():
             # Every connection (one supporter each) walks through things it
@@ -124,7 +131,21 @@ def main() -> None:
     finally:
         common.stop(server)
         common.recreate_database(base_url, SCRATCH, drop_only=True)
-    common.print_report(args, results, target_met=results["thing_get"]["vs_bare"] >= 0.5)
+    targets = {name: _met(results[name], *goal) for name, goal in TARGETS.items()}
+    common.print_report(args, results, target_met=all(targets.values()), targets=targets)
+
+
+# endpoint -> (least vs_bare, greatest p99 in ms): issue 29's targets.
+TARGETS = {
+    "thing_get": (0.5, None),
+    "thing_get_token": (0.6, 50.0),
+    "flattr_post": (0.25, 100.0),
+}
+
+
+def _met(figures: dict, least: float, p99_ms: float | None) -> bool:
+    p99 = figures["p99_ms"]
+    return figures["vs_bare"] >= least and (p99_ms is None or (p99 is not None and p99 < p99_ms))
 
 
 if __name__ == "__main__":

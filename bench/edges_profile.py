@@ -31,7 +31,7 @@ import time  # noqa: E402
 from bench import _common as common  # noqa: E402
 from bench.api import SETUP  # noqa: E402
 
-SCRATCH = "flattr_bench_profile"
+SCRATCH = os.environ.get("BENCH_DATABASE_NAME", "flattr_bench_profile")
 
 
 def main() -> None:

@@ -31,13 +31,14 @@ import collections  # noqa: E402
 import contextlib  # noqa: E402
 import http.client  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import queue  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
 from bench import _common as common  # noqa: E402
 
-SCRATCH = "flattr_bench_viral"
+SCRATCH = os.environ.get("BENCH_DATABASE_NAME", "flattr_bench_viral")
 
 SETUP = """
 from accounts.models import User

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
@@ -33,6 +34,8 @@ UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 # per-thread backend instances Django creates.
 _open_until: dict[str, float] = {}
 _lock = threading.Lock()
+# Lua source -> its redis-py Script (which remembers the SHA).
+_scripts: dict[str, Any] = {}
 
 
 class FailSoftRedisCache(RedisCache):
@@ -56,10 +59,15 @@ class FailSoftRedisCache(RedisCache):
         return _open_until.get(self._location, 0.0) <= time.monotonic()
 
     def _call(self, name: str, fallback, *args, **kwargs):
+        return self._guarded(
+            lambda: getattr(super(FailSoftRedisCache, self), name)(*args, **kwargs), fallback
+        )
+
+    def _guarded(self, call, fallback):
         if not self.is_available():
             return fallback()
         try:
-            result = getattr(super(), name)(*args, **kwargs)
+            result = call()
         except UNAVAILABLE as exc:
             with _lock:
                 was_closed = _open_until.get(self._location, 0.0) == 0.0
@@ -75,6 +83,39 @@ class FailSoftRedisCache(RedisCache):
                 if _open_until.pop(self._location, None) is not None:
                     logger.warning("cache available again")
         return result
+
+    # --- several commands in one round trip ------------------------------
+
+    def script(
+        self,
+        source: str,
+        *,
+        keys: list[str],
+        args: tuple = (),
+        fallback=lambda: None,
+        decode: bool = False,
+    ):
+        """Run the Lua ``source`` on ``keys`` (given as to ``get``: this
+        cache's prefix and version are added) with ``args``, in one round
+        trip (EVALSHA, the source sent once per connection pool). Integers
+        are stored as plain numbers by this backend, other values pickled.
+        ``fallback()`` while Redis is unavailable. With ``decode``, the
+        script returns a list of values read with GET, given back as ``get``
+        would (None for a missing key)."""
+        full = [self.make_and_validate_key(key) for key in keys]
+
+        def call():
+            client = self._cache.get_client(full[0] if full else None, write=True)
+            compiled = _scripts.get(source)
+            if compiled is None:
+                compiled = _scripts[source] = client.register_script(source)
+            result = compiled(keys=full, args=list(args), client=client)
+            if decode:
+                loads = self._cache._serializer.loads  # type: ignore[attr-defined]
+                return [None if value is None else loads(value) for value in result]
+            return result
+
+        return self._guarded(call, fallback)
 
     # --- the cache API ----------------------------------------------------
 
@@ -115,3 +156,21 @@ class FailSoftRedisCache(RedisCache):
 
     def clear(self):
         return self._call("clear", lambda: False)
+
+
+def script(
+    source: str,
+    *,
+    keys: list[str],
+    args: tuple = (),
+    fallback=lambda: None,
+    decode: bool = False,
+):
+    """``FailSoftRedisCache.script`` on the default cache: several commands
+    in one round trip (``fallback()`` while Redis is away)."""
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    if not isinstance(backend, FailSoftRedisCache):
+        raise TypeError("the default cache must be core.cache.FailSoftRedisCache")
+    return backend.script(source, keys=keys, args=args, fallback=fallback, decode=decode)

@@ -368,6 +368,9 @@ SPECTACULAR_SETTINGS = {
 }
 # Requests per clock hour per token (per IP address without one).
 FLATTR_API_RATE_LIMIT = env.int("FLATTR_API_RATE_LIMIT", default=1000)
+# Seconds a web process remembers a token's principal and marks in front of
+# Redis (api/memo.py: emptied by every change through Redis pub/sub; 0: off).
+FLATTR_API_MEMO_SECONDS = env.float("FLATTR_API_MEMO_SECONDS", default=1.0)
 # Larger request bodies are refused with invalid_request before parsing.
 FLATTR_API_MAX_BODY_BYTES = env.int("FLATTR_API_MAX_BODY_BYTES", default=64 * 1024)
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -64,10 +64,10 @@ def events_publish(*, events: Iterable[NewEvent]) -> int:
     ]
     if not rows:
         return 0
-    keys = [row.key for row in rows]
-    existing = set(Event.objects.filter(key__in=keys).values_list("key", flat=True))
-    Event.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
-    new_keys = [key for key in keys if key not in existing]
+    stored: set[str] = set()
+    for start in range(0, len(rows), 2000):
+        stored.update(_events_insert(rows[start : start + 2000]))
+    new_keys = [key for key in dict.fromkeys(row.key for row in rows) if key in stored]
     if new_keys:
         from notifications import tasks
 
@@ -82,6 +82,26 @@ def events_publish(*, events: Iterable[NewEvent]) -> int:
             robust=True,
         )
     return len(new_keys)
+
+
+def _events_insert(rows: list[Event]) -> list[str]:
+    """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key: the keys that
+    were new, in one statement (no SELECT of the existing keys first, and a
+    key published at the same moment by another transaction is not taken
+    for new by both)."""
+    fields = Event._meta.concrete_fields
+    params: list[Any] = []
+    for row in rows:  # each field as Model.save would write it (auto_now_add too)
+        params += [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
+    columns = ", ".join(connection.ops.quote_name(cast(str, f.column)) for f in fields)
+    values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Event._meta.db_table} ({columns}) VALUES {values}"  # noqa: S608 - our names
+            " ON CONFLICT (key) DO NOTHING RETURNING key",
+            params,
+        )
+        return [key for (key,) in cursor.fetchall()]
 
 
 def event_dispatch(*, key: str) -> tuple[list[int], list[int]]:

@@ -184,6 +184,32 @@ class ApiView(APIView):
         patch_vary_headers(response, ["Authorization"])
         return response
 
+    def plain_response(self, request, data, status: int = 200) -> HttpResponse:
+        """What DRF's machinery would answer with ``data`` (JSONRenderer's
+        bytes, the Allow and Vary headers of finalize_response, then ours),
+        without it: for hot paths that skip DRF's request and response."""
+        response = HttpResponse(json_bytes(data), content_type="application/json", status=status)
+        patch_vary_headers(response, ["Accept"])
+        response["Allow"] = ", ".join(self.allowed_methods)
+        return self.finish_headers(request, response)
+
+    def refusal_response(self, request, refusal: errors.ApiError) -> HttpResponse:
+        """``refusal`` answered as the general path's exception handler
+        answers it (errors.exception_handler)."""
+        body = errors.error_body(request, refusal.error, str(refusal.detail))
+        response = self.plain_response(request, body, refusal.status_code)
+        if refusal.status_code == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="flattr"'
+        return response
+
+    def rate_refusal(self, request) -> HttpResponse:
+        """The answer to a caller over the hourly limit (``self.rate``)."""
+        assert self.rate is not None
+        description = _("Too many requests this hour. Wait until %(reset)s (Unix time).") % {
+            "reset": self.rate.reset
+        }
+        return self.refusal_response(request, errors.ApiError("rate_limit_exceeded", description))
+
     def options(self, request, *args, **kwargs):
         """CORS preflight: reads are open to every origin."""
         response = HttpResponse(status=204)
@@ -222,6 +248,13 @@ class ApiView(APIView):
         count = parse_int(params.get("count"), name="count", default=30, low=1, high=100)
         page = parse_int(params.get("page"), name="page", default=1, low=1, high=100_000)
         return page, count
+
+
+def json_bytes(data) -> bytes:
+    """``data`` as DRF's JSONRenderer writes it with our settings (compact,
+    UTF-8, NaN refused, U+2028/U+2029 escaped for JavaScript)."""
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
 
 
 def _small(request) -> bool:

@@ -14,9 +14,11 @@ from api import schema, selectors
 from api.errors import ApiError
 from api.scopes import FLATTR
 from api.views.base import ApiView, paginate, user_or_404
+from buttons import counters
 from buttons import services as button_services
 from buttons.forms import AutoSubmitForm
 from buttons.models import FlattrSource
+from buttons.services import current_period
 
 # Flattr's API answered these statuses; our services' own statuses serve
 # the web button.
@@ -28,8 +30,11 @@ def refused(refusal: button_services.FlattrRefused) -> ApiError:
 
 
 def flattred_response(view: ApiView, thing) -> Response:
-    # The cached public thing: its count already holds this flattr.
-    thing = selectors.thing_public(pk=thing.pk) or thing
+    # The thing as read to flattr it (its owner joined) and its count from
+    # the counters, which already hold this flattr: no aggregate, no
+    # fragment of the public thing to build for a thing read for the first
+    # time.
+    _month, thing.flattrs_n = counters.counts(thing_id=thing.pk, period=current_period())
     return Response(
         {
             "message": "ok",

@@ -3,7 +3,6 @@
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
@@ -12,71 +11,39 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
-from django_ratelimit.core import get_usage
 
 from buttons import counters, selectors, services
 from buttons.addresses import host_display
+from buttons.click_limits import click_admit
 from buttons.forms import AutoSubmitForm
 from buttons.models import Flattr, Thing
 from buttons.views.common import snippet_page, thing_or_404, wants_json
-from core.http import client_ip
 from ledger import selectors as ledger_selectors
 
 
-def _refusal(request, refusal: services.FlattrRefused, template_context: dict):
+def _refusal(request, refusal: services.FlattrRefused, context: Callable[[], dict]):
     if wants_json(request):
         return JsonResponse(
             {"error": refusal.code, "message": refusal.message}, status=refusal.status
         )
-    context = {**template_context, "error": refusal}
-    return render(request, "buttons/confirm.html", context, status=refusal.status)
+    return render(
+        request, "buttons/confirm.html", {**context(), "error": refusal}, status=refusal.status
+    )
 
 
-# Accepted flattrs count against the per-user and per-IP limits; refused
-# attempts (empty wallet, already flattred, ...) against their own, higher
-# per-IP limit, so a crowd behind one address is not locked out by someone
-# clicking in vain, and probing stays bounded.
-def _user_key(group, request) -> str:
-    return str(request.user.pk)
-
-
-def _ip_key(group, request) -> str:
-    return client_ip(request)
-
-
-def _limits(request) -> list[tuple[str, object, str]]:
-    return [
-        ("flattr-user", _user_key, settings.FLATTR_CLICK_RATE_PER_USER),
-        ("flattr-ip", _ip_key, settings.FLATTR_CLICK_RATE_PER_IP),
-    ]
-
-
-def _refused_limit(request) -> tuple[str, object, str]:
-    return ("flattr-refused-ip", _ip_key, settings.FLATTR_REFUSED_RATE_PER_IP)
-
-
-def _rate_limited(request) -> bool:
-    """Would one more be over a limit? (Counted only once we know whether
-    the flattr was accepted.)"""
-    for group, key, rate in [*_limits(request), _refused_limit(request)]:
-        usage = get_usage(request, group=group, key=key, rate=rate, increment=False)
-        if usage is not None and usage["count"] >= usage["limit"]:
-            return True
-    return False
-
-
-def _count(request, limits) -> None:
-    for group, key, rate in limits:
-        get_usage(request, group=group, key=key, rate=rate, increment=True)
-
-
-def _do_flattr(request, create: Callable[[], Flattr], context: dict):
+def _do_flattr(
+    request, create: Callable[[], Flattr], context: Callable[[], dict], *, auto_url: str = ""
+):
     """POST handling shared by thing and auto-submit confirmations;
-    ``create`` records the flattr or raises FlattrRefused."""
+    ``create`` records the flattr or raises FlattrRefused. The confirm
+    page's ``context`` is built only to show a refusal; the click's rate
+    limits take one Redis round trip (buttons.click_limits), two when the
+    flattr is refused."""
     if not request.user.is_authenticated:
         refusal = services.FlattrRefused("not_logged_in", _("Log in to flattr."), 401)
         return _refusal(request, refusal, context)
-    if _rate_limited(request):
+    click = click_admit(request)
+    if click is None:
         refusal = services.FlattrRefused(
             "rate_limited", _("Too many flattrs in a short time. Try again later."), 429
         )
@@ -84,13 +51,12 @@ def _do_flattr(request, create: Callable[[], Flattr], context: dict):
     try:
         thing = create().thing
     except ValidationError as exc:
-        _count(request, [_refused_limit(request)])
+        click.refused()
         refusal = services.FlattrRefused("invalid", " ".join(exc.messages), 400)
         return _refusal(request, refusal, context)
     except services.FlattrRefused as refusal:
-        _count(request, [_refused_limit(request)])
+        click.refused()
         return _refusal(request, refusal, context)
-    _count(request, _limits(request))
     _month, total = counters.counts(thing_id=thing.pk, period=services.current_period())
     if wants_json(request):
         return JsonResponse({"ok": True, "thing": thing.pk, "count": total})
@@ -98,7 +64,7 @@ def _do_flattr(request, create: Callable[[], Flattr], context: dict):
         return render(
             request,
             "buttons/flattr_done.html",
-            {"thing": thing, "count": total, "auto_url": context.get("auto_url", "")},
+            {"thing": thing, "count": total, "auto_url": auto_url},
         )
     messages.success(request, _("Thank you! You flattred “%(title)s”.") % {"title": thing.title})
     return redirect(thing)
@@ -130,14 +96,15 @@ def flattr_confirm(request, pk: int):
     """The first-party popup where a supporter confirms a flattr. Never
     frameable (default X-Frame-Options DENY + frame-ancestors 'none')."""
     thing = thing_or_404(pk)
-    context = confirm_context(request, thing)
     if request.method == "POST":
         return _do_flattr(
-            request, lambda: services.flattr_create(supporter=request.user, thing=thing), context
+            request,
+            lambda: services.flattr_create(supporter=request.user, thing=thing),
+            lambda: confirm_context(request, thing),
         )
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    return render(request, "buttons/confirm.html", context)
+    return render(request, "buttons/confirm.html", confirm_context(request, thing))
 
 
 @require_http_methods(["GET", "POST"])
@@ -156,16 +123,19 @@ def auto_submit(request):
     page = snippet_page(request)
     existing = services.thing_for_auto_submit(owner=owner, url=url)
     own = owner is not None and owner.pk == request.user.pk
-    context = confirm_context(
-        request,
-        existing,
-        auto=form.cleaned_data,
-        auto_owner=owner,
-        auto_url=url,
-        auto_own=own and existing is None,
-        # Carried through the login round trip and the confirm form.
-        auto_page=page,
-    )
+
+    def context() -> dict:
+        return confirm_context(
+            request,
+            existing,
+            auto=form.cleaned_data,
+            auto_owner=owner,
+            auto_url=url,
+            auto_own=own and existing is None,
+            # Carried through the login round trip and the confirm form.
+            auto_page=page,
+        )
+
     if request.method == "POST":
         if own and existing is None:
             return _register_own(request, form, url=url, page=page, context=context)
@@ -175,7 +145,7 @@ def auto_submit(request):
                 supporter=request.user, owner=owner, url=url, page_url=page, **form.thing_fields()
             )
 
-        return _do_flattr(request, create, context)
+        return _do_flattr(request, create, context, auto_url=url)
     if not request.user.is_authenticated:
         return redirect_to_login(_with_page(request, page))
     refusal = None
@@ -191,9 +161,9 @@ def auto_submit(request):
         except services.FlattrRefused as exc:
             refusal = exc
     if refusal is not None:
-        context["error"] = refusal
-        return render(request, "buttons/confirm.html", context, status=refusal.status)
-    return render(request, "buttons/confirm.html", context)
+        page_context = {**context(), "error": refusal}
+        return render(request, "buttons/confirm.html", page_context, status=refusal.status)
+    return render(request, "buttons/confirm.html", context())
 
 
 def _with_page(request, page: str) -> str:
@@ -205,7 +175,9 @@ def _with_page(request, page: str) -> str:
     return path + ("&" if "?" in path else "?") + urlencode({"page": page})
 
 
-def _register_own(request, form: AutoSubmitForm, *, url: str, page: str, context: dict):
+def _register_own(
+    request, form: AutoSubmitForm, *, url: str, page: str, context: Callable[[], dict]
+):
     """The creator clicked her own auto-submit button: register the thing
     under her name (nobody flattrs their own thing)."""
     fields = form.thing_fields()

@@ -40,7 +40,7 @@ def subscription_new(request, pk: int):
             )
         subscriptions.subscription_create(supporter=request.user, thing=thing, months=months)
     except services.FlattrRefused as refusal:
-        return _refusal(request, refusal, context)
+        return _refusal(request, refusal, lambda: context)
     if context["popup"]:
         _month, total = counters.counts(thing_id=thing.pk, period=services.current_period())
         return render(
