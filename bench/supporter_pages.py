@@ -42,6 +42,8 @@ def time_supporter_pages(*, run=None, supporters: int = 20) -> dict:
     if run is None:
         run = PayoutRun.objects.filter(status=RunStatus.POSTED).order_by("-period").first()
     oldest = PayoutRun.objects.filter(status=RunStatus.POSTED).order_by("period").first()
+    if run is None or oldest is None:
+        raise SystemExit("no posted run: run bench/payday.py --keep first")
     ids = list(
         SupporterLine.objects.filter(run=run, flattrs__gt=0)
         .order_by("supporter_id")
@@ -63,7 +65,7 @@ def time_supporter_pages(*, run=None, supporters: int = 20) -> dict:
     timings: dict[str, list[float]] = {name: [] for name in pages}
     sql_timings: dict[str, list[float]] = {name: [] for name in pages}
     queries: dict[str, int] = {}
-    spent = {"ms": 0.0, "n": 0}
+    spent: dict[str, float] = {"ms": 0.0, "n": 0}
 
     def timed(execute, sql, params, many, context):
         t0 = time.perf_counter()
@@ -91,7 +93,7 @@ def time_supporter_pages(*, run=None, supporters: int = 20) -> dict:
                 )
                 timings[name].append(elapsed)
                 sql_timings[name].append(spent["ms"])
-                queries[name] = max(queries.get(name, 0), spent["n"])
+                queries[name] = max(queries.get(name, 0), int(spent["n"]))
     result = {}
     for name, values in timings.items():
         values.sort()
