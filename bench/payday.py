@@ -15,6 +15,13 @@ then times, in one process:
 - ``post``: approval and ``payout_run_post`` (ledger transactions);
 - ``report``: ``payout_report --format json`` written to /dev/null.
 
+With ``--history-months N`` the database first holds N earlier months,
+each with its flattrs (the same shape as the measured month's), a top-up of
+every wallet by its budget, and its run computed, approved and posted by the
+app's own services, oldest first (``history_s``, not part of the figures),
+so the measured month runs on a year of history; the supporter pages
+(bench/supporter_pages.py) are then timed on it too.
+
 Prints one JSON object. The scratch database is dropped at the end unless
 ``--keep`` is given. Never run as a test.
 """
@@ -22,6 +29,7 @@ Prints one JSON object. The scratch database is dropped at the end unless
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import resource
@@ -108,9 +116,11 @@ def _load(
     creators: int,
     period,
     onward_fraction: float = 0.0,
+    history: int = 0,
 ):
-    """Users, wallets (funded by one balanced top-up), things, flattrs and,
-    with ``onward_fraction``, creators' onward shares."""
+    """Users, wallets (funded by one balanced top-up), things, flattrs (of
+    ``period`` and of the ``history`` months before it, oldest ids first)
+    and, with ``onward_fraction``, creators' onward shares."""
     import psycopg
 
     users = max(supporters, creators)
@@ -169,22 +179,45 @@ def _load(
             target.execute(f'ALTER TABLE buttons_flattr DROP CONSTRAINT "{name}" CASCADE')
         for name, _definition in plain_indexes:
             target.execute(f'DROP INDEX "{name}"')
+        partitioned = target.execute(
+            "SELECT relkind = 'p' FROM pg_class WHERE oid = 'buttons_flattr'::regclass"
+        ).fetchone()[0]
+        if partitioned:
+            # Each month into its own partition (buttons migration 0009), as
+            # the beat task would have made them.
+            for h in range(history + 1):
+                make = target.execute(
+                    """
+                    SELECT format('CREATE TABLE IF NOT EXISTS %%I PARTITION OF buttons_flattr'
+                                  ' FOR VALUES FROM (%%L) TO (%%L)',
+                                  'buttons_flattr_' || to_char(m, 'YYYY_MM'), m,
+                                  (m + interval '1 month')::date)
+                      FROM (SELECT (%(period)s::date - make_interval(months => %(h)s))::date AS m) x
+                    """,
+                    {"period": period, "h": h},
+                )
+                target.execute(make.fetchone()[0])
+        # Month h months before ``period`` (h = 0 is the measured one): the
+        # same supporters, a different choice of things each month.
         _pipe(
             source,
             target,
             """
-            SELECT (s - 1) * %(k)s + j + 1, %(period)s::date,
-                   %(start)s::timestamptz + make_interval(secs => (s * 13 + j * 3607) %% 2419200),
-                   s, 1 + (s * 7919 + j * 4729) %% %(things)s, 'button'
-              FROM generate_series(1::bigint, %(supporters)s) s, generate_series(0, %(k)s - 1) j
+            SELECT (%(history)s - h) * %(supporters)s * %(k)s + (s - 1) * %(k)s + j + 1,
+                   (%(period)s::date - make_interval(months => h))::date,
+                   ((%(period)s::date - make_interval(months => h)) AT TIME ZONE 'UTC')
+                     + make_interval(secs => (s * 13 + j * 3607 + h * 7) %% 2419200),
+                   s, 1 + (s * 7919 + j * 4729 + h * 104729) %% %(things)s, 'button'
+              FROM generate_series(%(history)s, 0, -1) h,
+                   generate_series(1::bigint, %(supporters)s) s, generate_series(0, %(k)s - 1) j
             """,
             "buttons_flattr (id, period, created_at, supporter_id, thing_id, source)",
             {
                 "k": per_supporter,
                 "period": period,
-                "start": start,
                 "supporters": supporters,
                 "things": things,
+                "history": history,
             },
         )
         for name, definition in flattr_indexes:
@@ -258,6 +291,56 @@ def _load(
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
         conn.execute("CHECKPOINT")
+
+
+HISTORY_TOPUP_SQL = """
+WITH t AS (
+    INSERT INTO ledger_transaction (kind, idempotency_key, memo, created_at)
+    VALUES ('topup', %(key)s, 'Benchmark monthly top-ups', now()) RETURNING id
+),
+amounts AS (
+    SELECT a.id AS account_id, u.monthly_budget_cents AS cents
+      FROM ledger_account a JOIN accounts_user u ON u.id = a.user_id
+     WHERE a.kind = 'wallet' AND u.monthly_budget_cents > 0
+)
+INSERT INTO ledger_posting (transaction_id, account_id, amount)
+SELECT t.id, account_id, cents FROM t, amounts
+UNION ALL
+SELECT t.id, o.id, -(SELECT sum(cents) FROM amounts)
+  FROM t, ledger_account o WHERE o.kind = 'outside' AND o.user_id IS NULL
+"""
+
+
+def _post_history(period, months: int) -> list[dict]:
+    """The ``months`` months before ``period``, oldest first: every wallet
+    topped up by its budget (so each month takes what the measured one
+    takes), then the month's run computed, approved and posted by the app's
+    services, as a year of paydays would have left the database."""
+    from django.db import connection, transaction
+
+    from payouts import services
+
+    done = []
+    for h in range(months, 0, -1):
+        month = (period.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        for _ in range(h - 1):
+            month = (month - dt.timedelta(days=1)).replace(day=1)
+        t0 = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(HISTORY_TOPUP_SQL, {"key": f"bench:topup:{month:%Y-%m}"})
+        run = services.payout_run_compute(period=month)
+        run = services.payout_run_approve(run=run, actor=None, queue=False)
+        services.payout_run_post(run_id=run.pk, poll_seconds=0.05)
+        run.refresh_from_db()
+        done.append(
+            {
+                "period": run.label,
+                "status": run.status,
+                "flattrs": run.flattrs,
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
+        )
+    return done
 
 
 def _peak_mb() -> float:
@@ -398,7 +481,15 @@ def main(argv: list[str] | None = None) -> dict:
         default=0.0,
         help="share of creators with 1-5 onward shares (0.2: a fifth; default 0)",
     )
+    parser.add_argument(
+        "--history-months",
+        type=int,
+        default=0,
+        help="posted months before the measured one (12: a year of history; default 0)",
+    )
     args = parser.parse_args(argv)
+    if not 0 <= args.history_months <= 60:
+        parser.error("--history-months must be between 0 and 60")
     if not 0 <= args.onward_fraction <= 1:
         parser.error("--onward-fraction must be between 0 and 1")
     n, k = args.supporters, args.flattrs_per_supporter
@@ -437,9 +528,21 @@ def main(argv: list[str] | None = None) -> dict:
             creators=creators,
             period=period,
             onward_fraction=args.onward_fraction,
+            history=args.history_months,
         )
         timings["load_s"] = time.perf_counter() - t0
         memory["load"] = _peak_mb()
+        history = []
+        if args.history_months:
+            t0 = time.perf_counter()
+            history = _post_history(period, args.history_months)
+            # As autovacuum would have left a year-old database.
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE")
+                cursor.execute("CHECKPOINT")
+            timings["history_s"] = time.perf_counter() - t0
+            stage_end("history")
+            stages.clear()
 
         with connection.cursor() as cursor:
             t0 = time.perf_counter()
@@ -465,6 +568,7 @@ def main(argv: list[str] | None = None) -> dict:
         memory["post"] = _peak_mb()
         stage_end("posted")
         stages.pop("posted", None)
+        stages.pop("history", None)
 
         t0 = time.perf_counter()
         with open(os.devnull, "w") as sink:
@@ -473,6 +577,11 @@ def main(argv: list[str] | None = None) -> dict:
         memory["report"] = _peak_mb()
 
         pages = _time_pages(run)
+        supporter_pages = None
+        if args.history_months:
+            from bench.supporter_pages import time_supporter_pages
+
+            supporter_pages = time_supporter_pages(run=run)
 
         clearing = (
             Account.objects.filter(kind=AccountKind.PAYOUT_CLEARING, user__isnull=True)
@@ -554,6 +663,9 @@ def main(argv: list[str] | None = None) -> dict:
         "workers": args.workers,
         "stages_s": stages,
         "pages_s": pages,
+        "history_months": args.history_months,
+        "history": history,
+        "supporter_pages_ms": supporter_pages,
         "compute_post_s": round(compute_post, 2),
         "ratio_compute_post_to_lower_bound": round(compute_post / timings["lower_bound_s"], 2),
         "peak_memory_mb": _peak_mb(),

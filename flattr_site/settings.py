@@ -501,6 +501,12 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "buttons.tasks.subscriptions_renew",
         "schedule": crontab(hour=0, minute=5),
     },
+    # Month partitions of flattrs, three months ahead (docs/operations.md,
+    # "Flattrs by month"); a missed day is made up by the next.
+    "flattr-partitions-ensure": {
+        "task": "buttons.tasks.flattr_partitions_ensure",
+        "schedule": crontab(hour=0, minute=15),
+    },
     "withdrawal-sweep-stuck": {
         "task": "payments.withdrawals.tasks.withdrawal_sweep_stuck",
         "schedule": crontab(minute="*/5"),

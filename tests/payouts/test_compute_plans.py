@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection, transaction
 
+from buttons.partitions import flattr_partitions_ensure
 from payouts.models import PayoutRun
 from payouts.services import compute, planner
 from tests.factories import UserFactory, flattr, supporter, thing
@@ -40,7 +41,9 @@ def _sorts_flattrs(plan: dict) -> list[dict]:
         node
         for node in _nodes(plan)
         if "Sort" in node["Node Type"]
-        and any(below.get("Relation Name") == "buttons_flattr" for below in _nodes(node))
+        and any(
+            below.get("Relation Name", "").startswith("buttons_flattr") for below in _nodes(node)
+        )
     ]
 
 
@@ -53,7 +56,24 @@ def month():
         for minute in range(4):
             flattr(fan, things[(i + minute) % len(things)], P, minute=minute)
     flattr(creator, things[0], P)  # one's own
+    flattr(fans[0], things[1], dt.date(2026, 8, 1))  # another month, another partition
+    flattr_partitions_ensure()
     return PayoutRun.objects.create(period=P)
+
+
+def _split_covering_of(partition: str) -> str:
+    """The partition's own index of ``flattr_split_covering`` (buttons
+    migration 0009: flattrs are partitioned by month)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = 'flattr_split_covering'::regclass
+               AND c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = %s::regclass)
+            """,
+            [partition],
+        )
+        return cursor.fetchone()[0]
 
 
 def test_each_step_keeps_its_plan(month, settings):
@@ -85,12 +105,16 @@ def test_each_step_keeps_its_plan(month, settings):
         assert not [t for t in types if "Sort" in t], types
         assert len(split["Plans"][0]["Plans"]) == 2, "one branch per range"
         # Each branch reads its own range of the month's flattrs, in order,
-        # from the covering index, and drops the excluded ones by a hash.
-        reads = [n for n in _nodes(split) if n.get("Relation Name") == "buttons_flattr"]
+        # from the covering index of the month's partition alone, and drops
+        # the excluded ones by a hash.
+        reads = [
+            n for n in _nodes(split) if n.get("Relation Name", "").startswith("buttons_flattr")
+        ]
         assert len(reads) == 2, reads
         for read in reads:
+            assert read["Relation Name"] == "buttons_flattr_2026_09", read
             assert read["Node Type"] == "Index Only Scan", read
-            assert read["Index Name"] == "flattr_split_covering", read
+            assert read["Index Name"] == _split_covering_of("buttons_flattr_2026_09"), read
             assert read["Parallel Aware"] is False, read
             assert "hashed SubPlan" in read["Filter"], read
         compute.split(cursor, params, tables)

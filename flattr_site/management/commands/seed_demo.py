@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from buttons.partitions import flattr_partitions_ensure
 from flattr_site.demo import DEMO_JOINED_DAYS_AGO, DEMO_PASSWORD, DEMO_USERS
 
 # Each app may provide demo.seed(*, users, stdout); order matters.
@@ -28,6 +29,9 @@ class Command(BaseCommand):
                     raise
                 continue
             module.seed(users=users, stdout=self.stdout)
+        # The demo's past months get their own partitions of flattrs now
+        # rather than at beat's next daily run (docs/operations.md).
+        flattr_partitions_ensure()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
     @transaction.atomic
