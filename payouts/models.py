@@ -537,3 +537,42 @@ class RunCommitment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period:%Y-%m}: {self.root}"
+
+
+class CommitmentNode(models.Model):
+    """A node of a posted run's Merkle tree at ``level`` (0: the leaves)
+    and above, for ``level >= transparency.BLOCK_LEVEL``: what a proof
+    needs besides the lines of its own block of leaves, kept so that a
+    supporter's proof reads a block and a path, not the whole month
+    (``payouts/transparency.py``). A node of the block level also names
+    the first leaf of its block (``kind``: 0 supporter, 1 creator, 2
+    onward; ``user_id``). Derived from the run's lines and its commitment's
+    secret: rebuilt by ``transparency.store_tree`` when missing."""
+
+    commitment = models.ForeignKey(
+        RunCommitment, on_delete=models.CASCADE, related_name="nodes", verbose_name=_("commitment")
+    )
+    level = models.SmallIntegerField(_("level"))
+    position = models.IntegerField(_("position"))
+    hash = models.BinaryField(_("hash"))
+    kind = models.SmallIntegerField(_("kind"), null=True)
+    user_id = models.BigIntegerField(_("user id"), null=True)
+
+    class Meta:
+        verbose_name = _("commitment node")
+        verbose_name_plural = _("commitment nodes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commitment", "level", "position"], name="one_node_per_place"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["commitment", "kind", "user_id"],
+                condition=models.Q(kind__isnull=False),
+                name="commitmentnode_block_first",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.commitment_id}:{self.level}:{self.position}"
