@@ -231,23 +231,30 @@ def supporter_months(*, user: User, limit: int = 12) -> list[dict]:
     from buttons.models import Thing
     from payouts.models import RunStatus, SupporterLine, UnclaimedLine
     from payouts.services.compute import add_months
-    from payouts.shares import run_shares
+    from payouts.shares import supporter_shares
 
     lines = list(
         SupporterLine.objects.filter(supporter=user, run__status=RunStatus.POSTED)
         .select_related("run")
         .order_by("-run__period")[:limit]
     )
+    # Four statements whatever the number of months: the lines, every
+    # month's shares, their things and their holdings.
+    by_run = supporter_shares(runs=[line.run for line in lines], supporter_id=user.pk)
+    things = Thing.objects.select_related("owner").in_bulk(
+        {s.thing_id for shares in by_run.values() for s in shares}
+    )
+    unowned = {s.thing_id for shares in by_run.values() for s in shares if not s.creator_id}
+    # Shares of unclaimed things: held, claimed since, or returned.
+    holdings = {
+        (run_id, thing_id): status
+        for run_id, thing_id, status in UnclaimedLine.objects.filter(
+            run_id__in=list(by_run), thing_id__in=unowned
+        ).values_list("run_id", "thing_id", "status")
+    }
     months = []
     for line in lines:
-        shares = sorted(run_shares(run=line.run, supporter_ids=[user.pk]), key=lambda s: -s.amount)
-        things = Thing.objects.select_related("owner").in_bulk([s.thing_id for s in shares])
-        # Shares of unclaimed things: held, claimed since, or returned.
-        holdings = dict(
-            UnclaimedLine.objects.filter(
-                run_id=line.run_id, thing_id__in=[s.thing_id for s in shares if not s.creator_id]
-            ).values_list("thing_id", "status")
-        )
+        shares = sorted(by_run[line.run_id], key=lambda s: -s.amount)
         months.append(
             {
                 "period": line.run.period,
@@ -260,7 +267,7 @@ def supporter_months(*, user: User, limit: int = 12) -> list[dict]:
                         "thing": things.get(s.thing_id),
                         "amount": s.amount,
                         "claimed": s.creator_id,
-                        "holding": holdings.get(s.thing_id, ""),
+                        "holding": holdings.get((line.run_id, s.thing_id), ""),
                     }
                     for s in shares
                 ],

@@ -22,14 +22,18 @@ from payouts.models import PayoutRun
 from payouts.rules import not_own_sql, share_sql
 
 
-def counted_sql(*, supporters: str, taken: str = "sl.taken") -> str:
+def counted_sql(
+    *, supporters: str, taken: str = "sl.taken", run: str = "%(run)s", period: str = "%(period)s"
+) -> str:
     """Each counted flattr of the run's supporter lines that match the SQL
     condition ``supporters`` (over ``sl``, the line), with its share.
 
     Parameters ``%(run)s`` and ``%(period)s``. Columns: ``flattr_id``,
     ``supporter_id``, ``thing_id``, ``creator_id``, ``created_at``, ``n``,
     ``rank``, ``amount`` (cents). ``taken`` may name another amount to split
-    (the shortfall recompute splits the wallet's new amount)."""
+    (the shortfall recompute splits the wallet's new amount); ``run`` and
+    ``period`` may name SQL expressions instead of the parameters (a
+    lateral join over several runs)."""
     return f"""
         SELECT x.*, {share_sql(amount="x.taken", n="x.n", rank="x.rank")} AS amount
           FROM (SELECT f.id AS flattr_id, f.supporter_id, f.thing_id, tl.creator_id,
@@ -38,10 +42,10 @@ def counted_sql(*, supporters: str, taken: str = "sl.taken") -> str:
                                           ORDER BY f.created_at, f.id) AS rank
                   FROM payouts_supporterline sl
                   JOIN buttons_flattr f
-                    ON f.supporter_id = sl.supporter_id AND f.period = %(period)s
+                    ON f.supporter_id = sl.supporter_id AND f.period = {period}
                   JOIN payouts_thingline tl
                     ON tl.run_id = sl.run_id AND tl.thing_id = f.thing_id
-                 WHERE sl.run_id = %(run)s AND sl.flattrs > 0
+                 WHERE sl.run_id = {run} AND sl.flattrs > 0
                    AND {not_own_sql(supporter="f.supporter_id", owner="tl.creator_id")}
                    AND ({supporters})) x
     """  # noqa: S608 - only our own SQL fragments are interpolated
@@ -70,3 +74,30 @@ def run_shares(*, run: PayoutRun, supporter_ids: list[int]) -> list[DerivedShare
             {"run": run.pk, "period": run.period, "ids": list(supporter_ids)},
         )
         return [DerivedShare(*row) for row in cursor.fetchall()]
+
+
+def supporter_shares(*, runs: list[PayoutRun], supporter_id: int) -> dict[int, list[DerivedShare]]:
+    """One supporter's shares in each of ``runs`` (by run id, by rank), in
+    one statement whatever the number of runs (each run's month read alone:
+    the flattrs partition is chosen per run)."""
+    shares: dict[int, list[DerivedShare]] = {run.pk: [] for run in runs}
+    if not runs:
+        return shares
+    counted = counted_sql(supporters="sl.supporter_id = %(id)s", run="r.run_id", period="r.period")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT r.run_id, s.flattr_id, s.supporter_id, s.thing_id, s.creator_id, s.amount
+              FROM unnest(%(runs)s::bigint[], %(periods)s::date[]) AS r(run_id, period)
+             CROSS JOIN LATERAL ({counted}) s
+             ORDER BY r.run_id, s.rank
+            """,  # noqa: S608 - only our own SQL fragments are interpolated
+            {
+                "runs": [run.pk for run in runs],
+                "periods": [run.period for run in runs],
+                "id": supporter_id,
+            },
+        )
+        for run_id, *row in cursor.fetchall():
+            shares[run_id].append(DerivedShare(*row))
+    return shares

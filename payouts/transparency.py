@@ -438,10 +438,9 @@ def _block_lines(
         places = sorted(wanted)
         cursor.execute(
             "SELECT level, position, hash FROM payouts_commitmentnode"
-            " WHERE commitment_id = %s AND (level, position) IN ("
-            + ", ".join(["(%s, %s)"] * len(places))
-            + ")",
-            [commitment.pk, *(value for place in places for value in place)],
+            " WHERE commitment_id = %s AND (level, position) IN"
+            " (SELECT * FROM unnest(%s::smallint[], %s::integer[]))",
+            [commitment.pk, [level for level, _p in places], [p for _l, p in places]],
         )
         stored = {(level, position): bytes(node) for level, position, node in cursor.fetchall()}
     lines = []
@@ -451,9 +450,7 @@ def _block_lines(
             [
                 leaf
                 for n in range(len(SIDES))
-                for leaf in _leaves(
-                    key, run.label, n, [row for kind, row in rows if kind == n]
-                )
+                for leaf in _leaves(key, run.label, n, [row for kind, row in rows if kind == n])
             ]
         )
         if levels[-1][0] != stored.get((BLOCK_LEVEL, position)):

@@ -72,3 +72,43 @@ def test_a_draft_month_is_not_shown_and_login_is_required(client):
     assert client.get(reverse("my_months")).status_code == 302
     _login(client, s)
     assert client.get(reverse("my_months")).context["months"] == []
+
+
+def _post(period, boss):
+    run = services.payout_run_compute(period=period)
+    services.payout_run_approve(run=run, actor=boss, queue=False)
+    services.payout_run_post(run_id=run.pk)
+
+
+def test_my_months_queries_do_not_grow_with_the_months(client):
+    """Issue 25: a year of history costs the page no more statements than
+    one month (the shares, things and holdings of every month are read at
+    once)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from payouts.services.compute import add_months
+
+    boss = UserFactory(is_staff=True, is_superuser=True)
+    s = supporter(budget=300, balance=5000)
+    months = [add_months(P, i - 3) for i in range(4)]
+    for i, period in enumerate(months):
+        flattr(s, thing(owner=UserFactory(), title=f"Essay {i}"), period)
+        flattr(s, thing(owner=None, title=f"Orphan {i}"), period, minute=1)
+    _post(months[0], boss)
+    _login(client, s)
+    client.get(reverse("my_months"))
+    with CaptureQueriesContext(connection) as one:
+        response = client.get(reverse("my_months"))
+    assert len(response.context["months"]) == 1
+    for period in months[1:]:
+        _post(period, boss)
+    with CaptureQueriesContext(connection) as four:
+        response = client.get(reverse("my_months"))
+    shown = response.context["months"]
+    assert [m["period"] for m in shown] == months[::-1]
+    assert [sorted((x["thing"].title, x["amount"]) for x in m["shares"]) for m in shown] == [
+        [(f"Essay {i}", 150), (f"Orphan {i}", 150)] for i in (3, 2, 1, 0)
+    ]
+    assert response.content.decode().count("held until claimed") == 4
+    assert len(four) == len(one), [q["sql"][:80] for q in four]
