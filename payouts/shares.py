@@ -78,26 +78,30 @@ def run_shares(*, run: PayoutRun, supporter_ids: list[int]) -> list[DerivedShare
 
 def supporter_shares(*, runs: list[PayoutRun], supporter_id: int) -> dict[int, list[DerivedShare]]:
     """One supporter's shares in each of ``runs`` (by run id, by rank), in
-    one statement whatever the number of runs (each run's month read alone:
-    the flattrs partition is chosen per run)."""
+    one statement whatever the number of runs: a branch per run with its
+    own run and month as constants, so each is planned as ``run_shares``
+    is (the month's flattrs partition alone, the run's thing lines by
+    index; a lateral join over the runs plans for a generic supporter and
+    hashes every thing line of each run)."""
     shares: dict[int, list[DerivedShare]] = {run.pk: [] for run in runs}
     if not runs:
         return shares
-    counted = counted_sql(supporters="sl.supporter_id = %(id)s", run="r.run_id", period="r.period")
+    params: dict[str, object] = {"id": supporter_id}
+    branches = []
+    for i, run in enumerate(runs):
+        params[f"run{i}"], params[f"period{i}"] = run.pk, run.period
+        counted = counted_sql(
+            supporters="sl.supporter_id = %(id)s", run=f"%(run{i})s", period=f"%(period{i})s"
+        )
+        branches.append(
+            f"SELECT {i} AS i, flattr_id, supporter_id, thing_id, creator_id, amount, rank"  # noqa: S608 - our own SQL
+            f" FROM ({counted}) s{i}"
+        )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            SELECT r.run_id, s.flattr_id, s.supporter_id, s.thing_id, s.creator_id, s.amount
-              FROM unnest(%(runs)s::bigint[], %(periods)s::date[]) AS r(run_id, period)
-             CROSS JOIN LATERAL ({counted}) s
-             ORDER BY r.run_id, s.rank
-            """,  # noqa: S608 - only our own SQL fragments are interpolated
-            {
-                "runs": [run.pk for run in runs],
-                "periods": [run.period for run in runs],
-                "id": supporter_id,
-            },
+            " UNION ALL ".join(branches) + " ORDER BY i, rank",
+            params,
         )
-        for run_id, *row in cursor.fetchall():
-            shares[run_id].append(DerivedShare(*row))
+        for i, *row, _rank in cursor.fetchall():
+            shares[runs[i].pk].append(DerivedShare(*row))
     return shares
