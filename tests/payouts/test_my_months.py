@@ -80,10 +80,10 @@ def _post(period, boss):
     services.payout_run_post(run_id=run.pk)
 
 
-def test_my_months_queries_do_not_grow_with_the_months(client):
-    """Issue 25: a year of history costs the page no more statements than
-    one month (the shares, things and holdings of every month are read at
-    once)."""
+def test_my_months_and_dashboard_queries_do_not_grow_with_the_months(client):
+    """Issue 25: a year of history costs My months and the dashboard no
+    more statements than one month (My months reads the shares, things and
+    holdings of every month at once)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -101,6 +101,9 @@ def test_my_months_queries_do_not_grow_with_the_months(client):
     with CaptureQueriesContext(connection) as one:
         response = client.get(reverse("my_months"))
     assert len(response.context["months"]) == 1
+    client.get(reverse("dashboard"))
+    with CaptureQueriesContext(connection) as dashboard_one:
+        assert client.get(reverse("dashboard")).status_code == 200
     for period in months[1:]:
         _post(period, boss)
     with CaptureQueriesContext(connection) as four:
@@ -112,3 +115,6 @@ def test_my_months_queries_do_not_grow_with_the_months(client):
     ]
     assert response.content.decode().count("held until claimed") == 4
     assert len(four) == len(one), [q["sql"][:80] for q in four]
+    with CaptureQueriesContext(connection) as dashboard_four:
+        assert client.get(reverse("dashboard")).status_code == 200
+    assert len(dashboard_four) == len(dashboard_one)
