@@ -14,6 +14,7 @@ gets the same cents the run used, without one row per share.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection
@@ -86,7 +87,7 @@ def supporter_shares(*, runs: list[PayoutRun], supporter_id: int) -> dict[int, l
     shares: dict[int, list[DerivedShare]] = {run.pk: [] for run in runs}
     if not runs:
         return shares
-    params: dict[str, object] = {"id": supporter_id}
+    params: dict[str, int | dt.date] = {"id": supporter_id}
     branches = []
     for i, run in enumerate(runs):
         params[f"run{i}"], params[f"period{i}"] = run.pk, run.period

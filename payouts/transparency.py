@@ -37,6 +37,7 @@ import secrets
 from collections.abc import Iterable
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 from payouts.models import CommitmentNode, PayoutRun, RunCommitment
 
@@ -477,7 +478,12 @@ def _block_lines(
 
 
 def _block_rows(
-    cursor, run: PayoutRun, position: int, first_kind: int, first_user: int, leaves: int
+    cursor: CursorWrapper,
+    run: PayoutRun,
+    position: int,
+    first_kind: int,
+    first_user: int,
+    leaves: int,
 ) -> list[tuple[int, tuple]]:
     """The lines of block ``position`` as ``(kind number, row)`` in leaf
     order, from its first leaf on (a block may run over into the next
