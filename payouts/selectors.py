@@ -297,6 +297,8 @@ def supporter_month_preview(*, user: User) -> dict:
         "count": n,
         # "About ... each": the share of the latest flattr (no extra cent).
         "each": share_cents(amount=amount, n=n, rank=n) if n else 0,
+        # The wallet as the outlook read it (the page shows it too).
+        "figures": outlook["figures"],
         "shares": [
             {"thing": f.thing, "amount": cents} for f, cents in zip(flattrs, shares, strict=True)
         ],
