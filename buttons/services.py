@@ -24,7 +24,7 @@ from buttons import counters
 from buttons.addresses import url_normalize
 from buttons.classic_selectors import site_key, verified_site_for_url
 from buttons.models import AutoSubmitPolicy, Category, Flattr, FlattrSource, Thing
-from buttons.rules import period_is_final
+from buttons.rules import flattr_needs_wallet, period_is_final
 from ledger import selectors as ledger_selectors
 from notifications.services import event_publish
 
@@ -320,18 +320,8 @@ def thing_accept(*, owner: User, thing_id: int) -> Thing:
     return thing
 
 
-def flattr_create(
-    *,
-    supporter: User,
-    thing: Thing,
-    now: dt.datetime | None = None,
-    source: str = FlattrSource.BUTTON,
-) -> Flattr:
-    """Record one flattr, or raise FlattrRefused and record nothing."""
-    if thing.hidden or thing.removed:
-        raise FlattrRefused("thing_unavailable", str(_("This thing cannot be flattred.")), 404)
-    if thing.owner_id is not None and thing.owner_id == supporter.pk:
-        raise FlattrRefused("flattr_owner", str(_("You cannot flattr your own thing.")), 403)
+def _means_check(supporter: User) -> None:
+    """Wallet mode: money in the wallet and no unpaid debt, else refused."""
     owed, balance = ledger_selectors.flattr_means(user=supporter)
     if owed > 0:
         raise FlattrRefused(
@@ -345,6 +335,22 @@ def flattr_create(
         )
     if balance <= 0:
         raise FlattrRefused("no_means", str(_("Your wallet is empty. Top up first.")), 402)
+
+
+def flattr_create(
+    *,
+    supporter: User,
+    thing: Thing,
+    now: dt.datetime | None = None,
+    source: str = FlattrSource.BUTTON,
+) -> Flattr:
+    """Record one flattr, or raise FlattrRefused and record nothing."""
+    if thing.hidden or thing.removed:
+        raise FlattrRefused("thing_unavailable", str(_("This thing cannot be flattred.")), 404)
+    if thing.owner_id is not None and thing.owner_id == supporter.pk:
+        raise FlattrRefused("flattr_owner", str(_("You cannot flattr your own thing.")), 403)
+    if flattr_needs_wallet():
+        _means_check(supporter)
     now = now or timezone.now()
     period = period_of(now)
     # The flattr and its event in one transaction. The unique constraint is

@@ -536,6 +536,12 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "payouts.tasks.payout_sweep",
         "schedule": FLATTR_PAYOUT_SWEEP_SECONDS,
     },
+    # After mode: attempts left in flight, retries whose day has come, SEPA
+    # results, transfers and recoveries of every open run (funding).
+    "funding-sweep": {
+        "task": "funding.tasks.funding_sweep",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # --- Fetching other sites (core/fetch.py) ---------------------------------

@@ -9,3 +9,12 @@ class FundingConfig(AppConfig):
 
     name = "funding"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from funding.hooks import AfterFundingHalf
+        from funding.selectors import funding_problems
+        from ledger.selectors import problems_check_register
+        from payouts.funding_hook import after_funding_register
+
+        after_funding_register(AfterFundingHalf())
+        problems_check_register(funding_problems)

@@ -204,3 +204,58 @@ class PaymentMethod(models.Model):
     def __str__(self) -> str:
         label = self.brand.title() if self.kind == PaymentMethodKind.CARD else "SEPA"
         return f"{label} •••• {self.last4}"
+
+
+class SetupStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    COMPLETED = "completed", _("Completed")
+    # Not finished within SETUP_LIFETIME (Stripe's session expired too).
+    EXPIRED = "expired", _("Expired")
+
+
+# Stripe Checkout sessions expire after 24 hours; a pending setup is reused
+# for less than that, so the page it sends to is still open.
+SETUP_LIFETIME = dt.timedelta(hours=23)
+
+
+class PaymentMethodSetup(models.Model):
+    """One start of "Save a card or SEPA mandate": the Checkout session in
+    setup mode it opened. Written before the processor is asked (its key is
+    ``setup:<id>``), so a second click while it is pending reuses the same
+    session, and the return page and the webhook finish it once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="payment_method_setups",
+        verbose_name=_("user"),
+    )
+    gateway = models.CharField(_("gateway"), max_length=16, choices=Gateway.choices)
+    customer_id = models.CharField(_("customer id"), max_length=255, blank=True)
+    session_id = models.CharField(
+        _("session id"), max_length=255, null=True, blank=True, unique=True
+    )
+    url = models.URLField(_("checkout address"), max_length=2000, blank=True)
+    # The method the supporter chose on the processor's page, once known.
+    payment_method_id = models.CharField(_("payment method id"), max_length=255, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=SetupStatus.choices, default=SetupStatus.PENDING
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("payment method setup")
+        verbose_name_plural = _("payment method setups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(status="pending"),
+                name="payments_setup_one_pending_per_user",
+            ),
+            choice_constraint("status", SetupStatus, "paymentmethodsetup_status_valid"),
+            choice_constraint("gateway", Gateway, "paymentmethodsetup_gateway_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Setup #{self.pk} ({self.status})"

@@ -1,4 +1,5 @@
-"""Reads for the wallet page: pending top-ups and statement lines."""
+"""Reads for the wallet page (pending top-ups, statement lines) and the saved
+way to pay."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from django.utils.formats import date_format
 
 from accounts.models import User
 from ledger.models import Transaction, TransactionKind
-from payments.models import PENDING_TOPUP_LIFETIME, TopUp, TopUpStatus
+from payments.models import (
+    PENDING_TOPUP_LIFETIME,
+    PaymentMethod,
+    PaymentMethodStatus,
+    TopUp,
+    TopUpStatus,
+)
 
 
 def topups_pending(*, user: User, limit: int = 10) -> list[TopUp]:
@@ -64,3 +71,14 @@ def statement_lines(*, postings: list) -> list[dict]:
             }
         )
     return lines
+
+
+def payment_method_active(*, user: User) -> PaymentMethod | None:
+    """The supporter's way to pay for after-mode charges, if saved; one that
+    needs replacing (expired, refused) is returned too: check ``status``."""
+    return (
+        PaymentMethod.objects.filter(user=user)
+        .exclude(status=PaymentMethodStatus.REMOVED)
+        .order_by("-pk")
+        .first()
+    )

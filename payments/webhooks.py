@@ -25,9 +25,31 @@ from __future__ import annotations
 from collections.abc import Callable
 
 Handler = Callable[..., None]
+# An after-mode handler: given the whole event, handles it and returns True
+# when its ``data.object`` is one of its charges, False when it is not.
+AfterModeHandler = Callable[[dict], bool]
 Fetch = Callable[[dict], dict]
 HANDLERS: dict[str, Handler] = {}
 FETCHERS: dict[str, Fetch] = {}
+
+
+# Events of pay-after-the-month charges, handled by ``funding`` (which
+# payments may not import): funding/apps.py ``ready()`` fills this dict,
+# one handler per event type of AFTER_MODE_EVENTS. Each runs inside the
+# webhook's transaction (no processor call there) after the event id was
+# stored once, so a replayed event never reaches it twice; it must also
+# accept a late or out-of-order event (moving money once). An event for no
+# charge of ours (the handler returns False, or none is registered) is
+# logged and recorded as refused, answered 200.
+AFTER_MODE_EVENTS = (
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.processing",
+    "payment_intent.requires_action",
+    "charge.dispute.created",
+    "charge.refunded",
+)
+after_mode_handlers: dict[str, AfterModeHandler] = {}
 
 
 class WebhookRefused(Exception):

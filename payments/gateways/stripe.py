@@ -1,4 +1,6 @@
-"""Stripe: Checkout for top-ups, Connect Express transfers for withdrawals."""
+"""Stripe: Checkout for top-ups, Connect Express transfers for withdrawals;
+the after-mode half (saving a way to pay, charges, transfers) is in
+``stripe_after``."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from payments.gateways.base import (
     PaymentFee,
     PaymentGateway,
 )
+from payments.gateways.stripe_after import StripeAfterModeMixin
 from payments.models import Gateway
 
 if TYPE_CHECKING:
@@ -31,7 +34,7 @@ def _declined(exc: stripe.StripeError) -> GatewayDeclined:
     return GatewayDeclined(getattr(exc, "user_message", None) or str(exc))
 
 
-class StripeGateway(PaymentGateway):
+class StripeGateway(StripeAfterModeMixin, PaymentGateway):
     name = Gateway.STRIPE
     is_test = False
 

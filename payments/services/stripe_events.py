@@ -21,9 +21,18 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from payments.gateways import GatewayDeclined, GatewayUnreachable, gateway_get
-from payments.models import Gateway, TopUp, WebhookEvent
+from payments.gateways.base import SavedMethod
+from payments.models import Gateway, PaymentMethodSetup, SetupStatus, TopUp, WebhookEvent
+from payments.services.methods import payment_method_save
 from payments.services.topups import topup_dispute, topup_fail, topup_fulfil, topup_refund_to
-from payments.webhooks import WebhookMalformed, WebhookRefused, fetcher_for, handler_for, register
+from payments.webhooks import (
+    WebhookMalformed,
+    WebhookRefused,
+    after_mode_handlers,
+    fetcher_for,
+    handler_for,
+    register,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -225,9 +234,44 @@ def _topup_for_session(session: dict) -> TopUp:
     return topup
 
 
+def _setup_for_session(session: dict) -> PaymentMethodSetup:
+    setup = PaymentMethodSetup.objects.filter(
+        session_id=_str(session, "id"), gateway=Gateway.STRIPE
+    ).first()
+    if setup is None:
+        raise WebhookRefused(f"setup session {session.get('id')} matches no setup of ours")
+    return setup
+
+
+def fetch_setup_result(session: dict) -> dict:
+    """Outside the transaction: what a completed setup session saved."""
+    setup = _setup_for_session(session)
+    if setup.status == SetupStatus.COMPLETED:
+        return {}  # the return page saved it first
+    try:
+        saved = gateway_get(Gateway.STRIPE).setup_result(session_id=_str(session, "id"))
+    except GatewayDeclined as exc:
+        raise WebhookRefused(str(exc)) from exc
+    if saved is None:
+        raise WebhookRefused(f"setup session {session.get('id')} is not complete")
+    return {"saved": saved}
+
+
+def on_setup_completed(event: dict, saved: SavedMethod | None = None) -> None:
+    setup = _setup_for_session(event["data"]["object"])
+    if saved is None:
+        return  # saved already (return page, or an earlier delivery)
+    payment_method_save(
+        user=setup.user, gateway_name=setup.gateway, saved=saved, setup_session_id=setup.session_id
+    )
+
+
 def fetch_checkout_fee(event: dict) -> dict:
-    """Outside the transaction: the processor fee of a paid checkout."""
+    """Outside the transaction: the processor fee of a paid checkout, or
+    what a setup session saved."""
     session = event["data"]["object"]
+    if session.get("mode") == "setup":
+        return fetch_setup_result(session)
     _topup_for_session(session)  # refuse sessions of others before asking Stripe
     if session.get("payment_status") != "paid":
         return {}
@@ -245,9 +289,16 @@ def fetch_checkout_fee(event: dict) -> dict:
     fetch=fetch_checkout_fee,
 )
 def on_checkout_paid(
-    event: dict, fee_cents: int | None = None, charge_id: str | None = None
+    event: dict,
+    fee_cents: int | None = None,
+    charge_id: str | None = None,
+    saved: SavedMethod | None = None,
 ) -> None:
     session = event["data"]["object"]
+    if session.get("mode") == "setup":
+        if event["type"] == "checkout.session.completed":
+            on_setup_completed(event, saved)
+        return
     topup = _topup_for_session(session)
     if session.get("payment_status") != "paid":
         return  # async payment (e.g. SEPA debit): wait for async_payment_succeeded
@@ -266,26 +317,55 @@ def on_checkout_paid(
 @register("checkout.session.expired", "checkout.session.async_payment_failed")
 def on_checkout_failed(event: dict) -> None:
     session = event["data"]["object"]
+    if session.get("mode") == "setup":
+        setup = _setup_for_session(session)
+        PaymentMethodSetup.objects.filter(pk=setup.pk, status=SetupStatus.PENDING).update(
+            status=SetupStatus.EXPIRED
+        )
+        return
     topup = _topup_for_session(session)
     reason = "expired" if event["type"].endswith("expired") else "payment failed"
     topup_fail(topup_id=topup.pk, reason=reason)
 
 
-def _topup_for_charge(charge_id: str | None, payment_intent_id: str | None) -> TopUp:
+def _topup_for_charge(charge_id: str | None, payment_intent_id: str | None) -> TopUp | None:
     topup = None
     if charge_id:
         topup = TopUp.objects.filter(charge_id=charge_id).first()
     if topup is None and payment_intent_id:
         topup = TopUp.objects.filter(payment_intent_id=payment_intent_id).first()
-    if topup is None:
-        raise WebhookRefused(f"charge {charge_id} matches no top-up of ours")
     return topup
+
+
+def _after_mode(event: dict) -> None:
+    """An event of a pay-after-the-month charge, handled by funding's
+    registered handler; one for no charge of ours is refused (logged, 200)."""
+    obj = event["data"]["object"]
+    handler = after_mode_handlers.get(event["type"])
+    if handler is None or not handler(event):
+        raise WebhookRefused(f"{event['type']} {obj.get('id')}: no charge of ours")
+
+
+@register(
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.processing",
+    "payment_intent.requires_action",
+)
+def on_payment_intent(event: dict) -> None:
+    intent = event["data"]["object"]
+    metadata = intent.get("metadata")
+    if isinstance(metadata, dict) and metadata.get("topup_id"):
+        return  # a top-up's: its checkout.session events settle it
+    _after_mode(event)
 
 
 @register("charge.refunded")
 def on_charge_refunded(event: dict) -> None:
     charge = event["data"]["object"]
     topup = _topup_for_charge(_str(charge, "id"), _str_or_none(charge, "payment_intent"))
+    if topup is None:
+        return _after_mode(event)
     topup_refund_to(topup_id=topup.pk, refunded_total_cents=_cents(charge, "amount_refunded"))
 
 
@@ -293,6 +373,8 @@ def on_charge_refunded(event: dict) -> None:
 def on_dispute_created(event: dict) -> None:
     dispute = event["data"]["object"]
     topup = _topup_for_charge(_str(dispute, "charge"), _str_or_none(dispute, "payment_intent"))
+    if topup is None:
+        return _after_mode(event)
     topup_dispute(
         topup_id=topup.pk, amount_cents=_cents(dispute, "amount"), dispute_id=_str(dispute, "id")
     )

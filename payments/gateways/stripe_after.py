@@ -1,0 +1,428 @@
+"""Stripe for pay-after-the-month: saving a way to pay (Checkout in setup
+mode), off-session charges, Connect transfers and their reversals.
+
+Every request goes through the shared limiter and a deadline
+(``stripe_client.get_paced_client``). Stripe's answers become the gateway's
+vocabulary here and nowhere else: a 429 is ``GatewayRateLimited`` with its
+``Retry-After``; a network failure or a 5xx is ``GatewayUnreachable`` (call
+again with the same key); a decline is a ``ChargeResult`` saying whether the
+same method may be tried again (Stripe's decline and advice codes,
+docs.stripe.com/declines/codes).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import stripe
+
+from payments import stripe_client
+from payments.gateways.base import (
+    ChargeResult,
+    ChargeStatus,
+    Checkout,
+    GatewayDeclined,
+    GatewayRateLimited,
+    GatewayUnreachable,
+    SavedMethod,
+)
+
+if TYPE_CHECKING:
+    from payments.models import PaymentMethod
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Declines worth trying again later with the same method (the issuer may say
+# yes next time); any other decline waits for the supporter to save a new
+# way to pay.
+RETRYABLE_DECLINES = frozenset(
+    {
+        "insufficient_funds",
+        "generic_decline",
+        "do_not_honor",
+        "try_again_later",
+        "processing_error",
+        "issuer_not_available",
+        "reenter_transaction",
+        "approve_with_id",
+        "card_velocity_exceeded",
+        "withdrawal_count_limit_exceeded",
+    }
+)
+# Stripe's advice codes that forbid a retry of the same card.
+NO_RETRY_ADVICE = frozenset({"do_not_try_again", "confirm_card_data"})
+
+
+def _retry_after(exc: stripe.StripeError) -> float | None:
+    value = (exc.headers or {}).get("Retry-After") if exc.headers is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _call(what: str, func: Callable[[], T]) -> T:
+    """Run one Stripe call, turning transport trouble into gateway errors;
+    other Stripe errors pass through for the caller to read."""
+    try:
+        return func()
+    except stripe.RateLimitError as exc:
+        raise GatewayRateLimited(f"{what}: Stripe rate limit", _retry_after(exc)) from exc
+    except (stripe.APIConnectionError, stripe.APIError) as exc:
+        raise GatewayUnreachable(f"{what}: {exc}") from exc
+    except GatewayUnreachable:
+        raise
+    except (stripe.AuthenticationError, stripe.PermissionError, stripe.IdempotencyError) as exc:
+        logger.error("%s refused by Stripe: %s", what, exc)
+        raise GatewayDeclined(f"{what}: {exc.user_message or exc}") from exc
+
+
+def _get(obj: Any, key: str) -> Any:
+    if obj is None or isinstance(obj, str):
+        return None
+    try:
+        return obj[key]
+    except (KeyError, TypeError):
+        return getattr(obj, key, None)
+
+
+def _fee(intent: Any) -> int | None:
+    fee = _get(_get(_get(intent, "latest_charge"), "balance_transaction"), "fee")
+    return int(fee) if fee is not None else None
+
+
+def _charge_id(intent: Any) -> str:
+    charge = _get(intent, "latest_charge")
+    if isinstance(charge, str):
+        return charge
+    return str(_get(charge, "id") or "")
+
+
+def _declined(error: Mapping[str, Any] | Any, payment_intent_id: str) -> ChargeResult:
+    code = _get(error, "code") or ""
+    decline = _get(error, "decline_code") or ""
+    advice = _get(error, "advice_code") or ""
+    if code == "authentication_required" or decline == "authentication_required":
+        return ChargeResult(
+            status=ChargeStatus.REQUIRES_ACTION,
+            payment_intent_id=payment_intent_id,
+            reason="authentication_required",
+        )
+    retryable = (
+        code in ("card_declined", "processing_error")
+        and (decline or code) in RETRYABLE_DECLINES | {"processing_error"}
+        and advice not in NO_RETRY_ADVICE
+    )
+    return ChargeResult(
+        status=ChargeStatus.FAILED,
+        payment_intent_id=payment_intent_id,
+        charge_id=str(_get(error, "charge") or ""),
+        reason=decline or code or "declined",
+        retryable=retryable,
+    )
+
+
+def intent_result(intent: Any) -> ChargeResult:
+    """A PaymentIntent's state as a ChargeResult."""
+    status = _get(intent, "status")
+    pi_id = str(_get(intent, "id"))
+    if status == "succeeded":
+        return ChargeResult(
+            status=ChargeStatus.SUCCEEDED,
+            payment_intent_id=pi_id,
+            charge_id=_charge_id(intent),
+            fee_cents=_fee(intent),
+        )
+    if status == "processing":
+        return ChargeResult(
+            status=ChargeStatus.PROCESSING, payment_intent_id=pi_id, charge_id=_charge_id(intent)
+        )
+    if status in ("requires_action", "requires_confirmation"):
+        return ChargeResult(
+            status=ChargeStatus.REQUIRES_ACTION,
+            payment_intent_id=pi_id,
+            reason="authentication_required",
+        )
+    error = _get(intent, "last_payment_error")
+    if status == "requires_payment_method" and error is not None:
+        return _declined(error, pi_id)
+    return ChargeResult(
+        status=ChargeStatus.FAILED, payment_intent_id=pi_id, reason=str(status), retryable=False
+    )
+
+
+class StripeAfterModeMixin:
+    """The after-mode half of ``StripeGateway``."""
+
+    if TYPE_CHECKING:
+
+        def ensure_available(self) -> None: ...  # PaymentGateway's
+
+    def _paced(self) -> stripe.StripeClient:
+        self.ensure_available()
+        return stripe_client.get_paced_client()
+
+    # --- saving a way to pay ------------------------------------------------
+
+    def customer_ensure(self, *, user_id: int, email: str) -> str:
+        client = self._paced()
+        customer = _call(
+            "customer",
+            lambda: client.v1.customers.create(
+                params={"email": email, "metadata": {"user_id": str(user_id)}},
+                options={"idempotency_key": f"customer:{user_id}"},
+            ),
+        )
+        return customer.id
+
+    def setup_start(
+        self, *, customer_id: str, idempotency_key: str, success_url: str, cancel_url: str
+    ) -> Checkout:
+        client = self._paced()
+        try:
+            session = _call(
+                "setup checkout",
+                lambda: client.v1.checkout.sessions.create(
+                    params={
+                        "mode": "setup",
+                        "customer": customer_id,
+                        "payment_method_types": ["card", "sepa_debit"],
+                        "setup_intent_data": {"metadata": {"key": idempotency_key}},
+                        "metadata": {"key": idempotency_key},
+                        "success_url": success_url,
+                        "cancel_url": cancel_url,
+                    },
+                    options={"idempotency_key": idempotency_key},
+                ),
+            )
+        except stripe.StripeError as exc:
+            raise GatewayDeclined(exc.user_message or str(exc)) from exc
+        return Checkout(url=session.url or "", session_id=session.id)
+
+    def setup_result(self, *, session_id: str) -> SavedMethod | None:
+        client = self._paced()
+        try:
+            session = _call(
+                "setup result",
+                lambda: client.v1.checkout.sessions.retrieve(
+                    session_id,
+                    params={"expand": ["setup_intent.payment_method", "setup_intent.mandate"]},
+                ),
+            )
+        except stripe.StripeError as exc:
+            raise GatewayDeclined(exc.user_message or str(exc)) from exc
+        intent = _get(session, "setup_intent")
+        method = _get(intent, "payment_method")
+        if _get(session, "status") != "complete" or _get(intent, "status") != "succeeded":
+            return None
+        if method is None or isinstance(method, str):
+            raise GatewayUnreachable(f"setup session {session_id} has no payment method yet")
+        customer = _get(session, "customer")
+        customer_id = customer if isinstance(customer, str) else str(_get(customer, "id"))
+        kind = _get(method, "type")
+        if kind == "card":
+            card = _get(method, "card")
+            return SavedMethod(
+                customer_id=customer_id,
+                payment_method_id=method.id,
+                kind="card",
+                brand=str(_get(card, "brand") or ""),
+                last4=str(_get(card, "last4") or ""),
+                exp_month=_get(card, "exp_month"),
+                exp_year=_get(card, "exp_year"),
+            )
+        if kind == "sepa_debit":
+            mandate = _get(intent, "mandate")
+            details = _get(_get(mandate, "payment_method_details"), "sepa_debit")
+            return SavedMethod(
+                customer_id=customer_id,
+                payment_method_id=method.id,
+                kind="sepa_debit",
+                last4=str(_get(_get(method, "sepa_debit"), "last4") or ""),
+                mandate_reference=str(_get(details, "reference") or ""),
+            )
+        raise GatewayDeclined(f"this kind of payment method ({kind}) is not accepted")
+
+    def method_detach(self, *, method: PaymentMethod) -> None:
+        client = self._paced()
+        try:
+            _call(
+                "detach",
+                lambda: client.v1.payment_methods.detach(method.payment_method_id),
+            )
+        except stripe.InvalidRequestError as exc:
+            # Already detached or deleted: what we wanted.
+            logger.info("payment method %s: %s", method.payment_method_id, exc)
+        except stripe.StripeError as exc:
+            raise GatewayDeclined(exc.user_message or str(exc)) from exc
+
+    # --- charges --------------------------------------------------------------
+
+    def charge_off_session(
+        self,
+        *,
+        method: PaymentMethod,
+        amount_cents: int,
+        currency: str,
+        idempotency_key: str,
+        transfer_group: str,
+        statement_descriptor: str,
+        metadata: dict[str, str],
+    ) -> ChargeResult:
+        client = self._paced()
+        params: dict[str, Any] = {
+            "amount": amount_cents,
+            "currency": currency,
+            "customer": method.customer_id,
+            "payment_method": method.payment_method_id,
+            "payment_method_types": [method.kind],
+            "confirm": True,
+            "off_session": True,
+            "transfer_group": transfer_group,
+            "metadata": metadata,
+            "expand": ["latest_charge.balance_transaction"],
+        }
+        if method.kind == "card" and statement_descriptor:
+            # Cards show the account's prefix and this suffix (at most 22
+            # characters in all); SEPA debits show the account's descriptor.
+            params["statement_descriptor_suffix"] = statement_descriptor[:22]
+        try:
+            intent = _call(
+                f"charge {idempotency_key}",
+                lambda: client.v1.payment_intents.create(
+                    params=params,  # type: ignore[arg-type]
+                    options={"idempotency_key": idempotency_key},
+                ),
+            )
+        except stripe.CardError as exc:
+            error = exc.error
+            intent_obj = _get(error, "payment_intent")
+            return _declined(error, str(_get(intent_obj, "id") or ""))
+        except stripe.InvalidRequestError as exc:
+            # A payment method Stripe no longer knows (detached, deleted):
+            # nothing to retry until the supporter saves a new one.
+            if exc.code in ("resource_missing", "payment_method_unusable") or (
+                exc.param or ""
+            ).startswith("payment_method"):
+                logger.warning("charge %s: %s", idempotency_key, exc)
+                error = exc.error
+                return ChargeResult(
+                    status=ChargeStatus.FAILED,
+                    payment_intent_id=str(_get(_get(error, "payment_intent"), "id") or ""),
+                    reason="payment_method_unusable",
+                    retryable=False,
+                )
+            raise GatewayDeclined(exc.user_message or str(exc)) from exc
+        except stripe.StripeError as exc:
+            raise GatewayDeclined(exc.user_message or str(exc)) from exc
+        return intent_result(intent)
+
+    def charge_refresh(self, *, payment_intent_id: str) -> ChargeResult:
+        client = self._paced()
+        try:
+            intent = _call(
+                f"refresh {payment_intent_id}",
+                lambda: client.v1.payment_intents.retrieve(
+                    payment_intent_id, params={"expand": ["latest_charge.balance_transaction"]}
+                ),
+            )
+        except stripe.StripeError as exc:
+            raise GatewayDeclined(exc.user_message or str(exc)) from exc
+        return intent_result(intent)
+
+    def charge_confirm_url(self, *, payment_intent_id: str, return_url: str) -> str:
+        """Stripe's hosted authentication page for a charge that needs the
+        supporter: the PaymentIntent is confirmed again on session with a
+        ``return_url`` and Stripe answers ``next_action.redirect_to_url``
+        (docs.stripe.com: "Manually handle 3D Secure redirects")."""
+        client = self._paced()
+        try:
+            intent = _call(
+                f"confirm page {payment_intent_id}",
+                lambda: client.v1.payment_intents.retrieve(payment_intent_id),
+            )
+            if intent.status in ("succeeded", "processing"):
+                return return_url
+            url = _get(_get(_get(intent, "next_action"), "redirect_to_url"), "url")
+            if intent.status == "requires_action" and url:
+                return str(url)
+            confirm: dict[str, Any] = {"return_url": return_url}
+            method = _get(intent, "payment_method") or _get(
+                _get(intent, "last_payment_error"), "payment_method"
+            )
+            method_id = method if isinstance(method, str) else _get(method, "id")
+            if method_id:
+                confirm["payment_method"] = method_id
+            intent = _call(
+                f"confirm {payment_intent_id}",
+                lambda: client.v1.payment_intents.confirm(
+                    payment_intent_id,
+                    params=confirm,  # type: ignore[arg-type]
+                ),
+            )
+        except stripe.CardError as exc:
+            raise GatewayDeclined(exc.user_message or "the card was declined") from exc
+        except stripe.StripeError as exc:
+            raise GatewayDeclined(exc.user_message or str(exc)) from exc
+        if intent.status in ("succeeded", "processing"):
+            return return_url
+        url = _get(_get(_get(intent, "next_action"), "redirect_to_url"), "url")
+        if not url:
+            raise GatewayDeclined("Stripe offered no page to confirm this payment")
+        return str(url)
+
+    # --- transfers ------------------------------------------------------------
+
+    def transfer_send(
+        self,
+        *,
+        destination: str | None,
+        amount_cents: int,
+        currency: str,
+        idempotency_key: str,
+        transfer_group: str,
+    ) -> str:
+        if not destination:
+            raise GatewayDeclined("the creator's payout account is not connected to Stripe")
+        client = self._paced()
+        try:
+            transfer = _call(
+                f"transfer {idempotency_key}",
+                lambda: client.v1.transfers.create(
+                    params={
+                        "amount": amount_cents,
+                        "currency": currency,
+                        "destination": destination,
+                        "transfer_group": transfer_group,
+                        "metadata": {"key": idempotency_key},
+                    },
+                    options={"idempotency_key": idempotency_key},
+                ),
+            )
+        except stripe.InvalidRequestError as exc:
+            if exc.code == "balance_insufficient":
+                # Collected money not available yet: the same key, later.
+                raise GatewayUnreachable(f"transfer {idempotency_key}: {exc}") from exc
+            raise GatewayDeclined(exc.user_message or str(exc)) from exc
+        except stripe.StripeError as exc:
+            raise GatewayDeclined(exc.user_message or str(exc)) from exc
+        return transfer.id
+
+    def transfer_reverse(self, *, transfer_id: str, amount_cents: int, idempotency_key: str) -> str:
+        client = self._paced()
+        try:
+            reversal = _call(
+                f"reversal {idempotency_key}",
+                lambda: client.v1.transfers.reversals.create(
+                    transfer_id,
+                    params={"amount": amount_cents, "metadata": {"key": idempotency_key}},
+                    options={"idempotency_key": idempotency_key},
+                ),
+            )
+        except stripe.StripeError as exc:
+            raise GatewayDeclined(exc.user_message or str(exc)) from exc
+        return reversal.id
