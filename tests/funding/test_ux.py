@@ -166,12 +166,15 @@ def test_a_refused_card_asks_for_a_new_way_to_pay(month):
     assert event.data["method_path"] == reverse("payment_method")
 
 
-def test_creator_told_of_the_transfer_and_the_dispute_told_to_everyone(month):
+def test_creator_told_of_the_transfer_and_the_dispute_told_to_everyone(
+    month, django_capture_on_commit_callbacks
+):
     claire, sophie = month
     method(sophie, "pm_card_createDispute")
     approve()
-    settle()
-    settle()
+    with django_capture_on_commit_callbacks(execute=True):
+        settle()
+        settle()
     (sent,) = events("transfer.sent")
     assert (sent.recipient_id, sent.data["amount_cents"]) == (claire.pk, 144)
     (disputed,) = events("charge.disputed")
@@ -180,13 +183,16 @@ def test_creator_told_of_the_transfer_and_the_dispute_told_to_everyone(month):
     assert (recovered.recipient_id, recovered.data["gross_cents"]) == (claire.pk, 160)
 
 
-def test_sepa_debits_are_announced_with_the_mandate_reference(month, settings):
+def test_sepa_debits_are_announced_with_the_mandate_reference(
+    month, settings, django_capture_on_commit_callbacks
+):
     settings.FLATTR_SEPA_NOTICE_DAYS = 2
     claire, sophie = month
     saved = method(sophie, "pm_sepa_debit_success")
     saved.mandate_reference = "TEST-MANDATE-3000"
     saved.save()
-    approve()
+    with django_capture_on_commit_callbacks(execute=True):
+        approve()
     (notice,) = events("charge.sepa_notice")
     run = PayoutRun.objects.get()
     assert notice.data["amount_cents"] == 160
@@ -238,3 +244,17 @@ def test_admin_run_page_shows_charging_progress(client, month, admin_user):
     page = client.get(reverse("admin:payouts_payoutrun_change", args=[run.pk])).content.decode().replace("\xa0", " ")
     assert 'data-testid="run-charging"' in page
     assert "insufficient_funds" in page
+    charge = Charge.objects.get()
+    retry = reverse("admin:funding_charge_retry", args=[charge.pk])
+    assert retry in client.get(
+        reverse("admin:funding_charge_change", args=[charge.pk])
+    ).content.decode()
+    assert "Retry this charge now?" in client.get(retry).content.decode()
+    assert Charge.objects.get().attempts == 1  # a GET tries nothing
+    client.post(retry)
+    charge.refresh_from_db()
+    assert (charge.attempts, charge.status) == (2, ChargeStatus.FAILED)
+    # A supporter without the permission cannot.
+    client.force_login(UserFactory(is_staff=True))
+    assert client.post(retry).status_code == 403
+    assert Charge.objects.get().attempts == 2
