@@ -43,9 +43,7 @@ def after_forecast(*, user: User) -> dict[str, Any]:
     amount = taken_cents(budget=user.monthly_budget_cents, balance=0, after=True) if n else 0
     shares = shares_cents(amount=amount, n=n) if n else []
     claimed = sum(cents for owner, cents in zip(flattrs, shares, strict=True) if owner)
-    wallet = wallet_part_cents(
-        claimed=claimed, balance=ledger_selectors.wallet_balance(user=user)
-    )
+    wallet = wallet_part_cents(claimed=claimed, balance=ledger_selectors.wallet_balance(user=user))
     method = payment_method_active(user=user)
     usable = method is not None and method.status == "active"
     return {

@@ -70,7 +70,11 @@ def test_dashboard_without_a_way_to_pay_tells_what_saving_one_gives(client, this
 def test_dashboard_in_french(client, this_month):
     method(this_month, "pm_sepa_debit_success")
     client.force_login(this_month)
-    page = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="fr").content.decode().replace("\xa0", " ")
+    page = (
+        client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="fr")
+        .content.decode()
+        .replace("\xa0", " ")
+    )
     assert "nous prélèverons" in page and "3000" in page
 
 
@@ -241,14 +245,19 @@ def test_admin_run_page_shows_charging_progress(client, month, admin_user):
     settle()
     run = PayoutRun.objects.get()
     client.force_login(admin_user)
-    page = client.get(reverse("admin:payouts_payoutrun_change", args=[run.pk])).content.decode().replace("\xa0", " ")
+    page = (
+        client.get(reverse("admin:payouts_payoutrun_change", args=[run.pk]))
+        .content.decode()
+        .replace("\xa0", " ")
+    )
     assert 'data-testid="run-charging"' in page
     assert "insufficient_funds" in page
     charge = Charge.objects.get()
     retry = reverse("admin:funding_charge_retry", args=[charge.pk])
-    assert retry in client.get(
-        reverse("admin:funding_charge_change", args=[charge.pk])
-    ).content.decode()
+    assert (
+        retry
+        in client.get(reverse("admin:funding_charge_change", args=[charge.pk])).content.decode()
+    )
     assert "Retry this charge now?" in client.get(retry).content.decode()
     assert Charge.objects.get().attempts == 1  # a GET tries nothing
     client.post(retry)
