@@ -267,3 +267,33 @@ def test_admin_run_page_shows_charging_progress(client, month, admin_user):
     client.force_login(UserFactory(is_staff=True))
     assert client.post(retry).status_code == 403
     assert Charge.objects.get().attempts == 2
+
+
+# --- Demo ---------------------------------------------------------------------
+
+
+def test_the_demo_shows_a_month_paid_after_it(settings, capsys):
+    import io
+
+    from django.core.management import call_command
+
+    from funding.models import Transfer, TransferStatus
+    from ledger.selectors import ledger_problems
+    from payments.models import PaymentMethod
+
+    settings.FLATTR_FUNDING = "after"
+    settings.PAYMENT_GATEWAY = "test"
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    posted = PayoutRun.objects.get(status="posted")
+    assert posted.funding == "after"
+    charges = Charge.objects.filter(run=posted, amount__gt=0)
+    assert charges.exists()
+    assert set(charges.values_list("status", flat=True)) == {ChargeStatus.SUCCEEDED}
+    assert Transfer.objects.filter(payout__run=posted, status=TransferStatus.SENT).exists()
+    assert PaymentMethod.objects.filter(
+        user__email="patron@example.com", payment_method_id="pm_card_authenticationRequired"
+    ).exists()
+    assert ledger_problems() == []
+    call_command("seed_demo", stdout=io.StringIO())  # again: nothing twice
+    assert Charge.objects.filter(run=posted).count() == charges.count()
