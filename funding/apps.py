@@ -20,3 +20,17 @@ class FundingConfig(AppConfig):
         after_funding_register(AfterFundingHalf())
         problems_check_register(funding_problems)
         funding_notices_connect()
+
+        from funding import webhooks
+        from payments.signals import payment_method_saved
+        from payments.webhooks import after_mode_handlers
+
+        after_mode_handlers.update(webhooks.HANDLERS)
+        payment_method_saved.connect(_method_saved, dispatch_uid="funding_charges_method_saved")
+
+
+def _method_saved(sender: object, *, user: object, **kwargs: object) -> None:
+    """A supporter saved a way to pay: their charges waiting for one go on."""
+    from funding.services import charges_method_saved
+
+    charges_method_saved(user=user)  # type: ignore[arg-type]

@@ -55,6 +55,9 @@ class RunFunding(models.Model):
     )
     # Credit transactions posted so far (key ``credit:<run id>:<n>``).
     credits = models.IntegerField(_("credits"), default=0)
+    # Settles started so far: a waiting charge is asked again only by a
+    # settle after the one that first saw it waiting.
+    settles = models.IntegerField(_("settles"), default=0, db_default=0)
     # Transfers may start once every charge is final, or from this moment.
     transfers_from = models.DateTimeField(_("transfers from"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -91,6 +94,9 @@ class Charge(models.Model):
     first_failed_at = models.DateTimeField(_("first failed at"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     succeeded_at = models.DateTimeField(_("succeeded at"), null=True, blank=True)
+    # The settle (``RunFunding.settles``) that first saw it processing or
+    # waiting for the supporter; the processor is asked again from the next.
+    waiting_seen = models.IntegerField(_("seen waiting at settle"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -36,3 +36,12 @@ def funding_sweep() -> list[str]:
     if settled:
         logger.info("funding sweep settled %s", settled)
     return settled
+
+
+@shared_task(acks_late=True)
+def recoveries_run(run_id: int) -> int:
+    """Reverse the transfers a dispute planned to take back (after the
+    dispute's transaction committed: never a processor call inside it)."""
+    from funding.services.transfers import recoveries_run as run_recoveries
+
+    return run_recoveries(run=PayoutRun.objects.get(pk=run_id))

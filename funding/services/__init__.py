@@ -10,17 +10,16 @@
 - the confirm page: ``charge_confirm_url(charge=..., return_url=...)``.
 """
 
-from funding.services.charges import (
-    charge_attempt,
+from funding.services.charges import charge_attempt, charges_record, run_funding_start
+from funding.services.disputes import dispute_allocation, dispute_recorded
+from funding.services.outcomes import (
     charge_confirm_url,
     charge_failed,
     charge_refresh,
     charge_succeeded,
+    charge_update,
     charges_method_saved,
-    charges_record,
-    run_funding_start,
 )
-from funding.services.disputes import dispute_allocation, dispute_recorded
 from funding.services.settle import SettleError, charges_run, run_settle, runs_settle
 
 __all__ = [
@@ -30,6 +29,7 @@ __all__ = [
     "charge_failed",
     "charge_refresh",
     "charge_succeeded",
+    "charge_update",
     "charges_method_saved",
     "charges_record",
     "charges_run",

@@ -28,7 +28,6 @@ from funding.models import (
 )
 from funding.services import accounts
 from funding.services.credits import run_reconcile
-from funding.services.transfers import recoveries_run
 from ledger.models import TransactionKind
 from ledger.services import transaction_post
 from payments.gateways.base import Dispute
@@ -86,7 +85,9 @@ def dispute_recorded(*, dispute: Dispute) -> bool:
         )
         return False
     try:
-        with transaction.atomic(durable=True):
+        # Not durable: the webhook handler calls it inside the event's
+        # transaction; the reversals (processor calls) wait for the commit.
+        with transaction.atomic():
             charge = (
                 Charge.objects.select_for_update().select_related("run").get(pk=attempt.charge_id)
             )
@@ -121,8 +122,14 @@ def dispute_recorded(*, dispute: Dispute) -> bool:
                 reference=accounts.reference(run),
             )
             run_reconcile(run=run)
+            transaction.on_commit(lambda: _recoveries_queue(run.pk))
     except IntegrityError:
         # The same dispute recorded by a racing call: it moved money once.
         return False
-    recoveries_run(run=run)
     return True
+
+
+def _recoveries_queue(run_id: int) -> None:
+    from funding.tasks import recoveries_run
+
+    recoveries_run.delay(run_id)

@@ -3,8 +3,9 @@
 
 1. charges due: never tried, retries whose time has come, attempts left in
    flight by a dead worker (``charges.charge_attempt``);
-2. charges that were waiting before this settle started asked again
-   (SEPA processing becomes final at the next settle; a missed webhook);
+2. charges an earlier settle saw waiting asked again (SEPA processing
+   becomes final at the settle after the one that saw it; a missed
+   webhook); those left waiting are marked seen by this settle;
 3. charges waiting past the retry schedule given up;
 4. creators credited with what was collected (``credits.run_reconcile``);
 5. transfers, once allowed, and those left in flight;
@@ -24,14 +25,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from funding.models import Charge, ChargeStatus, RunFunding
-from funding.services.charges import (
-    charge_attempt,
-    charge_refresh,
-    charges_due,
-    charges_expire,
-)
+from funding.services.charges import charge_attempt, charges_due
 from funding.services.credits import run_reconcile
 from funding.services.disputes import dispute_recorded
+from funding.services.outcomes import charge_refresh, charges_expire
 from funding.services.transfers import (
     recoveries_run,
     transfer_send,
@@ -57,16 +54,25 @@ def charges_run(*, run: PayoutRun, now: dt.datetime, chunk: int | None = None) -
     return done
 
 
-def charges_refresh(*, run: PayoutRun, before: dt.datetime) -> int:
-    """Ask again about charges waiting since before ``before``."""
-    # The latest attempt's answer came before this settle started.
+def charges_refresh(*, run: PayoutRun, settle: int) -> int:
+    """Ask again about charges a settle before ``settle`` saw waiting (SEPA
+    processing is final at the settle after the one that saw it: whether a
+    worker or the settle itself charged it)."""
     waiting = Charge.objects.filter(
         run=run,
         status__in=(ChargeStatus.PROCESSING, ChargeStatus.REQUIRES_ACTION),
-        attempts_made__number=F("attempts"),
-        attempts_made__finished_at__lt=before,
+        waiting_seen__lt=settle,
     )
     return sum(charge_refresh(charge_id=pk) for pk in waiting.values_list("pk", flat=True))
+
+
+def charges_seen_waiting(*, run: PayoutRun, settle: int) -> None:
+    """Mark the charges this settle leaves waiting (first time only)."""
+    Charge.objects.filter(
+        run=run,
+        status__in=(ChargeStatus.PROCESSING, ChargeStatus.REQUIRES_ACTION),
+        waiting_seen__isnull=True,
+    ).update(waiting_seen=settle)
 
 
 def disputes_poll(*, run: PayoutRun) -> int:
@@ -97,9 +103,11 @@ def run_settle(*, run: PayoutRun, now: dt.datetime | None = None) -> PayoutRun:
             f"the run of {run.label} is {run.status}; approve it first (payout_approve)"
         )
     now = now or timezone.now()
-    started = timezone.now()
+    RunFunding.objects.filter(run=run).update(settles=F("settles") + 1)
+    settle = RunFunding.objects.values_list("settles", flat=True).get(run=run)
     charges_run(run=run, now=now)
-    charges_refresh(run=run, before=started)
+    charges_refresh(run=run, settle=settle)
+    charges_seen_waiting(run=run, settle=settle)
     charges_expire(run=run, now=now)
     with transaction.atomic(durable=True):
         run_reconcile(run=run)

@@ -32,7 +32,8 @@ from funding.models import (
     TransferStatus,
 )
 from funding.services import accounts
-from funding.services.charges import IN_FLIGHT_LEASE, call_paced
+from funding.services.charges import IN_FLIGHT_LEASE
+from funding.services.pacing import call_paced
 from ledger.models import AccountKind, TransactionKind
 from ledger.services import account_get, transaction_post
 from payments.gateways import gateway_current

@@ -184,11 +184,11 @@ class TestModeGateway(PaymentGateway):
     ) -> ChargeResult:
         self.ensure_available()
         intent = f"pi_test_{idempotency_key.replace(':', '_')}__{method.payment_method_id}"
-        return test_charge_result(intent, amount_cents=amount_cents, first=True)
+        return simulated_charge_result(intent, amount_cents=amount_cents, first=True)
 
     def charge_refresh(self, *, payment_intent_id: str) -> ChargeResult:
         self.ensure_available()
-        return test_charge_result(payment_intent_id, amount_cents=None, first=False)
+        return simulated_charge_result(payment_intent_id, amount_cents=None, first=False)
 
     def charge_confirm_url(self, *, payment_intent_id: str, return_url: str) -> str:
         # No Stripe page in test mode: back to our return URL, which tells
@@ -235,7 +235,7 @@ def _method_of(intent: str) -> str:
     return intent.split("__")[1] if "__" in intent else ""
 
 
-def test_charge_result(intent: str, *, amount_cents: int | None, first: bool) -> ChargeResult:
+def simulated_charge_result(intent: str, *, amount_cents: int | None, first: bool) -> ChargeResult:
     """What Stripe's documented test payment methods do: ``pm_card_visa``
     and ``pm_card_createDispute`` succeed (the latter disputed at the next
     poll), ``pm_card_authenticationRequired`` needs the supporter on every
