@@ -74,6 +74,8 @@ def serve(port_out, stop_in, times_out, every_429: int) -> None:
                 counter["n"] += 1
                 n = counter["n"]
             key = self.headers.get("Idempotency-Key", "")
+            body: dict[str, object]
+            headers: dict[str, str]
             if every_429 and n % every_429 == 0:
                 status, headers = 429, {"Retry-After": "1"}
                 body = {"error": {"type": "rate_limit_error", "message": "Too many requests"}}
