@@ -134,7 +134,7 @@ def watch_grants(redis_url: str, key: str, stop: threading.Event, seen: dict) ->
     client = redis.Redis.from_url(redis_url)
 
     def read() -> None:
-        for member, score in client.zrange(key, 0, -1, withscores=True):  # type: ignore[misc]
+        for member, score in client.zrange(key, 0, -1, withscores=True):  # type: ignore[str-unpack]
             seen[member] = float(score) / 1_000_000
 
     while not stop.is_set():
