@@ -15,9 +15,12 @@ REDIS_URL, db 12 unless set), waiting ``Retry-After`` and calling again with
 the same idempotency key on a 429. No database is needed: the charges use
 unsaved ``PaymentMethod`` rows.
 
-Prints one JSON object: requests the server received (429s included), the
-most it received in any one-second window (sliding, to the microsecond)
-against the limit, the mean rate, the wall time against ``charges / limit``,
+Prints one JSON object: requests the server received (429s included); the
+most slots the limiter granted in any one-second window, on Redis's clock
+(read from the limiter's own sorted set every 0.2 s, which keeps each grant
+for its window: a pure observer), and the most requests the server received
+in any one-second window (sliding, to the microsecond; this one also carries
+each process's scheduling delay between grant and send); the mean rate, the wall time against ``charges / limit``,
 and each worker's resident memory after its first 1% of charges and at the
 end. Never run as a test.
 """
@@ -74,6 +77,8 @@ def serve(port_out, stop_in, times_out, every_429: int) -> None:
                 counter["n"] += 1
                 n = counter["n"]
             key = self.headers.get("Idempotency-Key", "")
+            body: dict[str, object]
+            headers: dict[str, str]
             if every_429 and n % every_429 == 0:
                 status, headers = 429, {"Retry-After": "1"}
                 body = {"error": {"type": "rate_limit_error", "message": "Too many requests"}}
@@ -115,6 +120,27 @@ def serve(port_out, stop_in, times_out, every_429: int) -> None:
     server.shutdown()
     with lock:
         times_out.send(arrivals)
+
+
+# --- watching the limiter's grants on Redis's clock ---------------------------
+
+
+def watch_grants(redis_url: str, key: str, stop: threading.Event, seen: dict) -> None:
+    """Read the limiter's window (a sorted set of grants scored by Redis's
+    clock in microseconds) every 0.2 s: each grant stays in it for a window
+    (1.05 s), so every grant is seen. Only reads; the limiter is unchanged."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+
+    def read() -> None:
+        for member, score in client.zrange(key, 0, -1, withscores=True):  # type: ignore[str-unpack]
+            seen[member] = float(score) / 1_000_000
+
+    while not stop.is_set():
+        read()
+        stop.wait(0.2)
+    read()
 
 
 # --- the workers -------------------------------------------------------------
@@ -226,6 +252,19 @@ def main() -> None:
         first += count
     for process in workers:
         process.start()
+    grants: dict = {}
+    watching = threading.Event()
+    watcher = threading.Thread(
+        target=watch_grants,
+        args=(
+            os.environ["REDIS_URL"],
+            f"{os.environ['CACHE_KEY_PREFIX']}:1:payments:stripe-slots",
+            watching,
+            grants,
+        ),
+        daemon=True,
+    )
+    watcher.start()
     ready.wait(timeout=300)
     started = time.monotonic()
     reports: list[dict] = []
@@ -238,6 +277,8 @@ def main() -> None:
     for process in workers:
         process.join()
     wall = time.monotonic() - started
+    watching.set()
+    watcher.join()
     stop_out.send(True)
     arrivals = times_in.recv()
     server.join()
@@ -252,7 +293,9 @@ def main() -> None:
                 "limit_per_second": args.limit,
                 "requests": len(arrivals),
                 "answered_429": sum(r["rate_limited"] for r in reports),
-                "max_requests_in_any_1s": most_in_any_window(arrivals),
+                "grants_seen": len(grants),
+                "max_grants_in_any_1s_redis_clock": most_in_any_window(list(grants.values())),
+                "max_requests_in_any_1s_at_server": most_in_any_window(arrivals),
                 "mean_requests_per_second": round(len(arrivals) / span, 2) if span else None,
                 "wall_seconds": round(wall, 1),
                 "charges_over_limit_seconds": round(args.charges / args.limit, 1),

@@ -152,9 +152,9 @@ def payment_method_setup_finish(*, user: User, token: str, session_id: str) -> P
         data = signing.loads(token, salt=_SALT, max_age=_RETURN_MAX_AGE)
     except signing.BadSignature as exc:
         raise _refused_link() from exc
-    if not isinstance(data, dict) or data.get("u") != user.pk:
+    if not isinstance(data, dict) or data.get("u") != user.pk or not isinstance(data.get("s"), int):
         raise _refused_link()
-    setup = PaymentMethodSetup.objects.filter(pk=data.get("s"), user=user).first()
+    setup = PaymentMethodSetup.objects.filter(pk=data["s"], user=user).first()
     if setup is None or not setup.session_id or setup.session_id != session_id:
         raise _refused_link()
     if setup.status == SetupStatus.COMPLETED:

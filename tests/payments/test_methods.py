@@ -246,3 +246,11 @@ def test_stripe_unreachable_keeps_the_setup_for_a_retry(client, user, after_mode
     assert response.status_code == 200
     assert "could not be reached" in response.content.decode()
     assert PaymentMethodSetup.objects.filter(user=user, status=SetupStatus.PENDING).count() == 1
+
+
+def test_the_page_speaks_french(client, user, test_mode, after_mode):
+    client.force_login(user)
+    response = client.get(reverse("payment_method"), HTTP_ACCEPT_LANGUAGE="fr")
+    text = response.content.decode()
+    assert "Enregistrer une carte ou un mandat SEPA" in text
+    assert "sans lui, vos flattrs comptent comme des promesses" in text
