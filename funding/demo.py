@@ -3,8 +3,9 @@
 ``seed`` (before payouts' seeder) saves test ways to pay, as
 ``payment_method_set`` does: sophie a Visa (``pm_card_visa``), marc a SEPA
 mandate (``pm_sepa_debit_success``), the patron a card that needs 3D Secure
-on every charge (``pm_card_authenticationRequired``), given after the
-demo's posted month so that it is settled in full; Claire and David get
+on every charge (``pm_card_authenticationRequired``), saved after the
+demo's posted month was settled so that the creators were paid, then its
+charge waits for the patron's confirmation; Claire and David get
 ready test payout accounts. ``seed_settle`` (after payouts' seeder)
 settles the posted month: charged, SEPA final at the second pass,
 transferred. Nothing happens in wallet mode."""
@@ -15,10 +16,11 @@ from typing import TextIO
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
 from funding.models import RunFunding
-from funding.services import SettleError, run_settle
+from funding.services import SettleError, charges_method_saved, run_settle
 from payments.gateways.test import simulated_saved_method
 from payments.models import Gateway, PaymentMethod, PaymentMethodStatus
 from payments.services.methods import payment_method_save
@@ -65,7 +67,11 @@ def seed(*, users: dict[str, User], stdout: TextIO) -> None:
 def seed_settle(*, users: dict[str, User], stdout: TextIO) -> None:
     if settings.FLATTR_FUNDING != "after":
         return
+    now = timezone.now()
     for state in RunFunding.objects.filter(run__status=RunStatus.POSTED).select_related("run"):
+        # The demo's posted month is months old: its FLATTR_TRANSFER_AFTER_DAYS
+        # are over, whatever charge still waits (the patron's).
+        RunFunding.objects.filter(pk=state.pk, transfers_from__gt=now).update(transfers_from=now)
         try:
             # Twice: SEPA debits are processing at the first pass, final at
             # the next (as Stripe's test IBANs behave).
@@ -75,7 +81,15 @@ def seed_settle(*, users: dict[str, User], stdout: TextIO) -> None:
             stdout.write(f"Run {state.run.label} not settled: {exc}")
             continue
         stdout.write(f"Payout run {state.run.label} charged, settled and transferred.")
+    later = False
     for key, pm in LATER_METHODS:
         if key in users:
             _save(users[key], pm)
+            # What the saved signal does on commit: their waiting charge goes on.
+            later |= bool(charges_method_saved(user=users[key]))
             stdout.write(f"{users[key].email}: test way to pay {pm} saved.")
+    if later:
+        # Tried now: the patron's charge waits for 3D Secure (an e-mail
+        # with the confirm link, My months' "Confirm this payment").
+        for state in RunFunding.objects.filter(run__status=RunStatus.POSTED).select_related("run"):
+            run_settle(run=state.run)

@@ -289,7 +289,12 @@ def test_the_demo_shows_a_month_paid_after_it(settings, capsys):
     assert posted.funding == "after"
     charges = Charge.objects.filter(run=posted, amount__gt=0)
     assert charges.exists()
-    assert set(charges.values_list("status", flat=True)) == {ChargeStatus.SUCCEEDED}
+    status = dict(charges.values_list("supporter__username", "status"))
+    assert status["sophie"] == status["marc"] == ChargeStatus.SUCCEEDED
+    assert status["patron"] == ChargeStatus.REQUIRES_ACTION
+    assert Event.objects.filter(
+        type="charge.action_required", recipient__username="patron"
+    ).exists()
     assert Transfer.objects.filter(payout__run=posted, status=TransferStatus.SENT).exists()
     assert PaymentMethod.objects.filter(
         user__email="patron@example.com", payment_method_id="pm_card_authenticationRequired"
