@@ -302,3 +302,12 @@ def test_the_demo_shows_a_month_paid_after_it(settings, capsys):
     assert ledger_problems() == []
     call_command("seed_demo", stdout=io.StringIO())  # again: nothing twice
     assert Charge.objects.filter(run=posted).count() == charges.count()
+
+
+def test_the_flattr_page_in_after_mode_needs_no_wallet_money(client, this_month):
+    client.force_login(this_month)
+    claimed = thing(owner=UserFactory())
+    page = client.get(reverse("thing_detail", args=[claimed.pk])).content.decode()
+    assert "Your wallet is empty" not in page
+    assert 'class="flattr-confirm"' in page
+    assert "Without a saved way to pay your flattrs count as pledges" in page
