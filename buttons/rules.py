@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 PeriodCheck = Callable[[dt.date], bool]
@@ -62,6 +63,15 @@ def counted(flattrs: QuerySet, *, supporter: object) -> QuerySet:
         .exclude(thing__hidden=True)
         .exclude(thing__removed=True)
     )
+
+
+def flattr_needs_wallet() -> bool:
+    """Whether a flattr needs wallet money (and no unpaid debt). In wallet
+    mode it does; after the month (``FLATTR_FUNDING=after``) it never does:
+    a flattr without a saved way to pay is a pledge until one is saved, and
+    what a supporter owes for a month being charged is no debt that stops
+    them (docs/payments.md, "Funding modes")."""
+    return settings.FLATTR_FUNDING != "after"
 
 
 def period_final_check_register(check: PeriodCheck) -> None:

@@ -9,3 +9,26 @@ class FundingConfig(AppConfig):
 
     name = "funding"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from funding.hooks import AfterFundingHalf
+        from funding.selectors import funding_problems
+        from ledger.selectors import problems_check_register
+        from payouts.funding_hook import after_funding_register
+
+        after_funding_register(AfterFundingHalf())
+        problems_check_register(funding_problems)
+
+        from funding import webhooks
+        from payments.signals import payment_method_saved
+        from payments.webhooks import after_mode_handlers
+
+        after_mode_handlers.update(webhooks.HANDLERS)
+        payment_method_saved.connect(_method_saved, dispatch_uid="funding_charges_method_saved")
+
+
+def _method_saved(sender: object, *, user: object, **kwargs: object) -> None:
+    """A supporter saved a way to pay: their charges waiting for one go on."""
+    from funding.services import charges_method_saved
+
+    charges_method_saved(user=user)  # type: ignore[arg-type]

@@ -95,6 +95,16 @@ def statement_page(*, account: Account, page: int | str = 1, per_page: int = 25)
 
 LIMIT_PER_CHECK = 100
 
+# Checks of apps above the ledger (``funding``: nothing rests in supporter
+# accounts once an after-mode run is settled), registered from their app
+# config; each returns problem lines like ``ledger_problems``.
+_extra_checks: list[Callable[[], list[str]]] = []
+
+
+def problems_check_register(check: Callable[[], list[str]]) -> None:
+    if check not in _extra_checks:
+        _extra_checks.append(check)
+
 
 def ledger_problems() -> list[str]:
     """Every ledger invariant checked over the whole ledger, set-based.
@@ -164,6 +174,8 @@ def ledger_problems() -> list[str]:
             problems.extend(describe(row) for row in rows[:LIMIT_PER_CHECK])
             if len(rows) > LIMIT_PER_CHECK:
                 problems.append("... more problems of the kind above were left out")
+    for check in _extra_checks:
+        problems.extend(check())
     return problems
 
 

@@ -27,6 +27,7 @@ class EventType(models.TextChoices):
     DIGEST = "digest", _("Digest of new flattrs and subscribers")
     WEBHOOK_DISABLED = "webhook.disabled", _("Webhook endpoint disabled")
     THING_SUBMITTED = "thing.submitted", _("Thing submitted by a supporter")
+    LIKES_ACCOUNT_REVOKED = "likes.account_revoked", _("Connected account lost its access")
     TEST = "test", _("Test event")
 
 
@@ -43,6 +44,7 @@ EMAIL_TYPES = [
     EventType.DIGEST,
     EventType.WEBHOOK_DISABLED,
     EventType.THING_SUBMITTED,
+    EventType.LIKES_ACCOUNT_REVOKED,
 ]
 # Kinds a person may switch off (the settings page lists every one).
 OPTIONAL_EMAIL_TYPES = [t for t in EMAIL_TYPES if t != EventType.WEBHOOK_DISABLED]

@@ -55,8 +55,26 @@ class EventAction(models.TextChoices):
     POSTED = "posted", _("Posted")
 
 
+class Funding(models.TextChoices):
+    """How a run's supporters pay (``FLATTR_FUNDING`` when it was computed):
+    from their wallet, or charged after the month (docs/payouts.md, "Pay
+    after the month")."""
+
+    WALLET = "wallet", _("Wallet")
+    AFTER = "after", _("Charged after the month")
+
+
 class PayoutRun(models.Model):
     period = models.DateField(_("period"), unique=True, help_text=_("First day of the month."))
+    # Frozen at computing, so a mode switch never changes how an existing
+    # run is posted.
+    funding = models.CharField(
+        _("funding"),
+        max_length=8,
+        choices=Funding.choices,
+        default=Funding.WALLET,
+        db_default=Funding.WALLET,
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.DRAFT
     )
@@ -101,6 +119,7 @@ class PayoutRun(models.Model):
             first_of_month_constraint("period", "payout_period_is_first_of_month"),
             choice_constraint("status", RunStatus, "payout_status_valid"),
             choice_constraint("stage", RunStage, "payout_stage_valid"),
+            choice_constraint("funding", Funding, "payout_funding_valid"),
             models.CheckConstraint(
                 condition=~models.Q(status__in=["approved", "posted"])
                 | models.Q(conservation_ok=True),
@@ -179,7 +198,10 @@ class SupporterLine(models.Model):
     )
     budget = models.BigIntegerField(_("budget"))  # cents
     balance = models.BigIntegerField(_("balance"))  # cents in the wallet at computation time
-    taken = models.BigIntegerField(_("taken"))  # cents: min(budget, balance)
+    taken = models.BigIntegerField(_("taken"))  # cents: min(budget, balance); after mode: budget
+    # Cents of ``taken`` on things nobody owned (after mode: pledges, never
+    # charged; always 0 in wallet mode, where they are held).
+    pledged = models.BigIntegerField(_("pledged"), default=0, db_default=0)
     flattrs = models.IntegerField(_("flattrs"))
     charity = models.BigIntegerField(
         _("charity"), default=0
@@ -282,6 +304,9 @@ class HoldingStatus(models.TextChoices):
     HELD = "held", _("Held")
     CLAIMED = "claimed", _("Claimed by its creator")
     RETURNED = "returned", _("Returned to supporters")
+    # After mode: shares on an unclaimed thing are recorded, never charged
+    # nor held; a later claim pays nothing of them.
+    PLEDGED = "pledged", _("Pledged (not charged)")
 
 
 class UnclaimedLine(models.Model):

@@ -10,7 +10,11 @@ these formulas:
 - **taken**: what the month takes from a supporter's wallet,
   ``min(budget, balance)`` (never below zero), nothing from someone who
   owes (a ``receivable`` below zero). Previews pass the balance less what
-  computed but unposted runs already reserve;
+  computed but unposted runs already reserve. After the month
+  (``FLATTR_FUNDING=after``) it is the budget, whatever the wallet holds;
+- **wallet part** (after mode): of what is charged (the shares on claimed
+  things), money left in a wallet from before a switch to after mode is
+  spent first, ``min(claimed, balance)``; the card is charged the rest;
 - **counted**: which flattrs count: on visible things, not one's own
   (``buttons.rules``, re-exported here: buttons needs it too and must not
   import payouts);
@@ -59,6 +63,8 @@ __all__ = [
     "shares_cents",
     "taken_cents",
     "taken_sql",
+    "wallet_part_cents",
+    "wallet_part_sql",
     "thing_visible",
     "visible_sql",
 ]
@@ -67,18 +73,34 @@ __all__ = [
 # Taken ------------------------------------------------------------------
 
 
-def taken_cents(*, budget: int, balance: int, owes: bool = False) -> int:
+def taken_cents(*, budget: int, balance: int, owes: bool = False, after: bool = False) -> int:
     """What the month takes from a supporter with this ``budget`` and wallet
-    ``balance`` (cents): the smaller, never below zero; nothing if they owe."""
+    ``balance`` (cents): the smaller, never below zero; nothing if they owe.
+    ``after`` (charged after the month): the budget, no wallet minimum."""
+    if after:
+        return max(0, budget)
     if owes:
         return 0
     return max(0, min(budget, balance))
 
 
-def taken_sql(*, budget: str, balance: str) -> str:
+def taken_sql(*, budget: str, balance: str, after: bool = False) -> str:
     """``taken_cents`` for someone who does not owe, as a SQL expression
     (the run leaves out those who owe before taking anything)."""
+    if after:
+        return f"greatest({budget}, 0)"
     return f"least({budget}, greatest({balance}, 0))"
+
+
+def wallet_part_cents(*, claimed: int, balance: int) -> int:
+    """After mode: the cents of ``claimed`` (a supporter's shares on claimed
+    things) paid from what is left in their wallet; the rest is charged."""
+    return max(0, min(claimed, balance))
+
+
+def wallet_part_sql(*, claimed: str, balance: str) -> str:
+    """``wallet_part_cents`` as a SQL expression."""
+    return f"greatest(least({claimed}, {balance}), 0)"
 
 
 # Share ------------------------------------------------------------------

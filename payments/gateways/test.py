@@ -16,7 +16,11 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from payments.gateways.base import (
+    ChargeResult,
+    ChargeStatus,
     Checkout,
+    Dispute,
+    GatewayDeclined,
     Onboarding,
     PaymentFee,
     PaymentGateway,
@@ -160,3 +164,126 @@ class TestModeGateway(PaymentGateway):
 
     def method_detach(self, *, method: PaymentMethod) -> None:
         return None
+
+    # --- charges and transfers (funding) ----------------------------------
+    # Stateless and deterministic, like Stripe's test mode answering the
+    # same idempotency key with the same result: every id encodes what it
+    # needs. A payment intent is ``pi_test_<key>__<payment method id>``,
+    # so its later state (SEPA, disputes) follows from the method it
+    # charged; a transfer is ``tr_test_<key>__<destination>``.
+
+    def charge_off_session(
+        self,
+        *,
+        method: PaymentMethod,
+        amount_cents: int,
+        currency: str,
+        idempotency_key: str,
+        transfer_group: str,
+        statement_descriptor: str,
+        metadata: dict[str, str],
+    ) -> ChargeResult:
+        self.ensure_available()
+        intent = f"pi_test_{idempotency_key.replace(':', '_')}__{method.payment_method_id}"
+        return simulated_charge_result(intent, amount_cents=amount_cents, first=True)
+
+    def charge_refresh(self, *, payment_intent_id: str) -> ChargeResult:
+        self.ensure_available()
+        return simulated_charge_result(payment_intent_id, amount_cents=None, first=False)
+
+    def charge_confirm_url(self, *, payment_intent_id: str, return_url: str) -> str:
+        # No Stripe page in test mode: back to our return URL, which tells
+        # the charge it was confirmed (``funding.services.charge_succeeded``).
+        separator = "&" if "?" in return_url else "?"
+        return f"{return_url}{separator}payment_intent={payment_intent_id}"
+
+    def disputes_poll(self, *, payment_intent_ids: list[str]) -> list[Dispute]:
+        return [
+            Dispute(
+                dispute_id=f"dp_test_{intent}",
+                payment_intent_id=intent,
+                amount_cents=int(intent.split("__amount_")[-1]) if "__amount_" in intent else 0,
+            )
+            for intent in payment_intent_ids
+            if _method_of(intent) == "pm_card_createDispute"
+        ]
+
+    def transfer_send(
+        self,
+        *,
+        destination: str | None,
+        amount_cents: int,
+        currency: str,
+        idempotency_key: str,
+        transfer_group: str,
+    ) -> str:
+        self.ensure_available()
+        return f"tr_test_{idempotency_key.replace(':', '_')}__{destination or 'platform'}"
+
+    def transfer_reverse(self, *, transfer_id: str, amount_cents: int, idempotency_key: str) -> str:
+        self.ensure_available()
+        if transfer_id.endswith(TEST_SPENT_ACCOUNT):
+            raise GatewayDeclined("the connected account's balance is spent")
+        return f"trr_test_{idempotency_key.replace(':', '_')}"
+
+
+# A connected account id whose transfers cannot be reversed (its balance is
+# spent), for the debt path in test mode.
+TEST_SPENT_ACCOUNT = "acct_test_spent"
+
+
+def _method_of(intent: str) -> str:
+    return intent.split("__")[1] if "__" in intent else ""
+
+
+def simulated_charge_result(intent: str, *, amount_cents: int | None, first: bool) -> ChargeResult:
+    """What Stripe's documented test payment methods do: ``pm_card_visa``
+    and ``pm_card_createDispute`` succeed (the latter disputed at the next
+    poll), ``pm_card_authenticationRequired`` needs the supporter on every
+    charge, ``pm_card_chargeDeclinedInsufficientFunds`` is declined
+    (retryable), ``pm_card_chargeCustomerFail`` and unknown ids fail for
+    good; the SEPA ones are processing when charged and final (succeeded,
+    failed) when asked again."""
+    method = _method_of(intent)
+    if amount_cents is not None and method == "pm_card_createDispute":
+        intent = f"{intent}__amount_{amount_cents}"
+    fee = simulated_fee(amount_cents) if amount_cents else None
+    if method in ("pm_card_visa", "pm_card_createDispute"):
+        return ChargeResult(
+            status=ChargeStatus.SUCCEEDED,
+            payment_intent_id=intent,
+            charge_id=f"ch_{intent}",
+            fee_cents=fee,
+        )
+    if method == "pm_card_authenticationRequired":
+        return ChargeResult(
+            status=ChargeStatus.REQUIRES_ACTION,
+            payment_intent_id=intent,
+            reason="authentication_required",
+        )
+    if method == "pm_card_chargeDeclinedInsufficientFunds":
+        return ChargeResult(
+            status=ChargeStatus.FAILED,
+            payment_intent_id=intent,
+            reason="insufficient_funds",
+            retryable=True,
+        )
+    if method in ("pm_sepa_debit_success", "pm_sepa_debit_failure"):
+        if first:
+            return ChargeResult(status=ChargeStatus.PROCESSING, payment_intent_id=intent)
+        if method == "pm_sepa_debit_success":
+            return ChargeResult(
+                status=ChargeStatus.SUCCEEDED, payment_intent_id=intent, charge_id=f"ch_{intent}"
+            )
+        return ChargeResult(
+            status=ChargeStatus.FAILED,
+            payment_intent_id=intent,
+            reason="insufficient_funds",
+            retryable=True,
+        )
+    return ChargeResult(
+        status=ChargeStatus.FAILED,
+        payment_intent_id=intent,
+        reason="card_declined",
+        retryable=False,
+    )

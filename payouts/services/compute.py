@@ -35,9 +35,10 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from accounts.models import User
-from payouts.models import EventAction, PayoutRun, RunStage, RunStatus
+from payouts.models import EventAction, Funding, HoldingStatus, PayoutRun, RunStage, RunStatus
 from payouts.rules import fee_sql, net_sql, onward_sql, share_sql, taken_sql, visible_sql
 from payouts.services.planner import COMPUTE, EXCLUDED, PAYDAY, planner, split_settings
+from payouts.shares import counted_sql
 
 CHUNK_SIZE = 50_000
 
@@ -95,6 +96,10 @@ def compute_params(*, run: PayoutRun) -> dict:
         "charity": settings.FLATTR_UNSPENT_BUDGET == "charity",
         "chunk": CHUNK_SIZE,
         "expired_before": add_months(run.period, -settings.FLATTR_UNCLAIMED_MONTHS + 1),
+        # After the month: the budget is split whatever the wallet holds,
+        # nothing goes to charity, unclaimed shares are pledges (not held).
+        "after": run.funding == Funding.AFTER,
+        "holding": HoldingStatus.PLEDGED if run.funding == Funding.AFTER else HoldingStatus.HELD,
     }
 
 
@@ -134,9 +139,22 @@ def lines_clear(cursor: CursorWrapper, params: dict) -> None:
     )
 
 
-def eligible_sql(tables: Tables) -> str:
+def eligible_sql(tables: Tables, *, after: bool = False) -> str:
     """Who can give this month, and how much (``rules.taken_sql``): a budget
-    and a wallet above zero, and no receivable owed. In supporter order."""
+    and a wallet above zero, and no receivable owed. In supporter order.
+    ``after``: everyone with a budget gives their budget (a receivable is
+    then what an open charge owes, not a debt that stops giving)."""
+    if after:
+        taken = taken_sql(budget="u.monthly_budget_cents", balance="0", after=True)
+        return f"""
+        SELECT u.id AS supporter_id, u.monthly_budget_cents AS budget,
+               coalesce(w.balance, 0) AS balance, {taken} AS amount,
+               u.date_joined >= %(period)s AS is_new
+          FROM accounts_user u
+          LEFT JOIN ledger_account w ON w.user_id = u.id AND w.kind = 'wallet'
+         WHERE u.monthly_budget_cents > 0
+         ORDER BY u.id
+    """  # noqa: S608 - only our own SQL fragment is interpolated
     taken = taken_sql(budget="u.monthly_budget_cents", balance="w.balance")
     return f"""
         SELECT u.id AS supporter_id, u.monthly_budget_cents AS budget, w.balance,
@@ -162,7 +180,7 @@ def eligible_supporters(cursor: CursorWrapper, params: dict, tables: Tables) -> 
     )
     cursor.execute(
         f"CREATE UNLOGGED TABLE {tables.eligible} WITH (parallel_workers = 0) AS"
-        f" {eligible_sql(tables)}",
+        f" {eligible_sql(tables, after=params['after'])}",
         params,
     )
     cursor.execute(f"CREATE UNIQUE INDEX ON {tables.eligible} (supporter_id)")
@@ -308,7 +326,7 @@ def thing_lines_sql() -> str:
                      GROUP BY creator_id) g
         )
         INSERT INTO payouts_unclaimedline (run_id, thing_id, amount, flattrs, status, claim_fee)
-        SELECT %(run)s, thing_id, amount, flattrs, 'held', 0
+        SELECT %(run)s, thing_id, amount, flattrs, %(holding)s, 0
           FROM things WHERE creator_id IS NULL AND amount > 0
     """  # noqa: S608 - only our own SQL fragments are interpolated
 
@@ -326,8 +344,28 @@ def supporter_lines_sql(tables: Tables) -> str:
                ((row_number() OVER (ORDER BY e.supporter_id)) - 1) / %(chunk)s
           FROM {tables.eligible} e
           LEFT JOIN payout_split p ON p.supporter_id = e.supporter_id
-         WHERE p.flattrs IS NOT NULL OR %(charity)s
+         WHERE p.flattrs IS NOT NULL OR (%(charity)s AND NOT %(after)s)
     """  # noqa: S608 - the table's name is ours
+
+
+def pledged_sql() -> str:
+    """After mode: each supporter line's cents on things nobody owned
+    (``pledged``), from the derived shares of only the supporters who
+    flattred such a thing (``payouts/shares.py``)."""
+    gave = (
+        "sl.supporter_id IN (SELECT g.supporter_id FROM buttons_flattr g"
+        " JOIN payouts_thingline u ON u.run_id = %(run)s AND u.thing_id = g.thing_id"
+        " AND u.creator_id IS NULL WHERE g.period = %(period)s)"
+    )
+    return f"""
+        UPDATE payouts_supporterline sl
+           SET pledged = p.cents
+          FROM (SELECT supporter_id, sum(amount)::bigint AS cents
+                  FROM ({counted_sql(supporters=gave)}) s
+                 WHERE creator_id IS NULL
+                 GROUP BY supporter_id) p
+         WHERE sl.run_id = %(run)s AND sl.supporter_id = p.supporter_id
+    """  # noqa: S608 - only our own SQL fragments are interpolated
 
 
 def lines(cursor: CursorWrapper, params: dict, tables: Tables) -> None:
@@ -336,6 +374,8 @@ def lines(cursor: CursorWrapper, params: dict, tables: Tables) -> None:
     and the lines get fresh statistics for the posting joins that read them."""
     cursor.execute(thing_lines_sql(), params)
     cursor.execute(supporter_lines_sql(tables), params)
+    if params["after"]:
+        cursor.execute(pledged_sql(), params)
     cursor.execute(f"DROP TABLE {tables.eligible}, {tables.excluded}, payout_split")
     cursor.execute(
         "ANALYZE payouts_supporterline, payouts_creatorline, payouts_unclaimedline,"
@@ -347,7 +387,8 @@ def onward_freeze_sql() -> str:
     """The lists in force, frozen in the run's onward lines: one per share
     of each creator with a line, credited to the creator named or to the
     thing's owner now (empty: an unclaimed thing, held). A share whose thing
-    is hidden or removed, or now the giver's own, stays with the giver."""
+    is hidden or removed, or now the giver's own, stays with the giver; so
+    does one to a thing nobody owns in after mode (nothing is held)."""
     visible = visible_sql(hidden="t.hidden", removed="t.removed")
     return f"""
         INSERT INTO payouts_onwardline (run_id, from_user_id, to_user_id, thing_id, percent, cents)
@@ -357,7 +398,8 @@ def onward_freeze_sql() -> str:
           JOIN payouts_creatorline cl ON cl.run_id = %(run)s AND cl.creator_id = s.creator_id
           LEFT JOIN buttons_thing t ON t.id = s.target_thing_id
          WHERE s.target_user_id IS NOT NULL
-            OR ({visible} AND (t.owner_id IS NULL OR t.owner_id <> s.creator_id))
+            OR ({visible} AND (t.owner_id IS NULL OR t.owner_id <> s.creator_id)
+                AND NOT (%(after)s AND t.owner_id IS NULL))
     """  # noqa: S608 - only our own SQL fragment is interpolated
 
 
@@ -607,6 +649,12 @@ def payout_run_compute(
                 raise PayoutError(
                     f"the run of {period:%Y-%m} exists; pass --recompute to compute it again"
                 )
+        funding = settings.FLATTR_FUNDING
+        if funding not in Funding.values:
+            raise PayoutError(f"FLATTR_FUNDING is {funding!r}; use wallet or after")
+        if run.funding != funding:
+            run.funding = funding
+            run.save(update_fields=["funding"])
         compute_lines(run=run)
         run.computed_at = timezone.now()
         run.stage = RunStage.COMPUTED

@@ -58,10 +58,12 @@ from ledger.services import (
     transaction_post_for_users,
     transactions_post_many,
 )
+from payouts.funding_hook import after_funding
 from payouts.models import (
     POSTING_STAGES,
     CreatorLine,
     EventAction,
+    Funding,
     HoldingStatus,
     OnwardLine,
     PayoutChunk,
@@ -167,7 +169,12 @@ def _post_supporters(
     legs read by the database straight from the chunk's lines: it refuses
     the whole chunk if a wallet no longer covers its amount (spent or
     refunded since computing), and only then is the chunk posted again
-    ``careful``ly: wallets locked and read first, shortfalls recomputed."""
+    ``careful``ly: wallets locked and read first, shortfalls recomputed.
+    After mode: the registered funding half records the chunk's charges and
+    receivables (``payouts/funding_hook.py``)."""
+    if run.funding == Funding.AFTER:
+        after_funding().post_supporters(cursor=cursor, run=run, chunk=chunk)
+        return
     lines = SupporterLine.objects.filter(run=run, chunk=chunk)
     if careful:
         taken = list(lines.values_list("supporter_id", "taken"))
@@ -192,6 +199,10 @@ def _post_supporters(
 def _post_creators(
     cursor: CursorWrapper, run: PayoutRun, chunk: int, accounts: dict[str, int], *, careful: bool
 ) -> None:
+    if run.funding == Funding.AFTER:
+        # Creators are credited as charges are collected (funding), and
+        # unclaimed shares are pledges: nothing moves at posting.
+        return
     chunks = PayoutChunk.objects.filter(run=run, stage=RunStage.POSTING_CREATORS).count() - 1
     if chunk < chunks:
         lines = list(
@@ -395,6 +406,8 @@ def _plan(run: PayoutRun, stage: RunStage) -> list[int]:
         # computing: the last number is one backward step of an index.
         last = run.supporter_lines.aggregate(last=Max("chunk"))["last"]
         numbers = [] if last is None else list(range(last + 1))
+    elif stage == RunStage.POSTING_CREATORS and run.funding == Funding.AFTER:
+        numbers = [0]
     elif stage == RunStage.POSTING_CREATORS:
         creators = run.creator_lines.filter(gross__gt=0).count()
         numbers = list(range(max(1, -(-creators // CREATOR_CHUNK_SIZE)) + 1))
@@ -563,4 +576,8 @@ def _after_posting(run: PayoutRun) -> None:
     from payouts import tasks, transparency
 
     transparency.run_commit(run=run)
+    if run.funding == Funding.AFTER:
+        # What supporters are told depends on their charges (funding).
+        after_funding().run_posted(run=run)
+        return
     transaction.on_commit(lambda: tasks.payout_statements_publish.delay(run.pk))

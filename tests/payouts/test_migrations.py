@@ -8,10 +8,25 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 
-def _targets(payouts: str) -> list[tuple[str, str]]:
-    """Every app at its latest migration, payouts at ``payouts``."""
-    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
-    return [(app, name) for app, name in leaves if app != "payouts"] + [("payouts", payouts)]
+def _targets(payouts: str) -> list[tuple[str, str | None]]:
+    """Every app at its latest migration, payouts at ``payouts``; an app
+    whose migrations need a later payouts one (funding) is unapplied."""
+    graph = MigrationExecutor(connection).loader.graph
+    kept = set(graph.forwards_plan(("payouts", payouts)))
+    targets: list[tuple[str, str | None]] = []
+    for app, name in graph.leaf_nodes():
+        if app == "payouts":
+            continue
+        needs_later = any(
+            node[0] == "payouts" and node not in kept for node in graph.forwards_plan((app, name))
+        )
+        targets.append((app, None if needs_later else name))
+    return [*targets, ("payouts", payouts)]
+
+
+def _applied(targets: list[tuple[str, str | None]]) -> list[tuple[str, str]]:
+    """The targets that are migrations (``None``: the app unapplied)."""
+    return [(app, name) for app, name in targets if name is not None]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -21,7 +36,7 @@ def test_stored_shares_become_thing_lines():
     leaves = executor.loader.graph.leaf_nodes()
     executor.migrate(before)
     try:
-        old = executor.loader.project_state(before).apps
+        old = executor.loader.project_state(_applied(before)).apps
         User = old.get_model("accounts", "User")
         run_model = old.get_model("payouts", "PayoutRun")
         period = dt.date(2026, 9, 1)
@@ -63,7 +78,7 @@ def test_stored_shares_become_thing_lines():
 
         executor = MigrationExecutor(connection)
         executor.migrate(after)
-        new = executor.loader.project_state(after).apps
+        new = executor.loader.project_state(_applied(after)).apps
         lines = {
             line.thing_id: (line.creator_id, line.amount, line.flattrs, line.flattrs_from_new)
             for line in new.get_model("payouts", "ThingLine").objects.filter(run_id=run.pk)

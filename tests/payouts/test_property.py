@@ -16,11 +16,15 @@ from tests.payouts.helpers import run_share_amounts
 months = itertools.count()
 
 
-def reference(users, things, flattrs, fee_percent, charity_mode):
+def reference(users, things, flattrs, fee_percent, charity_mode, after=False):
     """users: {key: (budget, balance, owes)}; things: {key: (owner_key|None, hidden)};
-    flattrs: [(key, user_key, thing_key, minute)] in creation (id) order."""
+    flattrs: [(key, user_key, thing_key, minute)] in creation (id) order.
+    ``after`` (charged after the month): the amount is the budget, whatever
+    the wallet holds or the supporter owes, and nothing goes to charity."""
     taken, shares, charity = {}, {}, {}
     for u, (budget, wallet, owes) in users.items():
+        if after:
+            wallet, owes, charity_mode = budget, False, False
         if owes or budget <= 0 or wallet <= 0:
             continue
         counted = [
@@ -53,7 +57,7 @@ def reference(users, things, flattrs, fee_percent, charity_mode):
     return taken, shares, charity, creators, unclaimed
 
 
-def onward_reference(creators, things, lists):
+def onward_reference(creators, things, lists, after=False):
     """creators: {user: (gross, fee)}; things: {key: (owner|None, not visible)};
     lists: {user: [("user", key, percent) | ("thing", key, percent)]}.
     Returns ({(from, to|None, thing|None): cents > 0}, out, in, held by thing):
@@ -71,7 +75,7 @@ def onward_reference(creators, things, lists):
                 to, thing_key = key, None
             else:
                 owner, invisible = things[key]
-                if invisible or owner == giver:
+                if invisible or owner == giver or (after and owner is None):
                     continue
                 to, thing_key = owner, key
             if not cents:
@@ -130,7 +134,22 @@ def test_sql_split_matches_the_reference(data):
         check_month(data)
 
 
-def check_month(data):
+@pytest.mark.django_db
+@given(data=month_data)
+def test_sql_split_after_the_month_matches_the_reference(data):
+    """The same split after the month: the budget whatever the wallet,
+    unclaimed shares pledged (per supporter too), no charity, onward shares
+    to unclaimed things kept by the giver."""
+    with override_settings(
+        FLATTR_FEE_PERCENT=data["fee_percent"],
+        FLATTR_UNSPENT_BUDGET="charity" if data["charity"] else "keep",
+        FLATTR_PAYOUT_SPLIT_BRANCHES=data["branches"],
+        FLATTR_FUNDING="after",
+    ):
+        check_month(data, after=True)
+
+
+def check_month(data, after=False):
     n = next(months)
     period = dt.date(2000 + n // 12, n % 12 + 1, 1)
     users = {}
@@ -184,7 +203,7 @@ def check_month(data):
 
     run = services.payout_run_compute(period=period)
     taken, shares, charity, creators, unclaimed = reference(
-        users, things, flattrs, data["fee_percent"], data["charity"]
+        users, things, flattrs, data["fee_percent"], data["charity"], after=after
     )
 
     mine = set(users)
@@ -195,7 +214,17 @@ def check_month(data):
     assert {u: line.taken for u, line in lines.items()} == taken
     assert {u: line.charity for u, line in lines.items() if line.charity} == charity
     assert run_share_amounts(run) == shares
-    onward, out, received, held = onward_reference(creators, things, lists)
+    onward, out, received, held = onward_reference(creators, things, lists, after=after)
+    if after:
+        assert run.funding == "after"
+        pledged = {}
+        for f, su, th, _minute in flattrs:
+            if f in shares and things[th][0] is None:
+                pledged[su] = pledged.get(su, 0) + shares[f]
+        assert {u: line.pledged for u, line in lines.items() if line.pledged} == pledged
+        assert set(UnclaimedLine.objects.filter(run=run).values_list("status", flat=True)) <= {
+            "pledged"
+        }
     receivers_only = {u: (0, 0) for u in received if u not in creators}
     assert {
         line.creator_id: (line.gross, line.fee) for line in CreatorLine.objects.filter(run=run)
@@ -226,5 +255,5 @@ def check_month(data):
     assert run.taken == (
         kept + sum(received.values()) + run.fee + sum(holdings.values()) + run.charity
     )
-    if not data["charity"]:
+    if not data["charity"] or after:
         assert run.taken == sum(taken.values())

@@ -1,0 +1,17 @@
+"""Funding's half of posting an after-mode run, registered with payouts
+(``payouts/funding_hook.py``) from the app config."""
+
+from __future__ import annotations
+
+from django.db.backends.utils import CursorWrapper
+
+from funding.services.charges import charges_record, run_funding_start
+from payouts.models import PayoutRun
+
+
+class AfterFundingHalf:
+    def post_supporters(self, *, cursor: CursorWrapper, run: PayoutRun, chunk: int) -> None:
+        charges_record(cursor=cursor, run=run, chunk=chunk)
+
+    def run_posted(self, *, run: PayoutRun) -> None:
+        run_funding_start(run=run)

@@ -1,0 +1,101 @@
+"""Funding's handlers of after-mode Stripe events, registered in
+``payments.webhooks.after_mode_handlers`` from the app config. Each runs
+inside the webhook's transaction (after the event id was stored once) and
+returns whether the event is about one of our charges; the services apply
+an event only while the charge still waits on it, so a late or
+out-of-order one moves nothing, and processor calls (reversals) wait for
+the commit."""
+
+from __future__ import annotations
+
+from django.db.models import Sum
+
+from funding.models import Charge, ChargeAttempt, ChargeDispute, ChargeStatus
+from funding.services.disputes import dispute_recorded
+from funding.services.outcomes import charge_update
+from payments.gateways.base import Dispute
+from payments.gateways.stripe_after import intent_result
+from payments.webhooks import WebhookDeferred
+from payouts.services.compute import PayoutError, parse_period
+
+
+def _ours(payment_intent_id: str) -> bool:
+    return bool(payment_intent_id) and (
+        ChargeAttempt.objects.filter(payment_intent_id=payment_intent_id).exists()
+    )
+
+
+def on_payment_intent(event: dict) -> bool:
+    """``payment_intent.*``: the charge's new state. An intent of ours whose
+    attempt is still being recorded (the event came first) is deferred:
+    Stripe delivers it again."""
+    intent = event["data"]["object"]
+    pi = str(intent.get("id") or "")
+    if not _ours(pi):
+        metadata = intent.get("metadata") or {}
+        supporter = str(metadata.get("supporter") or "")
+        try:
+            period = parse_period(str(metadata.get("run") or ""))
+        except PayoutError:
+            return False
+        if (
+            supporter.isdigit()
+            and Charge.objects.filter(
+                run__period=period, supporter_id=int(supporter), status=ChargeStatus.IN_FLIGHT
+            ).exists()
+        ):
+            raise WebhookDeferred(f"{pi}: our attempt is not recorded yet")
+        return False
+    charge_update(payment_intent_id=pi, result=intent_result(intent))
+    return True
+
+
+def on_dispute(event: dict) -> bool:
+    """``charge.dispute.created``: recovered from the creators once."""
+    obj = event["data"]["object"]
+    pi = str(obj.get("payment_intent") or "")
+    if not _ours(pi):
+        return False
+    dispute_recorded(
+        dispute=Dispute(
+            dispute_id=str(obj["id"]),
+            payment_intent_id=pi,
+            amount_cents=int(obj.get("amount") or 0),
+        )
+    )
+    return True
+
+
+def on_refund(event: dict) -> bool:
+    """``charge.refunded`` (a SEPA refund claim, a refund made on Stripe's
+    dashboard): each new refunded amount recovered like a dispute."""
+    obj = event["data"]["object"]
+    pi = str(obj.get("payment_intent") or "")
+    if not _ours(pi):
+        return False
+    refunded = int(obj.get("amount_refunded") or 0)
+    before = (
+        ChargeDispute.objects.filter(
+            charge__payment_intent_id=pi, dispute_id__startswith=f"refund:{obj['id']}:"
+        ).aggregate(c=Sum("amount"))["c"]
+        or 0
+    )
+    if refunded > before:
+        dispute_recorded(
+            dispute=Dispute(
+                dispute_id=f"refund:{obj['id']}:{refunded}",
+                payment_intent_id=pi,
+                amount_cents=refunded - before,
+            )
+        )
+    return True
+
+
+HANDLERS = {
+    "payment_intent.succeeded": on_payment_intent,
+    "payment_intent.payment_failed": on_payment_intent,
+    "payment_intent.processing": on_payment_intent,
+    "payment_intent.requires_action": on_payment_intent,
+    "charge.dispute.created": on_dispute,
+    "charge.refunded": on_refund,
+}

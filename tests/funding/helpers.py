@@ -1,0 +1,52 @@
+"""Shared steps of the after-mode tests: ways to pay, ready creators, a
+month computed, approved and settled through the commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+from django.core.management import call_command
+
+from payments.models import Gateway, PaymentMethod, PaymentMethodKind
+from payments.withdrawals.models import PayoutAccount, PayoutAccountStatus
+
+P = dt.date(2026, 9, 1)
+MONTH = "2026-09"
+
+
+def method(user, pm: str = "pm_card_visa") -> PaymentMethod:
+    """A saved way to pay, as ``payment_method_set`` saves it in test mode."""
+    PaymentMethod.objects.filter(user=user, status="active").update(status="removed")
+    sepa = pm.startswith("pm_sepa")
+    return PaymentMethod.objects.create(
+        user=user,
+        gateway=Gateway.TEST,
+        customer_id=f"cus_test_{user.pk}",
+        payment_method_id=pm,
+        kind=PaymentMethodKind.SEPA_DEBIT if sepa else PaymentMethodKind.CARD,
+        brand="" if sepa else "visa",
+        last4="3000" if sepa else "4242",
+    )
+
+
+def ready(user, account_id: str | None = None) -> PayoutAccount:
+    """A creator whose connected account can receive transfers."""
+    return PayoutAccount.objects.create(
+        user=user,
+        stripe_account_id=account_id or f"acct_test_{user.pk}",
+        status=PayoutAccountStatus.ENABLED,
+        test_mode=True,
+    )
+
+
+def approve(month: str = MONTH, by: str = "boss@example.org") -> None:
+    call_command("payout_compute", month, stdout=io.StringIO())
+    call_command("payout_approve", month, "--by", by, stdout=io.StringIO())
+
+
+def settle(month: str = MONTH) -> dict:
+    out = io.StringIO()
+    call_command("payout_settle", month, stdout=out)
+    return json.loads(out.getvalue())
