@@ -93,7 +93,7 @@ fmt: venv
 # Needs gettext (apt install gettext). The compiled .mo files are committed.
 # The project catalogue (locale/) covers templates/, flattr_site/ and accounts/;
 # every other app keeps its own catalogue in <app>/locale/.
-APP_CATALOGS := ledger payments payments/withdrawals buttons payouts api notifications claims
+APP_CATALOGS := ledger payments payments/withdrawals buttons payouts api notifications claims likes
 MAKEMESSAGES := makemessages -l fr --no-obsolete -i '.venv/*' -i '.data/*' -i 'staticfiles/*' -i 'tests/*' -i 'bench/*'
 # Development commands: DEBUG=1 lets manage.py and the settings do without
 # DATABASE_URL / SECRET_KEY (they need no database).

@@ -98,6 +98,28 @@ class Flattr(serializers.Serializer):
     created_at = serializers.IntegerField()
 
 
+class LikeSource(serializers.Serializer):
+    kind = serializers.CharField(help_text="mastodon, github or feed")
+    account = serializers.CharField(
+        help_text="the account there (alice@mastodon.example, a GitHub login) or the feed's title"
+    )
+    address = serializers.CharField(help_text="the server, GitHub's API or the feed's address")
+    description = serializers.CharField(help_text='in words: "Starred on GitHub"')
+
+
+class LikeFlattr(serializers.Serializer):
+    type = serializers.CharField(help_text="like")
+    id = serializers.IntegerField()
+    url = serializers.CharField(help_text="what was liked")
+    title = serializers.CharField()
+    liked_at = serializers.IntegerField(help_text="Unix time (when first seen if unknown)")
+    flattred_at = serializers.IntegerField(help_text="Unix time")
+    period = serializers.CharField(help_text="the month of the flattr, YYYY-MM")
+    thing = MiniThing(allow_null=True)
+    # The JSON key is "source"; on a serializer class it shadows Field.source.
+    source = LikeSource()  # type: ignore[assignment]
+
+
 class FlattrCreated(Message):
     thing = MiniThing()
 

@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularJSONAPIView
 
 from api import oauth, web
 from api.errors import not_found_view
-from api.views import activities, flattrs, meta, onward, subscriptions, things, users
+from api.views import activities, flattrs, likes, meta, onward, subscriptions, things, users
 
 
 class OpenApiView(SpectacularJSONAPIView):
@@ -42,6 +42,7 @@ rest_inner = [
     path("user", users.MeView.as_view()),
     path("user/things", users.MyThingsView.as_view()),
     path("user/flattrs", flattrs.MyFlattrsView.as_view()),
+    path("user/likes", likes.MyLikesView.as_view()),
     path("user/subscriptions", subscriptions.MySubscriptionsView.as_view()),
     path("user/activities", activities.MyActivitiesView.as_view()),
     path("user/onward", onward.MyOnwardView.as_view()),

@@ -3,7 +3,7 @@ and the verified-site rule of auto-submit."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -49,16 +49,31 @@ def site_key(url: str) -> tuple[str, str]:
 
 def verified_site_for_url(*, url: str) -> VerifiedSite | None:
     """The verified site covering ``url``, the longest path prefix winning."""
-    host, path = site_key(url)
+    host, _path = site_key(url)
     if not host:
         return None
     candidates = VerifiedSite.objects.filter(host=host).select_related("owner")
+    return _best_site(url, candidates)
+
+
+def _best_site(url: str, candidates: Iterable[VerifiedSite]) -> VerifiedSite | None:
+    host, path = site_key(url)
     best = None
     for site in candidates:
+        if site.host != host:
+            continue
         covers = not site.path_prefix or path.startswith(site.path_prefix)
         if covers and (best is None or len(site.path_prefix) > len(best.path_prefix)):
             best = site
     return best
+
+
+def verified_sites_for_urls(*, urls: Iterable[str]) -> dict[str, VerifiedSite | None]:
+    """``verified_site_for_url`` for many addresses in one query."""
+    urls = list(urls)
+    hosts = {site_key(url)[0] for url in urls} - {""}
+    sites = list(VerifiedSite.objects.filter(host__in=hosts)) if hosts else []
+    return {url: _best_site(url, sites) for url in urls}
 
 
 @dataclass

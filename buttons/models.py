@@ -103,6 +103,10 @@ class FlattrSource(models.TextChoices):
     BUTTON = "button", _("Button")
     API = "api", _("API")
     SUBSCRIPTION = "subscription", _("Subscription")
+    # Connected accounts (likes/): a like elsewhere became this flattr.
+    MASTODON = "mastodon", _("Favourited on Mastodon")
+    GITHUB = "github", _("Starred on GitHub")
+    FEED = "feed", _("Liked in a feed")
 
 
 class AutoSubmitPolicy(models.Model):

@@ -7,6 +7,7 @@ splits each supporter's budget among the month's flattrs.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
@@ -26,7 +27,7 @@ from buttons.classic_selectors import site_key, verified_site_for_url
 from buttons.models import AutoSubmitPolicy, Category, Flattr, FlattrSource, Thing
 from buttons.rules import flattr_needs_wallet, period_is_final
 from ledger import selectors as ledger_selectors
-from notifications.services import event_publish
+from notifications.services import NewEvent, event_publish, events_publish
 
 
 @dataclass
@@ -285,6 +286,82 @@ def flattr_create_auto(
     return flattr
 
 
+@dataclass(frozen=True)
+class AutoThing:
+    """A thing auto-submit would find or make: under ``owner_id`` (None:
+    unclaimed) at ``url`` (normalised), titled ``title`` if new."""
+
+    owner_id: int | None
+    url: str
+    title: str
+
+
+def things_for_auto_submit_many(
+    *, supporter: User, wanted: list[AutoThing]
+) -> dict[tuple[int | None, str], Thing]:
+    """Find or make each wanted thing as auto-submit would, in a constant
+    number of queries, for flattrs that do not come from a button on the
+    creator's site (likes: the owner is who proved the account or site).
+    A new thing under a creator's name waits for her (``pending``) and she
+    is told; a creator's auto-submit policy that refuses an address leaves
+    it out of the result. Keys are ``(owner_id, url)``. Call inside a
+    transaction (the caller's flattrs and the things commit together)."""
+    keys = {(w.owner_id, w.url): w for w in wanted}
+    if not keys:
+        return {}
+    urls = {url for _owner, url in keys}
+    found = {
+        (t.owner_id, t.url): t
+        for t in Thing.objects.filter(url__in=urls)
+        if (t.owner_id, t.url) in keys
+    }
+    missing = [w for key, w in keys.items() if key not in found]
+    owners = {w.owner_id for w in missing if w.owner_id is not None}
+    policies = {p.owner_id: p for p in AutoSubmitPolicy.objects.filter(owner_id__in=owners)}
+    refused = {
+        (w.owner_id, w.url)
+        for w in missing
+        if w.owner_id in policies and not policies[w.owner_id].allows(w.url)
+    }
+    new = [
+        Thing(
+            owner_id=w.owner_id,
+            url=w.url,
+            title=(w.title.strip() or w.url)[:200],
+            submitted_by=supporter,
+            pending=w.owner_id is not None and w.owner_id != supporter.pk,
+        )
+        for w in missing
+        if (w.owner_id, w.url) not in refused
+    ]
+    if new:
+        # A concurrent first flattr may have made one meanwhile: the unique
+        # constraints keep one, and the read below finds it.
+        Thing.objects.bulk_create(new, ignore_conflicts=True)
+        made = {
+            (t.owner_id, t.url): t
+            for t in Thing.objects.filter(url__in={t.url for t in new})
+            if (t.owner_id, t.url) in keys
+        }
+        events = [
+            NewEvent(
+                "thing.submitted",
+                thing.owner_id,
+                {
+                    "supporter": supporter.public_name,
+                    "review_path": reverse("my_things"),
+                    "thing": {"id": thing.pk, "title": thing.title, "url": thing.url},
+                },
+                f"thing-submitted:{thing.pk}",
+            )
+            for key, thing in made.items()
+            if key not in found and thing.pending and thing.owner_id is not None
+        ]
+        events_publish(events=events)
+        found.update(made)
+    return found
+
+
 @transaction.atomic
 def thing_create_auto_own(
     *, owner: User, url: str, title: str, page_url: str = "", **details: Unpack[AutoSubmitDetails]
@@ -320,11 +397,40 @@ def thing_accept(*, owner: User, thing_id: int) -> Thing:
     return thing
 
 
-def _means_check(supporter: User) -> None:
-    """Wallet mode: money in the wallet and no unpaid debt, else refused."""
+def flattr_create(
+    *,
+    supporter: User,
+    thing: Thing,
+    now: dt.datetime | None = None,
+    source: str = FlattrSource.BUTTON,
+) -> Flattr:
+    """Record one flattr, or raise FlattrRefused and record nothing: the
+    one-thing case of ``flattrs_create_many``."""
+    outcome = flattrs_create_many(supporter=supporter, things=[thing], now=now, source=source)[0]
+    if isinstance(outcome, FlattrRefused):
+        raise outcome
+    return outcome
+
+
+def _flattr_refusal(*, supporter: User, thing: Thing) -> FlattrRefused | None:
+    """What refuses a flattr of ``thing`` by ``supporter`` whatever their
+    wallet says: a hidden or removed thing, or their own."""
+    if thing.hidden or thing.removed:
+        return FlattrRefused("thing_unavailable", str(_("This thing cannot be flattred.")), 404)
+    if thing.owner_id is not None and thing.owner_id == supporter.pk:
+        return FlattrRefused("flattr_owner", str(_("You cannot flattr your own thing.")), 403)
+    return None
+
+
+def flattr_means_refusal(*, supporter: User) -> FlattrRefused | None:
+    """What refuses any flattr of ``supporter`` now: a debt, or no money.
+    Only wallet mode asks (``buttons.rules.flattr_needs_wallet``): after the
+    month a flattr counts as a pledge until a way to pay is saved."""
+    if not flattr_needs_wallet():
+        return None
     owed, balance = ledger_selectors.flattr_means(user=supporter)
     if owed > 0:
-        raise FlattrRefused(
+        return FlattrRefused(
             "owes_balance",
             str(
                 _(
@@ -334,73 +440,120 @@ def _means_check(supporter: User) -> None:
             402,
         )
     if balance <= 0:
-        raise FlattrRefused("no_means", str(_("Your wallet is empty. Top up first.")), 402)
+        return FlattrRefused("no_means", str(_("Your wallet is empty. Top up first.")), 402)
+    return None
 
 
-def flattr_create(
+def _already_flattred() -> FlattrRefused:
+    return FlattrRefused("flattr_once", str(_("You already flattred this thing this month.")), 409)
+
+
+def flattrs_create_many(
     *,
     supporter: User,
-    thing: Thing,
+    things: list[Thing],
     now: dt.datetime | None = None,
     source: str = FlattrSource.BUTTON,
-) -> Flattr:
-    """Record one flattr, or raise FlattrRefused and record nothing."""
-    if thing.hidden or thing.removed:
-        raise FlattrRefused("thing_unavailable", str(_("This thing cannot be flattred.")), 404)
-    if thing.owner_id is not None and thing.owner_id == supporter.pk:
-        raise FlattrRefused("flattr_owner", str(_("You cannot flattr your own thing.")), 403)
-    if flattr_needs_wallet():
-        _means_check(supporter)
+) -> list[Flattr | FlattrRefused]:
+    """Flattr each of ``things`` by ``supporter``, under the rules of one
+    flattr (never hidden or removed things, never one's own, a debt or an
+    empty wallet refuses, one per thing per month), in a constant number of
+    queries: one for the wallet, one INSERT, the owners' events in one more.
+    Returns, in the order of ``things``, each one's Flattr or the
+    FlattrRefused that kept it from being recorded (a thing named twice is
+    flattred once)."""
+    outcomes: list[Flattr | FlattrRefused | None] = [
+        _flattr_refusal(supporter=supporter, thing=thing) for thing in things
+    ]
+    if all(outcome is not None for outcome in outcomes):
+        return outcomes  # type: ignore[return-value]
+    means = flattr_means_refusal(supporter=supporter)
+    if means is not None:
+        return [outcome or means for outcome in outcomes]
     now = now or timezone.now()
     period = period_of(now)
-    # The flattr and its event in one transaction. The unique constraint is
-    # the real guard (two clicks at once, one row): ON CONFLICT DO NOTHING
+    wanted: dict[int, Thing] = {}
+    for thing, outcome in zip(things, outcomes, strict=True):
+        if outcome is None:
+            wanted.setdefault(thing.pk, thing)
+    # The flattrs and their events in one transaction. The unique constraint
+    # is the real guard (two clicks at once, one row): ON CONFLICT DO NOTHING
     # says "already" without an error, so no savepoint is needed.
     with transaction.atomic():
-        flattr = _flattr_insert(
-            supporter=supporter, thing=thing, period=period, now=now, source=source
+        created = _flattrs_insert(
+            supporter=supporter, thing_ids=list(wanted), period=period, now=now, source=source
         )
-        if flattr is None:
-            raise FlattrRefused(
-                "flattr_once", str(_("You already flattred this thing this month.")), 409
+        events = []
+        for flattr in created.values():
+            thing = wanted[flattr.thing_id]
+            flattr.thing = thing
+            transaction.on_commit(
+                functools.partial(counters.record_flattr, thing_id=thing.pk, period=period)
             )
-        transaction.on_commit(lambda: counters.record_flattr(thing_id=thing.pk, period=period))
-        thing_owner_tell(
-            thing=thing,
-            type="flattr.created",
-            data={
-                "flattr_id": flattr.pk,
-                "period": f"{period:%Y-%m}",
-                "created_at": now.isoformat(),
-            },
-            key=f"flattr:{flattr.pk}",
-        )
-    return flattr
+            if thing.owner_id is not None:
+                events.append(
+                    NewEvent(
+                        "flattr.created",
+                        thing.owner_id,
+                        {
+                            "flattr_id": flattr.pk,
+                            "period": f"{period:%Y-%m}",
+                            "created_at": now.isoformat(),
+                            "thing": {"id": thing.pk, "title": thing.title, "url": thing.url},
+                        },
+                        f"flattr:{flattr.pk}",
+                    )
+                )
+        events_publish(events=events)
+    result: list[Flattr | FlattrRefused] = []
+    for thing, outcome in zip(things, outcomes, strict=True):
+        if outcome is None:
+            # The first mention of a thing gets its flattr; any other, or a
+            # thing flattred earlier this month, is "already".
+            outcome = created.pop(thing.pk, None) or _already_flattred()
+        result.append(outcome)
+    return result
 
 
-def _flattr_insert(
-    *, supporter: User, thing: Thing, period: dt.date, now: dt.datetime, source: str
-) -> Flattr | None:
-    """Insert one flattr; None when the supporter already flattred the thing
-    this month. Saves through the ORM's signals like ``create``."""
-    flattr = Flattr(supporter=supporter, thing=thing, period=period, created_at=now, source=source)
+def _flattrs_insert(
+    *, supporter: User, thing_ids: list[int], period: dt.date, now: dt.datetime, source: str
+) -> dict[int, Flattr]:
+    """Insert a flattr of each thing in one statement; returns the new ones
+    by thing id (a thing already flattred this month has none). Sends the
+    ORM's post_save for each, like ``create``."""
+    if not thing_ids:
+        return {}
     table = Flattr._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (supporter_id, thing_id, period, created_at, source)"  # noqa: S608 - our table name
-            " VALUES (%s, %s, %s, %s, %s)"
-            " ON CONFLICT ON CONSTRAINT one_flattr_per_thing_per_month DO NOTHING RETURNING id",
-            [supporter.pk, thing.pk, period, now, source],
+            " SELECT %s, thing_id, %s, %s, %s FROM unnest(%s::bigint[]) AS t(thing_id)"
+            " ON CONFLICT ON CONSTRAINT one_flattr_per_thing_per_month DO NOTHING"
+            " RETURNING id, thing_id",
+            [supporter.pk, period, now, source, thing_ids],
         )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    flattr.pk = row[0]
-    flattr._state.adding = False
-    signals.post_save.send(
-        sender=Flattr, instance=flattr, created=True, raw=False, using="default", update_fields=None
-    )
-    return flattr
+        rows = cursor.fetchall()
+    created: dict[int, Flattr] = {}
+    for pk, thing_id in rows:
+        flattr = Flattr(
+            pk=pk,
+            supporter=supporter,
+            thing_id=thing_id,
+            period=period,
+            created_at=now,
+            source=source,
+        )
+        flattr._state.adding = False
+        signals.post_save.send(
+            sender=Flattr,
+            instance=flattr,
+            created=True,
+            raw=False,
+            using="default",
+            update_fields=None,
+        )
+        created[thing_id] = flattr
+    return created
 
 
 def thing_owner_tell(*, thing: Thing, type: str, data: dict, key: str) -> None:

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from claims import services
-from claims.models import Claim, ClaimState
+from claims.models import Claim, ClaimState, ProvenAccount
 from claims.reasons import reason_text
 
 
@@ -45,3 +45,15 @@ class ClaimAdmin(admin.ModelAdmin):
         self._review(
             request, queryset, services.claim_review_reject, _("%(count)s claims rejected.")
         )
+
+
+@admin.register(ProvenAccount)
+class ProvenAccountAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "user", "kind", "host", "method", "status", "proven_at"]
+    list_filter = ["status", "kind", "method"]
+    search_fields = ["username", "host", "user__username", "user__email"]
+    list_select_related = ["user"]
+    readonly_fields = [f.name for f in ProvenAccount._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

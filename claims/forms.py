@@ -15,3 +15,18 @@ class ClaimForm(forms.Form):
     method = forms.ChoiceField(
         label=_("How will you prove it?"), choices=ClaimMethod.choices, initial="meta"
     )
+
+
+class FediverseProofForm(forms.Form):
+    handle = forms.CharField(
+        label=_("Your fediverse address"),
+        max_length=300,
+        help_text=_("@name@instance, or the address of your profile there."),
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "@ada@mastodon.social",
+                "autocomplete": "off",
+                "spellcheck": "false",
+            }
+        ),
+    )

@@ -30,6 +30,26 @@ MESSAGES = {
         "Your feed %(feed)s lists this address on %(host)s, a host the feed does not prove "
         "is yours: staff will review it."
     ),
+    # Proving a fediverse account (claims/fediverse.py, claims/proof_services.py).
+    "not_mastodon": _(
+        "%(host)s does not answer the Mastodon API (GET /api/v1/accounts/lookup): "
+        "is it a Mastodon, GoToSocial, Pleroma, Akkoma or Pixelfed server?"
+    ),
+    "no_such_account": _("%(host)s has no account named %(name)s."),
+    "account_malformed": _("%(host)s answered with something that is not a valid account."),
+    "account_too_large": _("%(host)s answered with far more than an account (over 256 KB)."),
+    "account_elsewhere": _(
+        "The account %(name)s lives on another server than %(host)s: enter the address of "
+        "your profile on the server that hosts it."
+    ),
+    "link_missing": _(
+        "No profile field of %(handle)s links your Flattr profile %(profile)s yet. Add it "
+        "(edit profile, extra fields), save, and check again."
+    ),
+    "proof_conflict": _(
+        "This account's profile also links another creator's Flattr profile: leave only yours."
+    ),
+    "moved": _("Another creator proved this account since."),
 }
 
 

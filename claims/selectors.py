@@ -11,7 +11,8 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import User
-from claims.models import Claim, ClaimState
+from buttons.creator_links import CreatorLink
+from claims.models import Claim, ClaimState, ProofKind, ProofStatus, ProvenAccount
 
 
 def claims_of_creator(*, creator: User) -> QuerySet[Claim]:
@@ -96,3 +97,47 @@ def money_waiting_for_creator(*, creator: User) -> list[UnclaimedSite]:
     if not hosts:
         return []
     return unclaimed_sites(hosts=hosts, limit=20)
+
+
+def proven_accounts_of_creator(*, creator: User) -> QuerySet[ProvenAccount]:
+    """The creator's proven accounts, removed ones left out."""
+    return (
+        ProvenAccount.objects.filter(user=creator)
+        .exclude(status=ProofStatus.REMOVED)
+        .order_by("kind", "host", "username")
+    )
+
+
+def active_fediverse_accounts(*, user_id: int) -> list[ProvenAccount]:
+    return list(
+        ProvenAccount.objects.filter(
+            user_id=user_id, kind=ProofKind.FEDIVERSE, status=ProofStatus.ACTIVE
+        ).order_by("host", "username")[:10]
+    )
+
+
+def fediverse_payment_link(*, user: User) -> dict:
+    """The FEP-0ea0 payment link of a creator: the ``attachment`` entry
+    fediverse software that speaks the FEP puts on their actor."""
+    from buttons.classic_selectors import profile_payment_url
+
+    return {"type": "Link", "name": "Flattr", "href": profile_payment_url(user=user),
+            "rel": "payment"}  # fmt: skip
+
+
+def proven_creator_links(user_id: int) -> list[CreatorLink]:
+    """What the buttons publish of a creator's proven fediverse accounts."""
+    return [
+        CreatorLink(href=account.profile_url, fediverse_handle=account.handle)
+        for account in active_fediverse_accounts(user_id=user_id)
+        if account.profile_url
+    ]
+
+
+def proven_accounts_public(*, user_id: int) -> QuerySet[ProvenAccount]:
+    """Proven accounts a creator's profile shows (fediverse and GitHub)."""
+    return (
+        ProvenAccount.objects.filter(user_id=user_id, status=ProofStatus.ACTIVE)
+        .exclude(profile_url="")
+        .order_by("kind", "host", "username")[:10]
+    )

@@ -254,6 +254,8 @@ CELERY_TASK_ROUTES = {
     "claims.tasks.claim_check": {"queue": "fetch"},
     "notifications.tasks.webhook_deliver": {"queue": "webhooks"},
     "notifications.tasks.email_send": {"queue": "mail"},
+    "likes.tasks.likes_poll_due": {"queue": "fetch"},
+    "likes.tasks.likes_account_poll": {"queue": "fetch"},
 }
 # Periodic tasks; each concern's section below adds its own. Beat's clock is
 # the payout time zone, so the monthly tasks run on the month's boundaries.
@@ -567,6 +569,11 @@ GITHUB_CLIENT_SECRET = env.str("GITHUB_CLIENT_SECRET", default="")
 FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=[])
 FLATTR_LIKES_PER_MONTH = env.int("FLATTR_LIKES_PER_MONTH", default=50)
 FLATTR_LIKES_POLL_MINUTES = env.int("FLATTR_LIKES_POLL_MINUTES", default=15)
+# Each minute the accounts whose next poll has come are polled (likes/tasks.py):
+# every account once per FLATTR_LIKES_POLL_MINUTES, staggered.
+CELERY_BEAT_SCHEDULE |= {
+    "likes-poll-due": {"task": "likes.tasks.likes_poll_due", "schedule": crontab(minute="*")},
+}
 
 # --- Notifications: digests, webhooks out ---------------------------------
 

@@ -28,6 +28,8 @@ urlpatterns = [
     path("", include("buttons.classic_urls")),
     path("", include("claims.urls")),
     path("", include("notifications.urls")),
+    # Connected accounts: likes elsewhere become flattrs (issue 27).
+    path("", include("likes.urls")),
 ]
 
 admin.site.site_header = _("Open Flattr administration")

@@ -8,3 +8,14 @@ class LikesConfig(AppConfig):
 
     name = "likes"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # My flattrs (buttons) says where a like-flattr came from, in our words.
+        from buttons.models import FlattrSource
+        from buttons.origins import origin_describer_register
+        from likes.overview import origins_for_flattrs
+
+        origin_describer_register(
+            sources=[FlattrSource.MASTODON, FlattrSource.GITHUB, FlattrSource.FEED],
+            describer=origins_for_flattrs,
+        )

@@ -27,6 +27,7 @@ class EventType(models.TextChoices):
     DIGEST = "digest", _("Digest of new flattrs and subscribers")
     WEBHOOK_DISABLED = "webhook.disabled", _("Webhook endpoint disabled")
     THING_SUBMITTED = "thing.submitted", _("Thing submitted by a supporter")
+    LIKES_ACCOUNT_REVOKED = "likes.account_revoked", _("Connected account lost its access")
     # Pay after the month (funding/notices.py).
     CHARGE_SEPA_NOTICE = "charge.sepa_notice", _("Direct Debit advance notice")
     CHARGE_ACTION = "charge.action_required", _("Payment waiting for your confirmation")
@@ -52,6 +53,7 @@ EMAIL_TYPES = [
     EventType.DIGEST,
     EventType.WEBHOOK_DISABLED,
     EventType.THING_SUBMITTED,
+    EventType.LIKES_ACCOUNT_REVOKED,
     EventType.CHARGE_SEPA_NOTICE,
     EventType.CHARGE_ACTION,
     EventType.CHARGE_DECLINED,

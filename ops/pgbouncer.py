@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -56,9 +57,53 @@ def pooled_url(database_url: str, port: int) -> str:
     return urlunsplit((parts.scheme, f"{auth}127.0.0.1:{port}", parts.path, urlencode(query), ""))
 
 
+@dataclass
+class Pooler:
+    """A running PgBouncer: its URL, and a restart as under load."""
+
+    command: list[str]
+    listen: int
+    url: str
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(  # noqa: S603 - our own binary and config
+            self.command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.listen)):
+                return
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                raise RuntimeError(f"pgbouncer did not start: {err.strip()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Immediate shutdown (SIGTERM): open client and server connections
+        are cut, transactions in flight included."""
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def restart(self, *, down_seconds: float = 0.0) -> None:
+        """Stop, stay away ``down_seconds``, start again on the same port."""
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+
 @contextlib.contextmanager
-def running(database_url: str, *, pool_size: int = 4) -> Iterator[str]:
-    """Start a strict PgBouncer in front of database_url; yield its URL."""
+def pooler_running(database_url: str, *, pool_size: int = 4) -> Iterator[Pooler]:
+    """Start a strict PgBouncer in front of database_url; yield it."""
     binary = os.environ.get("PGBOUNCER") or shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
     if not Path(binary).exists():
         raise RuntimeError(f"pgbouncer not found ({binary}): apt install pgbouncer")
@@ -103,28 +148,19 @@ def running(database_url: str, *, pool_size: int = 4) -> Iterator[str]:
             for path in (work, *work.iterdir()):
                 os.chown(path, owner, -1)
             command[1:1] = ["-u", pwd.getpwuid(owner).pw_name]
-        proc = subprocess.Popen(  # noqa: S603 - our own binary and config
-            command,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        pooler = Pooler(command, listen, pooled_url(database_url, listen))
         try:
-            deadline = time.monotonic() + 10
-            while True:
-                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", listen)):
-                    break
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    raise RuntimeError(f"pgbouncer did not start: {err.strip()}")
-                time.sleep(0.05)
-            yield pooled_url(database_url, listen)
+            pooler.start()
+            yield pooler
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            pooler.stop()
+
+
+@contextlib.contextmanager
+def running(database_url: str, *, pool_size: int = 4) -> Iterator[str]:
+    """Start a strict PgBouncer in front of database_url; yield its URL."""
+    with pooler_running(database_url, pool_size=pool_size) as pooler:
+        yield pooler.url
 
 
 def main(argv: list[str]) -> int:

@@ -179,3 +179,7 @@ def database_url_for_subprocess() -> str:
     if host.startswith("/"):
         return f"postgresql://{auth}@/{s['NAME']}?host={host}"
     return f"postgresql://{auth}@{host or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+# The shared fakes of outside services (tests/fakes): mastodon_fake, github_fake.
+from tests.fakes import github_fake, mastodon_fake  # noqa: E402, F401

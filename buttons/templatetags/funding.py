@@ -1,5 +1,6 @@
 """``{% payment_links thing=... %}`` / ``{% payment_links profile=... %}``:
-the rel="payment" and oEmbed discovery links of a page's head. Also asks
+the rel="payment" and oEmbed discovery links of a page's head, and the
+creator's proven fediverse accounts (rel="me", fediverse:creator). Also asks
 PaymentLinkMiddleware for the matching ``Link`` header."""
 
 from xml.sax.saxutils import quoteattr
@@ -9,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
 from buttons import classic_selectors
+from buttons.creator_links import creator_links
 
 register = template.Library()
 
@@ -19,17 +21,19 @@ def payment_links(context, thing=None, profile=None):
         payment = classic_selectors.thing_payment_url(thing=thing)
         page = classic_selectors.absolute(thing.get_absolute_url())
         title = thing.title
+        creator_id = thing.owner_id
     elif profile is not None:
         payment = classic_selectors.profile_payment_url(user=profile)
         page = classic_selectors.absolute(profile.get_absolute_url())
         title = profile.public_name
+        creator_id = profile.pk
     else:
         return ""
     request = context.get("request")
     if request is not None:
         request.flattr_link_header = [f'<{payment}>; rel="payment"']
     oembed = classic_selectors.oembed_endpoint_for(page_url=page)
-    return format_html_join(
+    links = format_html_join(
         "\n",
         '<link rel="{}" {}href="{}"{}>',
         [
@@ -37,6 +41,21 @@ def payment_links(context, thing=None, profile=None):
             ("alternate", format_html('type="{}" ', "application/json+oembed"), oembed,
              format_html(' title="{}"', title)),
         ],
+    )  # fmt: skip
+    # The creator's proven fediverse accounts: rel="me" both ways (the
+    # account's profile field links here; Mastodon marks it verified when
+    # this page links back) and Mastodon's author attribution.
+    proven = creator_links(user_id=creator_id)
+    if not proven:
+        return links
+    return links + format_html_join(
+        "",
+        '\n<link rel="me" href="{}">',
+        [(link.href,) for link in proven],
+    ) + format_html_join(
+        "",
+        '\n<meta name="fediverse:creator" content="{}">',
+        [(link.fediverse_handle,) for link in proven if link.fediverse_handle][:1],
     )  # fmt: skip
 
 

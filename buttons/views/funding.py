@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.selectors import user_by_username
 from buttons import classic_selectors, selectors
+from buttons.creator_links import creator_links
 from buttons.models import Thing
 from core.db_router import replica_reads
 
@@ -318,6 +319,7 @@ def webfinger(request):
         },
     ]
     links += [{"rel": "me", "href": site} for site in _verified_me_links(user)]
+    links += [{"rel": "me", "href": link.href} for link in creator_links(user_id=user.pk)]
     data = {
         "subject": f"acct:{user.username}@{urlsplit(settings.SITE_URL).netloc}",
         "aliases": [profile_url],

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from buttons import selectors, services
+from buttons.origins import flattrs_describe_origin
 
 
 @login_required
@@ -21,6 +22,8 @@ def my_flattrs(request):
     subscriptions = {s.thing_id: s for s in selectors.subscriptions_for(user=request.user)}
     for flattr in [*this_month, *past]:
         flattr.subscription = subscriptions.get(flattr.thing_id)
+    # A like elsewhere says where ("Starred on GitHub"): one query per door.
+    flattrs_describe_origin(supporter=request.user, flattrs=[*this_month, *past])
     return render(
         request,
         "buttons/my_flattrs.html",

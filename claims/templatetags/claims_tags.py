@@ -1,5 +1,6 @@
 """``{% verified_links profile %}``: a creator's verified sites, feeds and
-pages as rel="me" links with a verified mark, for their profile."""
+pages and proven accounts elsewhere as rel="me" links with a verified
+mark, for their profile."""
 
 from django import template
 from django.utils.html import format_html, format_html_join
@@ -13,12 +14,16 @@ register = template.Library()
 @register.simple_tag
 def verified_links(profile):
     claims = list(selectors.verified_claims_of_creator(creator=profile)[:20])
-    if not claims:
+    accounts = list(selectors.proven_accounts_public(user_id=profile.pk))
+    if not claims and not accounts:
         return ""
+    mark = _("Verified: this creator proved this address is theirs")
+    proven = _("Verified: this creator proved this account is theirs")
     items = format_html_join(
         "",
         '<li><a rel="me nofollow noopener" href="{}">{}</a> <span class="badge ok" title="{}">✓</span></li>',
-        [(c.url, c.url, _("Verified: this creator proved this address is theirs")) for c in claims],
+        [(c.url, c.url, mark) for c in claims]
+        + [(a.profile_url, a.handle, proven) for a in accounts],
     )
     return format_html('<ul class="verified-links">{}</ul>', items)
 

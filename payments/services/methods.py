@@ -124,6 +124,10 @@ def payment_method_setup_start(*, user: User) -> str:
     customer_id = setup.customer_id or _customer_known(user=user, gateway_name=gateway.name)
     if not customer_id:
         customer_id = gateway.customer_ensure(user_id=user.pk, email=user.email)
+        # Kept at once: a retry after a failed session start reuses it even
+        # once Stripe has forgotten the ``customer:<id>`` key (24 hours).
+        with transaction.atomic(durable=True):
+            PaymentMethodSetup.objects.filter(pk=setup.pk).update(customer_id=customer_id)
     checkout = gateway.setup_start(
         customer_id=customer_id,
         idempotency_key=f"setup:{setup.pk}",

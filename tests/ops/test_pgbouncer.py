@@ -54,3 +54,36 @@ def test_payout_reports_page_by_key_directly(run, monkeypatch):
     assert names == [f"fan{i:02d}" for i in range(7)]
     rows = list(selectors.payout_report_rows(run=run, roles=("creator",), euros=True))
     assert [r[1] for r in rows[1:]] == [f"creator{i:02d}" for i in range(3)]
+
+
+def test_a_flattr_while_the_pooler_restarts_answers_503_and_counts_once(transactional_db, client):
+    """PgBouncer stopped under a request: 503 with Retry-After (never a 500)
+    and nothing written; asked again once it is back: one flattr."""
+    from django.db import close_old_connections, connection
+
+    from api import services as api_services
+    from buttons.models import Flattr
+    from ops import pgbouncer
+    from tests.ops.conftest import direct_url, django_through
+
+    fan = supporter(budget=300, username="fan")
+    post = thing(owner=supporter(budget=0, username="maker"))
+    _token, raw = api_services.personal_token_create(user=fan, name="t", scopes="flattr")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    url = f"/rest/v2/things/{post.pk}/flattr"
+    with pgbouncer.pooler_running(direct_url()) as pooler, django_through(pooler.url):
+        assert client.get(f"/rest/v2/things/{post.pk}").status_code == 200  # connected
+        pooler.stop()
+        refused = client.post(url, **auth)
+        assert refused.status_code == 503
+        assert refused.json()["error"] == "temporarily_unavailable"
+        assert refused["Retry-After"]
+        pooler.start()
+        # What the request cycle does between requests (CONN_HEALTH_CHECKS;
+        # Django's test client leaves it out).
+        connection.errors_occurred = True
+        close_old_connections()
+        assert not Flattr.objects.filter(supporter=fan, thing=post).exists()
+        assert client.post(url, **auth).status_code == 200
+        assert client.post(url, **auth).status_code == 403  # already flattred
+    assert Flattr.objects.filter(supporter=fan, thing=post).count() == 1
