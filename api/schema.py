@@ -116,7 +116,8 @@ class LikeFlattr(serializers.Serializer):
     flattred_at = serializers.IntegerField(help_text="Unix time")
     period = serializers.CharField(help_text="the month of the flattr, YYYY-MM")
     thing = MiniThing(allow_null=True)
-    source = LikeSource()
+    # The JSON key is "source"; on a serializer class it shadows Field.source.
+    source = LikeSource()  # type: ignore[assignment]
 
 
 class FlattrCreated(Message):

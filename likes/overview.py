@@ -46,11 +46,35 @@ def account_state_words(account: ConnectedAccount) -> tuple[str, str]:
     if account.status == AccountStatus.REVOKED:
         return _("Access was withdrawn on the other side: connect it again."), "err"
     if account.status == AccountStatus.ERROR:
-        reason = account.last_error or _("the last attempts to read it failed")
+        reason = (
+            error_words(account.last_error_code)
+            or account.last_error
+            or _("the last attempts to read it failed")
+        )
         return _("Not working: %(reason)s. We keep trying.") % {"reason": reason}, "err"
     if not account.enabled:
         return _("Paused: its likes are not read."), "warn"
     return _("Working"), "ok"
+
+
+def error_words(code: str) -> str:
+    """Why the polls of an account fail, in the page's language (the
+    stored ``last_error`` is English, for the admin and the logs)."""
+    words = {
+        "bad_url": _("its address cannot be read"),
+        "dns": _("its server's name does not resolve"),
+        "address_refused": _("its server is on a private network"),
+        "connect": _("we could not connect to its server"),
+        "timeout": _("its server was too slow to answer"),
+        "redirects": _("its server redirected too many times"),
+        "too_large": _("its server's answer was too large"),
+        "protocol": _("its server did not answer in HTTP"),
+        "http_error": _("its server answered with an error"),
+        "not_api": _("its server answered a web page, not its API"),
+        "malformed": _("its server answered with malformed data"),
+        "not_feed": _("its address no longer gives a feed"),
+    }
+    return words.get(code, "")
 
 
 def origin_words(kind: str, url: str) -> str:

@@ -40,15 +40,22 @@ def _page(
     feed_form: FeedForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    accounts = overview.accounts_of(user=request.user)
-    for account in accounts:
-        account.label = overview.account_label(account)
-        account.state_words, account.state_class = overview.account_state_words(account)
+    rows = []
+    for account in overview.accounts_of(user=request.user):
+        words, badge = overview.account_state_words(account)
+        rows.append(
+            {
+                "account": account,
+                "label": overview.account_label(account),
+                "state_words": words,
+                "state_class": badge,
+            }
+        )
     return render(
         request,
         "likes/connected.html",
         {
-            "accounts": accounts,
+            "rows": rows,
             "mastodon_form": mastodon_form or MastodonForm(),
             "feed_form": feed_form or FeedForm(),
             "github_ready": github_configured(),
@@ -183,9 +190,11 @@ def waiting(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(overview.waiting_likes(user=request.user), 25).get_page(
         request.GET.get("page")
     )
-    for like in page:
-        like.origin = overview.origin_words(like.account.kind, like.account.url)
-    return render(request, "likes/waiting.html", {"page": page})
+    rows = [
+        {"like": like, "origin": overview.origin_words(like.account.kind, like.account.url)}
+        for like in page
+    ]
+    return render(request, "likes/waiting.html", {"page": page, "rows": rows})
 
 
 @login_required

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -33,7 +34,7 @@ def account_store(
 ) -> ConnectedAccount:
     """Save a freshly connected account (or connect an old one again): only
     likes made from now on count, and its poll state starts over."""
-    fields = {
+    fields: dict[str, Any] = {
         "remote_login": remote_login,
         "access_token": access_token,
         "refresh_token": "",
@@ -52,7 +53,7 @@ def account_store(
         "last_error": "",
         "last_error_at": None,
     }
-    key = {"user": user, "kind": kind, "url": url, "remote_id": remote_id}
+    key: dict[str, Any] = {"user": user, "kind": kind, "url": url, "remote_id": remote_id}
     for _attempt in range(2):
         try:
             with transaction.atomic():

@@ -152,7 +152,7 @@ class FakeMastodon(FakeServer):
                 self.add_account(author)
             account = self.accounts[author]
             status_id = self._id()
-            status = {
+            status: dict[str, Any] = {
                 "id": status_id,
                 "created_at": _iso(datetime.now(UTC)),
                 "in_reply_to_id": None,

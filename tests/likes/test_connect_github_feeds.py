@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from claims.models import ProvenAccount
 from likes.connect.feeds import feed_parse
 from likes.models import ConnectedAccount
 from tests.fakes import approve
@@ -46,13 +47,16 @@ def back(client, location):
     return client.get(f"{parts.path}?{parts.query}", follow=True)
 
 
-def test_connects_github_and_stores_login_and_id(client, supporter, github_fake):
+def test_connects_github_and_stores_login_and_id(
+    client, supporter, github_fake, django_capture_on_commit_callbacks
+):
     response = client.post("/settings/connected/github/")
     assert response.status_code == 302
     query = parse_qs(urlsplit(response["Location"]).query)
     assert query["client_id"] == [github_fake.client_id]
     assert query["redirect_uri"] == ["http://testserver/settings/connected/github/callback/"]
-    page = back(client, approve(response["Location"]))
+    with django_capture_on_commit_callbacks(execute=True):
+        page = back(client, approve(response["Location"]))
     assert "octocat is connected" in text(page)
     account = ConnectedAccount.objects.get(user=supporter)
     assert (account.kind, account.remote_login) == ("github", "octocat")
@@ -63,6 +67,9 @@ def test_connects_github_and_stores_login_and_id(client, supporter, github_fake)
     exchange = github_fake.requests_to("/login/oauth/access_token")[0]
     assert exchange.headers["accept"].startswith("application/json")
     assert exchange.form["code_verifier"]
+    # A connected GitHub account proves it (claims.proofs.github_connected).
+    proof = ProvenAccount.objects.get(user=supporter)
+    assert (proof.kind, proof.username, proof.status) == ("github", "octocat", "active")
 
 
 def test_github_tampered_state_or_code_stores_nothing(client, supporter, github_fake):
@@ -141,3 +148,32 @@ def test_feed_parse_tells_feeds_from_pages():
     assert feed_parse(b"<html><body>hi</body></html>", "text/html") is None
     assert feed_parse(b"{not json") is None
     assert feed_parse(b"") is None
+
+
+def test_a_huge_or_slow_feed_is_refused(client, supporter, allow_loopback, monkeypatch):
+    huge = b"<rss><channel>" + b"<item>x</item>" * 200_000 + b"</channel></rss>"
+    with LocalSite({"/big": (200, {"Content-Type": "application/rss+xml"}, huge)}) as site:
+        response = client.post("/settings/connected/feed/", {"url": site.url("/big")})
+    assert response.status_code == 400 and "far too large" in text(response)
+    monkeypatch.setattr("likes.connect.feeds.FEED_TIMEOUT", 0.5)
+
+    def slow(handler):
+        import time
+
+        time.sleep(2)
+        return (200, {"Content-Type": "application/rss+xml"}, RSS)
+
+    with LocalSite({"/slow": slow}) as site:
+        response = client.post("/settings/connected/feed/", {"url": site.url("/slow")})
+    assert response.status_code == 400 and "took too long to answer" in text(response)
+    assert not ConnectedAccount.objects.exists()
+
+
+def test_a_feed_redirecting_to_a_private_address_is_refused(client, supporter, settings):
+    # Only the first host is allowed: the redirect's private target is checked again.
+    with LocalSite({"/f": (302, {"Location": "http://10.1.2.3/likes.xml"}, b"")}) as site:
+        settings.FETCH_ALLOWED_HOSTS = []
+        settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+        response = client.post("/settings/connected/feed/", {"url": site.url("/f")})
+    assert response.status_code == 400 and "is on a private network" in text(response)
+    assert not ConnectedAccount.objects.exists()

@@ -92,16 +92,3 @@ def test_rotate_command_moves_tokens_to_the_newest_key(settings):
     assert '"rows": 1' in out.getvalue()
     settings.FIELD_ENCRYPTION_KEY = [new]
     assert ConnectedAccount.objects.get(pk=account.pk).access_token == "gho_rotate"
-
-
-def test_every_poll_error_code_has_a_french_sentence():
-    from django.utils import translation
-
-    from likes.errors import ERROR_MESSAGES, error_message
-
-    codes = [*ERROR_MESSAGES, "unknown"]
-    with translation.override("fr"):
-        french = [error_message(code) for code in codes]
-    with translation.override("en"):
-        english = [error_message(code) for code in codes]
-    assert all(fr != en for fr, en in zip(french, english, strict=True))

@@ -163,3 +163,34 @@ def test_my_flattrs_says_where_each_like_flattr_came_from(client, fan):
     # Undo is there as for any flattr.
     flattr = Flattr.objects.filter(supporter=fan, source="github").get()
     assert f"/flattrs/{flattr.pk}/undo/" in page.content.decode() or "Undo" in text(page)
+
+
+def test_the_pages_and_messages_speak_french(client, fan, settings):
+    settings.FLATTR_LIKES_PER_MONTH = 1
+    settings.FETCH_ALLOWED_NETWORKS = []
+    masto = account(
+        fan, kind=AccountKind.MASTODON, url="https://mastodon.example", access_token="t"
+    )
+    likes_record(account=masto, likes=likes(2))
+    fr = {"HTTP_ACCEPT_LANGUAGE": "fr"}
+    page = text(client.get("/settings/connected/", **fr))
+    assert "Comptes connectés" in page and "Connecter un compte Mastodon" in page
+    assert "Ce mois-ci : 2 « j’aime » vus, 1 flattrés." in page
+    assert "1 « j’aime » attend d’être flattré à la main" in page
+    refused = text(
+        client.post("/settings/connected/mastodon/", {"instance": "http://127.0.0.1:9"}, **fr)
+    )
+    assert "127.0.0.1:9 est sur un réseau privé" in refused
+    assert "Mis en favori sur mastodon.example" in text(
+        client.get("/settings/connected/waiting/", **fr)
+    )
+    assert "Mis en favori sur mastodon.example" in text(client.get("/flattrs/", **fr))
+    masto.status, masto.last_error_code = "error", "timeout"
+    masto.last_error = "The server was too slow to answer."
+    masto.save()
+    page = text(client.get("/settings/connected/", **fr))
+    assert (
+        "Ne fonctionne pas : son serveur a mis trop de temps à répondre. Nous réessayons." in page
+    )
+    english = text(client.get("/settings/connected/"))
+    assert "Not working: its server was too slow to answer. We keep trying." in english
