@@ -52,8 +52,8 @@ def record_flattrs(*, thing_ids: list[int], period: dt.date) -> None:
     are cached, and only those are incremented (a page of likes flattring
     things nobody looked at costs one trip, not four a flattr)."""
     wanted = set(thing_ids)
-    for key in [k for k in list(_local) if k[0] in wanted]:
-        _local.pop(key, None)
+    for memo in [k for k in list(_local) if k[0] in wanted]:
+        _local.pop(memo, None)
     keys = [key for thing_id in thing_ids for key in _keys(thing_id, period)]
     cached = cache.get_many(keys)
     for key in keys:
