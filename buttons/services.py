@@ -487,9 +487,6 @@ def flattrs_create_many(
         for flattr in created.values():
             thing = wanted[flattr.thing_id]
             flattr.thing = thing
-            transaction.on_commit(
-                functools.partial(counters.record_flattr, thing_id=thing.pk, period=period)
-            )
             if thing.owner_id is not None:
                 events.append(
                     NewEvent(
@@ -505,6 +502,10 @@ def flattrs_create_many(
                     )
                 )
         events_publish(events=events)
+        if created:
+            transaction.on_commit(
+                functools.partial(counters.record_flattrs, thing_ids=list(created), period=period)
+            )
     result: list[Flattr | FlattrRefused] = []
     for thing, outcome in zip(things, outcomes, strict=True):
         if outcome is None:

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("payments.withdrawals.urls")),
     path("", include("buttons.urls")),
     path("", include("payouts.urls")),
+    path("", include("funding.urls")),
     path("", include("yourdata.urls")),
     # Flattr REST API v2, OAuth2 and the developer pages (replaces /api/schema/).
     path("", include("api.urls")),

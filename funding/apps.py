@@ -12,12 +12,14 @@ class FundingConfig(AppConfig):
 
     def ready(self) -> None:
         from funding.hooks import AfterFundingHalf
+        from funding.notices import funding_notices_connect
         from funding.selectors import funding_problems
         from ledger.selectors import problems_check_register
         from payouts.funding_hook import after_funding_register
 
         after_funding_register(AfterFundingHalf())
         problems_check_register(funding_problems)
+        funding_notices_connect()
 
         from funding import webhooks
         from payments.signals import payment_method_saved

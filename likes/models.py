@@ -103,7 +103,7 @@ class ConnectedAccount(models.Model):
     consecutive_errors = models.PositiveIntegerField(_("errors in a row"), default=0)
     # A safe, human sentence (never a token, never a response body).
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
-    # Its stable code (likes.errors.ERROR_MESSAGES says it in the page's language).
+    # Its stable code (likes.overview.error_words says it in the page's language).
     last_error_code = models.CharField(_("last error code"), max_length=32, blank=True)
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

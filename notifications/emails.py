@@ -20,7 +20,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from notifications.models import Email, EmailStatus, EventType, NotificationSettings
+from notifications.models import (
+    OPTIONAL_EMAIL_TYPES,
+    Email,
+    EmailStatus,
+    EventType,
+    NotificationSettings,
+)
 from notifications.services import unsubscribe_token
 
 PLATFORM_NAME = "Open Flattr"
@@ -45,7 +51,7 @@ def email_render(*, email: Email) -> EmailMultiAlternatives:
     language = prefs.language if prefs else settings.LANGUAGE_CODE
     name = event.type.replace(".", "_")
     unsubscribe = ""
-    if event.type != EventType.WEBHOOK_DISABLED:
+    if event.type in OPTIONAL_EMAIL_TYPES:
         token = unsubscribe_token(user_id=user.pk, type=event.type)
         unsubscribe = site_url(reverse("notification_unsubscribe", args=[token]))
     with translation.override(language):
@@ -88,7 +94,7 @@ def _claim(email_id: int) -> Email | None:
         if email is None or email.status != EmailStatus.PENDING:
             return None
         prefs = NotificationSettings.objects.filter(user=email.event.recipient).first()
-        if prefs and email.event.type in prefs.muted:
+        if prefs and email.event.type in prefs.muted and email.event.type in OPTIONAL_EMAIL_TYPES:
             email.status = EmailStatus.SKIPPED
             email.save(update_fields=["status"])
             return None

@@ -28,6 +28,15 @@ class EventType(models.TextChoices):
     WEBHOOK_DISABLED = "webhook.disabled", _("Webhook endpoint disabled")
     THING_SUBMITTED = "thing.submitted", _("Thing submitted by a supporter")
     LIKES_ACCOUNT_REVOKED = "likes.account_revoked", _("Connected account lost its access")
+    # Pay after the month (funding/notices.py).
+    CHARGE_SEPA_NOTICE = "charge.sepa_notice", _("Direct Debit advance notice")
+    CHARGE_ACTION = "charge.action_required", _("Payment waiting for your confirmation")
+    CHARGE_DECLINED = "charge.declined", _("Payment declined")
+    CHARGE_GIVEN_UP = "charge.given_up", _("Payment given up")
+    CHARGE_NEEDS_METHOD = "charge.needs_method", _("New way to pay needed")
+    CHARGE_DISPUTED = "charge.disputed", _("Payment disputed")
+    TRANSFER_SENT = "transfer.sent", _("Earnings transferred")
+    DISPUTE_RECOVERED = "dispute.recovered", _("Earnings taken back after a dispute")
     TEST = "test", _("Test event")
 
 
@@ -45,9 +54,29 @@ EMAIL_TYPES = [
     EventType.WEBHOOK_DISABLED,
     EventType.THING_SUBMITTED,
     EventType.LIKES_ACCOUNT_REVOKED,
+    EventType.CHARGE_SEPA_NOTICE,
+    EventType.CHARGE_ACTION,
+    EventType.CHARGE_DECLINED,
+    EventType.CHARGE_GIVEN_UP,
+    EventType.CHARGE_NEEDS_METHOD,
+    EventType.CHARGE_DISPUTED,
+    EventType.TRANSFER_SENT,
+    EventType.DISPUTE_RECOVERED,
+]
+# E-mails nobody can switch off: the notice a SEPA mandate requires before
+# each debit, and what a payer must act on or be told about their money.
+REQUIRED_EMAIL_TYPES = [
+    EventType.WEBHOOK_DISABLED,
+    EventType.CHARGE_SEPA_NOTICE,
+    EventType.CHARGE_ACTION,
+    EventType.CHARGE_DECLINED,
+    EventType.CHARGE_GIVEN_UP,
+    EventType.CHARGE_NEEDS_METHOD,
+    EventType.CHARGE_DISPUTED,
+    EventType.DISPUTE_RECOVERED,
 ]
 # Kinds a person may switch off (the settings page lists every one).
-OPTIONAL_EMAIL_TYPES = [t for t in EMAIL_TYPES if t != EventType.WEBHOOK_DISABLED]
+OPTIONAL_EMAIL_TYPES = [t for t in EMAIL_TYPES if t not in REQUIRED_EMAIL_TYPES]
 WEBHOOK_TYPES = [
     EventType.FLATTR_CREATED,
     EventType.SUBSCRIPTION_CREATED,

@@ -18,6 +18,7 @@ import re
 import pytest
 from django.contrib import admin
 
+from funding.models import Charge, ChargeStatus
 from payments.withdrawals.services import withdrawal_request
 from payouts import services
 from tests.factories import UserFactory, flattr, supporter, thing
@@ -75,7 +76,9 @@ def world(settings):
     fan = supporter(budget=200)
     flattr(fan, thing(owner=creator), dt.date(2026, 9, 1))
     flattr(fan, thing(owner=None), dt.date(2026, 9, 1))
-    services.payout_run_compute(period=dt.date(2026, 9, 1))
+    run = services.payout_run_compute(period=dt.date(2026, 9, 1))
+    # A charge of pay after the month (its retry page is a custom URL).
+    Charge.objects.create(run=run, supporter=fan, amount=180, status=ChargeStatus.FAILED)
     # A withdrawal waiting for review (its review page is a custom URL).
     withdrawal_request(user=creator_with(net=50_000), amount_cents=30_000)
 

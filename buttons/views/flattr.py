@@ -17,6 +17,7 @@ from buttons.addresses import host_display
 from buttons.click_limits import click_admit
 from buttons.forms import AutoSubmitForm
 from buttons.models import Flattr, Thing
+from buttons.rules import flattr_needs_wallet
 from buttons.views.common import snippet_page, thing_or_404, wants_json
 from ledger import selectors as ledger_selectors
 
@@ -79,8 +80,9 @@ def confirm_context(request, thing: Thing | None, **extra) -> dict:
         "host_unicode": host_unicode,
         "host_punycode": host_punycode,
         "popup": bool(request.GET.get("popup") or request.POST.get("popup")),
+        # After the month nobody tops up: no "wallet empty" in the way.
         "wallet_balance": ledger_selectors.wallet_balance(user=user)
-        if user.is_authenticated
+        if user.is_authenticated and flattr_needs_wallet()
         else None,
         "topup_url": reverse("topup") + "?" + urlencode({"next": request.get_full_path()}),
         "my_flattr": selectors.flattr_this_month(supporter=user, thing_id=thing.pk)

@@ -187,7 +187,7 @@ class StripeAfterModeMixin:
             session = _call(
                 "setup checkout",
                 lambda: client.v1.checkout.sessions.create(
-                    params={
+                    params={  # type: ignore[arg-type]
                         "mode": "setup",
                         "customer": customer_id,
                         "payment_method_types": ["card", "sepa_debit"],

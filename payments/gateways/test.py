@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from payments.gateways.base import (
@@ -39,7 +40,7 @@ class SimulatedMethod:
     kind: str
     brand: str
     last4: str
-    behaviour: str  # shown on the test checkout page
+    behaviour: str | Promise  # shown on the test checkout page (lazy)
 
 
 # Stripe's documented test PaymentMethod ids (docs.stripe.com/testing), plus

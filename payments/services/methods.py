@@ -124,6 +124,10 @@ def payment_method_setup_start(*, user: User) -> str:
     customer_id = setup.customer_id or _customer_known(user=user, gateway_name=gateway.name)
     if not customer_id:
         customer_id = gateway.customer_ensure(user_id=user.pk, email=user.email)
+        # Kept at once: a retry after a failed session start reuses it even
+        # once Stripe has forgotten the ``customer:<id>`` key (24 hours).
+        with transaction.atomic(durable=True):
+            PaymentMethodSetup.objects.filter(pk=setup.pk).update(customer_id=customer_id)
     checkout = gateway.setup_start(
         customer_id=customer_id,
         idempotency_key=f"setup:{setup.pk}",
@@ -152,9 +156,9 @@ def payment_method_setup_finish(*, user: User, token: str, session_id: str) -> P
         data = signing.loads(token, salt=_SALT, max_age=_RETURN_MAX_AGE)
     except signing.BadSignature as exc:
         raise _refused_link() from exc
-    if not isinstance(data, dict) or data.get("u") != user.pk:
+    if not isinstance(data, dict) or data.get("u") != user.pk or not isinstance(data.get("s"), int):
         raise _refused_link()
-    setup = PaymentMethodSetup.objects.filter(pk=data.get("s"), user=user).first()
+    setup = PaymentMethodSetup.objects.filter(pk=data["s"], user=user).first()
     if setup is None or not setup.session_id or setup.session_id != session_id:
         raise _refused_link()
     if setup.status == SetupStatus.COMPLETED:

@@ -108,3 +108,17 @@ def test_queries_do_not_grow_with_the_number_of_things():
         flattrs_create_many(supporter=user, things=large, now=NOW)
     assert len(forty) == len(two) <= 6
     assert Flattr.objects.filter(supporter=user).count() == 42
+
+
+def test_cached_counts_follow_many_flattrs(django_capture_on_commit_callbacks):
+    from buttons import counters
+    from buttons.services import period_of
+
+    user = supporter()
+    seen, unseen = thing(), thing()
+    period = period_of(NOW)
+    assert counters.counts(thing_id=seen.pk, period=period) == (0, 0)  # now cached
+    with django_capture_on_commit_callbacks(execute=True):
+        flattrs_create_many(supporter=user, things=[seen, unseen], now=NOW)
+    assert counters.counts(thing_id=seen.pk, period=period) == (1, 1)
+    assert counters.counts(thing_id=unseen.pk, period=period) == (1, 1)  # from the database

@@ -116,6 +116,7 @@ def _expand(obj: dict, paths: list[str], objects: dict) -> dict:
 class Handler(BaseHTTPRequestHandler):
     server: StripeServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):  # noqa: A002 - quiet
         pass

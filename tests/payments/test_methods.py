@@ -246,3 +246,35 @@ def test_stripe_unreachable_keeps_the_setup_for_a_retry(client, user, after_mode
     assert response.status_code == 200
     assert "could not be reached" in response.content.decode()
     assert PaymentMethodSetup.objects.filter(user=user, status=SetupStatus.PENDING).count() == 1
+
+
+def test_the_page_speaks_french(client, user, test_mode, after_mode):
+    client.force_login(user)
+    response = client.get(reverse("payment_method"), HTTP_ACCEPT_LANGUAGE="fr")
+    text = response.content.decode()
+    assert "Enregistrer une carte ou un mandat SEPA" in text
+    assert "sans lui, vos flattrs comptent comme des promesses" in text
+
+
+def test_a_failed_session_start_keeps_the_customer_for_the_retry(
+    client, user, after_mode, stripe_server
+):
+    stripe_server.state.next_answers.extend(
+        [
+            (200, {"id": "cus_kept", "object": "customer"}, {}),
+            (500, {"error": {"type": "api_error", "message": "boom"}}, {}),
+            (500, {"error": {"type": "api_error", "message": "boom"}}, {}),
+        ]
+    )
+    client.force_login(user)
+    failed = client.post(reverse("payment_method_setup"), follow=True)
+    assert "could not be reached" in failed.content.decode()
+    url = start_setup(client, user)
+    assert url.startswith("https://checkout.stripe.com/")
+    setup = PaymentMethodSetup.objects.get(user=user)
+    assert setup.customer_id == "cus_kept"
+    customers = [r for r in stripe_server.state.requests if r["path"] == "/v1/customers"]
+    assert len(customers) == 1
+    sessions = [r for r in stripe_server.state.requests if r["path"] == "/v1/checkout/sessions"]
+    assert {r["idempotency_key"] for r in sessions} == {f"setup:{setup.pk}"}
+    assert sessions[-1]["params"]["customer"] == "cus_kept"

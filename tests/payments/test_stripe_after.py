@@ -77,9 +77,9 @@ def test_setup_result_reads_the_card_never_its_number(stripe_server):
         success_url="http://x/",
         cancel_url="http://x/",
     )
-    assert gateway.setup_result(session_id=checkout.session_id) is None  # still open
-    stripe_server.state.complete_setup(checkout.session_id, "pm_card_visa")
-    saved = gateway.setup_result(session_id=checkout.session_id)
+    assert gateway.setup_result(session_id=str(checkout.session_id)) is None  # still open
+    stripe_server.state.complete_setup(str(checkout.session_id), "pm_card_visa")
+    saved = gateway.setup_result(session_id=str(checkout.session_id))
     assert saved is not None
     assert (saved.kind, saved.brand, saved.last4, saved.exp_month, saved.exp_year) == (
         "card",
@@ -101,8 +101,8 @@ def test_setup_result_reads_the_sepa_mandate_reference(stripe_server):
         success_url="http://x/",
         cancel_url="http://x/",
     )
-    stripe_server.state.complete_setup(checkout.session_id, "pm_sepa_debit_success")
-    saved = gateway.setup_result(session_id=checkout.session_id)
+    stripe_server.state.complete_setup(str(checkout.session_id), "pm_sepa_debit_success")
+    saved = gateway.setup_result(session_id=str(checkout.session_id))
     assert saved is not None
     assert (saved.kind, saved.last4, saved.brand) == ("sepa_debit", "3000", "")
     assert saved.mandate_reference.startswith("MANDATE-")

@@ -13,7 +13,10 @@ from buttons.partitions import flattr_partitions_ensure
 from flattr_site.demo import DEMO_JOINED_DAYS_AGO, DEMO_PASSWORD, DEMO_USERS
 
 # Each app may provide demo.seed(*, users, stdout); order matters.
-APP_SEEDERS = ["ledger", "payments", "buttons", "payouts"]
+# ``funding`` saves test ways to pay before payouts posts a month, and
+# settles it after (``seed_settle``; nothing in wallet mode).
+APP_SEEDERS = ["ledger", "payments", "buttons", "funding", "payouts"]
+AFTER_SEEDERS = [("funding", "seed_settle")]
 
 
 class Command(BaseCommand):
@@ -32,6 +35,8 @@ class Command(BaseCommand):
         # The demo's past months get their own partitions of flattrs now
         # rather than at beat's next daily run (docs/operations.md).
         flattr_partitions_ensure()
+        for app, name in AFTER_SEEDERS:
+            getattr(importlib.import_module(f"{app}.demo"), name)(users=users, stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
     @transaction.atomic
