@@ -56,7 +56,7 @@ test: venv
 # DISCARD ALL after every transaction), in front of the test PostgreSQL. The
 # test databases are made fresh and kept (--reuse-db --create-db): the pooler
 # may still hold a connection to them when the run ends.
-MONEY_TESTS := tests/ledger tests/payouts tests/payments tests/buttons tests/claims tests/ops
+MONEY_TESTS := tests/ledger tests/payouts tests/payments tests/funding tests/buttons tests/claims tests/ops
 test-pgbouncer: venv
 	$(PY) scripts/devctl.py exec -- $(PY) -m ops.pgbouncer -- \
 	  $(PY) -m pytest -n $(JOBS) --reuse-db --create-db $(MONEY_TESTS) $(PYTEST_ARGS)
