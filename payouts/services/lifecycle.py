@@ -51,10 +51,20 @@ def paid_to(*, run: PayoutRun, user: User) -> int:
     net += claimed.aggregate(cents=Sum(F("amount") - F("claim_fee")))["cents"] or 0
     # Only holdings of things the user flattred in the holding's month can
     # come back to them; their shares are derived like the posting does.
-    returned = run.settled_holdings.filter(status=HoldingStatus.RETURNED).filter(
+    # The holdings' months are read first and given as constants, so the
+    # flattrs are read from those months' partitions only (and from none
+    # when the run returns nothing), whatever plan PostgreSQL picks.
+    returned = run.settled_holdings.filter(status=HoldingStatus.RETURNED)
+    periods = sorted(set(returned.values_list("run__period", flat=True)))
+    if not periods:
+        return net
+    returned = returned.filter(
         Exists(
             Flattr.objects.filter(
-                supporter=user, thing_id=OuterRef("thing_id"), period=OuterRef("run__period")
+                supporter=user,
+                thing_id=OuterRef("thing_id"),
+                period=OuterRef("run__period"),
+                period__in=periods,
             )
         )
     )
