@@ -91,6 +91,9 @@ class Charge(models.Model):
     # The processor's decline or error code of the latest attempt.
     reason = models.CharField(_("reason"), max_length=64, blank=True)
     fee_cents = models.BigIntegerField(_("processor fee"), default=0)  # cents
+    # Succeeded before the processor knew its fee (a SEPA debit's balance
+    # transaction can come later): the settle sweep asks again and books it.
+    fee_pending = models.BooleanField(_("fee pending"), default=False, db_default=False)
     first_failed_at = models.DateTimeField(_("first failed at"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     succeeded_at = models.DateTimeField(_("succeeded at"), null=True, blank=True)
@@ -117,6 +120,9 @@ class Charge(models.Model):
             models.Index(fields=["run", "status"], name="charge_run_status"),
             models.Index(fields=["run", "chunk"], name="charge_run_chunk"),
             models.Index(fields=["supporter", "status"], name="charge_supporter_status"),
+            models.Index(
+                fields=["run"], condition=models.Q(fee_pending=True), name="charge_fee_pending"
+            ),
         ]
 
     def __str__(self) -> str:

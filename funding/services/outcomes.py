@@ -54,6 +54,21 @@ def _collect(charge: Charge, *, fee_cents: int) -> None:
     )
 
 
+def _fee_post(charge: Charge, *, fee_cents: int) -> None:
+    """A fee learnt after the charge was collected (``fee_pending``): the
+    platform pays it to the processor, once (its key)."""
+    transaction_post(
+        kind=TransactionKind.TOPUP,
+        idempotency_key=f"charge:{charge.run_id}:{charge.supporter_id}:fee",
+        legs=[
+            (accounts.platform_costs(), -fee_cents),
+            (account_get(kind=AccountKind.PROCESSOR_FEES), fee_cents),
+        ],
+        memo=f"Processor fee of the charge for {charge.run.label}",
+        reference=accounts.reference(charge.run),
+    )
+
+
 def _give_up(charge: Charge) -> None:
     """No more retries: the receivable is written off and the wallet part
     goes back to the wallet; the run expects nothing more from them."""
@@ -97,7 +112,9 @@ def _apply(charge: Charge, result: ChargeResult, now: dt.datetime) -> None:
         charge.payment_intent_id = result.payment_intent_id
     charge.reason = result.reason[:64]
     if result.status == Outcome.SUCCEEDED:
+        # The fee is booked when known; else later (``charges_fee_fetch``).
         charge.fee_cents = result.fee_cents or 0
+        charge.fee_pending = result.fee_cents is None and charge.amount > 0
         _collect(charge, fee_cents=charge.fee_cents)
         charge.status = ChargeStatus.SUCCEEDED
         charge.succeeded_at = now
@@ -110,12 +127,16 @@ def _apply(charge: Charge, result: ChargeResult, now: dt.datetime) -> None:
     if result.status == Outcome.REQUIRES_ACTION:
         charge.status = ChargeStatus.REQUIRES_ACTION
         return
-    if not result.retryable:
+    if result.give_up or not result.retryable:
         PaymentMethod.objects.filter(
             user_id=charge.supporter_id,
             status=PaymentMethodStatus.ACTIVE,
             payment_method_id=charge.attempts_made.get(number=charge.attempts).payment_method_id,
         ).update(status=PaymentMethodStatus.UNUSABLE, updated_at=now)
+        if result.give_up:
+            # The processor says never again (a blocked payer): no retry.
+            _give_up(charge)
+            return
         charge.status = ChargeStatus.NEEDS_METHOD
         charge.next_attempt_at = None
         return
@@ -216,6 +237,83 @@ def charge_failed(*, payment_intent_id: str, reason: str, retryable: bool) -> bo
             reason=reason,
             retryable=retryable,
         ),
+    )
+
+
+def charge_fee_record(*, charge_id: int, fee_cents: int) -> bool:
+    """The fee of a charge that succeeded before it was known, booked once
+    (False when it was booked before, or the charge waits for none)."""
+    with transaction.atomic(durable=True):
+        charge = Charge.objects.select_for_update().select_related("run").get(pk=charge_id)
+        if not charge.fee_pending or charge.status != ChargeStatus.SUCCEEDED:
+            return False
+        if not 0 <= fee_cents <= charge.amount:
+            logger.error("charge %s: implausible fee %s ignored", charge_id, fee_cents)
+            return False
+        if fee_cents:
+            _fee_post(charge, fee_cents=fee_cents)
+        charge.fee_cents = fee_cents
+        charge.fee_pending = False
+        charge.save(update_fields=["fee_cents", "fee_pending", "updated_at"])
+    return True
+
+
+def charges_fee_fetch(*, run: PayoutRun) -> int:
+    """Settle sweep: ask the processor the fee of the run's charges that
+    succeeded before it was known (a SEPA debit's balance transaction can
+    come after the success); book those now known. Returns how many."""
+    booked = 0
+    pending = Charge.objects.filter(run=run, fee_pending=True, status=ChargeStatus.SUCCEEDED)
+    for charge in pending.only("pk", "supporter_id", "payment_intent_id", "attempts"):
+        method = _method_of(charge)
+        if method is None or not charge.payment_intent_id:
+            continue
+        try:
+            result = call_paced(
+                gateway_get(method.gateway).charge_refresh,
+                payment_intent_id=charge.payment_intent_id,
+            )
+        except GatewayError as exc:
+            logger.warning("fee of %s not read: %s", charge.payment_intent_id, exc)
+            continue
+        if result.status == Outcome.SUCCEEDED and result.fee_cents is not None:
+            booked += charge_fee_record(charge_id=charge.pk, fee_cents=result.fee_cents)
+    return booked
+
+
+def _method_of(charge: Charge) -> PaymentMethod | None:
+    """The way to pay the charge's latest attempt used."""
+    attempt = charge.attempts_made.filter(number=charge.attempts).first()
+    if attempt is None:
+        return None
+    return PaymentMethod.objects.filter(
+        user_id=charge.supporter_id, payment_method_id=attempt.payment_method_id
+    ).first()
+
+
+def charge_success_fetch(*, payment_intent_id: str, deadline: float) -> ChargeResult | None:
+    """For a webhook's ``payment_intent.succeeded`` (outside any
+    transaction): the charge's state asked of the processor, fee included
+    (a webhook's object is never expanded), when it is one of ours still
+    waiting on that intent; None otherwise (nothing to ask). The
+    processor's errors pass through (GatewayUnreachable: the webhook is
+    answered 503 and delivered again)."""
+    attempt = _by_payment_intent(payment_intent_id)
+    if attempt is None:
+        return None
+    charge = Charge.objects.get(pk=attempt.charge_id)
+    waiting = (ChargeStatus.PROCESSING, ChargeStatus.REQUIRES_ACTION, ChargeStatus.IN_FLIGHT)
+    if charge.status not in waiting or charge.attempts != attempt.number:
+        return None
+    method = PaymentMethod.objects.filter(
+        user_id=charge.supporter_id, payment_method_id=attempt.payment_method_id
+    ).first()
+    if method is None:
+        return None
+    # One try, bounded: a 429 or a timeout answers 503 and Stripe
+    # delivers the event again later.
+    return gateway_get(method.gateway).charge_refresh(
+        payment_intent_id=payment_intent_id, deadline=deadline
     )
 
 
