@@ -9,54 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from funding.models import Charge, ChargeStatus
+from funding.models import ChargeStatus
 from ledger.models import AccountKind, Transaction
 from ledger.selectors import ledger_problems
 from ledger.services import account_get
-from payments.models import Gateway, PaymentMethod, PaymentMethodKind, WebhookEvent
-from tests.factories import UserFactory, flattr, thing
-from tests.funding.helpers import P, approve, ready, settle
-from tests.stripe_fake import WEBHOOK_SECRET, post_event
+from payments.models import WebhookEvent
+from tests.funding.helpers import settle, stripe_charged
+from tests.stripe_fake import post_event
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def stripe_after(settings, after):
-    from tests.payments.stripe_server import StripeServer
-
-    settings.PAYMENT_GATEWAY = "stripe"
-    settings.STRIPE_SECRET_KEY = "sk_test_local"
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.STRIPE_MAX_REQUESTS_PER_SECOND = 1000
-    with StripeServer() as server:
-        settings.STRIPE_API_BASE = server.url
-        yield server
-
-
-def stripe_method(user, pm: str) -> PaymentMethod:
-    sepa = pm.startswith("pm_sepa")
-    return PaymentMethod.objects.create(
-        user=user,
-        gateway=Gateway.STRIPE,
-        customer_id=f"cus_{user.pk}",
-        payment_method_id=pm,
-        kind=PaymentMethodKind.SEPA_DEBIT if sepa else PaymentMethodKind.CARD,
-        brand="" if sepa else "visa",
-        last4="3000" if sepa else "3184",
-    )
-
-
-def charged(pm: str, admin: str = "boss@example.org") -> Charge:
-    UserFactory(is_staff=True, is_superuser=True, email=admin)
-    claire = UserFactory()
-    ready(claire)
-    sophie = UserFactory(monthly_budget_cents=1000)
-    flattr(sophie, thing(owner=claire), P)
-    stripe_method(sophie, pm)
-    approve()
-    settle()
-    return Charge.objects.get()
 
 
 def fees_booked() -> int:
@@ -64,7 +25,7 @@ def fees_booked() -> int:
 
 
 def test_a_success_by_webhook_books_the_fee_stripe_kept(client, stripe_after):
-    charge = charged("pm_card_authenticationRequired")
+    charge = stripe_charged("pm_card_authenticationRequired")
     assert charge.status == ChargeStatus.REQUIRES_ACTION
     before = fees_booked()
     # The supporter confirmed on Stripe's page; the event's object is the
@@ -94,7 +55,7 @@ def test_a_success_by_webhook_books_the_fee_stripe_kept(client, stripe_after):
 
 
 def test_stripe_rate_limited_during_the_webhook_answers_503_and_keeps_nothing(client, stripe_after):
-    charge = charged("pm_card_authenticationRequired")
+    charge = stripe_charged("pm_card_authenticationRequired")
     intent = stripe_after.state.succeed(charge.payment_intent_id, fee=40)
     stripe_after.state.next_answers.append(
         (429, {"error": {"type": "rate_limit_error", "message": "Too many"}}, {"Retry-After": "1"})
@@ -112,7 +73,7 @@ def test_stripe_rate_limited_during_the_webhook_answers_503_and_keeps_nothing(cl
 
 
 def test_a_sepa_fee_not_known_at_success_is_booked_by_a_later_settle(client, stripe_after):
-    charge = charged("pm_sepa_debit_success")
+    charge = stripe_charged("pm_sepa_debit_success")
     assert charge.status == ChargeStatus.PROCESSING
     before = fees_booked()
     # The debit clears before its balance transaction exists.
