@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from typing import cast
 
 from django.core.management import call_command
 
+from accounts.models import User
 from funding.models import Charge
 from payments.models import Gateway, PaymentMethod, PaymentMethodKind
 from payments.withdrawals.models import PayoutAccount, PayoutAccountStatus
@@ -68,10 +70,12 @@ def stripe_method(user, pm: str) -> PaymentMethod:
 
 
 def stripe_charged(pm: str, admin: str = "boss@example.org") -> Charge:
+    """A creator and a supporter whose way to pay is Stripe's ``pm``; the
+    month approved and settled once: the supporter's charge."""
     UserFactory(is_staff=True, is_superuser=True, email=admin)
-    claire = UserFactory()
+    claire = cast(User, UserFactory())
     ready(claire)
-    sophie = UserFactory(monthly_budget_cents=1000)
+    sophie = cast(User, UserFactory(monthly_budget_cents=1000))
     flattr(sophie, thing(owner=claire), P)
     stripe_method(sophie, pm)
     approve()
