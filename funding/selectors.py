@@ -6,6 +6,9 @@
 - ``supporter_months(user)``: a supporter's charge per run (My months);
 - ``creator_earnings(user)``: a creator's expected, collected,
   transferred and owed per run;
+- ``statement_charges(run, supporter_ids)``, ``creators_ready(creator_ids)``:
+  what the monthly statements of an after-mode run say of the charges and
+  of the transfers (``payouts.notices``, through ``payouts.funding_hook``);
 - ``funding_problems()``: the after-mode checks ``ledger_problems`` runs.
 """
 
@@ -32,6 +35,9 @@ from funding.models import (
     TransferStatus,
 )
 from funding.services.accounts import run_clearing
+from payments.models import PaymentMethod, PaymentMethodStatus
+from payments.withdrawals.models import PayoutAccount, PayoutAccountStatus
+from payouts.funding_hook import StatementCharge
 from payouts.models import CreatorLine, HoldingStatus, PayoutRun, UnclaimedLine
 
 
@@ -205,6 +211,53 @@ def creator_earnings(*, user: User) -> list[dict[str, Any]]:
             }
         )
     return result
+
+
+def statement_charges(*, run: PayoutRun, supporter_ids: list[int]) -> dict[int, StatementCharge]:
+    """For the statements of a posted after-mode run, each of these
+    supporters' charge (the cents charged to the way to pay and the cents
+    their wallet paid first; none for a supporter whose shares were all
+    pledges) and the way to pay it goes to (the latest one not removed,
+    as the charge uses it; None when there is none or it needs replacing)."""
+    charges = {
+        supporter_id: (amount, wallet_part)
+        for supporter_id, amount, wallet_part in Charge.objects.filter(
+            run=run, supporter_id__in=supporter_ids
+        ).values_list("supporter_id", "amount", "wallet_part")
+    }
+    methods = {
+        method.user_id: method
+        for method in PaymentMethod.objects.filter(user_id__in=supporter_ids)
+        .exclude(status=PaymentMethodStatus.REMOVED)
+        .order_by("user_id", "-pk")
+        .distinct("user_id")
+    }
+    told = {}
+    for supporter_id in supporter_ids:
+        amount, wallet_part = charges.get(supporter_id, (0, 0))
+        method = methods.get(supporter_id)
+        usable = method is not None and method.status == PaymentMethodStatus.ACTIVE
+        told[supporter_id] = StatementCharge(
+            charge_cents=amount,
+            wallet_cents=wallet_part,
+            method=(
+                {"kind": method.kind, "brand": method.brand, "last4": method.last4}
+                if usable and method is not None
+                else None
+            ),
+            method_needs_replacing=method is not None and not usable,
+        )
+    return told
+
+
+def creators_ready(*, creator_ids: list[int]) -> set[int]:
+    """Those of these creators whose connected account can receive
+    transfers now (the others' earnings stay owed on the books)."""
+    return set(
+        PayoutAccount.objects.filter(
+            user_id__in=creator_ids, status=PayoutAccountStatus.ENABLED
+        ).values_list("user_id", flat=True)
+    )
 
 
 def funding_problems() -> list[str]:
