@@ -16,6 +16,11 @@ worker killed between the two leaves the charge ``in_flight``: any later
 attempt (the sweeper, ``payout_settle``) calls again with the same key, so
 the processor answers the first call's outcome, recorded once.
 
+A SEPA debit is not tried before the date its advance notice named
+(``advance.py``): a charge ``held`` for it is due from ``debit_from``, and
+a charge about to be debited by SEPA without a notice for that attempt gets
+one and waits.
+
 Outcomes are applied by ``outcomes.py`` (webhooks, SEPA results, a new
 way to pay, the end of the retry schedule).
 """
