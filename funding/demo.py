@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from funding.models import RunFunding
+from funding.models import Charge, ChargeStatus, RunFunding
 from funding.services import SettleError, charges_method_saved, run_settle
 from payments.gateways.test import simulated_saved_method
 from payments.models import Gateway, PaymentMethod, PaymentMethodStatus
@@ -85,6 +85,13 @@ def seed_settle(*, users: dict[str, User], stdout: TextIO) -> None:
             stdout.write(f"Run {state.run.label} not settled: {exc}")
             continue
         stdout.write(f"Payout run {state.run.label} charged, settled and transferred.")
+        for charge in Charge.objects.filter(run=state.run, status=ChargeStatus.HELD).select_related(
+            "supporter"
+        ):
+            stdout.write(
+                f"{charge.supporter.email}: SEPA debit announced, debited on"
+                f" {timezone.localdate(charge.debit_from)} (FLATTR_SEPA_NOTICE_DAYS)."
+            )
     later = False
     for key, pm in LATER_METHODS:
         if key in users:

@@ -74,17 +74,23 @@ def run_debits_announce(*, run_id: int, now: dt.datetime | None = None) -> int:
     the notices given."""
     now = now or timezone.now()
     run = PayoutRun.objects.get(pk=run_id)
-    supporters = list(
-        Charge.objects.filter(run=run, amount__gt=0, status=ChargeStatus.QUEUED)
-        .order_by("supporter_id")
-        .values_list("supporter_id", flat=True)
-    )
+    queued = Charge.objects.filter(run=run, amount__gt=0, status=ChargeStatus.QUEUED)
     given = 0
-    for start in range(0, len(supporters), BATCH):
+    after = 0
+    while True:
+        # Keyset batches: memory stays flat whatever the run's size.
+        supporters = list(
+            queued.filter(supporter_id__gt=after)
+            .order_by("supporter_id")
+            .values_list("supporter_id", flat=True)[:BATCH]
+        )
+        if not supporters:
+            break
+        after = supporters[-1]
         methods = {
             m.user_id: m
             for m in PaymentMethod.objects.filter(
-                user_id__in=supporters[start : start + BATCH],
+                user_id__in=supporters,
                 status=PaymentMethodStatus.ACTIVE,
                 kind=PaymentMethodKind.SEPA_DEBIT,
             )

@@ -337,3 +337,23 @@ def test_the_pages_say_when_a_held_debit_is_made(
     with translation.override("fr"):
         day_fr = date_format(timezone.localtime(charge.debit_from), "DATE_FORMAT")
     assert f"prélevé le {day_fr}" in months.content.decode().replace("\xa0", " ")
+
+
+def test_posting_announces_every_sepa_debit_in_batches(
+    after, admin_user, monkeypatch, django_capture_on_commit_callbacks
+):
+    from funding.services import advance
+
+    monkeypatch.setattr(advance, "BATCH", 2)
+    after.FLATTR_SEPA_NOTICE_DAYS = 2
+    claire = UserFactory()
+    ready(claire)
+    for pm in ["pm_sepa_debit_success", "pm_card_visa"] * 2 + ["pm_sepa_debit_success"] * 3:
+        s = UserFactory(monthly_budget_cents=100)
+        flattr(s, thing(owner=claire), P)
+        method(s, pm)
+    with django_capture_on_commit_callbacks(execute=True):
+        approve()
+    assert Charge.objects.filter(status=ChargeStatus.HELD).count() == 5
+    assert len(notices()) == 5
+    assert Charge.objects.filter(status=ChargeStatus.SUCCEEDED).count() == 2
