@@ -274,7 +274,11 @@ def test_two_settles_racing_at_the_due_time_debit_once(after, admin_user, monkey
     results = at_once(2, lambda i: run_settle(run=run, now=due))
     assert not [r for r in results if isinstance(r, Exception)], results
     assert ChargeAttempt.objects.count() == 4
-    assert set(Charge.objects.values_list("status", flat=True)) == {ChargeStatus.PROCESSING}
+    # Processing, or already final if one settle saw what the other debited.
+    assert set(Charge.objects.values_list("status", flat=True)) <= {
+        ChargeStatus.PROCESSING,
+        ChargeStatus.SUCCEEDED,
+    }
     run_settle(run=run, now=due)
     run_settle(run=run, now=due)
     assert run_figures(run=run)["succeeded"] == zero(4, 406)
