@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -130,8 +130,10 @@ def run_conservation(*, run: PayoutRun) -> list[str]:
 
 def run_progress(*, run: PayoutRun) -> dict[str, Any]:
     """Charging progress for the admin: per state ``{count, cents}``,
-    declines by reason, and when charging should end at the shared rate
-    (one request a charge, ``STRIPE_MAX_REQUESTS_PER_SECOND``)."""
+    declines by reason, when charging should end at the shared rate (one
+    request a charge, ``STRIPE_MAX_REQUESTS_PER_SECOND``), and the SEPA
+    debits held for their announced date (``held``: count, cents, first and
+    last date)."""
     charges = Charge.objects.filter(run=run, amount__gt=0)
     states = {
         row["status"]: {"count": row["count"], "cents": row["cents"] or 0}
@@ -146,13 +148,24 @@ def run_progress(*, run: PayoutRun) -> dict[str, Any]:
     now = timezone.now()
     to_try = charges.filter(
         Q(status__in=(ChargeStatus.QUEUED, ChargeStatus.IN_FLIGHT))
+        | Q(status=ChargeStatus.HELD, debit_from__lte=now)
         | Q(status=ChargeStatus.FAILED, next_attempt_at__lte=now)
     ).count()
+    held = charges.filter(status=ChargeStatus.HELD, debit_from__gt=now).aggregate(
+        count=Count("pk"), cents=Sum("amount"), first=Min("debit_from"), last=Max("debit_from")
+    )
     rate = max(float(settings.STRIPE_MAX_REQUESTS_PER_SECOND), 0.001)
     return {
         "states": states,
         "reasons": reasons,
         "to_try": to_try,
+        # SEPA debits announced, waiting for their date (not counted in to_try).
+        "held": {
+            "count": held["count"],
+            "cents": held["cents"] or 0,
+            "first": held["first"],
+            "last": held["last"],
+        },
         "estimated_end": now + dt.timedelta(seconds=to_try / rate) if to_try else None,
         "figures": run_figures(run=run),
     }
@@ -160,8 +173,8 @@ def run_progress(*, run: PayoutRun) -> dict[str, Any]:
 
 def supporter_months(*, user: User) -> list[dict[str, Any]]:
     """A supporter's charges, newest month first: month, amount, wallet
-    part, status, reason, next retry, and the pledged cents (shares on
-    unclaimed things, not charged)."""
+    part, status, reason, next retry, the date a SEPA debit was announced
+    for, and the pledged cents (shares on unclaimed things, not charged)."""
     from payouts.models import SupporterLine
 
     pledged = dict(
@@ -175,6 +188,8 @@ def supporter_months(*, user: User) -> list[dict[str, Any]]:
             "status": charge.status,
             "reason": charge.reason,
             "next_attempt_at": charge.next_attempt_at,
+            # The date a SEPA debit was announced for, while it waits for it.
+            "debit_from": charge.debit_from,
             "pledged": pledged.get(charge.run_id, 0),
             "charge": charge,
         }

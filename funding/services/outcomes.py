@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from funding.models import AttemptStatus, Charge, ChargeAttempt, ChargeStatus
-from funding.services import accounts
+from funding.services import accounts, advance
 from funding.services.pacing import call_paced
 from ledger.models import AccountKind, TransactionKind
 from ledger.services import account_get, transaction_post
+from notifications.services import events_publish
 from payments.gateways import gateway_get
 from payments.gateways.base import ChargeResult, GatewayError
 from payments.gateways.base import ChargeStatus as Outcome
@@ -146,6 +147,18 @@ def _apply(charge: Charge, result: ChargeResult, now: dt.datetime) -> None:
         return
     charge.status = ChargeStatus.FAILED
     charge.next_attempt_at = following
+    method = PaymentMethod.objects.filter(
+        user_id=charge.supporter_id, status=PaymentMethodStatus.ACTIVE
+    ).first()
+    if method is not None and advance.notice_required(method):
+        # A SEPA retry is a new debit: a new notice names its date (the
+        # schedule's day, or later for the notice period), in this transaction.
+        events_publish(
+            events=[
+                advance.debit_announce(charge=charge, method=method, now=now, earliest=following)
+            ]
+        )
+        charge.next_attempt_at = charge.debit_from
 
 
 def charge_result_record(*, attempt_id: int, result: ChargeResult) -> bool:
@@ -339,28 +352,86 @@ def charge_refresh(*, charge_id: int) -> bool:
 
 
 def charges_method_saved(*, user: User) -> int:
-    """A supporter saved a new way to pay: their charges waiting for one are
-    due again now (the schedule continues). Returns how many; their tries
-    are queued on commit."""
+    """A supporter saved a new way to pay. Their charges waiting for one are
+    due again now (the schedule continues); their charges not tried yet,
+    declined or waiting follow the new way: by SEPA each gets its own advance
+    notice and waits for its date (a held debit announced for another mandate
+    too); by card nothing is held (a held debit is due now, a declined one
+    back on the schedule). Returns how many charges changed; the tries due
+    now are queued on commit."""
     now = timezone.now()
     with transaction.atomic():
+        method = PaymentMethod.objects.filter(
+            user_id=user.pk, status=PaymentMethodStatus.ACTIVE
+        ).first()
+        announce = method is not None and advance.notice_required(method)
         charges = list(
             Charge.objects.select_for_update()
-            .filter(supporter=user, status=ChargeStatus.NEEDS_METHOD)
-            .values_list("pk", flat=True)
+            .select_related("run")
+            .filter(
+                supporter=user,
+                status__in=(
+                    ChargeStatus.QUEUED,
+                    ChargeStatus.HELD,
+                    ChargeStatus.FAILED,
+                    ChargeStatus.NEEDS_METHOD,
+                ),
+            )
+            .order_by("pk")
         )
-        Charge.objects.filter(pk__in=charges).update(
-            status=ChargeStatus.FAILED, next_attempt_at=now, updated_at=now
+        changed: list[Charge] = []
+        events = []
+        for charge in charges:
+            before = (charge.status, charge.next_attempt_at, charge.debit_from)
+            if charge.status == ChargeStatus.NEEDS_METHOD:
+                charge.status = ChargeStatus.FAILED
+                charge.next_attempt_at = now
+            elif charge.status == ChargeStatus.HELD:
+                charge.status = ChargeStatus.QUEUED
+            elif charge.status == ChargeStatus.FAILED and charge.debit_from is not None:
+                # The date was the notice's: back to the schedule's.
+                charge.next_attempt_at = min(
+                    charge.next_attempt_at or now, retry_at(charge, now) or now
+                )
+            charge.debit_from = None
+            if announce and method is not None:
+                failed = charge.status == ChargeStatus.FAILED
+                events.append(
+                    advance.debit_announce(
+                        charge=charge,
+                        method=method,
+                        now=now,
+                        earliest=charge.next_attempt_at if failed else None,
+                    )
+                )
+                if failed:
+                    charge.next_attempt_at = charge.debit_from
+                else:
+                    charge.status = ChargeStatus.HELD
+            if (charge.status, charge.next_attempt_at, charge.debit_from) != before:
+                charge.updated_at = now
+                changed.append(charge)
+        # bulk_update, not save(): no charge event (nothing was declined now).
+        Charge.objects.bulk_update(
+            changed,
+            ["status", "next_attempt_at", "notices", "notice_at", "debit_from", "updated_at"],
         )
+        events_publish(events=events)
+        due = [
+            c.pk
+            for c in changed
+            if c.status == ChargeStatus.QUEUED
+            or (c.status == ChargeStatus.FAILED and c.next_attempt_at and c.next_attempt_at <= now)
+        ]
 
         def queue() -> None:
             from funding.tasks import charge_one
 
-            for pk in charges:
+            for pk in due:
                 charge_one.delay(pk)
 
         transaction.on_commit(queue)
-    return len(charges)
+    return len(changed)
 
 
 def charges_expire(*, run: PayoutRun, now: dt.datetime) -> int:

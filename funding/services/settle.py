@@ -1,8 +1,9 @@
 """``run_settle``: everything due now for an after-mode run, in order
 (``manage.py payout_settle``, the beat task and tests call it):
 
-1. charges due: never tried, retries whose time has come, attempts left in
-   flight by a dead worker (``charges.charge_attempt``);
+1. charges due: never tried, SEPA debits whose announced date has come
+   (``advance``), retries whose time has come, attempts left in flight by a
+   dead worker (``charges.charge_attempt``);
 2. charges an earlier settle saw waiting asked again (SEPA processing
    becomes final at the settle after the one that saw it; a missed
    webhook); those left waiting are marked seen by this settle;
