@@ -72,7 +72,12 @@ def test_stripe_rate_limited_during_the_webhook_answers_503_and_keeps_nothing(cl
     assert (charge.status, charge.fee_cents) == (ChargeStatus.SUCCEEDED, 40)
 
 
-def test_a_sepa_fee_not_known_at_success_is_booked_by_a_later_settle(client, stripe_after):
+def test_a_sepa_fee_not_known_at_success_is_booked_by_a_later_settle(
+    client, stripe_after, settings
+):
+    settings.FLATTR_SEPA_NOTICE_DAYS = (
+        0  # debited at the first settle (tests/funding/test_sepa_hold.py)
+    )
     charge = stripe_charged("pm_sepa_debit_success")
     assert charge.status == ChargeStatus.PROCESSING
     before = fees_booked()
