@@ -589,7 +589,7 @@ def _flattrs_insert(
             else "f.id, f.thing_id FROM f"
         ),
     )
-    params = {
+    params: dict[str, Any] = {
         "supporter": supporter.pk,
         "period": period,
         "now": now,
