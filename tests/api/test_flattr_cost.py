@@ -51,8 +51,8 @@ def test_a_flattr_of_a_thing_nobody_read_yet_takes_three_statements(api, support
     assert response.status_code == 200, response.content
     assert response.json()["thing"]["flattrs"] == 2
     assert response.json()["thing"]["owner"]["username"] == thing.owner.username
-    # the thing and its owner, the wallet and receivable, the flattr, its
-    # event, both counts (cold counters) in one query
+    # the thing and its owner; the wallet's check, the flattr and its event
+    # in one statement; both counts (cold counters) in one query
     assert queries == [
         "SELECT buttons_thing",  # the thing and its owner
         # the wallet and the receivable checked, the flattr and its event
