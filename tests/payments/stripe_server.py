@@ -246,7 +246,7 @@ class Handler(BaseHTTPRequestHandler):
             if seg[3] != "expire" or session["status"] != "open":
                 return 400, _invalid(
                     "checkout_session_not_expirable",
-                    "Only Checkout Sessions with a status in [\"open\"] can be expired.",
+                    'Only Checkout Sessions with a status in ["open"] can be expired.',
                 )
             session["status"] = "expired"
             return 200, session

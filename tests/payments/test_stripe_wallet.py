@@ -7,23 +7,32 @@ a declined withdrawal or a 500), every POST carries an idempotency key."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from django.urls import reverse
 
+from accounts.models import User
 from ledger import selectors as ledger_selectors
 from payments import stripe_client
 from payments.gateways import GatewayRateLimited, GatewayUnreachable
 from payments.gateways.stripe import StripeGateway
 from payments.models import Gateway, TopUp, TopUpStatus
 from payments.withdrawals import services as withdrawal_services
+from payments.withdrawals import tasks as withdrawal_tasks
 from payments.withdrawals.models import PayoutAccount, Withdrawal, WithdrawalStatus
 from tests.factories import UserFactory
 from tests.withdrawals.helpers import creator_with, earnings, pending
 
 pytestmark = pytest.mark.django_db
 
-RATE_LIMITED = (
+
+def new_user() -> User:
+    user: User = UserFactory.create()
+    return user
+
+
+RATE_LIMITED: tuple[int, dict[str, Any], dict[str, str]] = (
     429,
     {"error": {"type": "rate_limit_error", "message": "Too many requests"}},
     {"Retry-After": "2"},
@@ -32,7 +41,7 @@ RATE_LIMITED = (
 
 def topup_row(session_id: str | None = "cs_test_old", **extra) -> TopUp:
     return TopUp.objects.create(
-        user=UserFactory(),
+        user=new_user(),
         amount_cents=800,
         gateway=Gateway.STRIPE,
         currency="eur",
@@ -57,7 +66,7 @@ def payment_fee(gateway, server):
 
 
 def payout_account_start(gateway, server):
-    account = PayoutAccount.objects.create(user=UserFactory())
+    account = PayoutAccount.objects.create(user=new_user())
     return gateway.payout_account_start(
         account=account,
         email="ada@example.org",
@@ -141,7 +150,7 @@ def test_every_post_carries_an_idempotency_key(stripe_server):
     )
     topup.checkout_session_id = checkout.session_id
     gateway.checkout_cancel(topup=topup)
-    account = PayoutAccount.objects.create(user=UserFactory())
+    account = PayoutAccount.objects.create(user=new_user())
     for _ in range(2):
         gateway.payout_account_start(
             account=account,
@@ -212,7 +221,7 @@ def test_a_slow_stripe_answers_the_topup_page_503_within_the_deadline(
 ):
     monkeypatch.setattr(stripe_client, "WEB_DEADLINE", 1.0, raising=False)
     stripe_server.state.delay = 5.0
-    user = UserFactory()
+    user = new_user()
     client.force_login(user)
     started = time.monotonic()
     response = client.post(reverse("topup"), {"amount": "8"})
@@ -228,7 +237,7 @@ def test_a_slow_stripe_answers_the_topup_page_503_within_the_deadline(
 
 def test_a_rate_limited_topup_is_a_clear_503(client, stripe_server):
     stripe_server.state.next_answers.append(RATE_LIMITED)
-    user = UserFactory()
+    user = new_user()
     client.force_login(user)
     response = client.post(reverse("topup"), {"amount": "8"})
     assert response.status_code == 503
@@ -251,7 +260,8 @@ def test_a_rate_limited_transfer_keeps_the_withdrawal_processing_then_pays_once(
     assert (earnings(user), pending(user)) == (2000, 3000)
     withdrawal_services.withdrawal_pay(withdrawal_id=w.pk)
     w.refresh_from_db()
-    assert w.status == WithdrawalStatus.PAID and w.stripe_transfer_id.startswith("tr_")
+    assert w.status == WithdrawalStatus.PAID
+    assert (w.stripe_transfer_id or "").startswith("tr_")
     transfers = [r for r in stripe_server.state.requests if r["path"] == "/v1/transfers"]
     assert [r["idempotency_key"] for r in transfers] == [f"withdrawal:{w.pk}"] * 2
     assert (earnings(user), pending(user)) == (2000, 0)
@@ -264,10 +274,42 @@ def test_a_stripe_5xx_on_a_transfer_is_retried_not_failed(stripe_server):
     transfer may have gone through."""
     user = creator_with(5000, stripe_id="acct_1")
     w = withdrawal_services.withdrawal_request(user=user, amount_cents=3000)
-    error = (500, {"error": {"type": "api_error", "message": "boom"}}, {})
+    error: tuple[int, dict[str, Any], dict[str, str]] = (
+        500,
+        {"error": {"type": "api_error", "message": "boom"}},
+        {},
+    )
     stripe_server.state.next_answers.extend([error, error])
     with pytest.raises(GatewayUnreachable):
         withdrawal_services.withdrawal_pay(withdrawal_id=w.pk)
     w.refresh_from_db()
     assert w.status == WithdrawalStatus.PROCESSING
     assert (earnings(user), pending(user)) == (2000, 3000)
+
+
+def test_a_transfer_still_unreachable_after_the_tasks_retries_is_left_for_the_sweep(
+    stripe_server,
+):
+    """Stripe may have made the transfer and lost only its answer: the
+    withdrawal is not failed (its money given back could be withdrawn and
+    paid twice); it stays processing and a later try with the same key pays
+    it once."""
+    user = creator_with(5000, stripe_id="acct_1")
+    w = withdrawal_services.withdrawal_request(user=user, amount_cents=3000)
+    error: tuple[int, dict[str, Any], dict[str, str]] = (
+        500,
+        {"error": {"type": "api_error", "message": "boom"}},
+        {},
+    )
+    stripe_server.state.next_answers.extend([error, error])
+    result = withdrawal_tasks.withdrawal_pay.apply(args=(w.pk,), retries=5)
+    assert result.get() == WithdrawalStatus.PROCESSING
+    w.refresh_from_db()
+    assert w.status == WithdrawalStatus.PROCESSING
+    assert (earnings(user), pending(user)) == (2000, 3000)
+    # Stripe is back; the sweep's try pays it, once.
+    withdrawal_services.withdrawal_pay(withdrawal_id=w.pk)
+    w.refresh_from_db()
+    assert w.status == WithdrawalStatus.PAID
+    assert (earnings(user), pending(user)) == (2000, 0)
+    assert ledger_selectors.ledger_problems() == []
