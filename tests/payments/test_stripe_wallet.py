@@ -17,11 +17,12 @@ from ledger import selectors as ledger_selectors
 from payments import stripe_client
 from payments.gateways import GatewayRateLimited, GatewayUnreachable
 from payments.gateways.stripe import StripeGateway
-from payments.models import Gateway, TopUp, TopUpStatus
+from payments.models import Gateway, TopUp, TopUpStatus, WebhookEvent
 from payments.withdrawals import services as withdrawal_services
 from payments.withdrawals import tasks as withdrawal_tasks
 from payments.withdrawals.models import PayoutAccount, Withdrawal, WithdrawalStatus
 from tests.factories import UserFactory
+from tests.stripe_fake import post_event, session_obj
 from tests.withdrawals.helpers import creator_with, earnings, pending
 
 pytestmark = pytest.mark.django_db
@@ -313,3 +314,75 @@ def test_a_transfer_still_unreachable_after_the_tasks_retries_is_left_for_the_sw
     assert w.status == WithdrawalStatus.PAID
     assert (earnings(user), pending(user)) == (2000, 0)
     assert ledger_selectors.ledger_problems() == []
+
+
+def paid_session(client, stripe_server, user) -> tuple[TopUp, dict[str, Any]]:
+    """A top-up started through the page, and the Checkout Session Stripe
+    reports once it is paid (its PaymentIntent ``pi_<topup id>``)."""
+    client.force_login(user)
+    assert client.post(reverse("topup"), {"amount": "8"}).status_code == 302
+    topup = TopUp.objects.get(user=user)
+    return topup, session_obj(topup)
+
+
+def test_a_rate_limited_fee_fetch_answers_the_webhook_503_and_keeps_nothing(client, stripe_server):
+    user = new_user()
+    topup, session = paid_session(client, stripe_server, user)
+    stripe_server.state.next_answers.append(RATE_LIMITED)
+    response = post_event(client, "checkout.session.completed", session, event_id="evt_429")
+    assert response.status_code == 503
+    assert not WebhookEvent.objects.filter(event_id="evt_429").exists()
+    assert ledger_selectors.wallet_balance(user=user) == 0
+    # Stripe delivers it again: the fee is there, the top-up is credited.
+    pi_id = session["payment_intent"]
+    stripe_server.state.objects[pi_id] = {
+        "id": pi_id,
+        "object": "payment_intent",
+        "status": "succeeded",
+        "latest_charge": None,
+    }
+    stripe_server.state.succeed(pi_id, fee=37)
+    response = post_event(client, "checkout.session.completed", session, event_id="evt_429")
+    assert response.json()["result"] == "processed"
+    assert ledger_selectors.wallet_balance(user=user) == 763
+
+
+def test_a_payment_stripe_does_not_know_refuses_the_event(client, stripe_server):
+    """A 404 for the session's payment is Stripe's final word: the event is
+    kept as refused (200), nothing credited, rather than redelivered for
+    days."""
+    user = new_user()
+    _topup, session = paid_session(client, stripe_server, user)
+    response = post_event(client, "checkout.session.completed", session, event_id="evt_404")
+    assert response.status_code == 200
+    assert response.json()["result"] == "refused"
+    assert WebhookEvent.objects.get(event_id="evt_404").result == "refused"
+    assert ledger_selectors.wallet_balance(user=user) == 0
+
+
+def test_a_slow_stripe_sends_the_creator_back_with_a_message(client, stripe_server, monkeypatch):
+    monkeypatch.setattr(stripe_client, "WEB_DEADLINE", 1.0, raising=False)
+    stripe_server.state.delay = 5.0
+    user = new_user()
+    client.force_login(user)
+    started = time.monotonic()
+    response = client.post(reverse("payout_account_connect"), follow=True)
+    assert time.monotonic() - started < 3.0
+    assert response.redirect_chain[0] == (reverse("earnings"), 302)
+    assert "could not be reached" in response.content.decode()
+    assert PayoutAccount.objects.get(user=user).stripe_account_id is None
+
+
+def test_a_slow_stripe_keeps_a_cancelled_topup_pending_with_a_message(
+    client, stripe_server, monkeypatch
+):
+    user = new_user()
+    topup, _session = paid_session(client, stripe_server, user)
+    monkeypatch.setattr(stripe_client, "WEB_DEADLINE", 1.0, raising=False)
+    stripe_server.state.delay = 5.0
+    started = time.monotonic()
+    response = client.post(reverse("topup_cancel", args=[topup.pk]), follow=True)
+    assert time.monotonic() - started < 3.0
+    assert "did not confirm the cancellation" in response.content.decode()
+    topup.refresh_from_db()
+    assert topup.status == TopUpStatus.PENDING
