@@ -5,8 +5,9 @@ Tests replace Stripe's HTTP transport (never our code) by setting
 point the real transport at a local server of theirs with
 ``STRIPE_API_BASE``.
 
-``get_paced_client()`` is for the calls of pay-after-the-month, which come in
-millions: each HTTP request it sends (the library's own retries included)
+``get_paced_client()`` is the only client, for every call of both funding
+modes (the after-mode ones come in millions, and every worker shares
+Stripe's one rate limit): each HTTP request it sends (the library's own retries included)
 first takes a slot of the shared limiter (``payments.limiter``), and no
 request starts after the call's deadline and each request's timeouts are
 cut to what is left of it, so one gateway call ends by its deadline (plus
@@ -34,8 +35,16 @@ HTTP_CLIENT_FACTORY: Callable[[], stripe.HTTPClient] | None = None
 # Seconds to connect and to wait for each read of one request.
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 20.0
-# Seconds one paced gateway call may take, limiter waits and retries included.
+# Seconds one gateway call may take, limiter waits and retries included,
+# by who waits for it. A Celery task (withdrawal transfers, wallet refunds,
+# after-mode charges): a worker may wait, the task retries with the same key.
 DEADLINE = 60.0
+# A page a person waits for (top-up Checkout, its cancel, Connect
+# onboarding): well inside a web worker's timeout.
+WEB_DEADLINE = 10.0
+# A webhook asking Stripe (a top-up's fee) before it answers Stripe, which
+# waits for our answer only so long.
+WEBHOOK_DEADLINE = 8.0
 
 _transport_local = threading.local()
 
@@ -60,18 +69,6 @@ def _transport() -> stripe.HTTPClient:
             timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
         )
     return client
-
-
-def get_client() -> stripe.StripeClient:
-    if not stripe_enabled():
-        raise RuntimeError("STRIPE_SECRET_KEY is not set")
-    http_client = HTTP_CLIENT_FACTORY() if HTTP_CLIENT_FACTORY else None
-    return stripe.StripeClient(
-        settings.STRIPE_SECRET_KEY,
-        http_client=http_client,
-        base_addresses=_base_addresses(),
-        max_network_retries=2,
-    )
 
 
 class PacedHTTPClient(stripe.HTTPClient):

@@ -2,7 +2,8 @@
 mode), off-session charges, Connect transfers and their reversals.
 
 Every request goes through the shared limiter and a deadline
-(``stripe_client.get_paced_client``). Stripe's answers become the gateway's
+(``stripe_client.get_paced_client``, through ``StripeGateway._paced``), and
+``stripe_calls.call`` reads Stripe's transport errors. Stripe's answers become the gateway's
 vocabulary here and nowhere else: a 429 is ``GatewayRateLimited`` with its
 ``Retry-After``; a network failure or a 5xx is ``GatewayUnreachable`` (call
 again with the same key); a decline is a ``ChargeResult`` saying whether the
@@ -15,28 +16,25 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import stripe
 
-from payments import stripe_client
 from payments.gateways.base import (
     ChargeResult,
     ChargeStatus,
     Checkout,
     GatewayDeclined,
-    GatewayRateLimited,
     GatewayUnreachable,
     SavedMethod,
 )
+from payments.gateways.stripe_calls import call as _call
 
 if TYPE_CHECKING:
     from payments.models import PaymentMethod
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 # How a decline is answered, from Stripe's documentation
 # (docs.stripe.com/declines/card, "Retrying issuer declines", and
@@ -75,30 +73,6 @@ GIVE_UP_DECLINES = frozenset({"fraudulent", "merchant_blacklist"})
 # incorrect_number, card_not_supported, currency_not_supported,
 # revocation_of_authorization, stop_payment_order, an unknown code...)
 # waits for a new way to pay: an unknown code is not retried blindly.
-
-
-def _retry_after(exc: stripe.StripeError) -> float | None:
-    value = (exc.headers or {}).get("Retry-After") if exc.headers is not None else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _call(what: str, func: Callable[[], T]) -> T:
-    """Run one Stripe call, turning transport trouble into gateway errors;
-    other Stripe errors pass through for the caller to read."""
-    try:
-        return func()
-    except stripe.RateLimitError as exc:
-        raise GatewayRateLimited(f"{what}: Stripe rate limit", _retry_after(exc)) from exc
-    except (stripe.APIConnectionError, stripe.APIError) as exc:
-        raise GatewayUnreachable(f"{what}: {exc}") from exc
-    except GatewayUnreachable:
-        raise
-    except (stripe.AuthenticationError, stripe.PermissionError, stripe.IdempotencyError) as exc:
-        logger.error("%s refused by Stripe: %s", what, exc)
-        raise GatewayDeclined(f"{what}: {exc.user_message or exc}") from exc
 
 
 def _get(obj: Any, key: str) -> Any:
@@ -209,11 +183,7 @@ class StripeAfterModeMixin:
 
     if TYPE_CHECKING:
 
-        def ensure_available(self) -> None: ...  # PaymentGateway's
-
-    def _paced(self, *, deadline: float | None = None) -> stripe.StripeClient:
-        self.ensure_available()
-        return stripe_client.get_paced_client(deadline=deadline)
+        def _paced(self, *, deadline: float | None = None) -> stripe.StripeClient: ...
 
     # --- saving a way to pay ------------------------------------------------
 

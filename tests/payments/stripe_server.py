@@ -1,7 +1,8 @@
 """A local HTTP server answering as Stripe's documented API does, for the
-after-mode calls: Customers, Checkout Sessions in setup mode, SetupIntents,
+after-mode calls (Customers, Checkout Sessions in setup mode, SetupIntents,
 Mandates, PaymentMethods, off-session PaymentIntents, Transfers and their
-reversals. The real ``stripe`` library talks to it over real HTTP
+reversals) and the wallet-mode ones (Checkout Sessions in payment mode and
+their expiry, Connect Express accounts and account links, Refunds). The real ``stripe`` library talks to it over real HTTP
 (``STRIPE_API_BASE``); it records each request (form parameters, the
 Idempotency-Key) and, like Stripe, answers a repeated key with the first
 answer (errors included, 429s excepted).
@@ -222,6 +223,56 @@ class Handler(BaseHTTPRequestHandler):
             cus = {"id": state.new_id("cus"), "object": "customer", "email": p.get("email")}
             state.objects[cus["id"]] = cus
             return 200, cus
+        if method == "post" and seg == ["checkout", "sessions"] and p.get("mode") == "payment":
+            cs_id = state.new_id("cs_test")
+            session = {
+                "id": cs_id,
+                "object": "checkout.session",
+                "mode": "payment",
+                "status": "open",
+                "payment_status": "unpaid",
+                "client_reference_id": p.get("client_reference_id"),
+                "amount_total": int(p["line_items[0][price_data][unit_amount]"]),
+                "currency": p.get("line_items[0][price_data][currency]"),
+                "url": f"https://checkout.stripe.com/c/pay/{cs_id}",
+                "metadata": {k[9:-1]: v for k, v in p.items() if k.startswith("metadata[")},
+            }
+            state.objects[cs_id] = session
+            return 200, session
+        if method == "post" and len(seg) == 4 and seg[:2] == ["checkout", "sessions"]:
+            session = state.objects.get(seg[2])
+            if session is None:
+                return 404, _invalid("resource_missing", f"No such checkout.session: '{seg[2]}'")
+            if seg[3] != "expire" or session["status"] != "open":
+                return 400, _invalid(
+                    "checkout_session_not_expirable",
+                    'Only Checkout Sessions with a status in ["open"] can be expired.',
+                )
+            session["status"] = "expired"
+            return 200, session
+        if method == "post" and seg == ["accounts"]:
+            acct = {"id": state.new_id("acct"), "object": "account", "type": p.get("type")}
+            state.objects[acct["id"]] = acct
+            return 200, acct
+        if method == "post" and seg == ["account_links"]:
+            if p.get("account") not in state.objects:
+                return 400, _invalid("resource_missing", f"No such account: '{p.get('account')}'")
+            link = {
+                "object": "account_link",
+                "url": f"https://connect.stripe.com/setup/e/{p['account']}/{next(state.ids)}",
+            }
+            return 200, link
+        if method == "post" and seg == ["refunds"]:
+            re_ = {
+                "id": state.new_id("re"),
+                "object": "refund",
+                "amount": int(p["amount"]),
+                "payment_intent": p.get("payment_intent"),
+                "charge": p.get("charge"),
+                "status": "succeeded",
+            }
+            state.objects[re_["id"]] = re_
+            return 200, re_
         if method == "post" and seg == ["checkout", "sessions"]:
             seti = {
                 "id": state.new_id("seti"),

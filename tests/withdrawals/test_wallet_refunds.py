@@ -11,6 +11,7 @@ from accounts.models import User
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from ledger.models import AccountKind, Transaction
+from payments.gateways import GatewayRateLimited
 from payments.models import TopUp
 from payments.services import topups as topup_services
 from payments.withdrawals import services, wallet_refunds
@@ -238,6 +239,34 @@ class TestThroughStripe:
         newer.refresh_from_db()
         older.refresh_from_db()
         assert (newer.reversed_cents, older.reversed_cents) == (800, 0)
+        assert ledger_selectors.ledger_problems() == []
+
+    def test_a_rate_limited_refund_is_tried_again_not_declined(
+        self, client, staff, stripe_fake, stripe_topups
+    ):
+        """Stripe's 429 is no refusal: the wallet refund stays processing
+        with its cents reserved (none go back to the wallet), and the
+        task's next try refunds each charge once."""
+        user, (older, newer) = stripe_topups
+        self.delete_with_refund(user, stripe_fake)
+        withdrawal = Withdrawal.objects.get(user=user)
+        admin_action(client, staff, withdrawal, "approve")
+        stripe_fake.fail_next.append(
+            (429, {"error": {"type": "rate_limit_error", "message": "Too many requests"}})
+        )
+        with pytest.raises(GatewayRateLimited):
+            services.withdrawal_pay(withdrawal_id=withdrawal.pk)
+        withdrawal.refresh_from_db()
+        assert withdrawal.status == WithdrawalStatus.PROCESSING
+        assert (wallet(user), pending(user)) == (0, 1526)
+        services.withdrawal_pay(withdrawal_id=withdrawal.pk)
+        withdrawal.refresh_from_db()
+        assert withdrawal.status == WithdrawalStatus.PAID
+        assert (wallet(user), pending(user)) == (0, 0)
+        keys = [c["idempotency_key"] for c in self.refunds(stripe_fake)]
+        assert sorted(set(keys)) == sorted(
+            f"withdrawal:{withdrawal.pk}:topup:{t.pk}" for t in (older, newer)
+        )
         assert ledger_selectors.ledger_problems() == []
 
 

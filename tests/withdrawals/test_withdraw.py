@@ -90,7 +90,7 @@ class TestWithdrawals:
             "destination": "acct_1",
             "metadata": {"withdrawal_id": str(w.pk)},
         }
-        first = stripe_client.get_client().v1.transfers.create(
+        first = stripe_client.get_paced_client().v1.transfers.create(
             params=params, options={"idempotency_key": f"withdrawal:{w.pk}"}
         )
         # The retried task sends the same idempotency key and gets the same transfer.
