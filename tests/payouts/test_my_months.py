@@ -118,3 +118,20 @@ def test_my_months_and_dashboard_queries_do_not_grow_with_the_months(client):
     with CaptureQueriesContext(connection) as dashboard_four:
         assert client.get(reverse("dashboard")).status_code == 200
     assert len(dashboard_four) == len(dashboard_one)
+
+
+def test_shares_tables_name_their_columns_in_french(client):
+    """This month's and a posted month's shares are one table markup:
+    column headers scoped, the creator or what became of the share."""
+    creator = UserFactory(display_name="Claire")
+    s = supporter(budget=300, balance=5000)
+    flattr(s, thing(owner=creator, title="Essay"), P)
+    flattr(s, thing(owner=None, title="Orphan"), P, minute=1)
+    _post(P, UserFactory(is_staff=True, is_superuser=True))
+    flattr(s, thing(owner=creator, title="Song"), current_period())
+    _login(client, s)
+    body = client.get(reverse("my_months"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert body.count('<th scope="col">Créateur</th>') == 2
+    assert body.count("Claire") == 2
+    assert "retenue jusqu’à revendication" in body
+
