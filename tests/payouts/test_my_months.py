@@ -135,3 +135,23 @@ def test_shares_tables_name_their_columns_in_french(client):
     assert body.count("Claire") == 2
     assert "retenue jusqu’à revendication" in body
 
+
+def test_preview_reads_the_creators_with_the_flattrs(client):
+    """This month's preview names each share's creator without a query a
+    creator: five creators cost what one does."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    s = supporter(budget=500, balance=5000)
+    now = current_period()
+    flattr(s, thing(owner=UserFactory(), title="Song 0"), now)
+    _login(client, s)
+    client.get(reverse("my_months"))
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("my_months"))
+    for minute in range(1, 5):
+        flattr(s, thing(owner=UserFactory(), title=f"Song {minute}"), now, minute=minute)
+    with CaptureQueriesContext(connection) as five:
+        response = client.get(reverse("my_months"))
+    assert response.context["preview"]["count"] == 5
+    assert len(five) == len(one), [q["sql"][:80] for q in five]
