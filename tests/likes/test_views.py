@@ -121,6 +121,45 @@ def test_disconnect_works_when_the_server_is_gone(client, fan, allow_loopback):
     assert acc.status == AccountStatus.DISCONNECTED and str(acc.access_token) == ""
 
 
+def test_disconnecting_github_deletes_the_grant_at_github(client, fan, github_fake, caplog):
+    token = github_fake.issue_token("octocat")
+    other = github_fake.issue_token("octocat")  # the same grant, another token
+    acc = account(
+        fan, kind=AccountKind.GITHUB, url=github_fake.api_url, access_token=token,
+        remote_login="octocat",
+    )  # fmt: skip
+    page = client.post(f"/settings/connected/{acc.pk}/disconnect/", follow=True)
+    assert "octocat is disconnected" in text(page)
+    acc.refresh_from_db()
+    assert (acc.status, str(acc.access_token), acc.enabled) == ("disconnected", "", False)
+    (asked,) = github_fake.requests_to(f"/applications/{github_fake.client_id}/grant", "DELETE")
+    assert asked.form == {"access_token": token}
+    assert github_fake.live_tokens() == []  # GitHub drops every token of the grant
+    assert token not in caplog.text and other not in caplog.text
+
+
+@pytest.mark.parametrize("answer", ["refused", "slow"])
+def test_disconnecting_github_when_github_refuses_or_is_slow(
+    client, fan, github_fake, settings, answer
+):
+    import time
+
+    token = github_fake.issue_token("octocat")
+    path = f"/applications/{github_fake.client_id}/grant"
+    if answer == "refused":
+        github_fake.force(path, 500, '{"message":"Server Error"}')
+    else:
+        github_fake.force(path, 204, delay=8)
+    acc = account(fan, kind=AccountKind.GITHUB, url=github_fake.api_url, access_token=token)
+    started = time.monotonic()
+    page = client.post(f"/settings/connected/{acc.pk}/disconnect/", follow=True)
+    assert page.status_code == 200
+    assert time.monotonic() - started < 7  # the revocation's deadline, not GitHub's pace
+    acc.refresh_from_db()
+    assert (acc.status, str(acc.access_token), acc.enabled) == ("disconnected", "", False)
+    assert len(github_fake.requests_to(path, "DELETE")) == 1
+
+
 def test_waiting_likes_are_listed_and_flattred_by_hand(client, fan, settings):
     settings.FLATTR_LIKES_PER_MONTH = 1
     gh = account(fan, kind=AccountKind.GITHUB, url="https://api.github.com")
