@@ -171,7 +171,7 @@ def account_disconnect(*, user: User, account_id: int) -> ConnectedAccount:
         if account.kind == AccountKind.GITHUB:
             # Connecting proved the GitHub account (claims.proofs); the proof
             # ends with the connection.
-            proofs.github_disconnected(user_id=user.pk)
+            proofs.github_disconnected(user_id=user.pk, github_user_id=account.remote_id)
     if revocation is not None:
         _revoke(revocation)
     return account

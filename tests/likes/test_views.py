@@ -138,6 +138,22 @@ def test_disconnecting_github_deletes_the_grant_at_github(client, fan, github_fa
     assert token not in caplog.text and other not in caplog.text
 
 
+def test_disconnecting_one_github_account_keeps_the_proof_of_another(client, fan, github_fake):
+    from claims import proof_urls, proofs
+
+    for remote_id, login in ((1, "one"), (2, "two")):
+        account(
+            fan, kind=AccountKind.GITHUB, url=github_fake.api_url, remote_id=str(remote_id),
+            remote_login=login, access_token=github_fake.issue_token(login),
+        )  # fmt: skip
+        proofs.github_connected(user_id=fan.pk, login=login, github_user_id=remote_id)
+    github_host = "https://" + proof_urls.github_host()
+    first = fan.connected_accounts.get(remote_id="1")
+    client.post(f"/settings/connected/{first.pk}/disconnect/")
+    assert proofs.owner_for_url(f"{github_host}/one/tool") is None
+    assert proofs.owner_for_url(f"{github_host}/two/tool") == fan.pk
+
+
 @pytest.mark.parametrize("answer", ["refused", "slow"])
 def test_disconnecting_github_when_github_refuses_or_is_slow(
     client, fan, github_fake, settings, answer
