@@ -36,8 +36,6 @@ def accounts_of(*, user: User, period: dt.date | None = None) -> list[ConnectedA
 
 def account_label(account: ConnectedAccount) -> str:
     """``alice@mastodon.example``, a GitHub login, a feed's title or host."""
-    if account.kind == AccountKind.FEED:
-        return account.remote_login or host_of(account.url)
     return account.remote_login or host_of(account.url)
 
 
