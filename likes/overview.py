@@ -44,11 +44,8 @@ def account_state_words(account: ConnectedAccount) -> tuple[str, str]:
     if account.status == AccountStatus.REVOKED:
         return _("Access was withdrawn on the other side: connect it again."), "err"
     if account.status == AccountStatus.ERROR:
-        reason = (
-            error_words(account.last_error_code)
-            or account.last_error
-            or _("the last attempts to read it failed")
-        )
+        # Never ``last_error``: it is English, for the admin and the logs.
+        reason = error_words(account.last_error_code) or _("the last attempts to read it failed")
         return _("Not working: %(reason)s. We keep trying.") % {"reason": reason}, "err"
     if not account.enabled:
         return _("Paused: its likes are not read."), "warn"

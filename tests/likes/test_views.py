@@ -50,12 +50,13 @@ def test_the_page_lists_each_account_with_its_month_and_state(client, fan):
         remote_login="fan@mastodon.example",
         status=AccountStatus.ERROR,
         last_error="mastodon.example took too long to answer",
+        last_error_code="timeout",
     )
     account(fan, url="https://feed.example/likes.xml", remote_login="My likes", enabled=False)
     account(UserFactory(), remote_login="Someone else's feed")
     page = text(client.get("/settings/connected/"))
     assert "GitHub · octo" in page and "This month: 3 likes seen, 3 flattred." in page
-    assert "Not working: mastodon.example took too long to answer. We keep trying." in page
+    assert "Not working: its server was too slow to answer. We keep trying." in page
     assert "Feed of likes · My likes" in page and "Paused: its likes are not read." in page
     assert "Someone else" not in page
     assert "Not read yet." in page
@@ -249,3 +250,16 @@ def test_the_pages_and_messages_speak_french(client, fan, settings):
     )
     english = text(client.get("/settings/connected/"))
     assert "Not working: its server was too slow to answer. We keep trying." in english
+
+
+@pytest.mark.parametrize("code", ["internal", "error", "something_new"])
+def test_a_failure_without_words_of_its_own_is_said_in_french_too(client, fan, code):
+    """The stored ``last_error`` is English (for the admin and the logs):
+    a French page says the failure in French whatever its code."""
+    acc = account(fan, kind=AccountKind.MASTODON, url="https://mastodon.example")
+    acc.status, acc.last_error_code = "error", code
+    acc.last_error = "Reading the account failed."
+    acc.save()
+    page = text(client.get("/settings/connected/", HTTP_ACCEPT_LANGUAGE="fr"))
+    assert "Reading the account failed" not in page
+    assert "Ne fonctionne pas" in page
