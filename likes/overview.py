@@ -14,7 +14,18 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from buttons.services import current_period
 from likes.connect import host_of
-from likes.models import AccountKind, AccountStatus, ConnectedAccount, Like, LikeState
+from likes.models import (
+    TOKEN_FIELDS,
+    AccountKind,
+    AccountStatus,
+    ConnectedAccount,
+    Like,
+    LikeState,
+)
+
+# The pages and the API show accounts, never their tokens: not even loaded
+# (each would be decrypted, and a key dropped too early would break them).
+ACCOUNT_TOKENS = tuple(f"account__{name}" for name in TOKEN_FIELDS)
 
 
 def accounts_of(*, user: User, period: dt.date | None = None) -> list[ConnectedAccount]:
@@ -23,6 +34,7 @@ def accounts_of(*, user: User, period: dt.date | None = None) -> list[ConnectedA
     period = period or current_period()
     return list(
         ConnectedAccount.objects.filter(user=user)
+        .defer(*TOKEN_FIELDS)
         .exclude(status=AccountStatus.DISCONNECTED)
         .annotate(
             likes_seen=Count("likes", filter=Q(likes__seen_at__date__gte=period)),
@@ -86,6 +98,7 @@ def waiting_likes(*, user: User) -> QuerySet[Like]:
     return (
         Like.objects.filter(supporter=user, state=LikeState.WAITING)
         .select_related("account")
+        .defer(*ACCOUNT_TOKENS)
         .order_by("-liked_at", "-id")
     )
 
@@ -95,6 +108,7 @@ def like_flattrs(*, user: User) -> QuerySet[Like]:
     return (
         Like.objects.filter(supporter=user, state=LikeState.FLATTRED)
         .select_related("account", "thing")
+        .defer(*ACCOUNT_TOKENS)
         .order_by("-flattred_at", "-id")
     )
 

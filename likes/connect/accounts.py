@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from claims import proofs
+from core.crypto import SecretError
 from core.fetch import FetchError, fetch
 from likes.connect import (
     API_MAX_BYTES,
@@ -26,7 +27,13 @@ from likes.connect import (
     ConnectError,
     host_of,
 )
-from likes.models import AccountKind, AccountStatus, ConnectedAccount, InstanceApp
+from likes.models import (
+    TOKEN_FIELDS,
+    AccountKind,
+    AccountStatus,
+    ConnectedAccount,
+    InstanceApp,
+)
 from likes.polling import account_poll
 
 log = logging.getLogger("likes.connect")
@@ -91,6 +98,7 @@ def account_of(*, user: User, account_id: int) -> ConnectedAccount:
     account = (
         ConnectedAccount.objects.filter(pk=account_id, user=user)
         .exclude(status=AccountStatus.DISCONNECTED)
+        .defer(*TOKEN_FIELDS)
         .first()
     )
     if account is None:
@@ -157,10 +165,18 @@ def account_disconnect(*, user: User, account_id: int) -> ConnectedAccount:
     ``REVOKE_TIMEOUT``; one that does not answer changes nothing here."""
     revocation = None
     with transaction.atomic():
-        account = ConnectedAccount.objects.select_for_update().get(
-            pk=account_of(user=user, account_id=account_id).pk
+        account = (
+            ConnectedAccount.objects.select_for_update()
+            .defer(*TOKEN_FIELDS)
+            .get(pk=account_of(user=user, account_id=account_id).pk)
         )
-        token = str(account.access_token or "")
+        try:
+            token = str(account.access_token or "")
+        except SecretError:
+            # Unreadable (a key dropped too early): nothing to revoke with;
+            # it is deleted below all the same.
+            log.warning("disconnect: the token of account %s cannot be decrypted", account.pk)
+            token = ""
         if token:
             revocation = _revocation(account, token)
         account.access_token = ""

@@ -263,3 +263,32 @@ def test_a_failure_without_words_of_its_own_is_said_in_french_too(client, fan, c
     page = text(client.get("/settings/connected/", HTTP_ACCEPT_LANGUAGE="fr"))
     assert "Reading the account failed" not in page
     assert "Ne fonctionne pas" in page
+
+
+def test_the_pages_read_no_token_and_a_damaged_one_still_disconnects(client, fan):
+    """The supporter's likes pages never decrypt a stored token (a key
+    dropped too early, a damaged row: the pages still answer)."""
+    from django.db import connection
+
+    from api import services as api_services
+
+    gh = account(fan, kind=AccountKind.GITHUB, url="https://api.github.com", access_token="t")
+    likes_record(account=gh, likes=likes(2))
+    Like.objects.filter(account=gh).update(state=LikeState.WAITING)
+    likes_record(account=gh, likes=likes(1, start=10))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE likes_connectedaccount SET access_token = 'damaged' WHERE id = %s", [gh.pk]
+        )
+    assert client.get("/settings/connected/").status_code == 200
+    assert client.get("/settings/connected/waiting/").status_code == 200
+    assert client.get("/flattrs/").status_code == 200
+    _token, raw = api_services.personal_token_create(user=fan, name="t", scopes="flattr")
+    api = client.get("/rest/v2/user/likes", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert api.status_code == 200 and len(api.json()) == 1
+    # Nor does pausing or disconnecting it (nothing to revoke with).
+    assert client.post(f"/settings/connected/{gh.pk}/switch/", {"enabled": "0"}).status_code == 302
+    page = client.post(f"/settings/connected/{gh.pk}/disconnect/", follow=True)
+    assert page.status_code == 200 and "is disconnected" in text(page)
+    gh.refresh_from_db()
+    assert (gh.status, str(gh.access_token)) == ("disconnected", "")
