@@ -16,6 +16,7 @@ from django.core.cache import cache
 
 from buttons.assets import embed_template_version
 from core.cache import script as cache_script
+from notifications import queue
 
 TTL = 600
 
@@ -65,21 +66,46 @@ for _, key in ipairs(KEYS) do
 end
 """
 
+# The first ARGV[1] KEYS are counters, INCRed where they exist; the last two
+# are notifications.queue's list and flag, onto which ARGV[3...] (the keys
+# of the flattrs' events) are pushed: the counters and the events' dispatch
+# in the one round trip a flattr makes after its statement.
+_RECORD = (
+    queue.ENQUEUE_LUA
+    + """
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('INCR', KEYS[i]) end
+end
+local events = {}
+for i = 3, #ARGV do events[#events + 1] = ARGV[i] end
+return enqueue(KEYS[n + 1], KEYS[n + 2], ARGV[2], events)
+"""
+)
+
 
 def record_flattr(*, thing_id: int, period: dt.date) -> None:
     _forget_local(thing_id)
     cache_script(_INCR_CACHED, keys=list(_keys(thing_id, period)))
 
 
-def record_flattrs(*, thing_ids: list[int], period: dt.date) -> None:
+def record_flattrs(*, thing_ids: list[int], period: dt.date, events: tuple[str, ...] = ()) -> None:
     """``record_flattr`` for many things in one round trip (a page of likes
-    flattring things nobody looked at costs one trip, not one a flattr)."""
+    flattring things nobody looked at costs one trip, not one a flattr),
+    with the keys of their ``events`` queued for dispatch in the same trip
+    (``notifications.queue``: while Redis is away the sweeper finds them)."""
     wanted = set(thing_ids)
     for memo in [k for k in list(_local) if k[0] in wanted]:
         _local.pop(memo, None)
     keys = [key for thing_id in thing_ids for key in _keys(thing_id, period)]
-    if keys:
-        cache_script(_INCR_CACHED, keys=keys)
+    if not keys and not events:
+        return
+    flag = cache_script(
+        _RECORD,
+        keys=keys + queue.enqueue_keys(),
+        args=(len(keys), queue.SOON_SECONDS, *events),
+    )
+    queue.drain_soon(flag_set=flag)
 
 
 PAGE_TTL = 300

@@ -74,6 +74,18 @@ def flattr_needs_wallet() -> bool:
     return settings.FLATTR_FUNDING != "after"
 
 
+def flattr_means_ok(*, owed: int, balance: int) -> bool:
+    """In wallet mode, whether a supporter who owes ``owed`` cents (a refund
+    or dispute) with ``balance`` cents in the wallet may flattr: no debt and
+    some money. Its SQL form is ``flattr_means_ok_sql`` (tested equal)."""
+    return owed <= 0 and balance > 0
+
+
+def flattr_means_ok_sql(*, owed: str, balance: str) -> str:
+    """``flattr_means_ok`` as a SQL condition over two integer columns."""
+    return f"({owed} <= 0 AND {balance} > 0)"
+
+
 def period_final_check_register(check: PeriodCheck) -> None:
     """Add a check that says a month's flattrs are final (an app above
     buttons registers it once, from its ``AppConfig.ready``)."""

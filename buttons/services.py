@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
@@ -25,9 +26,14 @@ from buttons import counters
 from buttons.addresses import url_normalize
 from buttons.classic_selectors import site_key, verified_site_for_url
 from buttons.models import AutoSubmitPolicy, Category, Flattr, FlattrSource, Thing
-from buttons.rules import flattr_needs_wallet, period_is_final
+from buttons.rules import (
+    flattr_means_ok,
+    flattr_means_ok_sql,
+    flattr_needs_wallet,
+    period_is_final,
+)
 from ledger import selectors as ledger_selectors
-from notifications.services import NewEvent, event_publish, events_publish
+from notifications.services import NewEvent, event_publish, events_insert_sql, events_publish
 
 
 @dataclass
@@ -424,13 +430,10 @@ def _flattr_refusal(*, supporter: User, thing: Thing) -> FlattrRefused | None:
     return None
 
 
-def flattr_means_refusal(*, supporter: User) -> FlattrRefused | None:
-    """What refuses any flattr of ``supporter`` now: a debt, or no money.
-    Only wallet mode asks (``buttons.rules.flattr_needs_wallet``): after the
-    month a flattr counts as a pledge until a way to pay is saved."""
-    if not flattr_needs_wallet():
+def _means_refusal(*, owed: int, balance: int) -> FlattrRefused | None:
+    """The refusal ``buttons.rules.flattr_means_ok`` says for these means."""
+    if flattr_means_ok(owed=owed, balance=balance):
         return None
-    owed, balance = ledger_selectors.flattr_means(user=supporter)
     if owed > 0:
         return FlattrRefused(
             "owes_balance",
@@ -441,9 +444,17 @@ def flattr_means_refusal(*, supporter: User) -> FlattrRefused | None:
             ),
             402,
         )
-    if balance <= 0:
-        return FlattrRefused("no_means", str(_("Your wallet is empty. Top up first.")), 402)
-    return None
+    return FlattrRefused("no_means", str(_("Your wallet is empty. Top up first.")), 402)
+
+
+def flattr_means_refusal(*, supporter: User) -> FlattrRefused | None:
+    """What refuses any flattr of ``supporter`` now: a debt, or no money.
+    Only wallet mode asks (``buttons.rules.flattr_needs_wallet``): after the
+    month a flattr counts as a pledge until a way to pay is saved."""
+    if not flattr_needs_wallet():
+        return None
+    owed, balance = ledger_selectors.flattr_means(user=supporter)
+    return _means_refusal(owed=owed, balance=balance)
 
 
 def _already_flattred() -> FlattrRefused:
@@ -459,9 +470,9 @@ def flattrs_create_many(
 ) -> list[Flattr | FlattrRefused]:
     """Flattr each of ``things`` by ``supporter``, under the rules of one
     flattr (never hidden or removed things, never one's own, a debt or an
-    empty wallet refuses, one per thing per month), in a constant number of
-    queries: one for the wallet, one INSERT, the owners' events in one more.
-    Returns, in the order of ``things``, each one's Flattr or the
+    empty wallet refuses, one per thing per month), in one statement
+    (``_flattrs_insert``: the wallet's check, the flattrs and their owners'
+    events). Returns, in the order of ``things``, each one's Flattr or the
     FlattrRefused that kept it from being recorded (a thing named twice is
     flattred once)."""
     outcomes: list[Flattr | FlattrRefused | None] = [
@@ -469,75 +480,138 @@ def flattrs_create_many(
     ]
     if all(outcome is not None for outcome in outcomes):
         return outcomes  # type: ignore[return-value]
-    means = flattr_means_refusal(supporter=supporter)
-    if means is not None:
-        return [outcome or means for outcome in outcomes]
     now = now or timezone.now()
     period = period_of(now)
     wanted: dict[int, Thing] = {}
     for thing, outcome in zip(things, outcomes, strict=True):
         if outcome is None:
             wanted.setdefault(thing.pk, thing)
-    # The flattrs and their events in one transaction. The unique constraint
-    # is the real guard (two clicks at once, one row): ON CONFLICT DO NOTHING
-    # says "already" without an error, so no savepoint is needed.
-    with transaction.atomic():
-        created = _flattrs_insert(
-            supporter=supporter, thing_ids=list(wanted), period=period, now=now, source=source
+    created, means = _flattrs_insert(
+        supporter=supporter, things=list(wanted.values()), period=period, now=now, source=source
+    )
+    if means is not None:
+        return [outcome or means for outcome in outcomes]
+    if created:
+        events = tuple(
+            f"flattr:{flattr.pk}"
+            for flattr in created.values()
+            if wanted[flattr.thing_id].owner_id is not None
         )
-        events = []
-        for flattr in created.values():
-            thing = wanted[flattr.thing_id]
-            flattr.thing = thing
-            if thing.owner_id is not None:
-                events.append(
-                    NewEvent(
-                        "flattr.created",
-                        thing.owner_id,
-                        {
-                            "flattr_id": flattr.pk,
-                            "period": f"{period:%Y-%m}",
-                            "created_at": now.isoformat(),
-                            "thing": {"id": thing.pk, "title": thing.title, "url": thing.url},
-                        },
-                        f"flattr:{flattr.pk}",
-                    )
-                )
-        events_publish(events=events)
-        if created:
-            transaction.on_commit(
-                functools.partial(counters.record_flattrs, thing_ids=list(created), period=period)
+        # Immediately in autocommit; after the caller's commit inside one.
+        transaction.on_commit(
+            functools.partial(
+                counters.record_flattrs, thing_ids=list(created), period=period, events=events
             )
+        )
     result: list[Flattr | FlattrRefused] = []
     for thing, outcome in zip(things, outcomes, strict=True):
         if outcome is None:
             # The first mention of a thing gets its flattr; any other, or a
             # thing flattred earlier this month, is "already".
-            outcome = created.pop(thing.pk, None) or _already_flattred()
+            flattr = created.pop(thing.pk, None)
+            if flattr is not None:
+                flattr.thing = thing
+            outcome = flattr or _already_flattred()
         result.append(outcome)
     return result
 
 
+# The flattrs, their owners' events and (in wallet mode) the wallet's check
+# in one statement, so a flattr outside a caller's transaction is one round
+# trip and one commit (no BEGIN, no COMMIT; no session state, as PgBouncer's
+# transaction mode wants). The unique constraint is the guard against a
+# second flattr (two clicks at once, one row): ON CONFLICT DO NOTHING says
+# "already" without an error or a savepoint; the event key's uniqueness
+# guards the events. ``{means}`` is empty after the month; in wallet mode
+# the INSERT takes nothing when the means refuse and the statement returns
+# them, to say why.
+_INSERT = """WITH {means_cte}
+f AS (
+  INSERT INTO {flattrs} (supporter_id, thing_id, period, created_at, source)
+  SELECT %(supporter)s, t.thing_id, %(period)s, %(now)s, %(source)s
+  FROM unnest(%(things)s::bigint[]) AS t(thing_id)
+  {means_where}
+  ON CONFLICT ON CONSTRAINT one_flattr_per_thing_per_month DO NOTHING
+  RETURNING id, thing_id
+),
+e AS ({events})
+SELECT {returned}
+"""
+
+# The owners' events, one a new flattr of an owned thing: the data built in
+# Python, with the flattr's id added.
+_EVENT_ROWS = (
+    "SELECT 'flattr.created', o.recipient_id, o.data || jsonb_build_object('flattr_id', f.id),"
+    " 'flattr:' || f.id"
+    " FROM f JOIN jsonb_to_recordset(%(owners)s::jsonb)"
+    " AS o(thing_id bigint, recipient_id bigint, data jsonb) USING (thing_id)"
+)
+
+
 def _flattrs_insert(
-    *, supporter: User, thing_ids: list[int], period: dt.date, now: dt.datetime, source: str
-) -> dict[int, Flattr]:
-    """Insert a flattr of each thing in one statement; returns the new ones
-    by thing id (a thing already flattred this month has none). Sends the
-    ORM's post_save for each, like ``create``."""
-    if not thing_ids:
-        return {}
-    table = Flattr._meta.db_table
+    *, supporter: User, things: list[Thing], period: dt.date, now: dt.datetime, source: str
+) -> tuple[dict[int, Flattr], FlattrRefused | None]:
+    """Insert a flattr of each thing and its owner's event in one
+    statement; returns the new flattrs by thing id (a thing already
+    flattred this month has none) and, in wallet mode, the means' refusal
+    (then nothing was written). Sends the ORM's post_save for each new
+    flattr, like ``create``."""
+    if not things:
+        return {}, None
+    owners = [
+        {
+            "thing_id": thing.pk,
+            "recipient_id": thing.owner_id,
+            "data": {
+                "period": f"{period:%Y-%m}",
+                "created_at": now.isoformat(),
+                "thing": {"id": thing.pk, "title": thing.title, "url": thing.url},
+            },
+        }
+        for thing in things
+        if thing.owner_id is not None
+    ]
+    needs_wallet = flattr_needs_wallet()
+    sql = _INSERT.format(
+        flattrs=Flattr._meta.db_table,
+        means_cte=(
+            f"means AS ({ledger_selectors.flattr_means_sql(user='%(supporter)s')}),"
+            if needs_wallet
+            else ""
+        ),
+        means_where=(
+            f"WHERE (SELECT {flattr_means_ok_sql(owed='owed', balance='balance')} FROM means)"  # noqa: S608 - our SQL
+            if needs_wallet
+            else ""
+        ),
+        events=events_insert_sql(rows=_EVENT_ROWS),
+        returned=(
+            "f.id, f.thing_id, means.owed, means.balance FROM means LEFT JOIN f ON true"
+            if needs_wallet
+            else "f.id, f.thing_id FROM f"
+        ),
+    )
+    params: dict[str, Any] = {
+        "supporter": supporter.pk,
+        "period": period,
+        "now": now,
+        "source": source,
+        "things": [thing.pk for thing in things],
+        "owners": json.dumps(owners),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (supporter_id, thing_id, period, created_at, source)"  # noqa: S608 - our table name
-            " SELECT %s, thing_id, %s, %s, %s FROM unnest(%s::bigint[]) AS t(thing_id)"
-            " ON CONFLICT ON CONSTRAINT one_flattr_per_thing_per_month DO NOTHING"
-            " RETURNING id, thing_id",
-            [supporter.pk, period, now, source, thing_ids],
-        )
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
+    if needs_wallet:
+        owed, balance = rows[0][2], rows[0][3]
+        refusal = _means_refusal(owed=owed, balance=balance)
+        if refusal is not None:
+            return {}, refusal
     created: dict[int, Flattr] = {}
-    for pk, thing_id in rows:
+    for row in rows:
+        pk, thing_id = row[0], row[1]
+        if pk is None:  # the means' row when nothing was new
+            continue
         flattr = Flattr(
             pk=pk,
             supporter=supporter,
@@ -556,7 +630,7 @@ def _flattrs_insert(
             update_fields=None,
         )
         created[thing_id] = flattr
-    return created
+    return created, None
 
 
 def thing_owner_tell(*, thing: Thing, type: str, data: dict, key: str) -> None:

@@ -599,6 +599,12 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "notifications.tasks.webhook_retry_due",
         "schedule": crontab(minute="*"),
     },
+    # The events hot paths queue in Redis (a flattr's), in batches
+    # (notifications/queue.py); a burst also publishes one drain at once.
+    "notifications-drain": {
+        "task": "notifications.tasks.events_drain",
+        "schedule": 5.0,
+    },
     "notifications-sweep": {
         "task": "notifications.tasks.notifications_sweep",
         "schedule": crontab(minute="*/5"),

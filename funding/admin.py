@@ -34,7 +34,16 @@ class ReadOnly(LargeTableMixin, IndexedSearchMixin, admin.ModelAdmin):
 
 @admin.register(Charge)
 class ChargeAdmin(ReadOnly):
-    list_display = ("run", "supporter", "amount", "status", "reason", "attempts", "next_attempt_at")
+    list_display = (
+        "run",
+        "supporter",
+        "amount",
+        "status",
+        "reason",
+        "attempts",
+        "next_attempt_at",
+        "debit_from",
+    )
     list_filter = ("status", "run")
     list_select_related = ("run", "supporter")
     user_search_field = "supporter"

@@ -23,9 +23,10 @@ class FundingConfig(AppConfig):
 
         from funding import webhooks
         from payments.signals import payment_method_saved
-        from payments.webhooks import after_mode_handlers
+        from payments.webhooks import after_mode_fetchers, after_mode_handlers
 
         after_mode_handlers.update(webhooks.HANDLERS)
+        after_mode_fetchers.update(webhooks.FETCHERS)
         payment_method_saved.connect(_method_saved, dispatch_uid="funding_charges_method_saved")
 
 

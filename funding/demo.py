@@ -7,8 +7,11 @@ on every charge (``pm_card_authenticationRequired``), saved after the
 demo's posted month was settled so that the creators were paid, then its
 charge waits for the patron's confirmation; Claire and David get
 ready test payout accounts. ``seed_settle`` (after payouts' seeder)
-settles the posted month: charged, SEPA final at the second pass,
-transferred. Nothing happens in wallet mode."""
+settles the posted month: sophie's card charged and the creators paid
+what it brought; marc's SEPA debit was announced when the month was
+posted (the advance notice, ``FLATTR_SEPA_NOTICE_DAYS``) and waits for
+the date it named (My months and the dashboard say "debited on <date>");
+the beat sweep debits it then. Nothing happens in wallet mode."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from funding.models import RunFunding
+from funding.models import Charge, ChargeStatus, RunFunding
 from funding.services import SettleError, charges_method_saved, run_settle
 from payments.gateways.test import simulated_saved_method
 from payments.models import Gateway, PaymentMethod, PaymentMethodStatus
@@ -73,14 +76,22 @@ def seed_settle(*, users: dict[str, User], stdout: TextIO) -> None:
         # are over, whatever charge still waits (the patron's).
         RunFunding.objects.filter(pk=state.pk, transfers_from__gt=now).update(transfers_from=now)
         try:
-            # Twice: SEPA debits are processing at the first pass, final at
-            # the next (as Stripe's test IBANs behave).
+            # Twice: a SEPA debit whose date has come is processing at the
+            # first pass, final at the next (as Stripe's test IBANs behave);
+            # one announced at posting still waits for its date.
             run_settle(run=state.run)
             run_settle(run=state.run)
         except SettleError as exc:
             stdout.write(f"Run {state.run.label} not settled: {exc}")
             continue
         stdout.write(f"Payout run {state.run.label} charged, settled and transferred.")
+        for charge in Charge.objects.filter(run=state.run, status=ChargeStatus.HELD).select_related(
+            "supporter"
+        ):
+            stdout.write(
+                f"{charge.supporter.email}: SEPA debit announced, debited on"
+                f" {timezone.localdate(charge.debit_from)} (FLATTR_SEPA_NOTICE_DAYS)."
+            )
     later = False
     for key, pm in LATER_METHODS:
         if key in users:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from django.db.backends.utils import CursorWrapper
 
+from funding.selectors import creators_ready, statement_charges
 from funding.services.charges import charges_record, run_funding_start
+from payouts.funding_hook import StatementCharge
 from payouts.models import PayoutRun
 
 
@@ -15,3 +17,11 @@ class AfterFundingHalf:
 
     def run_posted(self, *, run: PayoutRun) -> None:
         run_funding_start(run=run)
+
+    def statement_charges(
+        self, *, run: PayoutRun, supporter_ids: list[int]
+    ) -> dict[int, StatementCharge]:
+        return statement_charges(run=run, supporter_ids=supporter_ids)
+
+    def creators_ready(self, *, creator_ids: list[int]) -> set[int]:
+        return creators_ready(creator_ids=creator_ids)

@@ -17,6 +17,9 @@ from core.constraints import choice_constraint
 class ChargeStatus(models.TextChoices):
     # Not tried yet.
     QUEUED = "queued", _("Queued")
+    # A SEPA debit announced to the supporter (``notice_at``): not sent to
+    # the processor before ``debit_from`` (FLATTR_SEPA_NOTICE_DAYS later).
+    HELD = "held", _("Debit announced, waits for its date")
     # An attempt is recorded and the processor called; its outcome not yet.
     IN_FLIGHT = "in_flight", _("Being charged")
     SUCCEEDED = "succeeded", _("Succeeded")
@@ -35,6 +38,7 @@ class ChargeStatus(models.TextChoices):
 
 OPEN_STATUSES = (
     ChargeStatus.QUEUED,
+    ChargeStatus.HELD,
     ChargeStatus.IN_FLIGHT,
     ChargeStatus.PROCESSING,
     ChargeStatus.REQUIRES_ACTION,
@@ -42,7 +46,12 @@ OPEN_STATUSES = (
     ChargeStatus.NEEDS_METHOD,
 )
 # The buckets of ``payout_settle``'s figures.
-WAITING_STATUSES = (ChargeStatus.IN_FLIGHT, ChargeStatus.PROCESSING, ChargeStatus.REQUIRES_ACTION)
+WAITING_STATUSES = (
+    ChargeStatus.HELD,
+    ChargeStatus.IN_FLIGHT,
+    ChargeStatus.PROCESSING,
+    ChargeStatus.REQUIRES_ACTION,
+)
 FAILED_STATUSES = (ChargeStatus.FAILED, ChargeStatus.NEEDS_METHOD, ChargeStatus.GIVEN_UP)
 
 
@@ -91,12 +100,23 @@ class Charge(models.Model):
     # The processor's decline or error code of the latest attempt.
     reason = models.CharField(_("reason"), max_length=64, blank=True)
     fee_cents = models.BigIntegerField(_("processor fee"), default=0)  # cents
+    # Succeeded before the processor knew its fee (a SEPA debit's balance
+    # transaction can come later): the settle sweep asks again and books it.
+    fee_pending = models.BooleanField(_("fee pending"), default=False, db_default=False)
     first_failed_at = models.DateTimeField(_("first failed at"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     succeeded_at = models.DateTimeField(_("succeeded at"), null=True, blank=True)
     # The settle (``RunFunding.settles``) that first saw it processing or
     # waiting for the supporter; the processor is asked again from the next.
     waiting_seen = models.IntegerField(_("seen waiting at settle"), null=True, blank=True)
+    # SEPA advance notices given for this charge (each names its date, the
+    # event key counts them), when the latest was given (recorded in the
+    # transaction that stores its e-mail) and the debit time it announced:
+    # the next attempt is not made before it. Cleared when that attempt is
+    # made (a retry needs its own notice) or the supporter switches to a card.
+    notices = models.IntegerField(_("advance notices"), default=0, db_default=0)
+    notice_at = models.DateTimeField(_("latest advance notice at"), null=True, blank=True)
+    debit_from = models.DateTimeField(_("debit announced for"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -112,11 +132,23 @@ class Charge(models.Model):
                 condition=models.Q(amount__gte=0, wallet_part__gte=0, fee_cents__gte=0),
                 name="charge_amounts_not_negative",
             ),
+            models.CheckConstraint(
+                condition=models.Q(debit_from__isnull=True)
+                | models.Q(notice_at__isnull=False, debit_from__gte=models.F("notice_at")),
+                name="charge_debit_not_before_its_notice",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="held") | models.Q(debit_from__isnull=False),
+                name="held_charge_has_its_debit_date",
+            ),
         ]
         indexes = [
             models.Index(fields=["run", "status"], name="charge_run_status"),
             models.Index(fields=["run", "chunk"], name="charge_run_chunk"),
             models.Index(fields=["supporter", "status"], name="charge_supporter_status"),
+            models.Index(
+                fields=["run"], condition=models.Q(fee_pending=True), name="charge_fee_pending"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,9 +9,11 @@ The events follow the rows, not the services: ``funding_notices_connect``
 same transaction as its new state; the others once the transaction that
 made the row commits (a dispute's shares and a run's charges exist then).
 
-- ``charge.sepa_notice``: a run is posted; every supporter paying by SEPA
-  Direct Debit is told the amount, the date and the mandate reference
-  (``FLATTR_SEPA_NOTICE_DAYS`` after approval, the earliest debit date);
+- ``charge.sepa_notice``: the advance notice of a SEPA Direct Debit: the
+  amount, the date and the mandate reference, ``FLATTR_SEPA_NOTICE_DAYS``
+  before the debit; given and recorded on the charge by
+  ``funding.services.advance`` (when a run is posted, a mandate is saved
+  later, a retry is scheduled), stored in that same transaction;
 - ``charge.action_required``: the charge waits for the supporter, with
   the link of the confirm page (``funding.views_charges``);
 - ``charge.declined``: with the date of the next try;
@@ -25,13 +27,12 @@ made the row commits (a dispute's shares and a run's charges exist then).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.urls import reverse
+from django.utils import timezone
 
 from funding.models import (
     Charge,
@@ -43,58 +44,31 @@ from funding.models import (
 )
 from notifications.models import EventType
 from notifications.services import NewEvent, events_publish
-from payments.models import PaymentMethod, PaymentMethodKind, PaymentMethodStatus
-
-BATCH = 2000
+from payments.models import PaymentMethod
 
 
-def debit_date(state: RunFunding) -> dt.date:
-    """The earliest day a SEPA debit of the run is due: the advance notice
-    goes out at approval, ``FLATTR_SEPA_NOTICE_DAYS`` days before."""
-    approved = state.run.approved_at or state.created_at
-    return (approved + dt.timedelta(days=settings.FLATTR_SEPA_NOTICE_DAYS)).date()
-
-
-def sepa_notices_publish(*, run_id: int) -> int:
-    """The advance notice of every SEPA debit of a posted run (keyed by run
-    and supporter): amount, date and mandate reference."""
-    state = RunFunding.objects.select_related("run").get(run_id=run_id)
-    run = state.run
-    date = debit_date(state)
-    published = 0
-    charges = (
-        Charge.objects.filter(run=run, amount__gt=0, status=ChargeStatus.QUEUED)
-        .order_by("supporter_id")
-        .values_list("supporter_id", "amount")
+def sepa_notice_event(*, charge: Charge, method: PaymentMethod) -> NewEvent:
+    """The advance notice of ``charge``'s next SEPA debit (recorded on the
+    charge by ``funding.services.advance.debit_announce``): amount, the date
+    of ``debit_from`` and the mandate reference. Keyed by run, supporter and
+    the notice's number (a retry or a new mandate is a new notice)."""
+    assert charge.debit_from is not None
+    key = f"sepa-notice:{charge.run.label}:{charge.supporter_id}"
+    if charge.notices > 1:
+        key = f"{key}:{charge.notices}"
+    return NewEvent(
+        EventType.CHARGE_SEPA_NOTICE,
+        charge.supporter_id,
+        {
+            "period": charge.run.label,
+            "amount_cents": charge.amount,
+            "date": timezone.localdate(charge.debit_from).isoformat(),
+            "last4": method.last4,
+            "mandate_reference": method.mandate_reference,
+            "months_path": reverse("my_months"),
+        },
+        key,
     )
-    rows = list(charges)
-    for start in range(0, len(rows), BATCH):
-        batch = dict(rows[start : start + BATCH])
-        methods = PaymentMethod.objects.filter(
-            user_id__in=list(batch),
-            status=PaymentMethodStatus.ACTIVE,
-            kind=PaymentMethodKind.SEPA_DEBIT,
-        ).values_list("user_id", "last4", "mandate_reference")
-        with transaction.atomic():
-            published += events_publish(
-                events=[
-                    NewEvent(
-                        EventType.CHARGE_SEPA_NOTICE,
-                        user_id,
-                        {
-                            "period": run.label,
-                            "amount_cents": batch[user_id],
-                            "date": date.isoformat(),
-                            "last4": last4,
-                            "mandate_reference": mandate,
-                            "months_path": reverse("my_months"),
-                        },
-                        f"sepa-notice:{run.label}:{user_id}",
-                    )
-                    for user_id, last4, mandate in methods
-                ]
-            )
-    return published
 
 
 def _charge_event(charge: Charge) -> NewEvent | None:
@@ -202,8 +176,10 @@ def _dispute_saved(sender: type, instance: ChargeDispute, created: bool, **kwarg
 
 def _run_funding_saved(sender: type, instance: RunFunding, created: bool, **kwargs: Any) -> None:
     if created:
+        from funding.services.advance import run_debits_announce
+
         run_id = instance.run_id
-        transaction.on_commit(lambda: sepa_notices_publish(run_id=run_id), robust=True)
+        transaction.on_commit(lambda: run_debits_announce(run_id=run_id), robust=True)
 
 
 def funding_notices_connect() -> None:

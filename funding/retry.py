@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from funding.models import Charge, ChargeStatus
@@ -20,8 +21,8 @@ class RetryRefused(Exception):
 
 def charge_retry_now(*, charge_id: int) -> Charge:
     """Make a declined charge due now and try it. RetryRefused (a message
-    for the admin) when it is not declined, or waits for a way to pay the
-    supporter has not saved."""
+    for the admin) when it is not declined, its SEPA debit was announced for
+    a later date, or it waits for a way to pay the supporter has not saved."""
     now = timezone.now()
     with transaction.atomic(durable=True):
         charge = Charge.objects.select_for_update().get(pk=charge_id)
@@ -29,6 +30,14 @@ def charge_retry_now(*, charge_id: int) -> Charge:
             raise RetryRefused(
                 _("Only a declined charge can be retried; this one is: %(status)s.")
                 % {"status": charge.get_status_display()}
+            )
+        if charge.debit_from is not None and charge.debit_from > now:
+            raise RetryRefused(
+                _(
+                    "This Direct Debit was announced to the supporter for %(date)s:"
+                    " it cannot be made earlier."
+                )
+                % {"date": date_format(timezone.localtime(charge.debit_from), "DATETIME_FORMAT")}
             )
         has_method = PaymentMethod.objects.filter(
             user_id=charge.supporter_id, status=PaymentMethodStatus.ACTIVE

@@ -6,6 +6,9 @@
 - ``supporter_months(user)``: a supporter's charge per run (My months);
 - ``creator_earnings(user)``: a creator's expected, collected,
   transferred and owed per run;
+- ``statement_charges(run, supporter_ids)``, ``creators_ready(creator_ids)``:
+  what the monthly statements of an after-mode run say of the charges and
+  of the transfers (``payouts.notices``, through ``payouts.funding_hook``);
 - ``funding_problems()``: the after-mode checks ``ledger_problems`` runs.
 """
 
@@ -16,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -32,6 +35,9 @@ from funding.models import (
     TransferStatus,
 )
 from funding.services.accounts import run_clearing
+from payments.models import PaymentMethod, PaymentMethodStatus
+from payments.withdrawals.models import PayoutAccount, PayoutAccountStatus
+from payouts.funding_hook import StatementCharge
 from payouts.models import CreatorLine, HoldingStatus, PayoutRun, UnclaimedLine
 
 
@@ -124,8 +130,10 @@ def run_conservation(*, run: PayoutRun) -> list[str]:
 
 def run_progress(*, run: PayoutRun) -> dict[str, Any]:
     """Charging progress for the admin: per state ``{count, cents}``,
-    declines by reason, and when charging should end at the shared rate
-    (one request a charge, ``STRIPE_MAX_REQUESTS_PER_SECOND``)."""
+    declines by reason, when charging should end at the shared rate (one
+    request a charge, ``STRIPE_MAX_REQUESTS_PER_SECOND``), and the SEPA
+    debits held for their announced date (``held``: count, cents, first and
+    last date)."""
     charges = Charge.objects.filter(run=run, amount__gt=0)
     states = {
         row["status"]: {"count": row["count"], "cents": row["cents"] or 0}
@@ -140,13 +148,24 @@ def run_progress(*, run: PayoutRun) -> dict[str, Any]:
     now = timezone.now()
     to_try = charges.filter(
         Q(status__in=(ChargeStatus.QUEUED, ChargeStatus.IN_FLIGHT))
+        | Q(status=ChargeStatus.HELD, debit_from__lte=now)
         | Q(status=ChargeStatus.FAILED, next_attempt_at__lte=now)
     ).count()
+    held = charges.filter(status=ChargeStatus.HELD, debit_from__gt=now).aggregate(
+        count=Count("pk"), cents=Sum("amount"), first=Min("debit_from"), last=Max("debit_from")
+    )
     rate = max(float(settings.STRIPE_MAX_REQUESTS_PER_SECOND), 0.001)
     return {
         "states": states,
         "reasons": reasons,
         "to_try": to_try,
+        # SEPA debits announced, waiting for their date (not counted in to_try).
+        "held": {
+            "count": held["count"],
+            "cents": held["cents"] or 0,
+            "first": held["first"],
+            "last": held["last"],
+        },
         "estimated_end": now + dt.timedelta(seconds=to_try / rate) if to_try else None,
         "figures": run_figures(run=run),
     }
@@ -154,8 +173,8 @@ def run_progress(*, run: PayoutRun) -> dict[str, Any]:
 
 def supporter_months(*, user: User) -> list[dict[str, Any]]:
     """A supporter's charges, newest month first: month, amount, wallet
-    part, status, reason, next retry, and the pledged cents (shares on
-    unclaimed things, not charged)."""
+    part, status, reason, next retry, the date a SEPA debit was announced
+    for, and the pledged cents (shares on unclaimed things, not charged)."""
     from payouts.models import SupporterLine
 
     pledged = dict(
@@ -169,6 +188,8 @@ def supporter_months(*, user: User) -> list[dict[str, Any]]:
             "status": charge.status,
             "reason": charge.reason,
             "next_attempt_at": charge.next_attempt_at,
+            # The date a SEPA debit was announced for, while it waits for it.
+            "debit_from": charge.debit_from,
             "pledged": pledged.get(charge.run_id, 0),
             "charge": charge,
         }
@@ -205,6 +226,53 @@ def creator_earnings(*, user: User) -> list[dict[str, Any]]:
             }
         )
     return result
+
+
+def statement_charges(*, run: PayoutRun, supporter_ids: list[int]) -> dict[int, StatementCharge]:
+    """For the statements of a posted after-mode run, each of these
+    supporters' charge (the cents charged to the way to pay and the cents
+    their wallet paid first; none for a supporter whose shares were all
+    pledges) and the way to pay it goes to (the latest one not removed,
+    as the charge uses it; None when there is none or it needs replacing)."""
+    charges = {
+        supporter_id: (amount, wallet_part)
+        for supporter_id, amount, wallet_part in Charge.objects.filter(
+            run=run, supporter_id__in=supporter_ids
+        ).values_list("supporter_id", "amount", "wallet_part")
+    }
+    methods = {
+        method.user_id: method
+        for method in PaymentMethod.objects.filter(user_id__in=supporter_ids)
+        .exclude(status=PaymentMethodStatus.REMOVED)
+        .order_by("user_id", "-pk")
+        .distinct("user_id")
+    }
+    told = {}
+    for supporter_id in supporter_ids:
+        amount, wallet_part = charges.get(supporter_id, (0, 0))
+        method = methods.get(supporter_id)
+        usable = method is not None and method.status == PaymentMethodStatus.ACTIVE
+        told[supporter_id] = StatementCharge(
+            charge_cents=amount,
+            wallet_cents=wallet_part,
+            method=(
+                {"kind": method.kind, "brand": method.brand, "last4": method.last4}
+                if usable and method is not None
+                else None
+            ),
+            method_needs_replacing=method is not None and not usable,
+        )
+    return told
+
+
+def creators_ready(*, creator_ids: list[int]) -> set[int]:
+    """Those of these creators whose connected account can receive
+    transfers now (the others' earnings stay owed on the books)."""
+    return set(
+        PayoutAccount.objects.filter(
+            user_id__in=creator_ids, status=PayoutAccountStatus.ENABLED
+        ).values_list("user_id", flat=True)
+    )
 
 
 def funding_problems() -> list[str]:

@@ -6,6 +6,7 @@ them here."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from buttons.selectors import counted_flattrs
 from funding.models import Charge, ChargeStatus, Transfer
 from funding.selectors import creator_earnings, run_progress, supporter_months
 from ledger import selectors as ledger_selectors
+from payments.models import PaymentMethodKind
 from payments.selectors import payment_method_active
 from payouts.models import PayoutRun
 from payouts.rules import shares_cents, taken_cents, wallet_part_cents
@@ -31,7 +33,9 @@ def after_forecast(*, user: User) -> dict[str, Any]:
     things are ``claimed`` (money left in the wallet pays first:
     ``wallet_part``, the rest ``charged`` to the saved way to pay), the
     shares on unclaimed things ``pledged`` (not charged). Without a usable
-    way to pay nothing is charged: ``claimed`` is what saving one gives."""
+    way to pay nothing is charged: ``claimed`` is what saving one gives.
+    By SEPA the date is ``debit_on`` (the advance notice's days later);
+    ``held`` lists the debits of closed months announced for a date to come."""
     period = current_period()
     rows = list(
         counted_flattrs(supporter=user, period=period)
@@ -46,9 +50,23 @@ def after_forecast(*, user: User) -> dict[str, Any]:
     wallet = wallet_part_cents(claimed=claimed, balance=ledger_selectors.wallet_balance(user=user))
     method = payment_method_active(user=user)
     usable = method is not None and method.status == "active"
+    charge_on = add_months(period, 1)
+    sepa = usable and method is not None and method.kind == PaymentMethodKind.SEPA_DEBIT
     return {
         "period": period,
-        "charge_on": add_months(period, 1),
+        "charge_on": charge_on,
+        # A SEPA debit waits for its advance notice, given when the month's
+        # run is approved: at the earliest this many days after the 1st.
+        "debit_on": charge_on + dt.timedelta(days=settings.FLATTR_SEPA_NOTICE_DAYS)
+        if sepa
+        else charge_on,
+        # Debits of closed months announced and waiting for their date.
+        "held": [
+            {"period": c.run.period, "amount": c.amount, "debit_from": c.debit_from}
+            for c in Charge.objects.filter(supporter=user, status=ChargeStatus.HELD)
+            .select_related("run")
+            .order_by("run__period")
+        ],
         "flattrs": n,
         "claimed_flattrs": sum(1 for owner in flattrs if owner),
         "amount": amount,
@@ -67,8 +85,9 @@ def after_forecast(*, user: User) -> dict[str, Any]:
 
 def my_charges(*, user: User) -> list[dict[str, Any]]:
     """A supporter's charges per month (``funding.selectors``), each with
-    the words the page shows: ``bucket`` (charged, failed, waiting) and
-    ``confirm`` when it waits for them."""
+    the words the page shows: ``bucket`` (charged, failed, waiting),
+    ``confirm`` when it waits for them and ``debit_on`` when a SEPA debit
+    waits for the date its advance notice named."""
     rows = supporter_months(user=user)
     for row in rows:
         status = row["status"]
@@ -80,6 +99,7 @@ def my_charges(*, user: User) -> list[dict[str, Any]]:
             else "waiting"
         )
         row["confirm"] = status == ChargeStatus.REQUIRES_ACTION
+        row["debit_on"] = row["debit_from"] if status == ChargeStatus.HELD else None
         row["status_display"] = row["charge"].get_status_display()
     return rows
 

@@ -12,8 +12,9 @@ from django.db.models import Sum
 
 from funding.models import Charge, ChargeAttempt, ChargeDispute, ChargeStatus
 from funding.services.disputes import dispute_recorded
-from funding.services.outcomes import charge_update
-from payments.gateways.base import Dispute
+from funding.services.outcomes import charge_success_fetch, charge_update
+from payments.gateways.base import ChargeResult, Dispute
+from payments.gateways.base import ChargeStatus as Outcome
 from payments.gateways.stripe_after import intent_result
 from payments.webhooks import WebhookDeferred
 from payouts.services.compute import PayoutError, parse_period
@@ -25,8 +26,31 @@ def _ours(payment_intent_id: str) -> bool:
     )
 
 
-def on_payment_intent(event: dict) -> bool:
-    """``payment_intent.*``: the charge's new state. An intent of ours whose
+# Seconds a webhook's question to Stripe may take, the limiter's wait
+# included: well inside the time Stripe waits for our answer.
+FETCH_DEADLINE = 8.0
+
+
+def fetch_succeeded(event: dict) -> dict:
+    """``payment_intent.succeeded``, before the event's transaction: an
+    event's PaymentIntent is never expanded, so its fee (the balance
+    transaction of ``latest_charge``) is asked of Stripe, once, for a
+    charge of ours still waiting on it. Raises GatewayUnreachable (503,
+    delivered again) when Stripe cannot answer in time."""
+    intent = event["data"]["object"]
+    result = charge_success_fetch(
+        payment_intent_id=str(intent.get("id") or ""), deadline=FETCH_DEADLINE
+    )
+    # Only a success is taken from the answer; anything else (the event
+    # outran the processor's own state) leaves the event to speak.
+    if result is None or result.status != Outcome.SUCCEEDED:
+        return {}
+    return {"result": result}
+
+
+def on_payment_intent(event: dict, result: ChargeResult | None = None) -> bool:
+    """``payment_intent.*``: the charge's new state (``result``: what the
+    fetch read from the processor, fee included). An intent of ours whose
     attempt is still being recorded (the event came first) is deferred:
     Stripe delivers it again."""
     intent = event["data"]["object"]
@@ -46,7 +70,7 @@ def on_payment_intent(event: dict) -> bool:
         ):
             raise WebhookDeferred(f"{pi}: our attempt is not recorded yet")
         return False
-    charge_update(payment_intent_id=pi, result=intent_result(intent))
+    charge_update(payment_intent_id=pi, result=result or intent_result(intent))
     return True
 
 
@@ -99,3 +123,4 @@ HANDLERS = {
     "charge.dispute.created": on_dispute,
     "charge.refunded": on_refund,
 }
+FETCHERS = {"payment_intent.succeeded": fetch_succeeded}

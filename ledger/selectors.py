@@ -198,3 +198,16 @@ def flattr_means(*, user: User) -> tuple[int, int]:
         ).values_list("kind", "balance")
     )
     return -balances.get(AccountKind.RECEIVABLE, 0), balances.get(AccountKind.WALLET, 0)
+
+
+def flattr_means_sql(*, user: str) -> str:
+    """``flattr_means`` as a SELECT of one row (owed, balance) for a
+    caller's own statement (the flattr writes its rows in one round trip):
+    ``user`` is the SQL (a placeholder) that gives the user's id."""
+    receivable, wallet = AccountKind.RECEIVABLE.value, AccountKind.WALLET.value
+    return (
+        f"SELECT COALESCE(-SUM(balance) FILTER (WHERE kind = '{receivable}'), 0) AS owed,"  # noqa: S608 - our names
+        f" COALESCE(SUM(balance) FILTER (WHERE kind = '{wallet}'), 0) AS balance"
+        f" FROM {Account._meta.db_table}"
+        f" WHERE user_id = {user} AND kind IN ('{receivable}', '{wallet}')"
+    )

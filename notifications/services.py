@@ -104,6 +104,21 @@ def _events_insert(rows: list[Event]) -> list[str]:
         return [key for (key,) in cursor.fetchall()]
 
 
+def events_insert_sql(*, rows: str) -> str:
+    """An INSERT of the events whose ``(type, recipient_id, data, key)``
+    the SELECT ``rows`` gives, for a writer that records its own rows and
+    their events in one statement (a flattr: ``buttons.services``, as a CTE
+    over its INSERT's RETURNING). The key's uniqueness guards as in
+    ``events_publish``; it returns the new keys. The caller queues their
+    dispatch (``notifications.queue``), or the sweeper finds them."""
+    return (
+        f"INSERT INTO {Event._meta.db_table} (id, type, recipient_id, data, key, created_at)"  # noqa: S608 - our names
+        " SELECT gen_random_uuid(), e.type, e.recipient_id, e.data, e.key, statement_timestamp()"
+        f" FROM ({rows}) AS e(type, recipient_id, data, key)"
+        " ON CONFLICT (key) DO NOTHING RETURNING key"
+    )
+
+
 def event_dispatch(*, key: str) -> tuple[list[int], list[int]]:
     """Turn a stored event into its e-mail and webhook deliveries, once.
     Returns the ids of the e-mail and deliveries to send."""

@@ -28,6 +28,19 @@ def events_dispatch(keys: list[str]) -> int:
     return queued
 
 
+@shared_task
+def events_drain() -> int:
+    """Beat (every few seconds) and the "drain soon" publish of a hot
+    writer (notifications.queue): dispatch the queued events in batches.
+    A key taken by a worker that dies is healed by ``notifications_sweep``."""
+    from notifications import queue
+
+    queued = 0
+    while keys := queue.take():
+        queued += events_dispatch(keys)
+    return queued
+
+
 @shared_task(bind=True, acks_late=True, max_retries=EMAIL_MAX_RETRIES)
 def email_send(self, email_id: int) -> str:
     last_try = self.request.retries >= self.max_retries

@@ -8,8 +8,11 @@ point the real transport at a local server of theirs with
 ``get_paced_client()`` is for the calls of pay-after-the-month, which come in
 millions: each HTTP request it sends (the library's own retries included)
 first takes a slot of the shared limiter (``payments.limiter``), and no
-request starts after the call's deadline, so one gateway call is bounded
-by ``DEADLINE`` plus one request's timeouts however Stripe behaves.
+request starts after the call's deadline and each request's timeouts are
+cut to what is left of it, so one gateway call ends by its deadline (plus
+the library's short sleep before its one retry and the time a slow answer
+takes between two reads, each at most what is left) however Stripe
+behaves.
 """
 
 from __future__ import annotations
@@ -88,6 +91,14 @@ class PacedHTTPClient(stripe.HTTPClient):
         if left <= 0:
             raise stripe.APIConnectionError("the call's deadline passed before Stripe answered")
         stripe_slot(timeout=left)
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise stripe.APIConnectionError("the call's deadline passed before Stripe answered")
+        if isinstance(self.inner, stripe.RequestsClient):
+            # No request outlives the call's deadline: its timeouts are
+            # what is left of it (at most CONNECT_TIMEOUT / READ_TIMEOUT).
+            # The transport is this thread's own, so setting it is safe.
+            self.inner._timeout = (min(CONNECT_TIMEOUT, left), min(READ_TIMEOUT, left))
         return self.inner.request(method, url, headers, post_data)
 
     def request_stream(self, method, url, headers, post_data=None, *, _usage=None):

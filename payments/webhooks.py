@@ -25,9 +25,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 Handler = Callable[..., None]
-# An after-mode handler: given the whole event, handles it and returns True
-# when its ``data.object`` is one of its charges, False when it is not.
-AfterModeHandler = Callable[[dict], bool]
+# An after-mode handler: given the whole event (and what its fetcher
+# returned, as keyword arguments), handles it and returns True when its
+# ``data.object`` is one of its charges, False when it is not.
+AfterModeHandler = Callable[..., bool]
 Fetch = Callable[[dict], dict]
 HANDLERS: dict[str, Handler] = {}
 FETCHERS: dict[str, Fetch] = {}
@@ -50,6 +51,10 @@ AFTER_MODE_EVENTS = (
     "charge.refunded",
 )
 after_mode_handlers: dict[str, AfterModeHandler] = {}
+# An after-mode event's ``fetch``, run before the webhook's transaction
+# opens (it may ask the processor: the fee of a charge that succeeded);
+# its dict reaches the handler as keyword arguments. Filled by funding too.
+after_mode_fetchers: dict[str, Fetch] = {}
 
 
 class WebhookRefused(Exception):

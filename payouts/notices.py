@@ -1,7 +1,13 @@
 """What people hear about a posted run: the supporter's monthly statement
 ("where my 2.00 EUR went") and the creator's earnings statement, published
 as notifications events in batches (one key per run and person, so
-publishing again after a crash sends nothing twice)."""
+publishing again after a crash sends nothing twice).
+
+Both funding modes use the same statements, built from the same derived
+shares and fee parts; an after-mode run's (``data["funding"] == "after"``)
+add what the supporter is charged and by what means, and whether the
+creator can be paid by transfer, which the funding app tells through
+``payouts.funding_hook``."""
 
 from __future__ import annotations
 
@@ -17,19 +23,23 @@ from django.utils import timezone
 
 from notifications.models import EventType
 from notifications.services import NewEvent, events_publish
-from payouts.models import PayoutRun, RunStatus
+from payouts.funding_hook import after_funding
+from payouts.models import Funding, PayoutRun, RunStatus
 from payouts.rules import FeeParts
 from payouts.shares import counted_sql
 
 BATCH = 2000
 
 
-def _supporter_events(
+def _supporter_shares(
     run: PayoutRun, supporter_ids: list[int], *, fees: FeeParts
-) -> list[NewEvent]:
-    """``fees`` has seen the shares of every supporter before these (batches
-    go in supporter order): each share is told its part of its creator's
-    monthly fee, and the parts add up to the fee the run charged."""
+) -> dict[int, list[dict]]:
+    """Each supporter's shares (derived, ``payouts.shares``), the largest
+    first. ``fees`` has seen the shares of every supporter before these
+    (batches go in supporter order): each share is told its part of its
+    creator's monthly fee, and the parts add up to the fee the run charged.
+    A share on a thing nobody owned is ``held`` (after mode: pledged) and
+    carries no fee."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -55,25 +65,57 @@ def _supporter_events(
             )
     for mine in shares.values():
         mine.sort(key=lambda share: (-share["amount_cents"], share["title"]))
+    return shares
+
+
+def _supporter_events(
+    run: PayoutRun, supporter_ids: list[int], *, fees: FeeParts
+) -> list[NewEvent]:
+    """Wallet mode: what the wallet gave and where it went. After mode
+    (``data["funding"] == "after"``): the same shares, then what is charged
+    (the shares on claimed things less what the wallet paid first) and to
+    what, and the pledges on unclaimed things, which are not charged."""
+    shares = _supporter_shares(run, supporter_ids, fees=fees)
+    after = run.funding == Funding.AFTER
+    charges = (
+        after_funding().statement_charges(run=run, supporter_ids=supporter_ids) if after else {}
+    )
     lines = run.supporter_lines.filter(supporter_id__in=supporter_ids, taken__gt=0, flattrs__gt=0)
     events = []
-    for line in lines.values("supporter_id", "taken", "flattrs", "budget"):
-        mine = shares[line["supporter_id"]]
+    for line in lines.values("supporter_id", "taken", "flattrs", "budget", "pledged"):
+        supporter_id = line["supporter_id"]
+        mine = shares[supporter_id]
+        data = {
+            "period": run.label,
+            "taken_cents": line["taken"],
+            "budget_cents": line["budget"],
+            "flattrs": line["flattrs"],
+            "shares": mine,
+            "held_cents": sum(s["amount_cents"] for s in mine if s["held"]),
+            "held_months": settings.FLATTR_UNCLAIMED_MONTHS,
+            "months_path": reverse("my_months"),
+        }
+        if after:
+            charge = charges[supporter_id]
+            claimed = line["taken"] - line["pledged"]
+            assert charge.charge_cents + charge.wallet_cents == claimed, (
+                "a supporter pays their shares on claimed things, no more, no less"
+            )
+            data |= {
+                "funding": Funding.AFTER.value,
+                "claimed_cents": claimed,
+                "wallet_cents": charge.wallet_cents,
+                "charge_cents": charge.charge_cents,
+                "method": charge.method,
+                "method_needs_replacing": charge.method_needs_replacing,
+                "method_path": reverse("payment_method"),
+            }
         events.append(
             NewEvent(
                 EventType.SUPPORTER_STATEMENT,
-                line["supporter_id"],
-                {
-                    "period": run.label,
-                    "taken_cents": line["taken"],
-                    "budget_cents": line["budget"],
-                    "flattrs": line["flattrs"],
-                    "shares": mine,
-                    "held_cents": sum(s["amount_cents"] for s in mine if s["held"]),
-                    "held_months": settings.FLATTR_UNCLAIMED_MONTHS,
-                    "months_path": reverse("my_months"),
-                },
-                f"statement:{run.label}:supporter:{line['supporter_id']}",
+                supporter_id,
+                data,
+                f"statement:{run.label}:supporter:{supporter_id}",
             )
         )
     return events
@@ -130,6 +172,11 @@ def _creator_onward(run: PayoutRun, creator_ids: list[int]) -> dict[tuple[str, i
 
 
 def _creator_events(run: PayoutRun, creator_ids: list[int]) -> list[NewEvent]:
+    """Gross per thing, fee, net and onward shares. After mode
+    (``data["funding"] == "after"``): the same figures are what the run
+    expects; ``account_ready`` says whether the creator is paid by transfer
+    as the supporters' charges are collected, or keeps it owed on their
+    earnings until their payout account is ready."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -152,6 +199,8 @@ def _creator_events(run: PayoutRun, creator_ids: list[int]) -> list[NewEvent]:
                 }
             )
     onward = _creator_onward(run, creator_ids)
+    after = run.funding == Funding.AFTER
+    ready = after_funding().creators_ready(creator_ids=creator_ids) if after else set()
     events = []
     # A user who only receives onward money has a line with gross 0: told too.
     lines = run.creator_lines.filter(
@@ -163,28 +212,31 @@ def _creator_events(run: PayoutRun, creator_ids: list[int]) -> list[NewEvent]:
         creator_id = line["creator_id"]
         kept = line["net"] - line["onward_out"]
         gave, got = onward.get(("to", creator_id), []), onward.get(("from", creator_id), [])
+        data = {
+            "period": run.label,
+            "gross_cents": line["gross"],
+            "fee_cents": line["fee"],
+            "net_cents": line["net"],
+            "fee_percent": settings.FLATTR_FEE_PERCENT,
+            "flattrs": line["flattrs"],
+            "things": things[creator_id],
+            "onward_out_cents": line["onward_out"],
+            "onward_in_cents": line["onward_in"],
+            "kept_cents": kept,
+            "credited_cents": kept + line["onward_in"],
+            "onward_to": [{k: s[k] for k in ("label", "cents", "held")} for s in gave],
+            "onward_to_more": gave[-1]["more"] if gave else 0,
+            "onward_from": [{k: s[k] for k in ("label", "cents")} for s in got],
+            "onward_from_more": got[-1]["more"] if got else 0,
+            "earnings_path": reverse("earnings"),
+        }
+        if after:
+            data |= {"funding": Funding.AFTER.value, "account_ready": creator_id in ready}
         events.append(
             NewEvent(
                 EventType.PAYOUT_POSTED,
                 creator_id,
-                {
-                    "period": run.label,
-                    "gross_cents": line["gross"],
-                    "fee_cents": line["fee"],
-                    "net_cents": line["net"],
-                    "fee_percent": settings.FLATTR_FEE_PERCENT,
-                    "flattrs": line["flattrs"],
-                    "things": things[creator_id],
-                    "onward_out_cents": line["onward_out"],
-                    "onward_in_cents": line["onward_in"],
-                    "kept_cents": kept,
-                    "credited_cents": kept + line["onward_in"],
-                    "onward_to": [{k: s[k] for k in ("label", "cents", "held")} for s in gave],
-                    "onward_to_more": gave[-1]["more"] if gave else 0,
-                    "onward_from": [{k: s[k] for k in ("label", "cents")} for s in got],
-                    "onward_from_more": got[-1]["more"] if got else 0,
-                    "earnings_path": reverse("earnings"),
-                },
+                data,
                 f"statement:{run.label}:creator:{creator_id}",
             )
         )

@@ -16,6 +16,11 @@ worker killed between the two leaves the charge ``in_flight``: any later
 attempt (the sweeper, ``payout_settle``) calls again with the same key, so
 the processor answers the first call's outcome, recorded once.
 
+A SEPA debit is not tried before the date its advance notice named
+(``advance.py``): a charge ``held`` for it is due from ``debit_from``, and
+a charge about to be debited by SEPA without a notice for that attempt gets
+one and waits.
+
 Outcomes are applied by ``outcomes.py`` (webhooks, SEPA results, a new
 way to pay, the end of the retry schedule).
 """
@@ -38,7 +43,7 @@ from funding.models import (
     ChargeStatus,
     RunFunding,
 )
-from funding.services import accounts
+from funding.services import accounts, advance
 from funding.services.outcomes import charge_result_record
 from funding.services.pacing import call_paced
 from ledger.models import AccountKind, TransactionKind
@@ -46,6 +51,7 @@ from ledger.services import (
     UserLegs,
     transaction_post_for_users,
 )
+from notifications.services import events_publish
 from payments.gateways import gateway_get
 from payments.gateways.base import (
     ChargeResult,
@@ -144,7 +150,7 @@ def run_funding_start(*, run: PayoutRun) -> RunFunding:
         from funding.tasks import charge_chunk
 
         for chunk in (
-            Charge.objects.filter(run=run, status=ChargeStatus.QUEUED)
+            Charge.objects.filter(run=run, status__in=(ChargeStatus.QUEUED, ChargeStatus.HELD))
             .values_list("chunk", flat=True)
             .distinct()
         ):
@@ -158,11 +164,14 @@ def run_funding_start(*, run: PayoutRun) -> RunFunding:
 
 
 def due_q(now: dt.datetime) -> Q:
-    """Charges that may be tried now: never tried, a retry whose time has
-    come, or an attempt left in flight past its lease."""
+    """Charges that may be tried now: never tried, a SEPA debit whose
+    announced date has come, a retry whose time has come (and, by SEPA, its
+    announced date), or an attempt left in flight past its lease."""
+    announced = Q(debit_from__isnull=True) | Q(debit_from__lte=now)
     return (
         Q(status=ChargeStatus.QUEUED)
-        | Q(status=ChargeStatus.FAILED, next_attempt_at__lte=now)
+        | Q(status=ChargeStatus.HELD, debit_from__lte=now)
+        | (Q(status=ChargeStatus.FAILED, next_attempt_at__lte=now) & announced)
         | Q(status=ChargeStatus.IN_FLIGHT, updated_at__lte=now - IN_FLIGHT_LEASE)
     )
 
@@ -213,6 +222,33 @@ def _claim(
             charge.first_failed_at = charge.first_failed_at or now
             charge.save(update_fields=["status", "reason", "first_failed_at", "updated_at"])
             return None, None
+        if charge.debit_from is None and advance.notice_required(method):
+            # A SEPA debit nobody announced for this attempt (a mandate saved
+            # while the charge was queued, a notice skipped at posting): the
+            # notice goes out now and the attempt waits for its date.
+            failed = charge.status == ChargeStatus.FAILED
+            event = advance.debit_announce(
+                charge=charge,
+                method=method,
+                now=now,
+                earliest=charge.next_attempt_at if failed else None,
+            )
+            if failed:
+                charge.next_attempt_at = charge.debit_from
+            else:
+                charge.status = ChargeStatus.HELD
+            # An update, not save(): no charge event (the declined e-mail of
+            # this attempt, if any, went out with the decline).
+            Charge.objects.filter(pk=charge.pk).update(
+                status=charge.status,
+                next_attempt_at=charge.next_attempt_at,
+                notices=charge.notices,
+                notice_at=charge.notice_at,
+                debit_from=charge.debit_from,
+                updated_at=now,
+            )
+            events_publish(events=[event])
+            return None, None
         charge.attempts += 1
         attempt = ChargeAttempt.objects.create(
             charge=charge,
@@ -222,7 +258,9 @@ def _claim(
             started_at=now,
         )
         charge.status = ChargeStatus.IN_FLIGHT
-        charge.save(update_fields=["attempts", "status", "updated_at"])
+        # This attempt uses the notice that announced it; a retry needs its own.
+        charge.debit_from = None
+        charge.save(update_fields=["attempts", "status", "debit_from", "updated_at"])
         return attempt, method
 
 

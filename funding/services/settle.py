@@ -1,12 +1,15 @@
 """``run_settle``: everything due now for an after-mode run, in order
 (``manage.py payout_settle``, the beat task and tests call it):
 
-1. charges due: never tried, retries whose time has come, attempts left in
-   flight by a dead worker (``charges.charge_attempt``);
+1. charges due: never tried, SEPA debits whose announced date has come
+   (``advance``), retries whose time has come, attempts left in flight by a
+   dead worker (``charges.charge_attempt``);
 2. charges an earlier settle saw waiting asked again (SEPA processing
    becomes final at the settle after the one that saw it; a missed
    webhook); those left waiting are marked seen by this settle;
-3. charges waiting past the retry schedule given up;
+3. charges waiting past the retry schedule given up; the fees of charges
+   that succeeded before the processor knew them (``fee_pending``: a SEPA
+   debit's balance transaction can come after its success) asked again;
 4. creators credited with what was collected (``credits.run_reconcile``);
 5. transfers, once allowed, and those left in flight;
 6. disputes the gateway reports (``disputes.dispute_recorded``) and the
@@ -28,7 +31,7 @@ from funding.models import Charge, ChargeStatus, RunFunding
 from funding.services.charges import charge_attempt, charges_due
 from funding.services.credits import run_reconcile
 from funding.services.disputes import dispute_recorded
-from funding.services.outcomes import charge_refresh, charges_expire
+from funding.services.outcomes import charge_refresh, charges_expire, charges_fee_fetch
 from funding.services.transfers import (
     recoveries_run,
     transfer_send,
@@ -109,6 +112,7 @@ def run_settle(*, run: PayoutRun, now: dt.datetime | None = None) -> PayoutRun:
     charges_refresh(run=run, settle=settle)
     charges_seen_waiting(run=run, settle=settle)
     charges_expire(run=run, now=now)
+    charges_fee_fetch(run=run)
     with transaction.atomic(durable=True):
         run_reconcile(run=run)
     if transfers_allowed(run=run, now=now):

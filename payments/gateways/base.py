@@ -97,8 +97,14 @@ class ChargeResult:
     # (insufficient funds, generic decline); False when the supporter must
     # save a new way to pay first (expired, removed, unusable).
     retryable: bool = False
-    # The processor's fee in cents, when known (succeeded charges).
+    # The processor's fee in cents, when known (succeeded charges). None
+    # for a success whose balance transaction does not exist yet (SEPA can
+    # succeed before it): the fee is asked again later (``charge_refresh``).
     fee_cents: int | None = None
+    # FAILED only: the processor says never to charge this supporter again
+    # for it (Stripe's ``fraudulent``, ``merchant_blacklist``): given up
+    # at once, no retry even with a new way to pay.
+    give_up: bool = False
 
 
 @dataclass(frozen=True)
@@ -203,9 +209,13 @@ class PaymentGateway(ABC):
         with the same key."""
         raise GatewayUnavailable(f"the {self.name} gateway cannot charge after the month")
 
-    def charge_refresh(self, *, payment_intent_id: str) -> ChargeResult:
+    def charge_refresh(
+        self, *, payment_intent_id: str, deadline: float | None = None
+    ) -> ChargeResult:
         """The charge's state now (SEPA processing, after the supporter
-        confirmed, after a webhook that was missed)."""
+        confirmed, after a webhook that was missed), with its fee once the
+        processor knows it. ``deadline``: seconds the whole call may take
+        (a webhook's fetch uses a short one)."""
         raise GatewayUnavailable(f"the {self.name} gateway cannot charge after the month")
 
     def charge_confirm_url(self, *, payment_intent_id: str, return_url: str) -> str:

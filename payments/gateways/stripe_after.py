@@ -13,6 +13,8 @@ docs.stripe.com/declines/codes).
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,9 +38,20 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Declines worth trying again later with the same method (the issuer may say
-# yes next time); any other decline waits for the supporter to save a new
+# How a decline is answered, from Stripe's documentation
+# (docs.stripe.com/declines/card, "Retrying issuer declines", and
+# docs.stripe.com/declines/codes). Three answers: retry the same method on
+# our schedule, wait for the supporter to save a new way to pay, or give up.
+#
+# Stripe's ``advice_code`` (card issuer declines) comes first when present:
+# ``try_again_later`` -> retry; ``do_not_try_again`` (the issuer will never
+# approve it: retrying risks the card networks' excessive-retry fees) and
+# ``confirm_card_data`` (the card details must be collected again) -> a new
 # way to pay.
+RETRY_ADVICE = frozenset({"try_again_later"})
+NEW_METHOD_ADVICE = frozenset({"do_not_try_again", "confirm_card_data"})
+# Without an advice code, the decline code (or the error code) decides.
+# Temporary by the table's "next steps" (try again, possibly later):
 RETRYABLE_DECLINES = frozenset(
     {
         "insufficient_funds",
@@ -51,10 +64,17 @@ RETRYABLE_DECLINES = frozenset(
         "approve_with_id",
         "card_velocity_exceeded",
         "withdrawal_count_limit_exceeded",
+        "call_issuer",
+        "no_action_taken",
     }
 )
-# Stripe's advice codes that forbid a retry of the same card.
-NO_RETRY_ADVICE = frozenset({"do_not_try_again", "confirm_card_data"})
+# Never to be charged again for this (a blocked or fraudulent payer): the
+# charge is given up at once.
+GIVE_UP_DECLINES = frozenset({"fraudulent", "merchant_blacklist"})
+# Anything else (expired_card, lost_card, stolen_card, pickup_card,
+# incorrect_number, card_not_supported, currency_not_supported,
+# revocation_of_authorization, stop_payment_order, an unknown code...)
+# waits for a new way to pay: an unknown code is not retried blindly.
 
 
 def _retry_after(exc: stripe.StripeError) -> float | None:
@@ -103,27 +123,56 @@ def _charge_id(intent: Any) -> str:
 
 
 def _declined(error: Mapping[str, Any] | Any, payment_intent_id: str) -> ChargeResult:
-    code = _get(error, "code") or ""
-    decline = _get(error, "decline_code") or ""
-    advice = _get(error, "advice_code") or ""
+    """A decline (a 402 ``card_error``, or a PaymentIntent's
+    ``last_payment_error``) read as the module's table above says."""
+    code = str(_get(error, "code") or "")
+    decline = str(_get(error, "decline_code") or "")
+    advice = str(_get(error, "advice_code") or "")
     if code == "authentication_required" or decline == "authentication_required":
         return ChargeResult(
             status=ChargeStatus.REQUIRES_ACTION,
             payment_intent_id=payment_intent_id,
             reason="authentication_required",
         )
-    retryable = (
-        code in ("card_declined", "processing_error")
-        and (decline or code) in RETRYABLE_DECLINES | {"processing_error"}
-        and advice not in NO_RETRY_ADVICE
-    )
+    reason = decline or code or "declined"
+    give_up = reason in GIVE_UP_DECLINES
+    if give_up:
+        retryable = False
+    elif advice in RETRY_ADVICE:
+        retryable = True
+    elif advice in NEW_METHOD_ADVICE:
+        retryable = False
+    else:
+        retryable = reason in RETRYABLE_DECLINES
     return ChargeResult(
         status=ChargeStatus.FAILED,
         payment_intent_id=payment_intent_id,
         charge_id=str(_get(error, "charge") or ""),
-        reason=decline or code or "declined",
+        reason=reason,
         retryable=retryable,
+        give_up=give_up,
     )
+
+
+# Stripe's rules for a statement descriptor (docs.stripe.com/get-started/
+# account/statement-descriptors): Latin characters only, none of < > \ ' " *,
+# at least one letter in the prefix and in the suffix, 22 characters in all
+# (prefix, "* " and suffix; what is longer is cut on the statement). A
+# suffix breaking them makes Stripe refuse the charge, so one is sent only
+# when it can be made valid.
+_DESCRIPTOR_REFUSED = re.compile(r"[<>\\'\"*]")
+SUFFIX_MAX = 22
+
+
+def descriptor_suffix(text: str) -> str:
+    """``text`` as a valid statement descriptor suffix: accents folded to
+    Latin letters, other characters Stripe refuses dropped, spaces
+    collapsed, at most 22 characters; "" when no letter is left (then the
+    account's own descriptor is shown)."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    kept = "".join(c for c in folded if c.isprintable())
+    kept = " ".join(_DESCRIPTOR_REFUSED.sub(" ", kept).split())[:SUFFIX_MAX].strip()
+    return kept if any(c.isalpha() for c in kept) else ""
 
 
 def intent_result(intent: Any) -> ChargeResult:
@@ -162,9 +211,9 @@ class StripeAfterModeMixin:
 
         def ensure_available(self) -> None: ...  # PaymentGateway's
 
-    def _paced(self) -> stripe.StripeClient:
+    def _paced(self, *, deadline: float | None = None) -> stripe.StripeClient:
         self.ensure_available()
-        return stripe_client.get_paced_client()
+        return stripe_client.get_paced_client(deadline=deadline)
 
     # --- saving a way to pay ------------------------------------------------
 
@@ -182,15 +231,22 @@ class StripeAfterModeMixin:
     def setup_start(
         self, *, customer_id: str, idempotency_key: str, success_url: str, cancel_url: str
     ) -> Checkout:
+        from django.conf import settings
+
+        currency = settings.CURRENCY.lower()
         client = self._paced()
         try:
             session = _call(
                 "setup checkout",
                 lambda: client.v1.checkout.sessions.create(
-                    params={  # type: ignore[arg-type]
+                    params={
                         "mode": "setup",
                         "customer": customer_id,
-                        "payment_method_types": ["card", "sepa_debit"],
+                        # API 2026-09-30.endive and later refuse
+                        # ``payment_method_types`` (400
+                        # payment_method_types_no_longer_supported).
+                        "allowed_payment_method_types": ["card", "sepa_debit"],
+                        "currency": currency,
                         "setup_intent_data": {"metadata": {"key": idempotency_key}},
                         "metadata": {"key": idempotency_key},
                         "success_url": success_url,
@@ -252,7 +308,10 @@ class StripeAfterModeMixin:
         try:
             _call(
                 "detach",
-                lambda: client.v1.payment_methods.detach(method.payment_method_id),
+                lambda: client.v1.payment_methods.detach(
+                    method.payment_method_id,
+                    options={"idempotency_key": f"detach:{method.payment_method_id}"},
+                ),
             )
         except stripe.InvalidRequestError as exc:
             # Already detached or deleted: what we wanted.
@@ -279,17 +338,18 @@ class StripeAfterModeMixin:
             "currency": currency,
             "customer": method.customer_id,
             "payment_method": method.payment_method_id,
-            "payment_method_types": [method.kind],
+            "allowed_payment_method_types": [method.kind],
             "confirm": True,
             "off_session": True,
             "transfer_group": transfer_group,
             "metadata": metadata,
             "expand": ["latest_charge.balance_transaction"],
         }
-        if method.kind == "card" and statement_descriptor:
-            # Cards show the account's prefix and this suffix (at most 22
-            # characters in all); SEPA debits show the account's descriptor.
-            params["statement_descriptor_suffix"] = statement_descriptor[:22]
+        suffix = descriptor_suffix(statement_descriptor)
+        if method.kind == "card" and suffix:
+            # Cards show the account's prefix and this suffix; SEPA debits
+            # show the account's descriptor.
+            params["statement_descriptor_suffix"] = suffix
         try:
             intent = _call(
                 f"charge {idempotency_key}",
@@ -321,8 +381,10 @@ class StripeAfterModeMixin:
             raise GatewayDeclined(exc.user_message or str(exc)) from exc
         return intent_result(intent)
 
-    def charge_refresh(self, *, payment_intent_id: str) -> ChargeResult:
-        client = self._paced()
+    def charge_refresh(
+        self, *, payment_intent_id: str, deadline: float | None = None
+    ) -> ChargeResult:
+        client = self._paced(deadline=deadline)
         try:
             intent = _call(
                 f"refresh {payment_intent_id}",

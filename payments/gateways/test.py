@@ -187,7 +187,9 @@ class TestModeGateway(PaymentGateway):
         intent = f"pi_test_{idempotency_key.replace(':', '_')}__{method.payment_method_id}"
         return simulated_charge_result(intent, amount_cents=amount_cents, first=True)
 
-    def charge_refresh(self, *, payment_intent_id: str) -> ChargeResult:
+    def charge_refresh(
+        self, *, payment_intent_id: str, deadline: float | None = None
+    ) -> ChargeResult:
         self.ensure_available()
         return simulated_charge_result(payment_intent_id, amount_cents=None, first=False)
 
@@ -272,8 +274,12 @@ def simulated_charge_result(intent: str, *, amount_cents: int | None, first: boo
         if first:
             return ChargeResult(status=ChargeStatus.PROCESSING, payment_intent_id=intent)
         if method == "pm_sepa_debit_success":
+            # A simulated SEPA debit costs nothing (a known fee of 0).
             return ChargeResult(
-                status=ChargeStatus.SUCCEEDED, payment_intent_id=intent, charge_id=f"ch_{intent}"
+                status=ChargeStatus.SUCCEEDED,
+                payment_intent_id=intent,
+                charge_id=f"ch_{intent}",
+                fee_cents=0,
             )
         return ChargeResult(
             status=ChargeStatus.FAILED,

@@ -28,6 +28,7 @@ from payments.services.topups import topup_dispute, topup_fail, topup_fulfil, to
 from payments.webhooks import (
     WebhookMalformed,
     WebhookRefused,
+    after_mode_fetchers,
     after_mode_handlers,
     fetcher_for,
     handler_for,
@@ -337,13 +338,28 @@ def _topup_for_charge(charge_id: str | None, payment_intent_id: str | None) -> T
     return topup
 
 
-def _after_mode(event: dict) -> None:
+def _after_mode(event: dict, **fetched: object) -> None:
     """An event of a pay-after-the-month charge, handled by funding's
     registered handler; one for no charge of ours is refused (logged, 200)."""
     obj = event["data"]["object"]
     handler = after_mode_handlers.get(event["type"])
-    if handler is None or not handler(event):
+    if handler is None or not handler(event, **fetched):
         raise WebhookRefused(f"{event['type']} {obj.get('id')}: no charge of ours")
+
+
+def _topups_intent(intent: dict) -> bool:
+    metadata = intent.get("metadata")
+    return isinstance(metadata, dict) and bool(metadata.get("topup_id"))
+
+
+def fetch_after_mode(event: dict) -> dict:
+    """Funding's fetcher of the event type, if any (outside any transaction:
+    it may ask Stripe; GatewayUnreachable answers 503, Stripe delivers the
+    event again)."""
+    fetch = after_mode_fetchers.get(event["type"])
+    if fetch is None or _topups_intent(event["data"]["object"]):
+        return {}
+    return fetch(event) or {}
 
 
 @register(
@@ -351,13 +367,12 @@ def _after_mode(event: dict) -> None:
     "payment_intent.payment_failed",
     "payment_intent.processing",
     "payment_intent.requires_action",
+    fetch=fetch_after_mode,
 )
-def on_payment_intent(event: dict) -> None:
-    intent = event["data"]["object"]
-    metadata = intent.get("metadata")
-    if isinstance(metadata, dict) and metadata.get("topup_id"):
+def on_payment_intent(event: dict, **fetched: object) -> None:
+    if _topups_intent(event["data"]["object"]):
         return  # a top-up's: its checkout.session events settle it
-    _after_mode(event)
+    _after_mode(event, **fetched)
 
 
 @register("charge.refunded")

@@ -572,12 +572,12 @@ def payout_runs_sweep() -> list[Chunk]:
 
 def _after_posting(run: PayoutRun) -> None:
     """The run's Merkle commitment is fixed with the posting; statements go
-    out once it has committed."""
+    out once it has committed, in both modes (an after-mode statement reads
+    the charges the posting recorded), queued before charging so that the
+    statement is usually the first thing a supporter hears of the month."""
     from payouts import tasks, transparency
 
     transparency.run_commit(run=run)
-    if run.funding == Funding.AFTER:
-        # What supporters are told depends on their charges (funding).
-        after_funding().run_posted(run=run)
-        return
     transaction.on_commit(lambda: tasks.payout_statements_publish.delay(run.pk))
+    if run.funding == Funding.AFTER:
+        after_funding().run_posted(run=run)

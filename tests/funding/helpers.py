@@ -6,11 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from typing import cast
 
 from django.core.management import call_command
 
+from accounts.models import User
+from funding.models import Charge
 from payments.models import Gateway, PaymentMethod, PaymentMethodKind
 from payments.withdrawals.models import PayoutAccount, PayoutAccountStatus
+from tests.factories import UserFactory, flattr, thing
 
 P = dt.date(2026, 9, 1)
 MONTH = "2026-09"
@@ -50,3 +54,30 @@ def settle(month: str = MONTH) -> dict:
     out = io.StringIO()
     call_command("payout_settle", month, stdout=out)
     return json.loads(out.getvalue())
+
+
+def stripe_method(user, pm: str) -> PaymentMethod:
+    sepa = pm.startswith("pm_sepa")
+    return PaymentMethod.objects.create(
+        user=user,
+        gateway=Gateway.STRIPE,
+        customer_id=f"cus_{user.pk}",
+        payment_method_id=pm,
+        kind=PaymentMethodKind.SEPA_DEBIT if sepa else PaymentMethodKind.CARD,
+        brand="" if sepa else "visa",
+        last4="3000" if sepa else "3184",
+    )
+
+
+def stripe_charged(pm: str, admin: str = "boss@example.org") -> Charge:
+    """A creator and a supporter whose way to pay is Stripe's ``pm``; the
+    month approved and settled once: the supporter's charge."""
+    UserFactory(is_staff=True, is_superuser=True, email=admin)
+    claire = cast(User, UserFactory())
+    ready(claire)
+    sophie = cast(User, UserFactory(monthly_budget_cents=1000))
+    flattr(sophie, thing(owner=claire), P)
+    stripe_method(sophie, pm)
+    approve()
+    settle()
+    return Charge.objects.get()

@@ -131,7 +131,11 @@ def test_two_settles_racing_charge_and_transfer_once(after):
     gross = sum(100 + i for i in range(6))
     assert payout.gross == gross
     assert payout.sent == gross - (gross * 10 + 50) // 100
-    assert Transfer.objects.filter(status="sent").count() == 1
+    # One transfer, or two when a settle transferred what was collected while
+    # the other was still charging (the follow-up): the creator is paid once.
+    sent = Transfer.objects.filter(status="sent")
+    assert sum(sent.values_list("amount", flat=True)) == payout.sent
+    assert sorted(sent.values_list("number", flat=True)) in ([1], [1, 2])
 
 
 def test_a_replayed_dispute_moves_money_once(after):

@@ -17,6 +17,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_follow_up_transfers_pay_the_difference_of_the_cumulative_net(after, admin_user):
+    # No advance-notice hold: the SEPA debit is processing at the first
+    # settle and final at the second (the hold: tests/funding/test_sepa_hold.py).
+    after.FLATTR_SEPA_NOTICE_DAYS = 0
     claire = UserFactory()
     ready(claire)
     card = UserFactory(monthly_budget_cents=5)

@@ -75,6 +75,8 @@ def test_settling_pays_every_creator_their_share_of_what_was_collected(data):
         DEBUG=True,
         FLATTR_TRANSFER_AFTER_DAYS=0,
         FLATTR_FEE_PERCENT=data["fee_percent"],
+        # SEPA final at the second settle (no advance-notice hold to wait for).
+        FLATTR_SEPA_NOTICE_DAYS=0,
     ):
         check(data)
 

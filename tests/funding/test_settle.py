@@ -156,13 +156,25 @@ def test_without_a_way_to_pay_the_charge_waits_for_one(month):
     ("pm", "second"),
     [("pm_sepa_debit_success", "succeeded"), ("pm_sepa_debit_failure", "failed")],
 )
-def test_sepa_is_processing_at_the_first_settle_and_final_at_the_next(month, pm, second):
+def test_sepa_is_processing_at_the_first_settle_on_its_date_and_final_at_the_next(
+    month, pm, second
+):
+    from funding.services import run_settle
+    from payouts.models import PayoutRun
+
     claire, sophie = month
     method(sophie, pm)
     approve()
     first = settle()
+    # Announced, waiting for its date (FLATTR_SEPA_NOTICE_DAYS, 2 by default).
     assert first["waiting"] == zero(1, 160)
     assert first["transferred"] == zero()
+    charge = Charge.objects.get()
+    assert (charge.status, charge.attempts) == (ChargeStatus.HELD, 0)
+    run = PayoutRun.objects.get()
+    run_settle(run=run, now=charge.debit_from)
+    charge.refresh_from_db()
+    assert (charge.status, charge.attempts) == (ChargeStatus.PROCESSING, 1)
     figures = settle()
     assert figures["waiting"] == zero()
     assert figures[second] == zero(1, 160)
@@ -232,10 +244,18 @@ def test_a_sepa_retry_is_processing_until_the_settle_after_it(month):
     method(sophie, "pm_sepa_debit_failure")
     approve()
     settle()
+    run = PayoutRun.objects.get()
+    run_settle(run=run, now=Charge.objects.get().debit_from)
     assert settle()["failed"] == zero(1, 160)
     charge = Charge.objects.get()
-    run = PayoutRun.objects.get()
-    run_settle(run=run, now=charge.first_failed_at + dt.timedelta(days=1, seconds=1))
+    # The retry's own advance notice: the schedule's day or, if later, the
+    # notice period from the decline.
+    assert charge.next_attempt_at == charge.debit_from
+    assert charge.debit_from >= charge.first_failed_at + dt.timedelta(days=1)
+    run_settle(run=run, now=charge.next_attempt_at - dt.timedelta(seconds=1))
+    charge.refresh_from_db()
+    assert (charge.attempts, charge.status) == (1, ChargeStatus.FAILED)
+    run_settle(run=run, now=charge.next_attempt_at)
     charge.refresh_from_db()
     assert (charge.attempts, charge.status) == (2, ChargeStatus.PROCESSING)
 

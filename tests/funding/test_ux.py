@@ -308,7 +308,12 @@ def test_the_demo_shows_a_month_paid_after_it(settings, capsys):
     charges = Charge.objects.filter(run=posted, amount__gt=0)
     assert charges.exists()
     status = dict(charges.values_list("supporter__username", "status"))
-    assert status["sophie"] == status["marc"] == ChargeStatus.SUCCEEDED
+    assert status["sophie"] == ChargeStatus.SUCCEEDED
+    # Marc's SEPA debit was announced at posting and waits for its date.
+    assert status["marc"] == ChargeStatus.HELD
+    marc = Charge.objects.get(run=posted, supporter__username="marc")
+    (notice,) = Event.objects.filter(type="charge.sepa_notice", recipient__username="marc")
+    assert notice.data["date"] == marc.debit_from.date().isoformat()
     assert status["patron"] == ChargeStatus.REQUIRES_ACTION
     assert Event.objects.filter(
         type="charge.action_required", recipient__username="patron"

@@ -15,17 +15,30 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+# Test payment methods and how Stripe documents their charges to fail
+# (docs.stripe.com/testing, "Declined payments"): the error code and, for
+# ``card_declined``, the decline code. No test card documents an
+# ``advice_code``; tests inject those answers (``next_answers``).
 CARDS = {
     "pm_card_visa": ("visa", "4242", None),
     "pm_card_authenticationRequired": ("visa", "3184", "authentication_required"),
     "pm_card_chargeDeclinedInsufficientFunds": ("visa", "9995", "insufficient_funds"),
-    "pm_card_chargeCustomerFail": ("visa", "0341", "customer_fail"),
+    # "Attaching succeeds, charging fails": the docs name no code; Stripe's
+    # generic decline is what this answers.
+    "pm_card_chargeCustomerFail": ("visa", "0341", "generic_decline"),
     "pm_card_createDispute": ("visa", "0259", None),
-    "pm_card_chargeDeclinedExpiredCard": ("visa", "0069", "expired_card"),
+    "pm_card_chargeDeclinedExpiredCard": ("visa", "0069", "code:expired_card"),
+    "pm_card_chargeDeclinedLostCard": ("visa", "9987", "lost_card"),
+    "pm_card_chargeDeclinedStolenCard": ("visa", "9979", "stolen_card"),
+    "pm_card_chargeDeclinedProcessingError": ("visa", "0119", "code:processing_error"),
+    "pm_card_chargeDeclinedIncorrectCvc": ("visa", "0127", "code:incorrect_cvc"),
+    "pm_card_visa_chargeDeclinedVelocityLimitExceeded": ("visa", "6975", "card_velocity_exceeded"),
 }
 SEPA = {"pm_sepa_debit_success": "3000", "pm_sepa_debit_failure": "3001"}
 
@@ -75,6 +88,8 @@ class StripeState:
         self.next_answers: list[tuple[int, dict, dict]] = []
         # Transfer ids that can no longer be reversed (balance spent).
         self.unreversible: set[str] = set()
+        # Seconds to wait before answering (a slow Stripe).
+        self.delay = 0.0
 
     def new_id(self, prefix: str) -> str:
         return f"{prefix}_{next(self.ids)}"
@@ -99,6 +114,26 @@ class StripeState:
             intent["mandate"] = mandate_id
         self.objects[pm_id] = payment_method(pm_id, session["customer"])
         session.update(status="complete")
+
+    def succeed(self, pi_id: str, fee: int | None) -> dict:
+        """The PaymentIntent succeeds later (the supporter confirmed, a SEPA
+        debit cleared): its charge has a balance transaction with ``fee``,
+        or none yet (``fee`` None). Returns the intent as a webhook's
+        ``data.object`` carries it: ``latest_charge`` an id, not expanded."""
+        intent = self.objects[pi_id]
+        ch_id = intent.get("latest_charge") or self.new_id("ch")
+        txn = None
+        if fee is not None:
+            txn = self.new_id("txn")
+            self.objects[txn] = {"id": txn, "object": "balance_transaction", "fee": fee}
+        self.objects[ch_id] = {
+            "id": ch_id,
+            "object": "charge",
+            "payment_intent": pi_id,
+            "balance_transaction": txn,
+        }
+        intent.update(status="succeeded", latest_charge=ch_id, next_action=None)
+        return dict(intent)
 
 
 def _expand(obj: dict, paths: list[str], objects: dict) -> dict:
@@ -140,9 +175,17 @@ class Handler(BaseHTTPRequestHandler):
         params = dict(parse_qsl(body, keep_blank_values=True))
         params.update(parse_qsl(parts.query, keep_blank_values=True))
         key = self.headers.get("Idempotency-Key")
+        if state.delay:
+            time.sleep(state.delay)
         with state.lock:
             state.requests.append(
-                {"method": method, "path": parts.path, "params": params, "idempotency_key": key}
+                {
+                    "method": method,
+                    "path": parts.path,
+                    "params": params,
+                    "idempotency_key": key,
+                    "stripe_version": self.headers.get("Stripe-Version"),
+                }
             )
             if key and key in state.by_key:
                 status, answer, headers = state.by_key[key]
@@ -166,6 +209,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def route(self, state: StripeState, method: str, path: str, p: dict) -> tuple[int, dict]:
         seg = path.strip("/").split("/")[1:]  # drop "v1"
+        if method == "post" and any(k.startswith("payment_method_types[") for k in p):
+            # API versions 2026-09-30.endive and later (the library's):
+            # PaymentIntents, SetupIntents and Checkout Sessions refuse it.
+            return 400, _invalid(
+                "payment_method_types_no_longer_supported",
+                "payment_method_types is no longer supported on this API version; "
+                "use allowed_payment_method_types.",
+            )
         expand = [v for k, v in p.items() if k.startswith("expand[")]
         if method == "post" and seg == ["customers"]:
             cus = {"id": state.new_id("cus"), "object": "customer", "email": p.get("email")}
@@ -241,6 +292,22 @@ class Handler(BaseHTTPRequestHandler):
         return 200, _expand(obj, expand, state.objects)
 
     def intent_create(self, state: StripeState, p: dict) -> tuple[int, dict]:
+        suffix = p.get("statement_descriptor_suffix")
+        if suffix is not None and (
+            len(suffix) > 22
+            or not suffix.isascii()
+            or set(suffix) & set("<>\\'\"*")
+            or not any(c.isalpha() for c in suffix)
+        ):
+            # docs.stripe.com/get-started/account/statement-descriptors
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "parameter_invalid_string",
+                    "param": "statement_descriptor_suffix",
+                    "message": "Invalid statement_descriptor_suffix.",
+                }
+            }
         pm_id = p.get("payment_method", "")
         pi_id = state.new_id("pi")
         intent = {
@@ -293,14 +360,8 @@ class Handler(BaseHTTPRequestHandler):
         error = {"code": "card_declined", "decline_code": outcome}
         if outcome == "authentication_required":
             error = {"code": "authentication_required", "decline_code": "authentication_required"}
-        elif outcome == "expired_card":
-            error = {"code": "expired_card"}
-        elif outcome == "customer_fail":
-            error = {
-                "code": "card_declined",
-                "decline_code": "generic_decline",
-                "advice_code": "do_not_try_again",
-            }
+        elif outcome.startswith("code:"):
+            error = {"code": outcome[5:]}
         intent["last_payment_error"] = {**error, "payment_method": {"id": pm_id}}
         code = error.pop("code")
         return _card_error(code, "Your card was declined.", dict(intent), **error)
@@ -321,6 +382,11 @@ def _invalid(code: str, message: str) -> dict:
 
 class StripeServer(ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A client that gave up (its deadline passed) closed the socket.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), Handler)

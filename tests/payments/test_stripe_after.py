@@ -62,10 +62,14 @@ def test_setup_checkout_asks_for_cards_and_sepa_in_setup_mode(stripe_server):
     params = request["params"]
     assert params["mode"] == "setup"
     assert params["customer"] == "cus_9"
-    assert {params["payment_method_types[0]"], params["payment_method_types[1]"]} == {
-        "card",
-        "sepa_debit",
-    }
+    # API 2026-09-30.endive removed ``payment_method_types`` (the library
+    # pins a later version): the allowed list filters what Stripe offers.
+    assert not any(k.startswith("payment_method_types") for k in params)
+    assert {
+        params["allowed_payment_method_types[0]"],
+        params["allowed_payment_method_types[1]"],
+    } == {"card", "sepa_debit"}
+    assert params["currency"] == "eur"
     assert params["success_url"].endswith("session_id={CHECKOUT_SESSION_ID}")
 
 
@@ -126,6 +130,8 @@ def test_off_session_charge_sends_what_stripe_needs(stripe_server, user):
     assert params["transfer_group"] == "run:7"
     assert params["statement_descriptor_suffix"] == "FLATTR 2026-11"
     assert params["metadata[run_id]"] == "7"
+    assert params["allowed_payment_method_types[0]"] == "card"
+    assert not any(k.startswith("payment_method_types") for k in params)
 
 
 def test_the_same_key_charges_once(stripe_server, user):
@@ -137,38 +143,184 @@ def test_the_same_key_charges_once(stripe_server, user):
     assert len(intents) == 1
 
 
+RETRY, NEW_METHOD, GIVE_UP = "retry on schedule", "needs a new way to pay", "give up"
+
+
+def answer_of(result) -> str:
+    if getattr(result, "give_up", False):
+        return GIVE_UP
+    return RETRY if result.retryable else NEW_METHOD
+
+
 @pytest.mark.parametrize(
-    ("pm_id", "status", "reason", "retryable"),
+    ("pm_id", "reason", "answer"),
     [
-        (
-            "pm_card_authenticationRequired",
-            ChargeStatus.REQUIRES_ACTION,
-            "authentication_required",
-            False,
-        ),
-        (
-            "pm_card_chargeDeclinedInsufficientFunds",
-            ChargeStatus.FAILED,
-            "insufficient_funds",
-            True,
-        ),
-        ("pm_card_chargeCustomerFail", ChargeStatus.FAILED, "generic_decline", False),
-        ("pm_card_chargeDeclinedExpiredCard", ChargeStatus.FAILED, "expired_card", False),
-        ("pm_card_gone", ChargeStatus.FAILED, "payment_method_unusable", False),
+        # Stripe's documented test payment methods (docs.stripe.com/testing).
+        ("pm_card_chargeDeclinedInsufficientFunds", "insufficient_funds", RETRY),
+        ("pm_card_chargeCustomerFail", "generic_decline", RETRY),
+        ("pm_card_visa_chargeDeclinedVelocityLimitExceeded", "card_velocity_exceeded", RETRY),
+        ("pm_card_chargeDeclinedProcessingError", "processing_error", RETRY),
+        ("pm_card_chargeDeclinedExpiredCard", "expired_card", NEW_METHOD),
+        ("pm_card_chargeDeclinedIncorrectCvc", "incorrect_cvc", NEW_METHOD),
+        ("pm_card_chargeDeclinedLostCard", "lost_card", NEW_METHOD),
+        ("pm_card_chargeDeclinedStolenCard", "stolen_card", NEW_METHOD),
+        ("pm_card_gone", "payment_method_unusable", NEW_METHOD),
     ],
 )
-def test_declines_are_read_as_stripe_reports_them(
-    stripe_server, user, pm_id, status, reason, retryable
-):
+def test_declines_are_read_as_stripe_documents_them(stripe_server, user, pm_id, reason, answer):
     result = charge(method_for(user, pm_id))
-    assert (result.status, result.reason, result.retryable) == (status, reason, retryable)
+    assert (result.status, result.reason, answer_of(result)) == (
+        ChargeStatus.FAILED,
+        reason,
+        answer,
+    )
+
+
+def test_authentication_required_waits_for_the_supporter(stripe_server, user):
+    result = charge(method_for(user, "pm_card_authenticationRequired"))
+    assert (result.status, result.reason) == (
+        ChargeStatus.REQUIRES_ACTION,
+        "authentication_required",
+    )
+
+
+def decline_402(decline_code: str, advice_code: str | None = None, code="card_declined"):
+    """A decline as Stripe answers it: a 402 ``card_error`` carrying the
+    PaymentIntent, its decline code and, from issuers that give one, an
+    ``advice_code`` (docs.stripe.com/declines/card, "Retrying issuer
+    declines")."""
+    error = {
+        "type": "card_error",
+        "code": code,
+        "decline_code": decline_code,
+        "message": "Your card was declined.",
+        "charge": "ch_402",
+        "payment_intent": {
+            "id": "pi_402",
+            "object": "payment_intent",
+            "status": "requires_payment_method",
+        },
+    }
+    if advice_code is not None:
+        error["advice_code"] = advice_code
+    return (402, {"error": error}, {})
+
+
+@pytest.mark.parametrize(
+    ("decline_code", "advice_code", "answer"),
+    [
+        # The advice code, when the issuer gives one, decides.
+        ("insufficient_funds", "try_again_later", RETRY),
+        ("generic_decline", "try_again_later", RETRY),
+        ("expired_card", "try_again_later", RETRY),
+        ("insufficient_funds", "do_not_try_again", NEW_METHOD),
+        ("generic_decline", "do_not_try_again", NEW_METHOD),
+        ("do_not_honor", "do_not_try_again", NEW_METHOD),
+        ("generic_decline", "confirm_card_data", NEW_METHOD),
+        # Without one, the decline code does.
+        ("do_not_honor", None, RETRY),
+        ("try_again_later", None, RETRY),
+        ("issuer_not_available", None, RETRY),
+        ("pickup_card", None, NEW_METHOD),
+        ("card_not_supported", None, NEW_METHOD),
+        ("a_code_stripe_adds_later", None, NEW_METHOD),
+        # Never again, whatever the advice.
+        ("fraudulent", None, GIVE_UP),
+        ("merchant_blacklist", "try_again_later", GIVE_UP),
+    ],
+)
+def test_advice_codes_decide_before_decline_codes(
+    stripe_server, user, decline_code, advice_code, answer
+):
+    stripe_server.state.next_answers.append(decline_402(decline_code, advice_code))
+    result = charge(method_for(user, "pm_card_visa"))
+    assert (result.status, result.payment_intent_id, result.charge_id) == (
+        ChargeStatus.FAILED,
+        "pi_402",
+        "ch_402",
+    )
+    assert (result.reason, answer_of(result)) == (decline_code, answer)
+
+
+def test_a_later_failure_reads_the_intents_last_payment_error(stripe_server, user):
+    """``charge_refresh`` (and webhooks) read the same fields from the
+    PaymentIntent's ``last_payment_error``."""
+    result = charge(method_for(user, "pm_sepa_debit_failure", kind="sepa_debit"))
+    intent = stripe_server.state.objects[result.payment_intent_id]
+    intent.update(
+        status="requires_payment_method",
+        last_payment_error={
+            "type": "card_error",
+            "code": "card_declined",
+            "decline_code": "insufficient_funds",
+            "advice_code": "do_not_try_again",
+        },
+    )
+    later = StripeGateway().charge_refresh(payment_intent_id=result.payment_intent_id)
+    assert (later.status, later.reason, answer_of(later)) == (
+        ChargeStatus.FAILED,
+        "insufficient_funds",
+        NEW_METHOD,
+    )
+
+
+@pytest.mark.parametrize(
+    ("label", "suffix"),
+    [
+        ("FLATTR 2026-11", "FLATTR 2026-11"),
+        ('Flattr <2026*11> "x"', "Flattr 2026 11 x"),
+        ("Flattr été 2026", "Flattr ete 2026"),
+        ("Flattr run of a very long month name", "Flattr run of a very l"),
+        ("2026-11", None),  # no letter: Stripe would refuse it
+        ("<*>", None),
+    ],
+)
+def test_the_statement_descriptor_suffix_follows_stripes_rules(stripe_server, user, label, suffix):
+    result = StripeGateway().charge_off_session(
+        method=method_for(user, "pm_card_visa"),
+        amount_cents=200,
+        currency="eur",
+        idempotency_key=f"charge:{label}",
+        transfer_group="run:7",
+        statement_descriptor=label,
+        metadata={},
+    )
+    assert result.status == ChargeStatus.SUCCEEDED
+    params = stripe_server.state.requests[-1]["params"]
+    assert params.get("statement_descriptor_suffix") == suffix
+    if suffix is not None:
+        assert len(suffix) <= 22
+        assert not set(suffix) & set("<>\\'\"*")
+
+
+def test_every_post_carries_an_idempotency_key_of_ours(stripe_server, user):
+    gateway = StripeGateway()
+    gateway.customer_ensure(user_id=5, email="ada@example.org")
+    gateway.setup_start(
+        customer_id="cus_9",
+        idempotency_key="setup:6",
+        success_url="http://x/",
+        cancel_url="http://x/",
+    )
+    method = method_for(user, "pm_card_visa")
+    charge(method)
+    gateway.method_detach(method=method)
+    gateway.method_detach(method=method)
+    posts = [r for r in stripe_server.state.requests if r["method"] == "post"]
+    assert [r["idempotency_key"] for r in posts] == [
+        "customer:5",
+        "setup:6",
+        "charge:7:1",
+        "detach:pm_card_visa",
+        "detach:pm_card_visa",
+    ]
 
 
 def test_sepa_debit_is_processing_then_final(stripe_server, user):
     result = charge(method_for(user, "pm_sepa_debit_success", kind="sepa_debit"))
     assert result.status == ChargeStatus.PROCESSING
     params = stripe_server.state.requests[-1]["params"]
-    assert params["payment_method_types[0]"] == "sepa_debit"
+    assert params["allowed_payment_method_types[0]"] == "sepa_debit"
     assert "statement_descriptor_suffix" not in params
     gateway = StripeGateway()
     assert gateway.charge_refresh(payment_intent_id=result.payment_intent_id).status == (
@@ -230,6 +382,18 @@ def test_a_call_never_outlives_its_deadline(stripe_server, settings, monkeypatch
         StripeGateway().charge_refresh(payment_intent_id="pi_1")
     assert time.monotonic() - started < 1.0
     assert stripe_server.state.requests == []
+
+
+def test_a_slow_stripe_is_cut_at_the_calls_deadline(stripe_server, monkeypatch):
+    """The request's own timeouts are what is left of the deadline: a
+    Stripe that does not answer does not hold a worker for the library's
+    read timeout (20 s), nor for its retry."""
+    monkeypatch.setattr(stripe_client, "DEADLINE", 1.0)
+    stripe_server.state.delay = 5.0
+    started = time.monotonic()
+    with pytest.raises(GatewayUnreachable):
+        StripeGateway().charge_refresh(payment_intent_id="pi_1")
+    assert time.monotonic() - started < 3.0
 
 
 def test_transfer_and_its_reversal(stripe_server):
