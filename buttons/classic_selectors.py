@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from buttons.addresses import url_normalize
 from buttons.models import THING_DESCRIPTION, Category, Thing, VerifiedSite
+from core.http import whole_number
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -107,9 +108,9 @@ def classic_button_resolve(*, params: Mapping[str, str]) -> ClassicButton:
     uid = (get("uid") or get("owner") or get("user_id") or "").strip()[:40]
     url = (get("url") or "").strip()[:1000]
     thing = None
-    thing_id = get("thing") or ""
-    if thing_id.isdigit():
-        thing = Thing.objects.select_related("owner").filter(pk=int(thing_id)).first()
+    thing_id = whole_number(get("thing") or "")
+    if thing_id is not None:
+        thing = Thing.objects.select_related("owner").filter(pk=thing_id).first()
         if thing is not None:
             url = thing.url
     category = get("category") or ""

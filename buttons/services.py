@@ -357,6 +357,8 @@ def things_for_auto_submit_many(
                     "supporter": supporter.public_name,
                     "review_path": reverse("my_things"),
                     "thing": {"id": thing.pk, "title": thing.title, "url": thing.url},
+                    # Not a button: the e-mail says a like made it.
+                    "via": "like",
                 },
                 f"thing-submitted:{thing.pk}",
             )

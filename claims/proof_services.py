@@ -223,11 +223,15 @@ def github_proof_record(*, user_id: int, login: str, github_user_id: int) -> Pro
     )
 
 
-def github_proof_remove(*, user_id: int) -> int:
-    """The creator disconnected GitHub: their GitHub proofs stop counting
-    (things already given stay theirs). Returns how many."""
+def github_proof_remove(*, user_id: int, github_user_id: str) -> int:
+    """The creator disconnected the GitHub account ``github_user_id``: its
+    proof stops counting (things already given stay theirs); another
+    GitHub account they connected stays proven. Returns how many."""
     return ProvenAccount.objects.filter(
-        user_id=user_id, kind=ProofKind.GITHUB, status=ProofStatus.ACTIVE
+        user_id=user_id,
+        kind=ProofKind.GITHUB,
+        remote_id=str(github_user_id),
+        status=ProofStatus.ACTIVE,
     ).update(status=ProofStatus.REMOVED, checked_at=timezone.now())
 
 

@@ -40,9 +40,10 @@ def github_connected(*, user_id: int, login: str, github_user_id: int) -> None:
     proof_services.github_proof_record(user_id=user_id, login=login, github_user_id=github_user_id)
 
 
-def github_disconnected(*, user_id: int) -> None:
-    """A user disconnected GitHub: their GitHub proof stops counting."""
-    proof_services.github_proof_remove(user_id=user_id)
+def github_disconnected(*, user_id: int, github_user_id: str) -> None:
+    """A user disconnected a GitHub account: its proof stops counting (a
+    GitHub account of theirs still connected stays proven)."""
+    proof_services.github_proof_remove(user_id=user_id, github_user_id=github_user_id)
 
 
 def owners_for_urls(urls: Iterable[str]) -> dict[str, int | None]:

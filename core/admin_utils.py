@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from core.http import whole_number
 from core.money import format_cents
 
 if TYPE_CHECKING:
@@ -123,8 +124,8 @@ class IndexedSearchMixin(_ModelAdmin):
             return queryset, False
         user_ids = user_ids_matching(term)
         condition = self.owner_filter(user_ids) if user_ids else self.key_filter(term)
-        if term.isdigit():
-            condition |= Q(pk=int(term))
+        if (pk := whole_number(term)) is not None:
+            condition |= Q(pk=pk)
         return queryset.filter(condition), False
 
 

@@ -59,3 +59,11 @@ def client_ip(request) -> str:
             except ValueError:
                 pass
     return request.META.get("REMOTE_ADDR", "")
+
+
+def whole_number(text: str) -> int | None:
+    """``text`` as a whole number when it is ASCII digits only ("12"), else
+    None. ``str.isdigit()`` also says yes to "²" (which ``int()`` refuses:
+    a 500) and to "١٢" (which it reads): input from people and other
+    servers is checked with this instead."""
+    return int(text) if text.isascii() and text.isdigit() else None

@@ -6,18 +6,21 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from funding.models import Charge, Transfer
+from core.admin_utils import IndexedSearchMixin, LargeTableMixin
+from funding.models import Charge, ChargeAttempt, Transfer
 from funding.retry import RETRYABLE, RetryRefused, charge_retry_now
 
 
-class ReadOnly(admin.ModelAdmin):
-    show_full_result_count = False
+class ReadOnly(LargeTableMixin, IndexedSearchMixin, admin.ModelAdmin):
+    """A supporter's or creator's rows each month: exact searches, estimated
+    counts."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -43,7 +46,7 @@ class ChargeAdmin(ReadOnly):
     )
     list_filter = ("status", "run")
     list_select_related = ("run", "supporter")
-    search_fields = ("supporter__email", "payment_intent_id")
+    user_search_field = "supporter"
     raw_id_fields = ("run", "supporter")
     change_form_template = "funding/admin/charge_change_form.html"
 
@@ -64,6 +67,10 @@ class ChargeAdmin(ReadOnly):
             "retryable": RETRYABLE,
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def key_filter(self, term: str) -> Q:
+        # A payment intent is indexed on the attempts that made it.
+        return Q(pk__in=ChargeAttempt.objects.filter(payment_intent_id=term).values("charge_id"))
 
     def retry_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not request.user.has_perm("payouts.approve_payoutrun"):
@@ -94,5 +101,8 @@ class TransferAdmin(ReadOnly):
     list_display = ("idempotency_key", "payout", "amount", "reversed", "status", "created_at")
     list_filter = ("status", "payout__run")
     list_select_related = ("payout",)
-    search_fields = ("idempotency_key", "transfer_id")
+    user_search_field = "payout__creator"
     raw_id_fields = ("payout",)
+
+    def key_filter(self, term: str) -> Q:
+        return Q(idempotency_key=term)

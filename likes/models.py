@@ -53,6 +53,11 @@ class AccountStatus(models.TextChoices):
     DISCONNECTED = "disconnected", _("Disconnected")
 
 
+# A connected account's encrypted tokens: read only where a request to its
+# server needs them (polling, revoking), deferred everywhere else.
+TOKEN_FIELDS = ("access_token", "refresh_token")
+
+
 class ConnectedAccount(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -14,7 +14,18 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from buttons.services import current_period
 from likes.connect import host_of
-from likes.models import AccountKind, AccountStatus, ConnectedAccount, Like, LikeState
+from likes.models import (
+    TOKEN_FIELDS,
+    AccountKind,
+    AccountStatus,
+    ConnectedAccount,
+    Like,
+    LikeState,
+)
+
+# The pages and the API show accounts, never their tokens: not even loaded
+# (each would be decrypted, and a key dropped too early would break them).
+ACCOUNT_TOKENS = tuple(f"account__{name}" for name in TOKEN_FIELDS)
 
 
 def accounts_of(*, user: User, period: dt.date | None = None) -> list[ConnectedAccount]:
@@ -23,6 +34,7 @@ def accounts_of(*, user: User, period: dt.date | None = None) -> list[ConnectedA
     period = period or current_period()
     return list(
         ConnectedAccount.objects.filter(user=user)
+        .defer(*TOKEN_FIELDS)
         .exclude(status=AccountStatus.DISCONNECTED)
         .annotate(
             likes_seen=Count("likes", filter=Q(likes__seen_at__date__gte=period)),
@@ -36,8 +48,6 @@ def accounts_of(*, user: User, period: dt.date | None = None) -> list[ConnectedA
 
 def account_label(account: ConnectedAccount) -> str:
     """``alice@mastodon.example``, a GitHub login, a feed's title or host."""
-    if account.kind == AccountKind.FEED:
-        return account.remote_login or host_of(account.url)
     return account.remote_login or host_of(account.url)
 
 
@@ -46,11 +56,8 @@ def account_state_words(account: ConnectedAccount) -> tuple[str, str]:
     if account.status == AccountStatus.REVOKED:
         return _("Access was withdrawn on the other side: connect it again."), "err"
     if account.status == AccountStatus.ERROR:
-        reason = (
-            error_words(account.last_error_code)
-            or account.last_error
-            or _("the last attempts to read it failed")
-        )
+        # Never ``last_error``: it is English, for the admin and the logs.
+        reason = error_words(account.last_error_code) or _("the last attempts to read it failed")
         return _("Not working: %(reason)s. We keep trying.") % {"reason": reason}, "err"
     if not account.enabled:
         return _("Paused: its likes are not read."), "warn"
@@ -91,6 +98,7 @@ def waiting_likes(*, user: User) -> QuerySet[Like]:
     return (
         Like.objects.filter(supporter=user, state=LikeState.WAITING)
         .select_related("account")
+        .defer(*ACCOUNT_TOKENS)
         .order_by("-liked_at", "-id")
     )
 
@@ -100,6 +108,7 @@ def like_flattrs(*, user: User) -> QuerySet[Like]:
     return (
         Like.objects.filter(supporter=user, state=LikeState.FLATTRED)
         .select_related("account", "thing")
+        .defer(*ACCOUNT_TOKENS)
         .order_by("-flattred_at", "-id")
     )
 

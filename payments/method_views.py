@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.http import whole_number
 from payments import selectors
 from payments.gateways import GatewayError, gateway_current
 from payments.gateways.test import TEST_PAYMENT_METHODS
@@ -94,11 +95,11 @@ def payment_method_remove(request):
     _after_mode_only()
     method = selectors.payment_method_active(user=request.user)
     if request.method == "POST":
-        method_id = request.POST.get("method", "")
+        method_id = whole_number(request.POST.get("method", ""))
         try:
-            if not method_id.isdigit():
+            if method_id is None:
                 raise methods.MethodRefused(_("This way to pay was already removed."))
-            methods.payment_method_remove(user=request.user, method_id=int(method_id))
+            methods.payment_method_remove(user=request.user, method_id=method_id)
         except methods.MethodRefused as exc:
             messages.error(request, str(exc))
         else:

@@ -23,6 +23,7 @@ from accounts.models import User
 from buttons.addresses import url_normalize
 from buttons.models import Thing
 from buttons.services import thing_create
+from core.http import whole_number
 from payouts.models import OnwardShare
 from payouts.rules import ONWARD_MAX_ENTRIES
 
@@ -122,8 +123,8 @@ def target_resolve(*, creator: User, text: str) -> Target:
         if user.pk == creator.pk:
             raise OnwardRefused(_("You cannot pass on to yourself."))
         return Target(user=user)
-    if text.isdigit():
-        thing = _thing_by_id(creator, int(text), text)
+    if (thing_id := whole_number(text)) is not None:
+        thing = _thing_by_id(creator, thing_id, text)
     elif text.lower().startswith(("http://", "https://")):
         thing = _thing_by_url(creator, text)
     else:

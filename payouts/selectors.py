@@ -283,7 +283,7 @@ def supporter_month_preview(*, user: User) -> dict:
     period = current_period()
     flattrs = list(
         button_selectors.counted_flattrs(supporter=user, period=period)
-        .select_related("thing")
+        .select_related("thing", "thing__owner")
         .order_by("created_at", "id")
     )
     outlook = supporter_outlook(user=user)

@@ -12,6 +12,7 @@ from buttons import counters, selectors, services, subscriptions
 from buttons.models import SUBSCRIPTION_MONTHS
 from buttons.views.common import thing_or_404
 from buttons.views.flattr import _refusal, confirm_context
+from core.http import whole_number
 
 
 @login_required
@@ -31,8 +32,7 @@ def subscription_list(request):
 def subscription_new(request, pk: int):
     thing = thing_or_404(pk)
     context = confirm_context(request, thing)
-    raw = request.POST.get("months", "")
-    months = int(raw) if raw.isdigit() else 0
+    months = whole_number(request.POST.get("months", "")) or 0
     try:
         if months not in SUBSCRIPTION_MONTHS:
             raise services.FlattrRefused(

@@ -26,6 +26,14 @@ API_MAX_BYTES = 256 * 1024
 API_TIMEOUT = 10.0
 # How long a supporter may take on the other site's authorisation page.
 PENDING_SECONDS = 15 * 60
+# A revocation is best-effort, after our commit, while the supporter waits
+# for the page: a server slower than this keeps its grant, we keep nothing.
+REVOKE_TIMEOUT = 5.0
+# What GitHub's REST API asks of every call (docs.github.com, API versions).
+GITHUB_API_HEADERS = {
+    "Accept": "application/vnd.github+json",
+    "X-GitHub-Api-Version": "2022-11-28",
+}
 
 
 class ConnectError(Exception):

@@ -1,21 +1,39 @@
 """Storing a connected account once its dance succeeded, the on/off switch,
-and disconnecting (tokens deleted; a Mastodon token revoked at its server,
-best-effort, after our commit)."""
+and disconnecting (tokens deleted; the grant revoked at the other side, a
+Mastodon server or GitHub, best-effort, after our commit)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from claims import proofs
-from likes.connect import ConnectError, host_of, request_json
-from likes.models import AccountKind, AccountStatus, ConnectedAccount, InstanceApp
+from core.crypto import SecretError
+from core.fetch import FetchError, fetch
+from likes.connect import (
+    API_MAX_BYTES,
+    GITHUB_API_HEADERS,
+    REVOKE_TIMEOUT,
+    ConnectError,
+    host_of,
+)
+from likes.models import (
+    TOKEN_FIELDS,
+    AccountKind,
+    AccountStatus,
+    ConnectedAccount,
+    InstanceApp,
+)
 from likes.polling import account_poll
 
 log = logging.getLogger("likes.connect")
@@ -80,6 +98,7 @@ def account_of(*, user: User, account_id: int) -> ConnectedAccount:
     account = (
         ConnectedAccount.objects.filter(pk=account_id, user=user)
         .exclude(status=AccountStatus.DISCONNECTED)
+        .defer(*TOKEN_FIELDS)
         .first()
     )
     if account is None:
@@ -102,28 +121,64 @@ def account_set_enabled(*, user: User, account_id: int, enabled: bool) -> Connec
 
 @dataclass
 class _Revocation:
+    """The request that ends our grant at the other side (it carries the
+    token and our client secret: never logged)."""
+
+    method: str
     url: str
-    client_id: str
-    client_secret: str
-    token: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def _revocation(account: ConnectedAccount, token: str) -> _Revocation | None:
+    app = account.instance_app
+    if account.kind == AccountKind.MASTODON and app is not None:
+        # RFC 7009 as Mastodon serves it: POST /oauth/revoke.
+        form = {"client_id": app.client_id, "client_secret": str(app.client_secret), "token": token}
+        return _Revocation(
+            "POST",
+            account.url + "/oauth/revoke",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            urlencode(form).encode(),
+        )
+    client_id, secret = settings.GITHUB_CLIENT_ID, settings.GITHUB_CLIENT_SECRET
+    if account.kind == AccountKind.GITHUB and client_id and secret:
+        # "Delete an app authorization": the grant and every token of it go.
+        basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+        return _Revocation(
+            "DELETE",
+            f"{account.url.rstrip('/')}/applications/{quote(client_id, safe='')}/grant",
+            {
+                **GITHUB_API_HEADERS,
+                "Authorization": f"Basic {basic}",
+                "Content-Type": "application/json",
+            },
+            json.dumps({"access_token": token}).encode(),
+        )
+    return None
 
 
 def account_disconnect(*, user: User, account_id: int) -> ConnectedAccount:
     """Delete the account's tokens and stop reading it (its likes and the
-    flattrs made from them stay). A Mastodon token is then revoked at its
-    server, outside our transaction; a server that does not answer changes
-    nothing here."""
+    flattrs made from them stay). The grant is then revoked at the other
+    side (a Mastodon server, GitHub), outside our transaction and within
+    ``REVOKE_TIMEOUT``; one that does not answer changes nothing here."""
     revocation = None
     with transaction.atomic():
-        account = ConnectedAccount.objects.select_for_update().get(
-            pk=account_of(user=user, account_id=account_id).pk
+        account = (
+            ConnectedAccount.objects.select_for_update()
+            .defer(*TOKEN_FIELDS)
+            .get(pk=account_of(user=user, account_id=account_id).pk)
         )
-        token = str(account.access_token or "")
-        app = account.instance_app
-        if account.kind == AccountKind.MASTODON and token and app is not None:
-            revocation = _Revocation(
-                account.url + "/oauth/revoke", app.client_id, str(app.client_secret), token
-            )
+        try:
+            token = str(account.access_token or "")
+        except SecretError:
+            # Unreadable (a key dropped too early): nothing to revoke with;
+            # it is deleted below all the same.
+            log.warning("disconnect: the token of account %s cannot be decrypted", account.pk)
+            token = ""
+        if token:
+            revocation = _revocation(account, token)
         account.access_token = ""
         account.refresh_token = ""
         account.enabled = False
@@ -132,28 +187,26 @@ def account_disconnect(*, user: User, account_id: int) -> ConnectedAccount:
         if account.kind == AccountKind.GITHUB:
             # Connecting proved the GitHub account (claims.proofs); the proof
             # ends with the connection.
-            proofs.github_disconnected(user_id=user.pk)
+            proofs.github_disconnected(user_id=user.pk, github_user_id=account.remote_id)
     if revocation is not None:
         _revoke(revocation)
     return account
 
 
 def _revoke(revocation: _Revocation) -> None:
+    host = host_of(revocation.url)
     try:
-        response, _data = request_json(
+        response = fetch(
             revocation.url,
-            method="POST",
-            form={
-                "client_id": revocation.client_id,
-                "client_secret": revocation.client_secret,
-                "token": revocation.token,
-            },
-            what=_("the Mastodon API"),
+            method=revocation.method,
+            body=revocation.body,
+            headers={"Accept": "application/json", **revocation.headers},
+            max_redirects=0,
+            max_bytes=API_MAX_BYTES,
+            total_timeout=REVOKE_TIMEOUT,
         )
-    except ConnectError as error:
-        log.warning("disconnect: revoking at %s failed: %s", host_of(revocation.url), error.code)
+    except FetchError as error:
+        log.warning("disconnect: revoking at %s failed: %s", host, error.code)
         return
     if not response.ok:
-        log.warning(
-            "disconnect: %s refused the revocation (%s)", host_of(revocation.url), response.status
-        )
+        log.warning("disconnect: %s refused the revocation (%s)", host, response.status)

@@ -16,14 +16,12 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from claims import proofs
-from likes.connect import ConnectError, host_of, request_json, text_field
+from likes.connect import GITHUB_API_HEADERS, ConnectError, host_of, request_json, text_field
 from likes.connect.accounts import account_store
 from likes.connect.oauth import Pending
 from likes.models import AccountKind, ConnectedAccount
 
 log = logging.getLogger("likes.connect")
-
-API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 
 
 def what() -> str:
@@ -85,7 +83,9 @@ def github_connect_finish(*, user: User, pending: Pending, code: str) -> Connect
         raise ConnectError(
             "code", _("%(host)s refused the authorisation; nothing was saved.") % {"host": host}
         )
-    response, me = request_json(_api_url() + "/user", token=token, headers=API_HEADERS, what=what())
+    response, me = request_json(
+        _api_url() + "/user", token=token, headers=GITHUB_API_HEADERS, what=what()
+    )
     login = text_field(me, "login", limit=100)
     github_id = me.get("id") if isinstance(me, dict) else None
     if (

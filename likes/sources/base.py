@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.fetch import FetchError, FetchResponse, fetch
+from core.http import whole_number
 from likes.flattring import RemoteLike
 
 # A poll reads at most this many pages of one account; the rest waits for
@@ -100,8 +101,8 @@ def _reset_time(value: str, now: dt.datetime) -> dt.datetime | None:
     value = value.strip()
     if not value:
         return None
-    if value.isdigit():  # GitHub: epoch seconds
-        return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
+    if (seconds := whole_number(value)) is not None:  # GitHub: epoch seconds
+        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
     parsed = parse_datetime(value)  # Mastodon: ISO 8601
     if parsed is not None and parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
@@ -113,8 +114,8 @@ def retry_after(headers: Any, now: dt.datetime) -> dt.datetime | None:
     value = (headers.get("Retry-After") or "").strip()
     if not value:
         return None
-    if value.isdigit():
-        return now + dt.timedelta(seconds=int(value))
+    if (seconds := whole_number(value)) is not None:
+        return now + dt.timedelta(seconds=seconds)
     try:
         return email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

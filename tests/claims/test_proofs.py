@@ -326,7 +326,7 @@ class TestGitHub:
         assert proofs.owner_for_url("https://github.com/AdaL/engine/issues/3") == ada.pk
         assert proofs.owner_for_url("https://github.com/bob/engine") is None
         assert proofs.owner_for_url("https://gitlab.example/adal/engine") is None
-        proofs.github_disconnected(user_id=ada.pk)
+        proofs.github_disconnected(user_id=ada.pk, github_user_id="583231")
         assert proofs.owner_for_url("https://github.com/adal/engine") is None
         proofs.github_connected(user_id=ada.pk, login="AdaL", github_user_id=583231)
         assert proofs.owner_for_url("https://github.com/adal/engine") == ada.pk

@@ -7,7 +7,10 @@ Routes: ``GET|POST /login/oauth/authorize`` (an approve page),
 ``Accept: application/json``; errors are 200 with ``error`` as on GitHub),
 ``GET /user``, ``GET /user/starred`` (``application/vnd.github.star+json``
 gives ``[{starred_at, repo}]``; ``sort``/``direction``/``per_page``/``page``;
-``Link`` first/prev/next/last; ``X-RateLimit-*``).
+``Link`` first/prev/next/last; ``X-RateLimit-*``), ``DELETE
+/applications/{client_id}/grant`` (basic auth with the app's client id and
+secret, JSON ``{"access_token"}``: 204, and every token of that user's
+grant stops working; wrong credentials 404, an unknown token 422).
 
 Tests drive it::
 
@@ -20,6 +23,7 @@ Tests drive it::
 
 from __future__ import annotations
 
+import base64
 import html
 import itertools
 import secrets
@@ -142,6 +146,10 @@ class FakeGitHub(FakeServer):
         with self.lock:
             self.tokens[token]["revoked"] = True
 
+    def live_tokens(self) -> list[str]:
+        with self.lock:
+            return [t for t, grant in self.tokens.items() if not grant["revoked"]]
+
     def rate_limit(
         self, path: str = "/user/starred", *, status: int = 403, retry_after: int | None = None
     ) -> None:
@@ -183,6 +191,8 @@ class FakeGitHub(FakeServer):
             return self._authed(request, lambda grant: Response.json(self.users[grant["login"]]))
         if route == ("GET", f"{api}/user/starred"):
             return self._authed(request, lambda grant: self._starred(request, grant))
+        if route == ("DELETE", f"{api}/applications/{self.client_id}/grant"):
+            return self._delete_grant(request)
         return Response.json({"message": "Not Found", "documentation_url": DOCS}, 404)
 
     def _authorize_page(self, request: Request) -> Response:
@@ -294,6 +304,25 @@ class FakeGitHub(FakeServer):
         response: Response = answer(grant)
         response.headers.update(headers)
         return response
+
+    def _delete_grant(self, request: Request) -> Response:
+        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+        try:
+            credentials = base64.b64decode(encoded).decode()
+        except ValueError:
+            credentials = ""
+        if scheme.lower() != "basic" or credentials != f"{self.client_id}:{self.client_secret}":
+            return Response.json({"message": "Not Found", "documentation_url": DOCS}, 404)
+        with self.lock:
+            grant = self.tokens.get(str(request.form.get("access_token") or ""))
+            if grant is None:
+                return Response.json(
+                    {"message": "Validation Failed", "documentation_url": DOCS}, 422
+                )
+            for other in self.tokens.values():
+                if other["login"] == grant["login"]:
+                    other["revoked"] = True
+        return Response(204)
 
     def _starred(self, request: Request, grant: dict[str, Any]) -> Response:
         q = request.query

@@ -38,6 +38,7 @@ HOSTILE_TEXT = [
     "-1",
     "%00",
     "../..",
+    "²",  # str.isdigit() says yes, int() says no
     "a" * 3000,
     "acct:\x00@testserver",
     "https://a.example/\x00",
@@ -49,7 +50,10 @@ segment = st.one_of(
     st.text(min_size=1, max_size=12),
 )
 JSON_DEEP = "[" * 30_000 + "]" * 30_000
-FIELDS = ["title", "url", "q", "query", "page", "count", "username", "amount", "code", "token"]
+FIELDS = [
+    "title", "url", "q", "query", "page", "count", "username", "amount", "code", "token",
+    "thing", "months", "method",
+]  # fmt: skip
 
 
 def _leaves(patterns, prefix=()):

@@ -139,6 +139,24 @@ def test_my_months_lists_charged_and_pledged(client, month):
     assert "1.60 €" in page and "0.40 €" in page
 
 
+def test_my_months_in_after_mode_never_speaks_of_a_wallet_reservation(client, month):
+    """A month computed but not yet approved is not taken from a wallet in
+    after mode: it is charged once approved, and My months says so."""
+    import io
+
+    from django.core.management import call_command
+
+    from tests.funding.helpers import MONTH
+
+    claire, sophie = month
+    method(sophie, "pm_card_visa")
+    call_command("payout_compute", MONTH, stdout=io.StringIO())
+    client.force_login(sophie)
+    page = client.get(reverse("my_months")).content.decode().replace("\xa0", " ")
+    assert "reserved in your wallet" not in page
+    assert "charged to your way to pay once the month is approved" in page
+
+
 # --- E-mails -----------------------------------------------------------------
 
 

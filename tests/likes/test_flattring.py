@@ -232,3 +232,35 @@ def test_queries_per_page_do_not_grow_with_likes():
         likes_record(account=acc, likes=_likes(40, start=100, host="https://github.com/maker"))
     assert len(many) == len(few), [q["sql"][:80] for q in many]
     assert Flattr.objects.filter(supporter=user).count() == 42
+
+
+@pytest.mark.parametrize(
+    "language, liked, subject",
+    [
+        ("en", "Sophie liked “prover/tool” (https://github.com/Prover/tool)", "A supporter’s like"),
+        ("fr", "Sophie a aimé « prover/tool » (https://github.com/Prover/tool)", "Un « j’aime »"),
+    ],
+)
+def test_the_creator_is_told_a_like_made_her_thing_not_a_button(language, liked, subject):
+    from notifications import emails
+    from notifications.models import Email, Event, NotificationSettings
+    from notifications.services import event_dispatch
+
+    user = supporter()
+    user.display_name = "Sophie"
+    user.save(update_fields=["display_name"])
+    prover = UserFactory()
+    NotificationSettings.objects.create(user=prover, language=language)
+    _prove_github(prover, "prover")
+    likes_record(
+        account=account(user),
+        likes=[RemoteLike("a", "https://github.com/Prover/tool", "prover/tool")],
+    )
+    event = Event.objects.get(type="thing.submitted", recipient=prover)
+    (email_id,), _deliveries = event_dispatch(key=event.key)
+    message = emails.email_render(email=Email.objects.get(pk=email_id))
+    html = message.alternatives[0][0]
+    for text in (message.body, html.replace("&amp;", "&")):
+        assert liked in " ".join(text.split())
+        assert "auto-submit" not in text and "proposition automatique" not in text
+    assert message.subject.startswith(subject)

@@ -50,12 +50,13 @@ def test_the_page_lists_each_account_with_its_month_and_state(client, fan):
         remote_login="fan@mastodon.example",
         status=AccountStatus.ERROR,
         last_error="mastodon.example took too long to answer",
+        last_error_code="timeout",
     )
     account(fan, url="https://feed.example/likes.xml", remote_login="My likes", enabled=False)
     account(UserFactory(), remote_login="Someone else's feed")
     page = text(client.get("/settings/connected/"))
     assert "GitHub · octo" in page and "This month: 3 likes seen, 3 flattred." in page
-    assert "Not working: mastodon.example took too long to answer. We keep trying." in page
+    assert "Not working: its server was too slow to answer. We keep trying." in page
     assert "Feed of likes · My likes" in page and "Paused: its likes are not read." in page
     assert "Someone else" not in page
     assert "Not read yet." in page
@@ -119,6 +120,61 @@ def test_disconnect_works_when_the_server_is_gone(client, fan, allow_loopback):
     client.post(f"/settings/connected/{acc.pk}/disconnect/")
     acc.refresh_from_db()
     assert acc.status == AccountStatus.DISCONNECTED and str(acc.access_token) == ""
+
+
+def test_disconnecting_github_deletes_the_grant_at_github(client, fan, github_fake, caplog):
+    token = github_fake.issue_token("octocat")
+    other = github_fake.issue_token("octocat")  # the same grant, another token
+    acc = account(
+        fan, kind=AccountKind.GITHUB, url=github_fake.api_url, access_token=token,
+        remote_login="octocat",
+    )  # fmt: skip
+    page = client.post(f"/settings/connected/{acc.pk}/disconnect/", follow=True)
+    assert "octocat is disconnected" in text(page)
+    acc.refresh_from_db()
+    assert (acc.status, str(acc.access_token), acc.enabled) == ("disconnected", "", False)
+    (asked,) = github_fake.requests_to(f"/applications/{github_fake.client_id}/grant", "DELETE")
+    assert asked.form == {"access_token": token}
+    assert github_fake.live_tokens() == []  # GitHub drops every token of the grant
+    assert token not in caplog.text and other not in caplog.text
+
+
+def test_disconnecting_one_github_account_keeps_the_proof_of_another(client, fan, github_fake):
+    from claims import proof_urls, proofs
+
+    for remote_id, login in ((1, "one"), (2, "two")):
+        account(
+            fan, kind=AccountKind.GITHUB, url=github_fake.api_url, remote_id=str(remote_id),
+            remote_login=login, access_token=github_fake.issue_token(login),
+        )  # fmt: skip
+        proofs.github_connected(user_id=fan.pk, login=login, github_user_id=remote_id)
+    github_host = "https://" + proof_urls.github_host()
+    first = fan.connected_accounts.get(remote_id="1")
+    client.post(f"/settings/connected/{first.pk}/disconnect/")
+    assert proofs.owner_for_url(f"{github_host}/one/tool") is None
+    assert proofs.owner_for_url(f"{github_host}/two/tool") == fan.pk
+
+
+@pytest.mark.parametrize("answer", ["refused", "slow"])
+def test_disconnecting_github_when_github_refuses_or_is_slow(
+    client, fan, github_fake, settings, answer
+):
+    import time
+
+    token = github_fake.issue_token("octocat")
+    path = f"/applications/{github_fake.client_id}/grant"
+    if answer == "refused":
+        github_fake.force(path, 500, '{"message":"Server Error"}')
+    else:
+        github_fake.force(path, 204, delay=8)
+    acc = account(fan, kind=AccountKind.GITHUB, url=github_fake.api_url, access_token=token)
+    started = time.monotonic()
+    page = client.post(f"/settings/connected/{acc.pk}/disconnect/", follow=True)
+    assert page.status_code == 200
+    assert time.monotonic() - started < 7  # the revocation's deadline, not GitHub's pace
+    acc.refresh_from_db()
+    assert (acc.status, str(acc.access_token), acc.enabled) == ("disconnected", "", False)
+    assert len(github_fake.requests_to(path, "DELETE")) == 1
 
 
 def test_waiting_likes_are_listed_and_flattred_by_hand(client, fan, settings):
@@ -194,3 +250,45 @@ def test_the_pages_and_messages_speak_french(client, fan, settings):
     )
     english = text(client.get("/settings/connected/"))
     assert "Not working: its server was too slow to answer. We keep trying." in english
+
+
+@pytest.mark.parametrize("code", ["internal", "error", "something_new"])
+def test_a_failure_without_words_of_its_own_is_said_in_french_too(client, fan, code):
+    """The stored ``last_error`` is English (for the admin and the logs):
+    a French page says the failure in French whatever its code."""
+    acc = account(fan, kind=AccountKind.MASTODON, url="https://mastodon.example")
+    acc.status, acc.last_error_code = "error", code
+    acc.last_error = "Reading the account failed."
+    acc.save()
+    page = text(client.get("/settings/connected/", HTTP_ACCEPT_LANGUAGE="fr"))
+    assert "Reading the account failed" not in page
+    assert "Ne fonctionne pas" in page
+
+
+def test_the_pages_read_no_token_and_a_damaged_one_still_disconnects(client, fan):
+    """The supporter's likes pages never decrypt a stored token (a key
+    dropped too early, a damaged row: the pages still answer)."""
+    from django.db import connection
+
+    from api import services as api_services
+
+    gh = account(fan, kind=AccountKind.GITHUB, url="https://api.github.com", access_token="t")
+    likes_record(account=gh, likes=likes(2))
+    Like.objects.filter(account=gh).update(state=LikeState.WAITING)
+    likes_record(account=gh, likes=likes(1, start=10))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE likes_connectedaccount SET access_token = 'damaged' WHERE id = %s", [gh.pk]
+        )
+    assert client.get("/settings/connected/").status_code == 200
+    assert client.get("/settings/connected/waiting/").status_code == 200
+    assert client.get("/flattrs/").status_code == 200
+    _token, raw = api_services.personal_token_create(user=fan, name="t", scopes="flattr")
+    api = client.get("/rest/v2/user/likes", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert api.status_code == 200 and len(api.json()) == 1
+    # Nor does pausing or disconnecting it (nothing to revoke with).
+    assert client.post(f"/settings/connected/{gh.pk}/switch/", {"enabled": "0"}).status_code == 302
+    page = client.post(f"/settings/connected/{gh.pk}/disconnect/", follow=True)
+    assert page.status_code == 200 and "is disconnected" in text(page)
+    gh.refresh_from_db()
+    assert (gh.status, str(gh.access_token)) == ("disconnected", "")

@@ -118,3 +118,40 @@ def test_my_months_and_dashboard_queries_do_not_grow_with_the_months(client):
     with CaptureQueriesContext(connection) as dashboard_four:
         assert client.get(reverse("dashboard")).status_code == 200
     assert len(dashboard_four) == len(dashboard_one)
+
+
+def test_shares_tables_name_their_columns_in_french(client):
+    """This month's and a posted month's shares are one table markup:
+    column headers scoped, the creator or what became of the share."""
+    creator = UserFactory(display_name="Claire")
+    s = supporter(budget=300, balance=5000)
+    flattr(s, thing(owner=creator, title="Essay"), P)
+    flattr(s, thing(owner=None, title="Orphan"), P, minute=1)
+    _post(P, UserFactory(is_staff=True, is_superuser=True))
+    flattr(s, thing(owner=creator, title="Song"), current_period())
+    _login(client, s)
+    body = client.get(reverse("my_months"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert body.count('<th scope="col">Créateur</th>') == 2
+    assert body.count("Claire") == 2
+    assert "retenue jusqu’à revendication" in body
+
+
+def test_preview_reads_the_creators_with_the_flattrs(client):
+    """This month's preview names each share's creator without a query a
+    creator: five creators cost what one does."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    s = supporter(budget=500, balance=5000)
+    now = current_period()
+    flattr(s, thing(owner=UserFactory(), title="Song 0"), now)
+    _login(client, s)
+    client.get(reverse("my_months"))
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("my_months"))
+    for minute in range(1, 5):
+        flattr(s, thing(owner=UserFactory(), title=f"Song {minute}"), now, minute=minute)
+    with CaptureQueriesContext(connection) as five:
+        response = client.get(reverse("my_months"))
+    assert response.context["preview"]["count"] == 5
+    assert len(five) == len(one), [q["sql"][:80] for q in five]
