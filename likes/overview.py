@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
@@ -82,6 +83,17 @@ def error_words(code: str) -> str:
         "not_feed": _("its address no longer gives a feed"),
     }
     return words.get(code, "")
+
+
+def public_address(url: str) -> str:
+    """An account's address as others may see it: scheme, host and path.
+    A private feed's address can carry its key (a user and password, a
+    token in the query or the fragment); that stays with its owner."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def origin_words(kind: str, url: str) -> str:

@@ -27,7 +27,7 @@ def like_json(like: Like, urls: rep.Urls) -> dict:
         "source": {
             "kind": account.kind,
             "account": overview.account_label(account),
-            "address": account.url,
+            "address": overview.public_address(account.url),
             "description": overview.origin_words(account.kind, account.url),
         },
     }

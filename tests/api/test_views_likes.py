@@ -62,3 +62,20 @@ def test_empty_for_a_supporter_without_likes():
 def test_needs_a_token():
     response = ApiClient().get("/user/likes")
     assert response.status_code == 401 and response.json()["error"] == "unauthorized"
+
+
+def test_a_private_feeds_secret_never_leaves_in_the_address():
+    """A private feed's address can carry its secret (a token in the query,
+    a user and password): an application reading the likes sees where they
+    came from, not the key to the feed."""
+    fan = supporter()
+    feed = account(
+        fan, kind=AccountKind.FEED,
+        url="https://reader:hunter2@likes.example.org/u/fan/feed.xml?key=s3cret#top",
+    )  # fmt: skip
+    likes_record(account=feed, likes=likes(1))
+    response = ApiClient(token_for(fan)).get("/user/likes")
+    assert response.status_code == 200
+    source = response.json()[0]["source"]
+    assert source["address"] == "https://likes.example.org/u/fan/feed.xml"
+    assert "s3cret" not in response.content.decode() and "hunter2" not in response.content.decode()
