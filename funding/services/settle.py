@@ -117,7 +117,7 @@ def run_settle(*, run: PayoutRun, now: dt.datetime | None = None) -> PayoutRun:
         run_reconcile(run=run)
     if transfers_allowed(run=run, now=now):
         for pk in transfers_plan(run=run) + transfers_stale(run=run, now=now):
-            transfer_send(transfer_id=pk)
+            transfer_send(transfer_id=pk, now=now)
     disputes_poll(run=run)
     recoveries_run(run=run, now=now)
     return run

@@ -32,7 +32,7 @@ from funding.models import (
     TransferStatus,
 )
 from funding.services import accounts
-from funding.services.charges import IN_FLIGHT_LEASE
+from funding.services.charges import IN_FLIGHT_LEASE, KEY_SAFE_AGE, LOOKUP_MARGIN
 from funding.services.pacing import call_paced
 from ledger.models import AccountKind, TransactionKind
 from ledger.services import account_get, transaction_post
@@ -117,16 +117,42 @@ def transfers_plan(*, run: PayoutRun) -> list[int]:
     return planned
 
 
-def transfer_send(*, transfer_id: int) -> bool:
+def transfer_send(*, transfer_id: int, now: dt.datetime | None = None) -> bool:
     """Call the processor for a recorded transfer (again with the same key
-    if it was left in flight) and record the outcome once."""
+    if it was left in flight) and record the outcome once. Left in flight
+    longer than the processor keeps keys (``KEY_SAFE_AGE``), the transfer
+    that call made is looked for first and adopted when found."""
+    now = now or timezone.now()
     transfer = Transfer.objects.select_related("payout__run").get(pk=transfer_id)
     if transfer.status != TransferStatus.IN_FLIGHT:
         return False
     run = transfer.payout.run
+    gateway = gateway_current()
+    found = None
+    if transfer.created_at <= now - KEY_SAFE_AGE:
+        try:
+            found = call_paced(
+                gateway.transfer_find,
+                destination=transfer.destination or None,
+                idempotency_key=transfer.idempotency_key,
+                transfer_group=f"payout-{run.label}",
+                since=transfer.created_at - LOOKUP_MARGIN,
+            )
+        except GatewayError as exc:
+            # Never sent blind: the lookup is tried again later.
+            logger.warning("transfer %s left in flight: %s", transfer.idempotency_key, exc)
+            return False
+        logger.warning(
+            "transfer %s in flight since %s: %s",
+            transfer.idempotency_key,
+            transfer.created_at.isoformat(),
+            f"found {found}" if found else "not made, sent again",
+        )
+    if found:
+        return _transfer_record(transfer_id=transfer_id, remote_id=found, error="")
     try:
         remote_id = call_paced(
-            gateway_current().transfer_send,
+            gateway.transfer_send,
             destination=transfer.destination or None,
             amount_cents=transfer.amount,
             currency=_currency(),

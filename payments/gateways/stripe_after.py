@@ -12,6 +12,8 @@ docs.stripe.com/declines/codes).
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import logging
 import re
 import unicodedata
@@ -120,6 +122,31 @@ def _charge_id(intent: Any) -> str:
     if isinstance(charge, str):
         return charge
     return str(_get(charge, "id") or "")
+
+
+def _found_by_key(what: str, list_page: Callable[[str | None], Any], key: str) -> Any:
+    """The object whose ``metadata.key`` is ``key``, reading every page of a
+    Stripe list (newest first, 100 a page); None when there is none. Two
+    (a key sent blind after Stripe pruned it): the first made is the one
+    the key stands for, and the other is logged for a refund by hand."""
+    matches: list[Any] = []
+    starting_after: str | None = None
+    while True:
+        page = _call(what, functools.partial(list_page, starting_after))
+        data = list(_get(page, "data") or [])
+        matches += [obj for obj in data if _get(_get(obj, "metadata"), "key") == key]
+        if not _get(page, "has_more") or not data:
+            break
+        starting_after = str(_get(data[-1], "id"))
+    if len(matches) > 1:
+        logger.error(
+            "%s: %d objects carry the key %s (%s): the oldest is kept, refund the others",
+            what,
+            len(matches),
+            key,
+            ", ".join(str(_get(m, "id")) for m in matches),
+        )
+    return matches[-1] if matches else None
 
 
 def _declined(error: Mapping[str, Any] | Any, payment_intent_id: str) -> ChargeResult:
@@ -342,7 +369,9 @@ class StripeAfterModeMixin:
             "confirm": True,
             "off_session": True,
             "transfer_group": transfer_group,
-            "metadata": metadata,
+            # Our key, so the charge can be found if the key is ever pruned
+            # before we know what it made (``charge_find``).
+            "metadata": {**metadata, "key": idempotency_key},
             "expand": ["latest_charge.balance_transaction"],
         }
         suffix = descriptor_suffix(statement_descriptor)
@@ -379,6 +408,47 @@ class StripeAfterModeMixin:
             raise GatewayDeclined(exc.user_message or str(exc)) from exc
         except stripe.StripeError as exc:
             raise GatewayDeclined(exc.user_message or str(exc)) from exc
+        return intent_result(intent)
+
+    def charge_find(
+        self,
+        *,
+        method: PaymentMethod,
+        idempotency_key: str,
+        amount_cents: int,
+        since: dt.datetime,
+    ) -> ChargeResult | None:
+        """``GET /v1/payment_intents?customer=...&created[gte]=...``, every
+        page within one deadline, matched by ``metadata.key``. The list, not
+        the Search API: search results can lag behind by a minute or more
+        (docs.stripe.com/search, "Data freshness") and the list is exact."""
+        client = self._paced()
+
+        def page(starting_after: str | None) -> Any:
+            params: dict[str, Any] = {
+                "customer": method.customer_id,
+                "created": {"gte": int(since.timestamp())},
+                "limit": 100,
+                "expand": ["data.latest_charge.balance_transaction"],
+            }
+            if starting_after:
+                params["starting_after"] = starting_after
+            return client.v1.payment_intents.list(params=params)  # type: ignore[arg-type]
+
+        try:
+            intent = _found_by_key(f"charge lookup {idempotency_key}", page, idempotency_key)
+        except stripe.StripeError as exc:
+            raise GatewayDeclined(exc.user_message or str(exc)) from exc
+        if intent is None:
+            return None
+        if _get(intent, "amount") != amount_cents:
+            logger.error(
+                "charge lookup %s: %s is for %s cents, not %s",
+                idempotency_key,
+                _get(intent, "id"),
+                _get(intent, "amount"),
+                amount_cents,
+            )
         return intent_result(intent)
 
     def charge_refresh(
@@ -473,6 +543,38 @@ class StripeAfterModeMixin:
         except stripe.StripeError as exc:
             raise GatewayDeclined(exc.user_message or str(exc)) from exc
         return transfer.id
+
+    def transfer_find(
+        self,
+        *,
+        destination: str | None,
+        idempotency_key: str,
+        transfer_group: str,
+        since: dt.datetime,
+    ) -> str | None:
+        """``GET /v1/transfers?destination=...&transfer_group=...&created[gte]=...``
+        (a run's group holds a transfer per creator and settlement: the
+        destination keeps the list short), matched by ``metadata.key``."""
+        if not destination:
+            return None
+        client = self._paced()
+
+        def page(starting_after: str | None) -> Any:
+            params: dict[str, Any] = {
+                "destination": destination,
+                "transfer_group": transfer_group,
+                "created": {"gte": int(since.timestamp())},
+                "limit": 100,
+            }
+            if starting_after:
+                params["starting_after"] = starting_after
+            return client.v1.transfers.list(params=params)  # type: ignore[arg-type]
+
+        try:
+            transfer = _found_by_key(f"transfer lookup {idempotency_key}", page, idempotency_key)
+        except stripe.StripeError as exc:
+            raise GatewayDeclined(exc.user_message or str(exc)) from exc
+        return str(_get(transfer, "id")) if transfer is not None else None
 
     def transfer_reverse(self, *, transfer_id: str, amount_cents: int, idempotency_key: str) -> str:
         client = self._paced()

@@ -94,6 +94,16 @@ class StripeState:
     def new_id(self, prefix: str) -> str:
         return f"{prefix}_{next(self.ids)}"
 
+    def forget_keys(self) -> None:
+        """Stripe prunes idempotency keys once they are at least 24 hours
+        old: a key used again after that makes a new object."""
+        with self.lock:
+            self.by_key.clear()
+
+    def of_kind(self, kind: str) -> list[dict]:
+        """The objects of one kind (``payment_intent``, ``transfer``...)."""
+        return [o for o in self.objects.values() if o.get("object") == kind]
+
     def complete_setup(self, session_id: str, pm_id: str) -> None:
         """The supporter finishes Stripe's page with ``pm_id``."""
         session = self.objects[session_id]
@@ -246,6 +256,8 @@ class Handler(BaseHTTPRequestHandler):
             }
             state.objects[cs_id] = session
             return 200, session
+        if method == "get" and seg in (["payment_intents"], ["transfers"]):
+            return 200, self._list(state, path, seg[0][:-1], p, expand)
         if method == "get" and len(seg) == 3 and seg[:2] == ["checkout", "sessions"]:
             return self._get(state, seg[2], expand)
         if method == "get" and len(seg) == 2 and seg[0] in ("setup_intents", "payment_intents"):
@@ -268,6 +280,8 @@ class Handler(BaseHTTPRequestHandler):
                 "destination": p.get("destination"),
                 "transfer_group": p.get("transfer_group"),
                 "amount_reversed": 0,
+                "created": int(time.time()),
+                "metadata": {k[9:-1]: v for k, v in p.items() if k.startswith("metadata[")},
             }
             state.objects[tr["id"]] = tr
             return 200, tr
@@ -284,6 +298,30 @@ class Handler(BaseHTTPRequestHandler):
             rev = {"id": state.new_id("trr"), "object": "transfer_reversal", "amount": amount}
             return 200, rev
         return 404, _invalid("resource_missing", f"Unrecognized request URL ({method} {path})")
+
+    def _list(self, state: StripeState, path: str, kind: str, p: dict, expand: list[str]) -> dict:
+        """``GET /v1/payment_intents`` (filter ``customer``) and ``GET
+        /v1/transfers`` (filters ``transfer_group``, ``destination``), both
+        with ``created[gte]``: newest first, ``limit`` (default 10, at most
+        100) per page, ``starting_after`` the last id of the page before."""
+        filters = {f: p[f] for f in ("customer", "transfer_group", "destination") if f in p}
+        since = int(p.get("created[gte]", 0))
+        found = [
+            o
+            for o in reversed(state.of_kind(kind))
+            if o["created"] >= since and all(o.get(f) == v for f, v in filters.items())
+        ]
+        if "starting_after" in p:
+            ids = [o["id"] for o in found]
+            found = found[ids.index(p["starting_after"]) + 1 :]
+        limit = min(int(p.get("limit", 10)), 100)
+        inner = [e[5:] for e in expand if e.startswith("data.")]
+        return {
+            "object": "list",
+            "url": path,
+            "has_more": len(found) > limit,
+            "data": [_expand(o, inner, state.objects) for o in found[:limit]],
+        }
 
     def _get(self, state: StripeState, obj_id: str, expand: list[str]) -> tuple[int, dict]:
         obj = state.objects.get(obj_id)
@@ -320,6 +358,7 @@ class Handler(BaseHTTPRequestHandler):
             "transfer_group": p.get("transfer_group"),
             "metadata": {k[9:-1]: v for k, v in p.items() if k.startswith("metadata[")},
             "status": "requires_confirmation",
+            "created": int(time.time()),
             "latest_charge": None,
             "last_payment_error": None,
             "next_action": None,
