@@ -234,6 +234,13 @@ class PaymentGateway(ABC):
         (a webhook's fetch uses a short one)."""
         raise GatewayUnavailable(f"the {self.name} gateway cannot charge after the month")
 
+    def charge_cancel(self, *, payment_intent_id: str) -> ChargeResult | None:
+        """Cancel a charge that waits for the supporter's confirmation (they
+        saved another way to pay). None once it is canceled: nothing was or
+        will be taken by it. When it can no longer be canceled (confirmed
+        meanwhile, or processing), its state instead, to apply."""
+        raise GatewayUnavailable(f"the {self.name} gateway cannot charge after the month")
+
     def charge_confirm_url(self, *, payment_intent_id: str, return_url: str) -> str:
         """Where a supporter confirms a charge that needs authentication (the
         processor's page; back to ``return_url`` afterwards)."""

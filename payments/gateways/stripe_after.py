@@ -466,6 +466,40 @@ class StripeAfterModeMixin:
             raise GatewayDeclined(exc.user_message or str(exc)) from exc
         return intent_result(intent)
 
+    def charge_cancel(self, *, payment_intent_id: str) -> ChargeResult | None:
+        """``POST /v1/payment_intents/<id>/cancel`` (key ``cancel:<id>``,
+        reason ``abandoned``). Stripe refuses to cancel an intent that
+        succeeded or is processing (400 ``payment_intent_unexpected_state``):
+        then its state is read and returned (the supporter confirmed first)."""
+        client = self._paced()
+        try:
+            _call(
+                f"cancel {payment_intent_id}",
+                lambda: client.v1.payment_intents.cancel(
+                    payment_intent_id,
+                    params={"cancellation_reason": "abandoned"},
+                    options={"idempotency_key": f"cancel:{payment_intent_id}"},
+                ),
+            )
+            return None
+        except stripe.InvalidRequestError as exc:
+            if exc.code != "payment_intent_unexpected_state":
+                raise GatewayDeclined(exc.user_message or str(exc)) from exc
+        except stripe.StripeError as exc:
+            raise GatewayDeclined(exc.user_message or str(exc)) from exc
+        try:
+            intent = _call(
+                f"refresh {payment_intent_id}",
+                lambda: client.v1.payment_intents.retrieve(
+                    payment_intent_id, params={"expand": ["latest_charge.balance_transaction"]}
+                ),
+            )
+        except stripe.StripeError as exc:
+            raise GatewayDeclined(exc.user_message or str(exc)) from exc
+        if _get(intent, "status") == "canceled":
+            return None
+        return intent_result(intent)
+
     def charge_confirm_url(self, *, payment_intent_id: str, return_url: str) -> str:
         """Stripe's hosted authentication page for a charge that needs the
         supporter: the PaymentIntent is confirmed again on session with a

@@ -215,6 +215,12 @@ class TestModeGateway(PaymentGateway):
         self.ensure_available()
         return simulated_charge_result(payment_intent_id, amount_cents=None, first=False)
 
+    def charge_cancel(self, *, payment_intent_id: str) -> ChargeResult | None:
+        # A simulated confirmation is recorded by our return page at once:
+        # a charge still waiting for it can always be canceled.
+        self.ensure_available()
+        return None
+
     def charge_confirm_url(self, *, payment_intent_id: str, return_url: str) -> str:
         # No Stripe page in test mode: back to our return URL, which tells
         # the charge it was confirmed (``funding.services.charge_succeeded``).

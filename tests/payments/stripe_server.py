@@ -269,6 +269,8 @@ class Handler(BaseHTTPRequestHandler):
         if method == "post" and seg == ["payment_intents"]:
             status, answer = self.intent_create(state, p)
             return status, _expand(answer, expand, state.objects) if status == 200 else answer
+        if method == "post" and len(seg) == 3 and seg[:1] + seg[2:] == ["payment_intents", "cancel"]:
+            return self.intent_cancel(state, seg[1], p)
         if method == "post" and len(seg) == 3 and seg[0] == "payment_intents":
             status, answer = self.intent_confirm(state, seg[1], p)
             return status, _expand(answer, expand, state.objects) if status == 200 else answer
@@ -404,6 +406,26 @@ class Handler(BaseHTTPRequestHandler):
         intent["last_payment_error"] = {**error, "payment_method": {"id": pm_id}}
         code = error.pop("code")
         return _card_error(code, "Your card was declined.", dict(intent), **error)
+
+    def intent_cancel(self, state: StripeState, pi_id: str, p: dict) -> tuple[int, dict]:
+        """docs.stripe.com/api/payment_intents/cancel: possible while the
+        intent waits (requires_payment_method, _confirmation, _action,
+        _capture); refused once it succeeded, is processing or canceled."""
+        intent = state.objects.get(pi_id)
+        if intent is None:
+            return 404, _invalid("resource_missing", f"No such payment_intent: '{pi_id}'")
+        if intent["status"] in ("succeeded", "processing", "canceled"):
+            return 400, _invalid(
+                "payment_intent_unexpected_state",
+                f"You cannot cancel this PaymentIntent because it has a status of "
+                f"{intent['status']}.",
+            )
+        intent.update(
+            status="canceled",
+            cancellation_reason=p.get("cancellation_reason"),
+            next_action=None,
+        )
+        return 200, intent
 
     def intent_confirm(self, state: StripeState, pi_id: str, p: dict) -> tuple[int, dict]:
         intent = state.objects.get(pi_id)
