@@ -89,6 +89,7 @@ def test_a_new_sepa_mandate_takes_over_after_its_advance_notice(after):
     charge.refresh_from_db()
     assert charge.status == ChargeStatus.HELD
     assert charge.debit_from is not None
+    assert charge.notice_at is not None
     assert charge.debit_from - charge.notice_at == dt.timedelta(days=2)
     notice = Event.objects.get(type="charge.sepa_notice")
     assert notice.data["amount_cents"] == 1000

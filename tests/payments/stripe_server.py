@@ -269,7 +269,11 @@ class Handler(BaseHTTPRequestHandler):
         if method == "post" and seg == ["payment_intents"]:
             status, answer = self.intent_create(state, p)
             return status, _expand(answer, expand, state.objects) if status == 200 else answer
-        if method == "post" and len(seg) == 3 and seg[:1] + seg[2:] == ["payment_intents", "cancel"]:
+        if (
+            method == "post"
+            and len(seg) == 3
+            and seg[:1] + seg[2:] == ["payment_intents", "cancel"]
+        ):
             return self.intent_cancel(state, seg[1], p)
         if method == "post" and len(seg) == 3 and seg[0] == "payment_intents":
             status, answer = self.intent_confirm(state, seg[1], p)
