@@ -278,6 +278,14 @@ class PaymentGateway(ABC):
         the key in its metadata); None when there is none."""
         raise GatewayUnavailable(f"the {self.name} gateway cannot transfer after the month")
 
+    def transfer_reversal_find(
+        self, *, transfer_id: str, idempotency_key: str, since: dt.datetime
+    ) -> str | None:
+        """The id of the reversal an earlier ``transfer_reverse`` with this
+        key made of ``transfer_id`` (by the key in its metadata); None when
+        there is none."""
+        raise GatewayUnavailable(f"the {self.name} gateway cannot transfer after the month")
+
     def transfer_reverse(self, *, transfer_id: str, amount_cents: int, idempotency_key: str) -> str:
         """Take ``amount_cents`` of a transfer back (a dispute's recovery);
         returns the reversal id. GatewayDeclined when it cannot be reversed

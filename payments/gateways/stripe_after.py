@@ -610,6 +610,25 @@ class StripeAfterModeMixin:
             raise GatewayDeclined(exc.user_message or str(exc)) from exc
         return str(_get(transfer, "id")) if transfer is not None else None
 
+    def transfer_reversal_find(
+        self, *, transfer_id: str, idempotency_key: str, since: dt.datetime
+    ) -> str | None:
+        """``GET /v1/transfers/<id>/reversals`` (a transfer has few), matched
+        by ``metadata.key``."""
+        client = self._paced()
+
+        def page(starting_after: str | None) -> Any:
+            params: dict[str, Any] = {"limit": 100}
+            if starting_after:
+                params["starting_after"] = starting_after
+            return client.v1.transfers.reversals.list(transfer_id, params=params)  # type: ignore[arg-type]
+
+        try:
+            reversal = _found_by_key(f"reversal lookup {idempotency_key}", page, idempotency_key)
+        except stripe.StripeError as exc:
+            raise GatewayDeclined(exc.user_message or str(exc)) from exc
+        return str(_get(reversal, "id")) if reversal is not None else None
+
     def transfer_reverse(self, *, transfer_id: str, amount_cents: int, idempotency_key: str) -> str:
         client = self._paced()
         try:

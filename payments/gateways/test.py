@@ -267,6 +267,17 @@ class TestModeGateway(PaymentGateway):
             transfer_group=transfer_group,
         )
 
+    def transfer_reversal_find(
+        self, *, transfer_id: str, idempotency_key: str, since: dt.datetime
+    ) -> str | None:
+        # Stateless, as ``charge_find``: the reversal this key made, if the
+        # transfer could be reversed.
+        if transfer_id.endswith(TEST_SPENT_ACCOUNT):
+            return None
+        return self.transfer_reverse(
+            transfer_id=transfer_id, amount_cents=0, idempotency_key=idempotency_key
+        )
+
     def transfer_reverse(self, *, transfer_id: str, amount_cents: int, idempotency_key: str) -> str:
         self.ensure_available()
         if transfer_id.endswith(TEST_SPENT_ACCOUNT):

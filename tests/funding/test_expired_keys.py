@@ -1,5 +1,5 @@
-"""Exactly once when an idempotency key has expired: a charge or a transfer
-left in flight for more than a day (everything down that long) is sent
+"""Exactly once when an idempotency key has expired: a charge, a transfer
+or a reversal left in flight for more than a day (everything down that long) is sent
 again only after looking for the object Stripe may already have made, since
 Stripe may have pruned the key by then (docs.stripe.com/api/
 idempotent_requests: keys are kept at least 24 hours) and would make a new
@@ -17,9 +17,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from funding.models import Charge, ChargeStatus, CreatorPayout, Transfer, TransferStatus
+from funding.models import (
+    Charge,
+    ChargeStatus,
+    CreatorPayout,
+    Recovery,
+    RecoveryStatus,
+    Transfer,
+    TransferStatus,
+)
 from funding.selectors import run_figures
-from funding.services import run_settle
+from funding.services import dispute_recorded, run_settle
 from funding.services.charges import KEY_SAFE_AGE, _claim
 from funding.services.credits import run_reconcile
 from funding.services.settle import charges_run
@@ -27,6 +35,7 @@ from funding.services.transfers import transfers_plan
 from ledger.models import AccountKind, Transaction
 from ledger.selectors import ledger_problems
 from payments import stripe_client
+from payments.gateways.base import Dispute
 from payouts.models import PayoutRun
 from tests.factories import UserFactory, balance, flattr, thing
 from tests.funding.helpers import P, approve, method, ready, settle, stripe_method
@@ -250,5 +259,37 @@ def test_the_test_gateway_adopts_a_charge_and_a_transfer_left_in_flight_for_a_da
     assert transfer.status == TransferStatus.SENT
     assert transfer.transfer_id == f"tr_test_transfer_{run.pk}_{claire.pk}_1__acct_test_{claire.pk}"
     assert Transfer.objects.count() == 1
+    assert run_figures(run=run)["conservation_ok"] is True
+    assert ledger_problems() == []
+
+
+def test_a_reversal_made_but_unrecorded_for_a_day_is_adopted_not_made_again(
+    stripe_after, monkeypatch
+):
+    claire, sophie, run = month()
+    settle()  # charged and transferred
+    charge = Charge.objects.get()
+    [transfer] = stripe_after.state.of_kind("transfer")
+    answers_lost(stripe_after, monkeypatch)
+    dispute_recorded(
+        dispute=Dispute(
+            dispute_id="dp_1", payment_intent_id=charge.payment_intent_id, amount_cents=500
+        )
+    )
+    recovery = Recovery.objects.get()
+    assert recovery.status == RecoveryStatus.IN_FLIGHT
+    stripe_back(stripe_after, "transfer_reversal", 1)
+    monkeypatch.setattr(stripe_client, "DEADLINE", 60.0)
+
+    run_settle(run=run, now=timezone.now() + A_DAY_LATER)
+
+    reversals = stripe_after.state.of_kind("transfer_reversal")
+    assert len(reversals) == 1, "the creator was taken from twice"
+    recovery.refresh_from_db()
+    assert (recovery.status, recovery.reversal_id) == (RecoveryStatus.REVERSED, reversals[0]["id"])
+    assert stripe_after.state.objects[transfer["id"]]["amount_reversed"] == recovery.amount
+    lookup = [r for r in stripe_after.state.requests if r["method"] == "get"][-1]
+    assert lookup["path"] == f"/v1/transfers/{transfer['id']}/reversals"
+    assert Transaction.objects.filter(idempotency_key=recovery.idempotency_key).count() == 1
     assert run_figures(run=run)["conservation_ok"] is True
     assert ledger_problems() == []

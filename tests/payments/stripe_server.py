@@ -258,6 +258,8 @@ class Handler(BaseHTTPRequestHandler):
             return 200, session
         if method == "get" and seg in (["payment_intents"], ["transfers"]):
             return 200, self._list(state, path, seg[0][:-1], p, expand)
+        if method == "get" and len(seg) == 3 and seg[0] == "transfers" and seg[2] == "reversals":
+            return 200, self._list(state, path, "transfer_reversal", {**p, "transfer": seg[1]}, [])
         if method == "get" and len(seg) == 3 and seg[:2] == ["checkout", "sessions"]:
             return self._get(state, seg[2], expand)
         if method == "get" and len(seg) == 2 and seg[0] in ("setup_intents", "payment_intents"):
@@ -301,16 +303,26 @@ class Handler(BaseHTTPRequestHandler):
                     "balance_insufficient", "Insufficient funds in the destination account."
                 )
             tr["amount_reversed"] += amount
-            rev = {"id": state.new_id("trr"), "object": "transfer_reversal", "amount": amount}
+            rev = {
+                "id": state.new_id("trr"),
+                "object": "transfer_reversal",
+                "amount": amount,
+                "transfer": seg[1],
+                "created": int(time.time()),
+                "metadata": {k[9:-1]: v for k, v in p.items() if k.startswith("metadata[")},
+            }
+            state.objects[rev["id"]] = rev
             return 200, rev
         return 404, _invalid("resource_missing", f"Unrecognized request URL ({method} {path})")
 
     def _list(self, state: StripeState, path: str, kind: str, p: dict, expand: list[str]) -> dict:
-        """``GET /v1/payment_intents`` (filter ``customer``) and ``GET
+        """``GET /v1/payment_intents`` (filter ``customer``), ``GET
         /v1/transfers`` (filters ``transfer_group``, ``destination``), both
-        with ``created[gte]``: newest first, ``limit`` (default 10, at most
+        with ``created[gte]``, and a transfer's reversals: newest first, ``limit`` (default 10, at most
         100) per page, ``starting_after`` the last id of the page before."""
-        filters = {f: p[f] for f in ("customer", "transfer_group", "destination") if f in p}
+        filters = {
+            f: p[f] for f in ("customer", "transfer_group", "destination", "transfer") if f in p
+        }
         since = int(p.get("created[gte]", 0))
         found = [
             o
