@@ -30,6 +30,15 @@ def charge_one(charge_id: int) -> bool:
     return charge_attempt(charge_id=charge_id)
 
 
+@shared_task(acks_late=True)
+def charge_move(charge_id: int) -> bool:
+    """A charge waiting for a confirmation follows the supporter's new way
+    to pay (its old payment intent canceled first, outside any transaction)."""
+    from funding.services.moves import charge_method_move
+
+    return charge_method_move(charge_id=charge_id)
+
+
 @shared_task
 def funding_sweep() -> list[str]:
     settled = runs_settle()

@@ -14,7 +14,11 @@ processor is called outside any transaction; ``charge_result_record``
 records the answer in a second one, and only there does money move. A
 worker killed between the two leaves the charge ``in_flight``: any later
 attempt (the sweeper, ``payout_settle``) calls again with the same key, so
-the processor answers the first call's outcome, recorded once.
+the processor answers the first call's outcome, recorded once. The
+processor keeps a key only a day or so: an attempt first sent more than
+``KEY_SAFE_AGE`` ago is first looked for (``charge_find``, by the key in
+its metadata) and the charge found is adopted; only when there is none is
+it sent again.
 
 A SEPA debit is not tried before the date its advance notice named
 (``advance.py``): a charge ``held`` for it is due from ``debit_from``, and
@@ -68,6 +72,14 @@ logger = logging.getLogger(__name__)
 # An attempt recorded this long ago without an outcome is taken over (its
 # worker died): called again with the same key, which charges once.
 IN_FLIGHT_LEASE = dt.timedelta(seconds=60)
+# Stripe keeps an idempotency key's first answer at least 24 hours, then may
+# prune it (a reuse makes a new object). An attempt first sent longer ago
+# than this is looked for at the processor before it is sent again; the
+# margin covers clocks and the time the first call itself took.
+KEY_SAFE_AGE = dt.timedelta(hours=20)
+# The lookup reaches this far before the first attempt: our clock and the
+# processor's may disagree.
+LOOKUP_MARGIN = dt.timedelta(hours=1)
 
 
 # --- Recording at posting ---------------------------------------------------
@@ -277,9 +289,33 @@ def charge_attempt(*, charge_id: int, now: dt.datetime | None = None) -> bool:
             status=Outcome.FAILED, payment_intent_id="", reason="payment_method_removed"
         )
     else:
+        gateway = gateway_get(method.gateway)
+        found = None
+        if attempt.started_at <= now - KEY_SAFE_AGE:
+            # Sent first so long ago that the processor may have forgotten
+            # the key: what that call made, if anything, is looked for
+            # before the key is used again (it could make a second charge).
+            try:
+                found = call_paced(
+                    gateway.charge_find,
+                    method=method,
+                    idempotency_key=attempt.idempotency_key,
+                    amount_cents=charge.amount,
+                    since=attempt.started_at - LOOKUP_MARGIN,
+                )
+            except GatewayError as exc:
+                # Never sent blind: the lookup is tried again later.
+                logger.warning("charge %s left in flight: %s", attempt.idempotency_key, exc)
+                return False
+            logger.warning(
+                "charge %s in flight since %s: %s",
+                attempt.idempotency_key,
+                attempt.started_at.isoformat(),
+                f"found {found.payment_intent_id}" if found else "not made, sent again",
+            )
         try:
-            result = call_paced(
-                gateway_get(method.gateway).charge_off_session,
+            result = found or call_paced(
+                gateway.charge_off_session,
                 method=method,
                 amount_cents=charge.amount,
                 currency=settings.CURRENCY.lower(),

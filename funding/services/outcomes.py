@@ -358,7 +358,8 @@ def charges_method_saved(*, user: User) -> int:
     notice and waits for its date (a held debit announced for another mandate
     too); by card nothing is held (a held debit is due now, a declined one
     back on the schedule). Returns how many charges changed; the tries due
-    now are queued on commit."""
+    now are queued on commit, and so are the moves of charges waiting for a
+    confirmation on the old way (``moves.charge_method_move``)."""
     now = timezone.now()
     with transaction.atomic():
         method = PaymentMethod.objects.filter(
@@ -423,12 +424,21 @@ def charges_method_saved(*, user: User) -> int:
             if c.status == ChargeStatus.QUEUED
             or (c.status == ChargeStatus.FAILED and c.next_attempt_at and c.next_attempt_at <= now)
         ]
+        # Waiting for a confirmation on the method just replaced: moved to
+        # the new one once the processor canceled the old intent (moves.py).
+        moves = list(
+            Charge.objects.filter(supporter=user, status=ChargeStatus.REQUIRES_ACTION)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
 
         def queue() -> None:
-            from funding.tasks import charge_one
+            from funding.tasks import charge_move, charge_one
 
             for pk in due:
                 charge_one.delay(pk)
+            for pk in moves:
+                charge_move.delay(pk)
 
         transaction.on_commit(queue)
     return len(changed)

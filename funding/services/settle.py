@@ -1,9 +1,12 @@
 """``run_settle``: everything due now for an after-mode run, in order
 (``manage.py payout_settle``, the beat task and tests call it):
 
-1. charges due: never tried, SEPA debits whose announced date has come
+1. charges waiting for a confirmation on a way to pay the supporter has
+   since replaced moved to the new one (``moves.charges_move``); charges
+   due: never tried, SEPA debits whose announced date has come
    (``advance``), retries whose time has come, attempts left in flight by a
-   dead worker (``charges.charge_attempt``);
+   dead worker (``charges.charge_attempt``; past ``KEY_SAFE_AGE`` looked
+   for at the processor before being sent again);
 2. charges an earlier settle saw waiting asked again (SEPA processing
    becomes final at the settle after the one that saw it; a missed
    webhook); those left waiting are marked seen by this settle;
@@ -11,7 +14,8 @@
    that succeeded before the processor knew them (``fee_pending``: a SEPA
    debit's balance transaction can come after its success) asked again;
 4. creators credited with what was collected (``credits.run_reconcile``);
-5. transfers, once allowed, and those left in flight;
+5. transfers, once allowed, and those left in flight (past
+   ``KEY_SAFE_AGE`` looked for first, as charges are);
 6. disputes the gateway reports (``disputes.dispute_recorded``) and the
    reversals they plan.
 
@@ -31,6 +35,7 @@ from funding.models import Charge, ChargeStatus, RunFunding
 from funding.services.charges import charge_attempt, charges_due
 from funding.services.credits import run_reconcile
 from funding.services.disputes import dispute_recorded
+from funding.services.moves import charges_move
 from funding.services.outcomes import charge_refresh, charges_expire, charges_fee_fetch
 from funding.services.transfers import (
     recoveries_run,
@@ -108,6 +113,7 @@ def run_settle(*, run: PayoutRun, now: dt.datetime | None = None) -> PayoutRun:
     now = now or timezone.now()
     RunFunding.objects.filter(run=run).update(settles=F("settles") + 1)
     settle = RunFunding.objects.values_list("settles", flat=True).get(run=run)
+    charges_move(run=run, now=now)
     charges_run(run=run, now=now)
     charges_refresh(run=run, settle=settle)
     charges_seen_waiting(run=run, settle=settle)
@@ -117,7 +123,7 @@ def run_settle(*, run: PayoutRun, now: dt.datetime | None = None) -> PayoutRun:
         run_reconcile(run=run)
     if transfers_allowed(run=run, now=now):
         for pk in transfers_plan(run=run) + transfers_stale(run=run, now=now):
-            transfer_send(transfer_id=pk)
+            transfer_send(transfer_id=pk, now=now)
     disputes_poll(run=run)
     recoveries_run(run=run, now=now)
     return run

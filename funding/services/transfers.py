@@ -10,6 +10,11 @@ outside) in a second one. A creator without a ready account keeps the money
 on the books as owed; a later settle pays it. ``recoveries_run`` reverses
 transfers for the recoveries a dispute planned (``reversal:<id>``); a
 refused reversal leaves the debt on the creator's receivable.
+
+A transfer or reversal left in flight longer than the processor keeps its
+idempotency keys (``charges.KEY_SAFE_AGE``) is looked for at the processor
+(``transfer_find``, ``transfer_reversal_find``: by the key in its metadata)
+before its key is used again; found, it is recorded as made.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from funding.models import (
     TransferStatus,
 )
 from funding.services import accounts
-from funding.services.charges import IN_FLIGHT_LEASE
+from funding.services.charges import IN_FLIGHT_LEASE, KEY_SAFE_AGE, LOOKUP_MARGIN
 from funding.services.pacing import call_paced
 from ledger.models import AccountKind, TransactionKind
 from ledger.services import account_get, transaction_post
@@ -117,16 +122,42 @@ def transfers_plan(*, run: PayoutRun) -> list[int]:
     return planned
 
 
-def transfer_send(*, transfer_id: int) -> bool:
+def transfer_send(*, transfer_id: int, now: dt.datetime | None = None) -> bool:
     """Call the processor for a recorded transfer (again with the same key
-    if it was left in flight) and record the outcome once."""
+    if it was left in flight) and record the outcome once. Left in flight
+    longer than the processor keeps keys (``KEY_SAFE_AGE``), the transfer
+    that call made is looked for first and adopted when found."""
+    now = now or timezone.now()
     transfer = Transfer.objects.select_related("payout__run").get(pk=transfer_id)
     if transfer.status != TransferStatus.IN_FLIGHT:
         return False
     run = transfer.payout.run
+    gateway = gateway_current()
+    found = None
+    if transfer.created_at <= now - KEY_SAFE_AGE:
+        try:
+            found = call_paced(
+                gateway.transfer_find,
+                destination=transfer.destination or None,
+                idempotency_key=transfer.idempotency_key,
+                transfer_group=f"payout-{run.label}",
+                since=transfer.created_at - LOOKUP_MARGIN,
+            )
+        except GatewayError as exc:
+            # Never sent blind: the lookup is tried again later.
+            logger.warning("transfer %s left in flight: %s", transfer.idempotency_key, exc)
+            return False
+        logger.warning(
+            "transfer %s in flight since %s: %s",
+            transfer.idempotency_key,
+            transfer.created_at.isoformat(),
+            f"found {found}" if found else "not made, sent again",
+        )
+    if found:
+        return _transfer_record(transfer_id=transfer_id, remote_id=found, error="")
     try:
         remote_id = call_paced(
-            gateway_current().transfer_send,
+            gateway.transfer_send,
             destination=transfer.destination or None,
             amount_cents=transfer.amount,
             currency=_currency(),
@@ -211,21 +242,49 @@ def recoveries_run(*, run: PayoutRun, now: dt.datetime | None = None) -> int:
                 )
             ):
                 continue
+            # Called before, longer ago than the processor keeps keys (it
+            # was planned before that call): looked for before the key is
+            # used again, as charges and transfers are.
+            look_first = (
+                recovery.status == RecoveryStatus.IN_FLIGHT
+                and recovery.created_at <= now - KEY_SAFE_AGE
+            )
             recovery.status = RecoveryStatus.IN_FLIGHT
             recovery.save(update_fields=["status"])
         transfer = Transfer.objects.get(pk=recovery.transfer_id)
+        gateway = gateway_current()
         try:
-            reversal = call_paced(
-                gateway_current().transfer_reverse,
-                transfer_id=transfer.transfer_id,
-                amount_cents=recovery.amount,
-                idempotency_key=recovery.idempotency_key,
-            )
-        except GatewayDeclined:
             reversal = None
+            if look_first:
+                reversal = call_paced(
+                    gateway.transfer_reversal_find,
+                    transfer_id=transfer.transfer_id,
+                    idempotency_key=recovery.idempotency_key,
+                    since=recovery.created_at - LOOKUP_MARGIN,
+                )
+                logger.warning(
+                    "reversal %s in flight since before %s: %s",
+                    recovery.idempotency_key,
+                    recovery.created_at.isoformat(),
+                    f"found {reversal}" if reversal else "not made, sent again",
+                )
         except GatewayError as exc:
+            # Never sent blind: the lookup is tried again later.
             logger.warning("reversal %s left in flight: %s", recovery.idempotency_key, exc)
             continue
+        if reversal is None:
+            try:
+                reversal = call_paced(
+                    gateway.transfer_reverse,
+                    transfer_id=transfer.transfer_id,
+                    amount_cents=recovery.amount,
+                    idempotency_key=recovery.idempotency_key,
+                )
+            except GatewayDeclined:
+                reversal = None
+            except GatewayError as exc:
+                logger.warning("reversal %s left in flight: %s", recovery.idempotency_key, exc)
+                continue
         done += _recovery_record(recovery_id=pk, reversal_id=reversal)
     return done
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -209,6 +210,21 @@ class PaymentGateway(ABC):
         with the same key."""
         raise GatewayUnavailable(f"the {self.name} gateway cannot charge after the month")
 
+    def charge_find(
+        self,
+        *,
+        method: PaymentMethod,
+        idempotency_key: str,
+        amount_cents: int,
+        since: dt.datetime,
+    ) -> ChargeResult | None:
+        """The charge an earlier ``charge_off_session`` with this key (for
+        ``amount_cents``) made, looked for among the customer's charges made
+        from ``since`` (by the key the gateway puts in their metadata), as
+        its state is now; None when there is none. For an attempt older than the processor keeps
+        its keys: sent again, the key could make a second charge."""
+        raise GatewayUnavailable(f"the {self.name} gateway cannot charge after the month")
+
     def charge_refresh(
         self, *, payment_intent_id: str, deadline: float | None = None
     ) -> ChargeResult:
@@ -216,6 +232,13 @@ class PaymentGateway(ABC):
         confirmed, after a webhook that was missed), with its fee once the
         processor knows it. ``deadline``: seconds the whole call may take
         (a webhook's fetch uses a short one)."""
+        raise GatewayUnavailable(f"the {self.name} gateway cannot charge after the month")
+
+    def charge_cancel(self, *, payment_intent_id: str) -> ChargeResult | None:
+        """Cancel a charge that waits for the supporter's confirmation (they
+        saved another way to pay). None once it is canceled: nothing was or
+        will be taken by it. When it can no longer be canceled (confirmed
+        meanwhile, or processing), its state instead, to apply."""
         raise GatewayUnavailable(f"the {self.name} gateway cannot charge after the month")
 
     def charge_confirm_url(self, *, payment_intent_id: str, return_url: str) -> str:
@@ -240,6 +263,27 @@ class PaymentGateway(ABC):
     ) -> str:
         """Pay a creator's connected account from the platform balance
         (separate charges and transfers); returns the transfer id."""
+        raise GatewayUnavailable(f"the {self.name} gateway cannot transfer after the month")
+
+    def transfer_find(
+        self,
+        *,
+        destination: str | None,
+        idempotency_key: str,
+        transfer_group: str,
+        since: dt.datetime,
+    ) -> str | None:
+        """The id of the transfer an earlier ``transfer_send`` with this key
+        made (to ``destination``, in ``transfer_group``, from ``since``, by
+        the key in its metadata); None when there is none."""
+        raise GatewayUnavailable(f"the {self.name} gateway cannot transfer after the month")
+
+    def transfer_reversal_find(
+        self, *, transfer_id: str, idempotency_key: str, since: dt.datetime
+    ) -> str | None:
+        """The id of the reversal an earlier ``transfer_reverse`` with this
+        key made of ``transfer_id`` (by the key in its metadata); None when
+        there is none."""
         raise GatewayUnavailable(f"the {self.name} gateway cannot transfer after the month")
 
     def transfer_reverse(self, *, transfer_id: str, amount_cents: int, idempotency_key: str) -> str:

@@ -6,6 +6,7 @@ production site can never be paid with pretend money.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -187,11 +188,38 @@ class TestModeGateway(PaymentGateway):
         intent = f"pi_test_{idempotency_key.replace(':', '_')}__{method.payment_method_id}"
         return simulated_charge_result(intent, amount_cents=amount_cents, first=True)
 
+    def charge_find(
+        self,
+        *,
+        method: PaymentMethod,
+        idempotency_key: str,
+        amount_cents: int,
+        since: dt.datetime,
+    ) -> ChargeResult | None:
+        # Stateless: the charge the first call with this key made, as it
+        # answered (its id and outcome follow from the key and the method).
+        # Sending again would answer the same, so adopting it is harmless.
+        return self.charge_off_session(
+            method=method,
+            amount_cents=amount_cents,
+            currency=settings.CURRENCY.lower(),
+            idempotency_key=idempotency_key,
+            transfer_group="",
+            statement_descriptor="",
+            metadata={},
+        )
+
     def charge_refresh(
         self, *, payment_intent_id: str, deadline: float | None = None
     ) -> ChargeResult:
         self.ensure_available()
         return simulated_charge_result(payment_intent_id, amount_cents=None, first=False)
+
+    def charge_cancel(self, *, payment_intent_id: str) -> ChargeResult | None:
+        # A simulated confirmation is recorded by our return page at once:
+        # a charge still waiting for it can always be canceled.
+        self.ensure_available()
+        return None
 
     def charge_confirm_url(self, *, payment_intent_id: str, return_url: str) -> str:
         # No Stripe page in test mode: back to our return URL, which tells
@@ -221,6 +249,34 @@ class TestModeGateway(PaymentGateway):
     ) -> str:
         self.ensure_available()
         return f"tr_test_{idempotency_key.replace(':', '_')}__{destination or 'platform'}"
+
+    def transfer_find(
+        self,
+        *,
+        destination: str | None,
+        idempotency_key: str,
+        transfer_group: str,
+        since: dt.datetime,
+    ) -> str | None:
+        # Stateless, as ``charge_find``: the transfer this key made.
+        return self.transfer_send(
+            destination=destination,
+            amount_cents=0,
+            currency=settings.CURRENCY.lower(),
+            idempotency_key=idempotency_key,
+            transfer_group=transfer_group,
+        )
+
+    def transfer_reversal_find(
+        self, *, transfer_id: str, idempotency_key: str, since: dt.datetime
+    ) -> str | None:
+        # Stateless, as ``charge_find``: the reversal this key made, if the
+        # transfer could be reversed.
+        if transfer_id.endswith(TEST_SPENT_ACCOUNT):
+            return None
+        return self.transfer_reverse(
+            transfer_id=transfer_id, amount_cents=0, idempotency_key=idempotency_key
+        )
 
     def transfer_reverse(self, *, transfer_id: str, amount_cents: int, idempotency_key: str) -> str:
         self.ensure_available()

@@ -95,6 +95,16 @@ class StripeState:
     def new_id(self, prefix: str) -> str:
         return f"{prefix}_{next(self.ids)}"
 
+    def forget_keys(self) -> None:
+        """Stripe prunes idempotency keys once they are at least 24 hours
+        old: a key used again after that makes a new object."""
+        with self.lock:
+            self.by_key.clear()
+
+    def of_kind(self, kind: str) -> list[dict]:
+        """The objects of one kind (``payment_intent``, ``transfer``...)."""
+        return [o for o in self.objects.values() if o.get("object") == kind]
+
     def complete_setup(self, session_id: str, pm_id: str) -> None:
         """The supporter finishes Stripe's page with ``pm_id``."""
         session = self.objects[session_id]
@@ -297,6 +307,10 @@ class Handler(BaseHTTPRequestHandler):
             }
             state.objects[cs_id] = session
             return 200, session
+        if method == "get" and seg in (["payment_intents"], ["transfers"]):
+            return 200, self._list(state, path, seg[0][:-1], p, expand)
+        if method == "get" and len(seg) == 3 and seg[0] == "transfers" and seg[2] == "reversals":
+            return 200, self._list(state, path, "transfer_reversal", {**p, "transfer": seg[1]}, [])
         if method == "get" and len(seg) == 3 and seg[:2] == ["checkout", "sessions"]:
             return self._get(state, seg[2], expand)
         if method == "get" and len(seg) == 2 and seg[0] in ("setup_intents", "payment_intents"):
@@ -308,6 +322,12 @@ class Handler(BaseHTTPRequestHandler):
         if method == "post" and seg == ["payment_intents"]:
             status, answer = self.intent_create(state, p)
             return status, _expand(answer, expand, state.objects) if status == 200 else answer
+        if (
+            method == "post"
+            and len(seg) == 3
+            and seg[:1] + seg[2:] == ["payment_intents", "cancel"]
+        ):
+            return self.intent_cancel(state, seg[1], p)
         if method == "post" and len(seg) == 3 and seg[0] == "payment_intents":
             status, answer = self.intent_confirm(state, seg[1], p)
             return status, _expand(answer, expand, state.objects) if status == 200 else answer
@@ -319,6 +339,8 @@ class Handler(BaseHTTPRequestHandler):
                 "destination": p.get("destination"),
                 "transfer_group": p.get("transfer_group"),
                 "amount_reversed": 0,
+                "created": int(time.time()),
+                "metadata": {k[9:-1]: v for k, v in p.items() if k.startswith("metadata[")},
             }
             state.objects[tr["id"]] = tr
             return 200, tr
@@ -332,9 +354,43 @@ class Handler(BaseHTTPRequestHandler):
                     "balance_insufficient", "Insufficient funds in the destination account."
                 )
             tr["amount_reversed"] += amount
-            rev = {"id": state.new_id("trr"), "object": "transfer_reversal", "amount": amount}
+            rev = {
+                "id": state.new_id("trr"),
+                "object": "transfer_reversal",
+                "amount": amount,
+                "transfer": seg[1],
+                "created": int(time.time()),
+                "metadata": {k[9:-1]: v for k, v in p.items() if k.startswith("metadata[")},
+            }
+            state.objects[rev["id"]] = rev
             return 200, rev
         return 404, _invalid("resource_missing", f"Unrecognized request URL ({method} {path})")
+
+    def _list(self, state: StripeState, path: str, kind: str, p: dict, expand: list[str]) -> dict:
+        """``GET /v1/payment_intents`` (filter ``customer``), ``GET
+        /v1/transfers`` (filters ``transfer_group``, ``destination``), both
+        with ``created[gte]``, and a transfer's reversals: newest first, ``limit`` (default 10, at most
+        100) per page, ``starting_after`` the last id of the page before."""
+        filters = {
+            f: p[f] for f in ("customer", "transfer_group", "destination", "transfer") if f in p
+        }
+        since = int(p.get("created[gte]", 0))
+        found = [
+            o
+            for o in reversed(state.of_kind(kind))
+            if o["created"] >= since and all(o.get(f) == v for f, v in filters.items())
+        ]
+        if "starting_after" in p:
+            ids = [o["id"] for o in found]
+            found = found[ids.index(p["starting_after"]) + 1 :]
+        limit = min(int(p.get("limit", 10)), 100)
+        inner = [e[5:] for e in expand if e.startswith("data.")]
+        return {
+            "object": "list",
+            "url": path,
+            "has_more": len(found) > limit,
+            "data": [_expand(o, inner, state.objects) for o in found[:limit]],
+        }
 
     def _get(self, state: StripeState, obj_id: str, expand: list[str]) -> tuple[int, dict]:
         obj = state.objects.get(obj_id)
@@ -371,6 +427,7 @@ class Handler(BaseHTTPRequestHandler):
             "transfer_group": p.get("transfer_group"),
             "metadata": {k[9:-1]: v for k, v in p.items() if k.startswith("metadata[")},
             "status": "requires_confirmation",
+            "created": int(time.time()),
             "latest_charge": None,
             "last_payment_error": None,
             "next_action": None,
@@ -416,6 +473,26 @@ class Handler(BaseHTTPRequestHandler):
         intent["last_payment_error"] = {**error, "payment_method": {"id": pm_id}}
         code = error.pop("code")
         return _card_error(code, "Your card was declined.", dict(intent), **error)
+
+    def intent_cancel(self, state: StripeState, pi_id: str, p: dict) -> tuple[int, dict]:
+        """docs.stripe.com/api/payment_intents/cancel: possible while the
+        intent waits (requires_payment_method, _confirmation, _action,
+        _capture); refused once it succeeded, is processing or canceled."""
+        intent = state.objects.get(pi_id)
+        if intent is None:
+            return 404, _invalid("resource_missing", f"No such payment_intent: '{pi_id}'")
+        if intent["status"] in ("succeeded", "processing", "canceled"):
+            return 400, _invalid(
+                "payment_intent_unexpected_state",
+                f"You cannot cancel this PaymentIntent because it has a status of "
+                f"{intent['status']}.",
+            )
+        intent.update(
+            status="canceled",
+            cancellation_reason=p.get("cancellation_reason"),
+            next_action=None,
+        )
+        return 200, intent
 
     def intent_confirm(self, state: StripeState, pi_id: str, p: dict) -> tuple[int, dict]:
         intent = state.objects.get(pi_id)

@@ -432,3 +432,65 @@ def test_detach_is_harmless_when_already_gone(stripe_server, user):
     method = method_for(user, "pm_card_visa")
     StripeGateway().method_detach(method=method)
     assert stripe_server.state.requests[-1]["path"] == "/v1/payment_methods/pm_card_visa/detach"
+
+
+def test_a_charge_carries_its_key_in_metadata_and_is_found_by_it(stripe_server, user):
+    """``charge_find`` reads the customer's PaymentIntents page by page
+    (newest first) and matches our key, not the customer alone."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    method = method_for(user, "pm_card_visa")
+    since = timezone.now() - dt.timedelta(hours=1)
+    made = charge(method, key="charge:7:1")
+    assert stripe_server.state.requests[-1]["params"]["metadata[key]"] == "charge:7:1"
+    for n in range(150):  # later charges of the same customer: two pages
+        charge(method, key=f"charge:{100 + n}:1")
+    gateway = StripeGateway()
+    found = gateway.charge_find(
+        method=method, idempotency_key="charge:7:1", amount_cents=200, since=since
+    )
+    assert found == made
+    lists = [r for r in stripe_server.state.requests if r["method"] == "get"]
+    assert len(lists) == 2
+    assert lists[0]["params"]["customer"] == "cus_1"
+    assert lists[0]["params"]["limit"] == "100"
+    assert lists[1]["params"]["starting_after"]
+    assert (
+        gateway.charge_find(
+            method=method, idempotency_key="charge:7:2", amount_cents=200, since=since
+        )
+        is None
+    )
+
+
+def test_a_transfer_is_found_by_its_key_in_its_group(stripe_server):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    gateway = StripeGateway()
+    since = timezone.now() - dt.timedelta(hours=1)
+    sent = gateway.transfer_send(
+        destination="acct_9",
+        amount_cents=180,
+        currency="eur",
+        idempotency_key="transfer:7:3:1",
+        transfer_group="payout-2026-11",
+    )
+
+    def find(key, destination="acct_9"):
+        return gateway.transfer_find(
+            destination=destination,
+            idempotency_key=key,
+            transfer_group="payout-2026-11",
+            since=since,
+        )
+
+    assert find("transfer:7:3:1") == sent
+    assert find("transfer:7:3:2") is None
+    assert find("transfer:7:3:1", destination="acct_8") is None
+    request = stripe_server.state.requests[-1]
+    assert request["path"] == "/v1/transfers"
+    assert request["params"]["transfer_group"] == "payout-2026-11"
