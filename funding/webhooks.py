@@ -15,7 +15,7 @@ from funding.services.disputes import dispute_recorded
 from funding.services.outcomes import charge_success_fetch, charge_update
 from payments.gateways.base import ChargeResult, Dispute
 from payments.gateways.base import ChargeStatus as Outcome
-from payments.gateways.stripe_after import intent_result
+from payments.gateways.stripe_answers import intent_result
 from payments.webhooks import WebhookDeferred
 from payouts.services.compute import PayoutError, parse_period
 

@@ -1,6 +1,7 @@
 """Stripe: Checkout for top-ups, Connect Express transfers for withdrawals;
-the after-mode half (saving a way to pay, charges, transfers) is in
-``stripe_after``.
+the after-mode half (saving a way to pay, charges, transfers) is
+``stripe_after.StripeAfterModeMixin``, with ``stripe_methods``,
+``stripe_lookups`` and ``stripe_answers``.
 
 Every call goes through the paced client (one slot of the shared limiter per
 HTTP request, the library's one retry included) and ends by its deadline,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import stripe
 
@@ -26,6 +26,15 @@ from payments.gateways.base import GatewayDeclined, GatewayRateLimited, GatewayU
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class PacedCalls:
+    """What the after-mode mixins call Stripe with: ``StripeGateway._paced``,
+    the paced client, its deadline ``deadline`` seconds from now."""
+
+    if TYPE_CHECKING:
+
+        def _paced(self, *, deadline: float | None = None) -> stripe.StripeClient: ...
 
 
 def retry_after(exc: stripe.StripeError) -> float | None:
