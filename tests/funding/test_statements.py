@@ -330,10 +330,12 @@ def test_the_statements_in_french(month):
     publish(posted())
     subject, body, html = rendered(EventType.SUPPORTER_STATEMENT, sophie, "fr")
     assert subject == "2026-09 : 1,60 € à payer pour vos flattrs"
-    assert "votre budget de 2,00 € a été partagé entre les 5 choses que vous avez flattrées" in body
+    assert (
+        "votre budget de 2,00 € a été partagé entre les 5 créations que vous avez flattrées" in body
+    )
     assert "1,60 € est débité sur votre Visa se terminant par 4242." in body
     assert "- Orphan post: 0,40 € (promesse, non prélevée)" in body
-    assert "0,40 € sont promis à des choses dont les créateurs" in body
+    assert "0,40 € sont promis à des créations dont les créateurs" in body
     assert "1,60 € est débité sur votre Visa" in html
     subject, body, html = rendered(EventType.PAYOUT_POSTED, claire, "fr")
     assert subject == "Il vous revient 1,44 € pour 2026-09"
